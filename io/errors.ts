@@ -1,0 +1,47 @@
+import { getSystemErrorName } from 'node:util';
+
+/**
+ * The error every failed operation reports in its callback, and every failed
+ * synchronous socket helper throws.
+ *
+ * `code` is the POSIX name of the condition (`ECONNRESET`, `ECANCELED`,
+ * `EPIPE`, ...) and is the same on every OS; `errno` is the platform's
+ * number for it in Node's convention (negative, as in node:fs and node:net);
+ * `syscall` names the operation that failed (`recv`, `send`, `accept`, ...).
+ */
+export class IOError extends Error {
+  /** POSIX name of the error, identical on every OS: `ECONNRESET`, `ECANCELED`, ... */
+  readonly code: string;
+  /** The platform's (negative, libuv-style) error number. */
+  readonly errno: number;
+  /** The operation or system call that failed. */
+  readonly syscall: string;
+
+  constructor(code: string, errno: number, syscall: string, message?: string) {
+    super(message ?? `${syscall} ${code}`);
+    this.name = 'IOError';
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/** Builds an IOError from a negative result of the native layer. */
+export function ioErrorFromResult(result: number, syscall: string): IOError {
+  return new IOError(errorCodeName(result), result, syscall);
+}
+
+function errorCodeName(errno: number): string {
+  try {
+    return getSystemErrorName(errno);
+  } catch {
+    return 'EUNKNOWN';
+  }
+}
+
+/** Thrown at the call when the IO was deinitialized, or is being. */
+export function deinitializedError(method: string): TypeError {
+  const error = new TypeError(`tigerio: ${method}() called on an IO that has been deinitialized`);
+  (error as TypeError & { code: string }).code = 'ERR_IO_DEINITIALIZED';
+  return error;
+}

@@ -1,0 +1,14 @@
+// The public API of tigerio: everything users import, and nothing else.
+export { IO } from './io';
+export { IOError } from './errors';
+export { IOPromises } from './promises';
+export type {
+  Callback,
+  EventHandle,
+  IOOptions,
+  ListenOptions,
+  OpenFlags,
+  OperationId,
+  SocketAddress,
+  SocketFamily,
+} from './types';

@@ -1,0 +1,84 @@
+// The compiled addon, loaded once per process (and once per worker thread:
+// the addon is context-aware). Internal: the public API is io/index.ts.
+import * as path from 'node:path';
+
+/** The native IO object (native/addon.cc). Every method checks its own arguments too. */
+export interface NativeIO {
+  readonly backend: string;
+  // Submissions: each returns an operation id (generation * 2^20 + slot).
+  accept(fd: number): number;
+  connect(fd: number, host: string, port: number): number;
+  recv(fd: number, buffer: ArrayBufferView): number;
+  send(fd: number, buffer: ArrayBufferView): number;
+  timeout(ns: number): number;
+  close(fd: number): number;
+  open(path: string, flags: number, mode: number): number;
+  read(fd: number, buffer: ArrayBufferView, position: number): number;
+  write(fd: number, buffer: ArrayBufferView, position: number): number;
+  eventListen(handle: number): number;
+  cancel(id: number): boolean;
+  // Driving: fills the completions array, returns how many pairs it wrote.
+  poll(timeoutNs: number): number;
+  attach(dispatch: () => void): void;
+  detach(): void;
+  cancelAll(): void;
+  destroy(): void;
+  // Synchronous helpers.
+  listen(host: string, port: number, backlog: number, reusePort: boolean): number;
+  socket(ipv6: boolean): number;
+  localAddress(fd: number): [string, number, number];
+  remoteAddress(fd: number): [string, number, number];
+  eventOpen(): number;
+  eventClose(handle: number): void;
+}
+
+export interface NativeIOConstructor {
+  new (
+    backend: string,
+    entries: number,
+    operationsMax: number,
+    bufferSizeMax: number,
+    completions: Int32Array,
+    state: Int32Array,
+  ): NativeIO;
+}
+
+/** Numbers the TypeScript and C++ layers share; defined once, in native/core/layout.h. */
+export interface NativeLayout {
+  /** Low bits of an operation id (and of a completion's first word) that hold the slot. */
+  slotBits: number;
+  /** A completion's first word holds the operation kind from this bit up. */
+  kindShift: number;
+  /** Operation names by kind: what IOError.syscall says. */
+  operationNames: string[];
+  /** Index in the state array of the count of operations not yet harvested into the completions array. */
+  stateInflight: number;
+  /** Index in the state array where an attached IO's dispatch leaves the count of harvested completions it did not deliver (a callback threw). */
+  stateUndelivered: number;
+  /** Length of the state array. */
+  stateLength: number;
+  /** Bits of open()'s flags argument. */
+  openRead: number;
+  openWrite: number;
+  openCreate: number;
+  openTruncate: number;
+  openAppend: number;
+  openExclusive: number;
+}
+
+export interface NativeBinding {
+  NativeIO: NativeIOConstructor;
+  layout: NativeLayout;
+  /** Backends compiled in and usable on this machine, best first. */
+  backends(): string[];
+  /** Thread-safe: wakes the listener of an event from any thread. */
+  eventTrigger(handle: number): boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** dist/io/native.js -> the package root, where binding.gyp and build/ are. */
+const packageRoot = path.join(__dirname, '..', '..');
+
+export const binding = load(packageRoot) as NativeBinding;

@@ -1,0 +1,74 @@
+// The promise layer: each operation of IO as a function returning a promise.
+// Resolves with the callback's result, rejects with its IOError. Argument
+// errors reject too. The IO must be driven (attach(), or tick/run) for these
+// to settle; attach() is the natural partner of await.
+import type { IO } from './io';
+import type { Callback, OpenFlags } from './types';
+
+/** Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`. */
+export class IOPromises {
+  constructor(private readonly io: IO) {}
+
+  /** See {@link IO.accept}. Resolves with the new fd. */
+  accept(fd: number): Promise<number> {
+    return settle((callback) => this.io.accept(fd, callback));
+  }
+
+  /** See {@link IO.connect}. */
+  connect(fd: number, host: string, port: number): Promise<number> {
+    return settle((callback) => this.io.connect(fd, host, port, callback));
+  }
+
+  /** See {@link IO.recv}. Resolves with bytes received; 0 means the peer closed. */
+  recv(fd: number, buffer: Uint8Array): Promise<number> {
+    return settle((callback) => this.io.recv(fd, buffer, callback));
+  }
+
+  /** See {@link IO.send}. Resolves with bytes sent (may be partial). */
+  send(fd: number, buffer: Uint8Array): Promise<number> {
+    return settle((callback) => this.io.send(fd, buffer, callback));
+  }
+
+  /** Sends the whole buffer, looping over partial sends. Resolves with its length. */
+  async sendAll(fd: number, buffer: Uint8Array): Promise<number> {
+    let sent = 0;
+    while (sent < buffer.byteLength) sent += await this.send(fd, buffer.subarray(sent));
+    return sent;
+  }
+
+  /** See {@link IO.timeout}. */
+  timeout(nanoseconds: number): Promise<number> {
+    return settle((callback) => this.io.timeout(nanoseconds, callback));
+  }
+
+  /** See {@link IO.close}. */
+  close(fd: number): Promise<number> {
+    return settle((callback) => this.io.close(fd, callback));
+  }
+
+  /** See {@link IO.open}. Resolves with the file's fd. */
+  open(path: string, flags: OpenFlags, mode?: number): Promise<number> {
+    return settle((callback) => this.io.open(path, flags, mode, callback));
+  }
+
+  /** See {@link IO.read}. */
+  read(fd: number, buffer: Uint8Array, position: number | null): Promise<number> {
+    return settle((callback) => this.io.read(fd, buffer, position, callback));
+  }
+
+  /** See {@link IO.write}. */
+  write(fd: number, buffer: Uint8Array, position: number | null): Promise<number> {
+    return settle((callback) => this.io.write(fd, buffer, position, callback));
+  }
+
+  /** See {@link IO.eventListen}. */
+  eventListen(handle: number): Promise<number> {
+    return settle((callback) => this.io.eventListen(handle, callback));
+  }
+}
+
+function settle(submit: (callback: Callback) => unknown): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    submit((error, result) => (error === null ? resolve(result) : reject(error)));
+  });
+}

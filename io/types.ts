@@ -1,0 +1,69 @@
+/**
+ * Completion callback of every operation. Exactly one call per submitted
+ * operation, never inside the call that submitted it.
+ *
+ * @param error - `null` on success, otherwise the {@link IOError}.
+ * @param result - On success: bytes transferred (`recv`, `send`, `read`,
+ *   `write`; `recv` of 0 means the peer closed), the new fd (`accept`,
+ *   `open`), or 0 (`connect`, `timeout`, `close`, `eventListen`). 0 on error.
+ */
+export type Callback = (error: import('./errors').IOError | null, result: number) => void;
+
+/** An operation id, as returned by every submitting method; pass it to `cancel()`. */
+export type OperationId = number;
+
+/** A cross-thread event handle: a plain number, safe to send to a worker. */
+export type EventHandle = number;
+
+/** Address family of {@link IO.socket}. */
+export type SocketFamily = 'ipv4' | 'ipv6';
+
+/** A socket's address, as `localAddress()` and `remoteAddress()` report it. */
+export interface SocketAddress {
+  /** IP literal: `127.0.0.1`, `::1`, ... */
+  address: string;
+  /** Port number. */
+  port: number;
+  /** Address family, spelled as node:net spells it. */
+  family: 'IPv4' | 'IPv6';
+}
+
+/** Options of {@link IO.listen}. */
+export interface ListenOptions {
+  /** Length of the kernel's accept queue. Default 511, range 1..65535. */
+  backlog?: number;
+  /** Set SO_REUSEPORT so that several listeners (one per thread) share a port. Default false. */
+  reusePort?: boolean;
+}
+
+/**
+ * How `open()` opens a file, spelled as node:fs spells it:
+ * `r` read; `r+` read and write; `w` write, create, truncate; `wx` as `w`
+ * but fail if it exists; `w+`/`wx+` as `w`/`wx` and read; `a` append,
+ * create; `ax` as `a` but fail if it exists; `a+`/`ax+` as `a`/`ax` and read.
+ */
+export type OpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'a+' | 'ax+';
+
+/** Options of the {@link IO} constructor. Every limit is bounded and checked. */
+export interface IOOptions {
+  /** Backend name (`IO.backends()` lists the usable ones). Default: the best one this machine has. */
+  backend?: string;
+  /**
+   * Completions harvested per tick, and the kernel ring size where the backend
+   * has one. Default 256, range 1..4096. Operations beyond it are not lost:
+   * they wait in the IO and complete on later ticks.
+   */
+  entries?: number;
+  /**
+   * Operations in flight at once (submitted, callback not yet called).
+   * Default 65536, range 1..1048576. A submission beyond it throws a
+   * RangeError (code `ERR_IO_FULL`) at the call, and nothing is submitted.
+   */
+  operationsMax?: number;
+  /**
+   * Bytes one `recv`/`send`/`read`/`write` transfers at most; longer buffers
+   * are clamped (the operation is partial, as the kernel may make it anyway).
+   * Default 0x7ffff000 (Linux's own per-call limit), range 1..0x7ffff000.
+   */
+  bufferSizeMax?: number;
+}
