@@ -1,9 +1,47 @@
 {
   "targets": [{
     "target_name": "tigerio",
-    "sources": ["native/probe.cc"],
-    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "sources": [
+      "native/addon.cc",
+      "native/attach.cc",
+      "native/core/loop.cc",
+      "native/core/events.cc",
+      "native/backend/registry.cc"
+    ],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
+    "conditions": [
+      ["OS=='linux'", {
+        "sources": [
+          "native/backend/posix.cc",
+          "native/backend/readiness.cc",
+          "native/backend/epoll.cc"
+        ]
+      }],
+      ["OS=='mac'", {
+        "sources": [
+          "native/backend/posix.cc",
+          "native/backend/readiness.cc"
+        ],
+        "xcode_settings": {
+          "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+          "MACOSX_DEPLOYMENT_TARGET": "11.0",
+          "OTHER_CPLUSPLUSFLAGS": ["-Wall", "-Wextra"]
+        }
+      }],
+      ["OS=='freebsd'", {
+        "sources": [
+          "native/backend/posix.cc",
+          "native/backend/readiness.cc"
+        ]
+      }],
+      ["OS=='win'", {
+        "libraries": ["-lws2_32", "-lmswsock"],
+        "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17"] } }
+      }]
+    ]
   }]
 }

@@ -1,0 +1,145 @@
+#include "attach.h"
+
+#include "core/assert.h"
+#include "core/clock.h"
+#include "core/layout.h"
+
+namespace tigerio {
+
+Attachment::Attachment(napi_env env, Loop* loop, Attachment** owner) : env_(env), loop_(loop), owner_(owner) {}
+
+Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
+                              Attachment** owner) {
+  uv_loop_t* uv_loop = nullptr;
+  if (napi_get_uv_event_loop(env, &uv_loop) != napi_ok || uv_loop == nullptr) {
+    napi_throw_error(env, nullptr, "tigerio: attach(): no libuv loop in this environment");
+    return nullptr;
+  }
+  auto* self = new Attachment(env, loop, owner);
+  napi_value name;
+  napi_create_string_utf8(env, "tigerio:dispatch", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, dispatch, 1, &self->dispatch_) != napi_ok ||
+      napi_async_init(env, resource, name, &self->context_) != napi_ok) {
+    if (self->dispatch_ != nullptr) napi_delete_reference(env, self->dispatch_);
+    delete self;
+    napi_throw_error(env, nullptr, "tigerio: attach(): could not set up the callback context");
+    return nullptr;
+  }
+  const int rc = uv_poll_init(uv_loop, &self->poll_, loop->backend().poll_fd());
+  if (rc != 0) {
+    napi_async_destroy(env, self->context_);
+    napi_delete_reference(env, self->dispatch_);
+    delete self;
+    napi_throw_error(env, nullptr, "tigerio: attach(): uv_poll_init failed");
+    return nullptr;
+  }
+  uv_timer_init(uv_loop, &self->timer_);
+  uv_idle_init(uv_loop, &self->idle_);
+  self->poll_.data = self;
+  self->timer_.data = self;
+  self->idle_.data = self;
+  self->handles_open_ = 3;
+  uv_poll_start(&self->poll_, UV_READABLE, OnPoll);
+  // Node waits for this hook's handle at environment teardown (a worker
+  // exiting while attached), so the handles are closed before its loop is.
+  napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, self, &self->cleanup_);
+  self->Rearm();
+  return self;
+}
+
+void Attachment::OnPoll(uv_poll_t* handle, int, int) { static_cast<Attachment*>(handle->data)->Dispatch(); }
+void Attachment::OnTimer(uv_timer_t* handle) {
+  auto* self = static_cast<Attachment*>(handle->data);
+  self->timer_deadline_ns_ = -1;
+  self->Dispatch();
+}
+void Attachment::OnIdle(uv_idle_t* handle) { static_cast<Attachment*>(handle->data)->Dispatch(); }
+
+void Attachment::Dispatch() {
+  if (closing_) return;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env_, &scope);
+  napi_value dispatch = nullptr;
+  napi_value receiver = nullptr;
+  napi_get_reference_value(env_, dispatch_, &dispatch);
+  napi_get_undefined(env_, &receiver);
+  dispatching_ = true;
+  napi_value result;
+  // The callback scope of napi_make_callback runs microtasks (promise
+  // reactions of the callbacks) before it returns.
+  const napi_status status = napi_make_callback(env_, context_, receiver, dispatch, 0, nullptr, &result);
+  dispatching_ = false;
+  bool pending = false;
+  napi_is_exception_pending(env_, &pending);
+  if (status != napi_ok || pending) {
+    napi_value error = nullptr;
+    if (napi_get_and_clear_last_exception(env_, &error) == napi_ok && error != nullptr) {
+      // As for any callback from the loop: 'uncaughtException', or exit.
+      napi_fatal_exception(env_, error);
+    }
+  }
+  napi_close_handle_scope(env_, scope);
+  if (!closing_) Rearm();
+}
+
+void Attachment::Rearm() {
+  TIGERIO_ASSERT(!closing_);
+  const int32_t undelivered = loop_->config().state[kStateUndelivered];
+  const bool pending = loop_->inflight() > 0 || undelivered > 0;
+  if (loop_->has_ready() || undelivered > 0) {
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) uv_idle_start(&idle_, OnIdle);
+  } else {
+    uv_idle_stop(&idle_);
+  }
+  const int64_t deadline_ns = loop_->backend().next_deadline_ns();
+  if (deadline_ns < 0) {
+    uv_timer_stop(&timer_);
+    timer_deadline_ns_ = -1;
+  } else if (deadline_ns != timer_deadline_ns_) {
+    const int64_t remaining_ns = deadline_ns - monotonic_ns();
+    const uint64_t timeout_ms = remaining_ns <= 0 ? 0 : static_cast<uint64_t>((remaining_ns + 999999) / 1000000);
+    uv_timer_start(&timer_, OnTimer, timeout_ms, 0);
+    timer_deadline_ns_ = deadline_ns;
+  }
+  uv_handle_t* const handles[] = {reinterpret_cast<uv_handle_t*>(&poll_), reinterpret_cast<uv_handle_t*>(&timer_),
+                                  reinterpret_cast<uv_handle_t*>(&idle_)};
+  for (uv_handle_t* handle : handles) {
+    if (pending) {
+      uv_ref(handle);
+    } else {
+      uv_unref(handle);
+    }
+  }
+}
+
+void Attachment::Close() {
+  if (closing_) return;
+  closing_ = true;
+  if (*owner_ == this) *owner_ = nullptr;
+  // Stopping the poll takes the fd out of libuv's epoll set now, before the
+  // backend closes it.
+  uv_poll_stop(&poll_);
+  uv_timer_stop(&timer_);
+  uv_idle_stop(&idle_);
+  napi_async_destroy(env_, context_);
+  context_ = nullptr;
+  napi_delete_reference(env_, dispatch_);
+  dispatch_ = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnClosed);
+}
+
+void Attachment::OnClosed(uv_handle_t* handle) {
+  auto* self = static_cast<Attachment*>(handle->data);
+  TIGERIO_ASSERT(self->handles_open_ > 0);
+  if (--self->handles_open_ > 0) return;
+  if (self->cleanup_ != nullptr) napi_remove_async_cleanup_hook(self->cleanup_);
+  delete self;
+}
+
+void Attachment::OnEnvironmentCleanup(napi_async_cleanup_hook_handle, void* data) {
+  static_cast<Attachment*>(data)->Close();
+}
+
+}  // namespace tigerio

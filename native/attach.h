@@ -1,0 +1,62 @@
+// Lets Node's event loop drive an IO (io.attach()): a uv_poll on the
+// backend's poll fd, a uv_timer for the nearest deadline the kernel does not
+// watch, and a uv_idle while completions are ready without any kernel event
+// (an op finished at submission, or a batch cut short by a throwing
+// callback). Each round calls JS's dispatch once through napi_make_callback,
+// so microtasks run after it. The handles are unref'd while nothing is
+// pending, so an attached IO never holds the process open by itself.
+#pragma once
+
+#include <node_api.h>
+#include <uv.h>
+
+#include <cstdint>
+
+#include "core/loop.h"
+
+namespace tigerio {
+
+class Attachment {
+ public:
+  // Starts watching; nullptr with a JS exception pending on failure.
+  // `*owner` is set to nullptr when the attachment closes (detach, deinit,
+  // or the environment's teardown).
+  static Attachment* Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
+                           Attachment** owner);
+
+  // After a submission outside a dispatch: the new op may need the loop held
+  // open, a nearer timer, or an immediate round.
+  void AfterSubmit() {
+    if (!dispatching_) Rearm();
+  }
+
+  // Stops at once and frees itself once libuv has closed the handles.
+  // Idempotent; safe inside a dispatch.
+  void Close();
+
+ private:
+  Attachment(napi_env env, Loop* loop, Attachment** owner);
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnTimer(uv_timer_t* handle);
+  static void OnIdle(uv_idle_t* handle);
+  static void OnClosed(uv_handle_t* handle);
+  static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle handle, void* data);
+  void Dispatch();
+  void Rearm();
+
+  napi_env const env_;
+  Loop* const loop_;
+  Attachment** const owner_;
+  napi_ref dispatch_ = nullptr;
+  napi_async_context context_ = nullptr;
+  napi_async_cleanup_hook_handle cleanup_ = nullptr;
+  uv_poll_t poll_;
+  uv_timer_t timer_;
+  uv_idle_t idle_;
+  int64_t timer_deadline_ns_ = -1;
+  int handles_open_ = 0;
+  bool closing_ = false;
+  bool dispatching_ = false;
+};
+
+}  // namespace tigerio

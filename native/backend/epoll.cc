@@ -1,0 +1,138 @@
+// The epoll poller (Linux). Every fd is added once, edge-triggered, for both
+// directions (see readiness.h); an eventfd carries cross-thread wake-ups.
+// Waits take nanoseconds through epoll_pwait2 where the kernel has it
+// (5.11+), else milliseconds rounded up so that no timer fires early.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <vector>
+
+#include "../core/assert.h"
+#include "../core/loop.h"
+#include "epoll.h"
+#include "readiness.h"
+
+namespace tigerio {
+
+namespace {
+
+constexpr uint64_t kWakeTag = uint64_t{1} << 32;
+
+class EpollPoller final : public Poller {
+ public:
+  EpollPoller(int epoll_fd, int wake_fd, uint32_t events_max)
+      : epoll_fd_(epoll_fd), wake_fd_(wake_fd), raw_(events_max) {}
+
+  ~EpollPoller() override {
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+  }
+
+  int fd() const override { return epoll_fd_; }
+
+  int add(int fd) override {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.u64 = static_cast<uint32_t>(fd);
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
+    if (errno == EEXIST && ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
+    return -errno;
+  }
+
+  void remove(int fd) override {
+    // ENOENT/EBADF: already gone with a close behind our back. Nothing to undo.
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  }
+
+  uint32_t wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
+    TIGERIO_ASSERT(events_max <= raw_.size());
+    const int count = wait_raw(static_cast<int>(events_max), timeout_ns);
+    uint32_t written = 0;
+    for (int i = 0; i < count; i++) {
+      const epoll_event& raw = raw_[static_cast<size_t>(i)];
+      if (raw.data.u64 == kWakeTag) {
+        uint64_t value = 0;
+        // Edge-triggered: draining is not needed for correctness, but keeps the counter small.
+        while (::read(wake_fd_, &value, sizeof(value)) < 0 && errno == EINTR) {
+        }
+        continue;
+      }
+      const bool failed = (raw.events & (EPOLLERR | EPOLLHUP)) != 0;
+      events[written].fd = static_cast<int>(raw.data.u64);
+      events[written].readable = failed || (raw.events & (EPOLLIN | EPOLLRDHUP)) != 0;
+      events[written].writable = failed || (raw.events & EPOLLOUT) != 0;
+      written++;
+    }
+    return written;
+  }
+
+  void wake() override {
+    const uint64_t one = 1;
+    // EAGAIN means the counter is saturated: a wake-up is pending anyway.
+    while (::write(wake_fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  int wait_raw(int events_max, int64_t timeout_ns) {
+#ifdef SYS_epoll_pwait2
+    if (have_pwait2_) {
+      timespec timeout{};
+      timeout.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
+      timeout.tv_nsec = static_cast<long>(timeout_ns % 1000000000);
+      const long rc = ::syscall(SYS_epoll_pwait2, epoll_fd_, raw_.data(), events_max,
+                                timeout_ns < 0 ? nullptr : &timeout, nullptr, 0);
+      if (rc >= 0) return static_cast<int>(rc);
+      if (errno == EINTR) return 0;
+      if (errno != ENOSYS && errno != EPERM) return 0;
+      have_pwait2_ = false;  // an older kernel, or a seccomp filter: fall back for good
+    }
+#endif
+    int timeout_ms = -1;
+    if (timeout_ns >= 0) {
+      const int64_t ms = (timeout_ns + 999999) / 1000000;
+      timeout_ms = ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms);
+    }
+    const int rc = ::epoll_wait(epoll_fd_, raw_.data(), events_max, timeout_ms);
+    return rc < 0 ? 0 : rc;  // EINTR: the caller's loop goes round again
+  }
+
+  const int epoll_fd_;
+  const int wake_fd_;
+  std::vector<epoll_event> raw_;
+  bool have_pwait2_ = true;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> create_epoll_backend(Loop* loop, const LoopConfig& config, int* error) {
+  const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) {
+    *error = -errno;
+    return nullptr;
+  }
+  const int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd < 0) {
+    *error = -errno;
+    ::close(epoll_fd);
+    return nullptr;
+  }
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLET;
+  event.data.u64 = kWakeTag;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &event) < 0) {
+    *error = -errno;
+    ::close(wake_fd);
+    ::close(epoll_fd);
+    return nullptr;
+  }
+  const uint32_t events_max = config.entries;
+  return std::unique_ptr<Backend>(new ReadinessBackend(
+      loop, std::unique_ptr<Poller>(new EpollPoller(epoll_fd, wake_fd, events_max)), "epoll", events_max));
+}
+
+}  // namespace tigerio

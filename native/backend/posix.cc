@@ -1,0 +1,286 @@
+#include "posix.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "../core/errors.h"
+#include "../core/layout.h"
+#include "../core/loop.h"
+
+namespace tigerio {
+namespace posix {
+
+namespace {
+
+#ifdef MSG_NOSIGNAL
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;  // SO_NOSIGPIPE is set on every socket instead
+#endif
+
+int32_t error_result() { return -errno; }
+
+// Non-blocking, close-on-exec, no SIGPIPE, TCP_NODELAY: every socket this IO hands out.
+int32_t prepare_socket(int fd, bool nodelay) {
+#if !defined(SOCK_NONBLOCK)
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return error_result();
+  if (::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return error_result();
+#endif
+#ifdef SO_NOSIGPIPE
+  const int one_nosigpipe = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one_nosigpipe, sizeof(one_nosigpipe));
+#endif
+  if (nodelay) {
+    const int one = 1;
+    // Not every stream socket is TCP (a Unix socket given to recv/send): ignore failure.
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  return 0;
+}
+
+int new_socket(int domain) {
+#ifdef SOCK_NONBLOCK
+  return ::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+  return ::socket(domain, SOCK_STREAM, 0);
+#endif
+}
+
+}  // namespace
+
+int32_t accept(int fd) {
+  for (;;) {
+#if defined(__linux__) || defined(__FreeBSD__)
+    const int client = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    const int client = ::accept(fd, nullptr, nullptr);
+#endif
+    if (client < 0) {
+      if (errno == EINTR) continue;
+      // The connection died in the accept queue: try the next one.
+      if (errno == ECONNABORTED) continue;
+      return error_result();
+    }
+    const int32_t prepared = prepare_socket(client, true);
+    if (prepared < 0) {
+      ::close(client);
+      return prepared;
+    }
+    return client;
+  }
+}
+
+int32_t recv(int fd, uint8_t* buffer, uint32_t length) {
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, length, 0);
+    if (n >= 0) return static_cast<int32_t>(n);
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int32_t send(int fd, const uint8_t* buffer, uint32_t length) {
+  for (;;) {
+    const ssize_t n = ::send(fd, buffer, length, kSendFlags);
+    if (n >= 0) return static_cast<int32_t>(n);
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int32_t connect_start(int fd, const AddressStorage& address) {
+  {
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(address.bytes),
+                             static_cast<socklen_t>(address.length));
+    if (rc == 0) return 0;
+    // After EINTR the connect goes on in the background, as after EINPROGRESS.
+    if (errno == EINTR || errno == EINPROGRESS || errno == EALREADY) return -EINPROGRESS;
+    return error_result();
+  }
+}
+
+int32_t connect_finish(int fd) {
+  int error = 0;
+  socklen_t size = sizeof(error);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) < 0) return error_result();
+  if (error != 0) return -error;
+  // No error yet: connected, or still connecting (a wake-up for another reason).
+  sockaddr_storage peer;
+  socklen_t peer_size = sizeof(peer);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) == 0) return 0;
+  if (errno == ENOTCONN) return -EAGAIN;
+  return error_result();
+}
+
+int32_t read(int fd, uint8_t* buffer, uint32_t length, int64_t position) {
+  for (;;) {
+    const ssize_t n = position < 0 ? ::read(fd, buffer, length)
+                                   : ::pread(fd, buffer, length, static_cast<off_t>(position));
+    if (n >= 0) return static_cast<int32_t>(n);
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int32_t write(int fd, const uint8_t* buffer, uint32_t length, int64_t position) {
+  for (;;) {
+    const ssize_t n = position < 0 ? ::write(fd, buffer, length)
+                                   : ::pwrite(fd, buffer, length, static_cast<off_t>(position));
+    if (n >= 0) return static_cast<int32_t>(n);
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int32_t open(const char* path, uint32_t flags, uint32_t mode) {
+  int os_flags = O_CLOEXEC;
+  if ((flags & kOpenRead) && (flags & kOpenWrite)) {
+    os_flags |= O_RDWR;
+  } else if (flags & kOpenWrite) {
+    os_flags |= O_WRONLY;
+  } else {
+    os_flags |= O_RDONLY;
+  }
+  if (flags & kOpenCreate) os_flags |= O_CREAT;
+  if (flags & kOpenTruncate) os_flags |= O_TRUNC;
+  if (flags & kOpenAppend) os_flags |= O_APPEND;
+  if (flags & kOpenExclusive) os_flags |= O_EXCL;
+  for (;;) {
+    const int fd = ::open(path, os_flags, static_cast<mode_t>(mode));
+    if (fd >= 0) return fd;
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int32_t close(int fd) {
+  // POSIX leaves the fd state unspecified after EINTR; on Linux it is closed.
+  // Never retry: the number may already belong to someone else.
+  if (::close(fd) == 0 || errno == EINTR) return 0;
+  return error_result();
+}
+
+int32_t ensure_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return error_result();
+  if ((flags & O_NONBLOCK) == 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return error_result();
+  return 0;
+}
+
+}  // namespace posix
+
+bool parse_ip_address(const char* host, int port, AddressStorage* address) {
+  std::memset(address, 0, sizeof(*address));
+  static_assert(sizeof(address->bytes) >= sizeof(sockaddr_in6), "room for IPv6");
+  sockaddr_in v4{};
+  if (::inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address->bytes, &v4, sizeof(v4));
+    address->length = sizeof(v4);
+    return true;
+  }
+  sockaddr_in6 v6{};
+  if (::inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address->bytes, &v6, sizeof(v6));
+    address->length = sizeof(v6);
+    return true;
+  }
+  return false;
+}
+
+namespace posix {
+
+int listen(const char* host, int port, int backlog, bool reuse_port) {
+  AddressStorage address;
+  if (!parse_ip_address(host, port, &address)) return -EINVAL;
+  const int family = reinterpret_cast<const sockaddr*>(address.bytes)->sa_family;
+  const int fd = new_socket(family);
+  if (fd < 0) return error_result();
+  int32_t result = prepare_socket(fd, false);
+  const int one = 1;
+  if (result == 0 && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) result = error_result();
+  if (result == 0 && reuse_port) {
+#ifdef SO_REUSEPORT
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) result = error_result();
+#else
+    result = -ENOTSUP;
+#endif
+  }
+  if (result == 0 &&
+      ::bind(fd, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<socklen_t>(address.length)) < 0) {
+    result = error_result();
+  }
+  if (result == 0 && ::listen(fd, backlog) < 0) result = error_result();
+  if (result < 0) {
+    ::close(fd);
+    return result;
+  }
+  return fd;
+}
+
+int socket(bool ipv6) {
+  const int fd = new_socket(ipv6 ? AF_INET6 : AF_INET);
+  if (fd < 0) return error_result();
+  const int32_t result = prepare_socket(fd, true);
+  if (result < 0) {
+    ::close(fd);
+    return result;
+  }
+  return fd;
+}
+
+int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
+  sockaddr_storage storage{};
+  socklen_t size = sizeof(storage);
+  auto* raw = reinterpret_cast<sockaddr*>(&storage);
+  if ((peer ? ::getpeername(fd, raw, &size) : ::getsockname(fd, raw, &size)) < 0) return error_result();
+  if (storage.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&storage);
+    if (::inet_ntop(AF_INET, &v4->sin_addr, out, static_cast<socklen_t>(out_size)) == nullptr) return error_result();
+    *port = ntohs(v4->sin_port);
+    *family = 4;
+    return 0;
+  }
+  if (storage.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    if (::inet_ntop(AF_INET6, &v6->sin6_addr, out, static_cast<socklen_t>(out_size)) == nullptr) return error_result();
+    *port = ntohs(v6->sin6_port);
+    *family = 6;
+    return 0;
+  }
+  return -EAFNOSUPPORT;
+}
+
+}  // namespace posix
+
+void PosixBackend::on_fd_opened(int fd) { loop_->fd_opened(fd); }
+
+int PosixBackend::listen(const char* host, int port, int backlog, bool reuse_port) {
+  const int fd = posix::listen(host, port, backlog, reuse_port);
+  if (fd >= 0) on_fd_opened(fd);
+  return fd;
+}
+
+int PosixBackend::socket(bool ipv6) {
+  const int fd = posix::socket(ipv6);
+  if (fd >= 0) on_fd_opened(fd);
+  return fd;
+}
+
+int PosixBackend::address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
+  return posix::address(fd, peer, out, out_size, port, family);
+}
+
+}  // namespace tigerio

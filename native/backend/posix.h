@@ -1,0 +1,48 @@
+// What every POSIX backend (epoll, io_uring, kqueue) shares: the synchronous
+// socket helpers, the non-blocking syscall attempts the readiness backends
+// retry on EAGAIN, and the file operations. Results are fds or byte counts,
+// or negative errnos (core/errors.h). Linux-only calls (accept4,
+// SOCK_NONBLOCK, MSG_NOSIGNAL) have portable fallbacks for macOS/BSD.
+#pragma once
+
+#include <cstdint>
+
+#include "../core/operation.h"
+#include "backend.h"
+
+namespace tigerio {
+
+namespace posix {
+
+int32_t accept(int fd);  // new fd: non-blocking, close-on-exec, TCP_NODELAY
+int32_t recv(int fd, uint8_t* buffer, uint32_t length);
+int32_t send(int fd, const uint8_t* buffer, uint32_t length);  // never raises SIGPIPE
+int32_t connect_start(int fd, const AddressStorage& address);   // 0, -EINPROGRESS, or error
+int32_t connect_finish(int fd);                                 // 0, -EAGAIN (still connecting), or error
+int32_t read(int fd, uint8_t* buffer, uint32_t length, int64_t position);
+int32_t write(int fd, const uint8_t* buffer, uint32_t length, int64_t position);
+int32_t open(const char* path, uint32_t flags, uint32_t mode);
+int32_t close(int fd);
+// Makes an fd that this IO did not create non-blocking; -EBADF if not open.
+int32_t ensure_nonblocking(int fd);
+
+int listen(const char* host, int port, int backlog, bool reuse_port);
+int socket(bool ipv6);
+int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
+
+}  // namespace posix
+
+// A backend with the POSIX socket helpers; the fds they make are the loop's.
+class PosixBackend : public Backend {
+ public:
+  int listen(const char* host, int port, int backlog, bool reuse_port) override;
+  int socket(bool ipv6) override;
+  int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) override;
+
+ protected:
+  using Backend::Backend;
+  // A new fd of this IO (from a helper, accept or open); backends reset per-fd state here.
+  virtual void on_fd_opened(int fd);
+};
+
+}  // namespace tigerio

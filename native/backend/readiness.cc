@@ -1,0 +1,238 @@
+#include "readiness.h"
+
+#include <algorithm>
+
+#include "../core/clock.h"
+#include "../core/errors.h"
+#include "../core/loop.h"
+
+namespace tigerio {
+
+namespace {
+
+// Op::flags bit: connect() was issued and returned EINPROGRESS.
+constexpr uint8_t kConnectStarted = 1;
+
+bool is_reader(OpKind kind) { return kind == OpKind::accept || kind == OpKind::recv; }
+
+}  // namespace
+
+ReadinessBackend::ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name,
+                                   uint32_t events_max)
+    : PosixBackend(loop), name_(name), poller_(std::move(poller)), events_(events_max) {
+  TIGERIO_ASSERT(events_max >= 1);
+}
+
+ReadinessBackend::FdState& ReadinessBackend::state_of(int fd) {
+  TIGERIO_ASSERT(fd >= 0);
+  const size_t index = static_cast<size_t>(fd);
+  if (index >= fds_.size()) fds_.resize(std::max<size_t>(index + 1, fds_.size() * 2));
+  return fds_[index];
+}
+
+void ReadinessBackend::on_fd_opened(int fd) {
+  PosixBackend::on_fd_opened(fd);
+  // The number may have been used before, by an fd closed behind our back:
+  // start clean (a stale `registered` would leave the new fd unwatched).
+  FdState& state = state_of(fd);
+  TIGERIO_ASSERT(state.readers.empty() && state.writers.empty());
+  state = FdState{};
+  state.known = true;
+}
+
+void ReadinessBackend::submit(Op* op) {
+  switch (op->kind) {
+    case OpKind::accept:
+    case OpKind::connect:
+    case OpKind::recv:
+    case OpKind::send:
+      submit_socket_op(op);
+      return;
+    case OpKind::timeout:
+      // position holds the duration; the heap keeps the absolute deadline.
+      if (op->position == 0) {
+        loop_->complete(op, 0);
+      } else {
+        op->position += monotonic_ns();
+        timers_.push(op);
+      }
+      return;
+    case OpKind::close:
+      submit_close(op);
+      return;
+    case OpKind::open: {
+      const int32_t fd = posix::open(op->path.get(), op->open_flags, op->open_mode);
+      if (fd >= 0) on_fd_opened(fd);
+      loop_->complete(op, fd);
+      return;
+    }
+    case OpKind::read:
+      loop_->complete(op, posix::read(op->fd, op->buffer, op->length, op->position));
+      return;
+    case OpKind::write:
+      loop_->complete(op, posix::write(op->fd, op->buffer, op->length, op->position));
+      return;
+    case OpKind::event_listen:
+    case OpKind::count:
+      break;
+  }
+  TIGERIO_ASSERT(false && "operation kind the loop keeps");
+}
+
+void ReadinessBackend::submit_socket_op(Op* op) {
+  const int fd = op->fd;
+  const bool reader = is_reader(op->kind);
+  const bool known = static_cast<size_t>(fd) < fds_.size() && fds_[static_cast<size_t>(fd)].known;
+  if (!known) {
+    // An fd from elsewhere: check it is open (before growing the table for
+    // it) and make it non-blocking, or a recv on it would block the thread.
+    const int32_t result = posix::ensure_nonblocking(fd);
+    if (result < 0) {
+      loop_->complete(op, result);
+      return;
+    }
+    state_of(fd).known = true;
+  }
+  {
+    FdState& state = state_of(fd);
+    OpQueue& queue = reader ? state.readers : state.writers;
+    if (!queue.empty()) {
+      queue.push(op);  // after the ops already waiting: per-direction order
+      return;
+    }
+  }
+  const int32_t result = attempt(op);
+  if (result != kErrAgain) {
+    loop_->complete(op, result);
+    return;
+  }
+  FdState& state = state_of(fd);  // again: an accept may have grown the table
+  (reader ? state.readers : state.writers).push(op);
+  if (!state.registered) {
+    const int added = poller_->add(fd);
+    if (added < 0) {
+      (reader ? state.readers : state.writers).remove(op);
+      loop_->complete(op, added);
+      return;
+    }
+    state.registered = true;
+  }
+}
+
+int32_t ReadinessBackend::attempt(Op* op) {
+  int32_t result = 0;
+  switch (op->kind) {
+    case OpKind::accept:
+      result = posix::accept(op->fd);
+      if (result >= 0) on_fd_opened(result);
+      break;
+    case OpKind::recv:
+      result = posix::recv(op->fd, op->buffer, op->length);
+      break;
+    case OpKind::send:
+      result = posix::send(op->fd, op->buffer, op->length);
+      break;
+    case OpKind::connect:
+      if ((op->flags & kConnectStarted) == 0) {
+        result = posix::connect_start(op->fd, op->address);
+        if (result == -EINPROGRESS) {
+          op->flags |= kConnectStarted;
+          return kErrAgain;
+        }
+      } else {
+        result = posix::connect_finish(op->fd);
+      }
+      break;
+    default:
+      TIGERIO_ASSERT(false && "not a socket operation");
+  }
+  if (result == -EAGAIN || result == -EWOULDBLOCK) return kErrAgain;
+  return result;
+}
+
+void ReadinessBackend::drain(int fd, bool readers) {
+  for (;;) {
+    // Re-index every time: an accept grows fds_ and moves its elements.
+    FdState& state = fds_[static_cast<size_t>(fd)];
+    OpQueue& queue = readers ? state.readers : state.writers;
+    Op* op = queue.head();
+    if (op == nullptr) return;
+    const int32_t result = attempt(op);
+    if (result == kErrAgain) return;
+    FdState& after = fds_[static_cast<size_t>(fd)];
+    Op* done = (readers ? after.readers : after.writers).pop();
+    TIGERIO_ASSERT(done == op);
+    loop_->complete(op, result);
+  }
+}
+
+void ReadinessBackend::submit_close(Op* op) {
+  const int fd = op->fd;
+  forget(fd);
+  const int32_t result = posix::close(fd);
+  loop_->fd_closed(fd);
+  loop_->complete(op, result);
+}
+
+// Completes every op waiting on `fd` with ECANCELED, readers first, and
+// drops the fd from the poller.
+void ReadinessBackend::forget(int fd) {
+  if (static_cast<size_t>(fd) >= fds_.size()) return;
+  FdState& state = fds_[static_cast<size_t>(fd)];
+  while (Op* op = state.readers.pop()) loop_->complete(op, kErrCanceled);
+  while (Op* op = state.writers.pop()) loop_->complete(op, kErrCanceled);
+  if (state.registered) poller_->remove(fd);
+  state = FdState{};
+}
+
+bool ReadinessBackend::cancel(Op* op) {
+  bool removed = false;
+  if (op->kind == OpKind::timeout) {
+    removed = timers_.remove(op);
+  } else if (static_cast<size_t>(op->fd) < fds_.size()) {
+    FdState& state = fds_[static_cast<size_t>(op->fd)];
+    removed = (is_reader(op->kind) ? state.readers : state.writers).remove(op);
+  }
+  if (removed) loop_->complete(op, kErrCanceled);
+  return removed;
+}
+
+void ReadinessBackend::cancel_all() {
+  for (FdState& state : fds_) {
+    while (Op* op = state.readers.pop()) loop_->complete(op, kErrCanceled);
+    while (Op* op = state.writers.pop()) loop_->complete(op, kErrCanceled);
+  }
+  while (!timers_.empty()) loop_->complete(timers_.pop(), kErrCanceled);
+}
+
+int64_t ReadinessBackend::next_deadline_ns() const {
+  return timers_.empty() ? -1 : TimerHeap::deadline(timers_.top());
+}
+
+void ReadinessBackend::wait(int64_t timeout_ns) {
+  if (!timers_.empty()) {
+    const int64_t until = std::max<int64_t>(0, TimerHeap::deadline(timers_.top()) - monotonic_ns());
+    timeout_ns = timeout_ns < 0 ? until : std::min(timeout_ns, until);
+  }
+  const uint32_t count = poller_->wait(events_.data(), static_cast<uint32_t>(events_.size()), timeout_ns);
+  for (uint32_t i = 0; i < count; i++) {
+    const Poller::Event& event = events_[i];
+    if (static_cast<size_t>(event.fd) >= fds_.size()) continue;
+    if (event.readable && !fds_[static_cast<size_t>(event.fd)].readers.empty()) drain(event.fd, true);
+    if (event.writable && !fds_[static_cast<size_t>(event.fd)].writers.empty()) drain(event.fd, false);
+  }
+  fire_timers();
+}
+
+void ReadinessBackend::fire_timers() {
+  if (timers_.empty()) return;
+  const int64_t now = monotonic_ns();
+  while (!timers_.empty() && TimerHeap::deadline(timers_.top()) <= now) loop_->complete(timers_.pop(), 0);
+}
+
+void ReadinessBackend::close_now(int fd) {
+  forget(fd);
+  posix::close(fd);
+}
+
+}  // namespace tigerio

@@ -1,0 +1,83 @@
+// The readiness model shared by epoll and kqueue (TigerBeetle's darwin.zig
+// and libuv's unix core do the same): try the syscall first; only on EAGAIN
+// queue the op on its fd and make sure the fd is registered with the poller.
+// Each fd keeps a FIFO per direction (accept/recv read, connect/send write),
+// so same-direction ops run in submission order. Registration is once per fd
+// lifetime, edge-triggered, both directions: after the first EAGAIN no
+// epoll_ctl/kevent change is ever needed again, and a wake-up costs work only
+// for the fds that are ready (O(ready), never O(connections)). Timeouts live
+// in a min-heap whose nearest deadline bounds the poller's wait. File
+// operations run synchronously at submission (regular files are always
+// "ready"); their callbacks still come on the next tick.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "../core/timer_heap.h"
+#include "posix.h"
+
+namespace tigerio {
+
+// The OS-specific part of a readiness backend: epoll.cc, kqueue.cc.
+class Poller {
+ public:
+  struct Event {
+    int fd;
+    bool readable;  // also on error and hang-up: the op's syscall then reports it
+    bool writable;
+  };
+  virtual ~Poller() = default;
+  virtual int fd() const = 0;
+  // Registers `fd` for both directions, edge-triggered. 0 or a negative errno.
+  virtual int add(int fd) = 0;
+  virtual void remove(int fd) = 0;
+  // Waits up to timeout_ns (-1: no limit) and writes at most events_max events.
+  // Wake-ups are consumed here and not reported. Returns the count.
+  virtual uint32_t wait(Event* events, uint32_t events_max, int64_t timeout_ns) = 0;
+  virtual void wake() = 0;  // thread-safe
+};
+
+class ReadinessBackend : public PosixBackend {
+ public:
+  ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name, uint32_t events_max);
+
+  const char* name() const override { return name_; }
+  void submit(Op* op) override;
+  bool cancel(Op* op) override;
+  void cancel_all() override;
+  void wait(int64_t timeout_ns) override;
+  void wake() override { poller_->wake(); }
+  int poll_fd() const override { return poller_->fd(); }
+  int64_t next_deadline_ns() const override;
+  void close_now(int fd) override;
+
+ protected:
+  void on_fd_opened(int fd) override;
+
+ private:
+  struct FdState {
+    OpQueue readers;  // accept, recv
+    OpQueue writers;  // connect, send
+    bool known = false;       // created by this IO, or checked and made non-blocking
+    bool registered = false;  // in the poller
+  };
+
+  FdState& state_of(int fd);
+  void submit_socket_op(Op* op);
+  void submit_close(Op* op);
+  // The op's syscall: a result, or kErrAgain to wait for readiness.
+  int32_t attempt(Op* op);
+  void drain(int fd, bool readers);
+  void fire_timers();
+  void forget(int fd);
+
+  const char* const name_;
+  std::unique_ptr<Poller> poller_;
+  std::vector<FdState> fds_;  // indexed by fd; grows to the highest fd seen
+  TimerHeap timers_;
+  std::vector<Poller::Event> events_;
+};
+
+}  // namespace tigerio
