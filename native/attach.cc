@@ -62,7 +62,7 @@ void Attachment::Dispatch() {
   napi_value dispatch = nullptr;
   napi_value receiver = nullptr;
   napi_get_reference_value(env_, dispatch_, &dispatch);
-  napi_get_undefined(env_, &receiver);
+  napi_get_global(env_, &receiver);
   dispatching_ = true;
   napi_value result;
   // The callback scope of napi_make_callback runs microtasks (promise
