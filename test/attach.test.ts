@@ -1,0 +1,115 @@
+// attach(): Node's event loop drives the IO beside timers and promises.
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { expectIOError } from './support/assertions';
+import { forEachBackend } from './support/backends';
+import { describeExit, lastJsonLine, runFixture } from './support/child';
+import { closedPort } from './support/sockets';
+
+/** Rejects if `promise` has not settled within `ms`: a hang guard with a clear message. */
+function withinHangGuard<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hang guard: ${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+}
+
+forEachBackend('attach', (scope) => {
+  it('drives a promise chain: timeout, connect/accept, sendAll, recv', async function () {
+    const io = scope.create();
+    io.attach();
+    expect(io.attached).to.equal(true);
+    const data = randomBytes(256 * 1024);
+    const chain = async (): Promise<Buffer> => {
+      const start = process.hrtime.bigint();
+      await io.promises.timeout(2_000_000);
+      expect(process.hrtime.bigint() - start >= 2_000_000n).to.equal(true);
+      const listener = io.listen('127.0.0.1', 0);
+      const client = io.socket('ipv4');
+      const [server] = await Promise.all([
+        io.promises.accept(listener),
+        io.promises.connect(client, '127.0.0.1', io.localAddress(listener).port),
+      ]);
+      // Node's own timers run beside the IO.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const received = Buffer.alloc(data.byteLength);
+      const receiving = (async () => {
+        let bytes = 0;
+        while (bytes < received.byteLength) {
+          const n = await io.promises.recv(server, received.subarray(bytes));
+          if (n === 0) break;
+          bytes += n;
+        }
+        return bytes;
+      })();
+      expect(await io.promises.sendAll(client, data)).to.equal(data.byteLength);
+      expect(await receiving).to.equal(data.byteLength);
+      await io.promises.close(client);
+      expect(await io.promises.recv(server, Buffer.alloc(8))).to.equal(0);
+      return received;
+    };
+    const received = await withinHangGuard(chain(), 15_000, 'the promise chain');
+    expect(received.equals(data)).to.equal(true);
+    expect(io.pending).to.equal(0);
+  });
+
+  it('rejects promises with IOError', async function () {
+    const io = scope.create();
+    io.attach();
+    const port = closedPort(io);
+    const client = io.socket('ipv4');
+    const error = await withinHangGuard(
+      io.promises.connect(client, '127.0.0.1', port).then(
+        () => null,
+        (rejection: unknown) => rejection,
+      ),
+      15_000,
+      'the refused connect',
+    );
+    expectIOError(error, 'ECONNREFUSED', 'connect');
+  });
+
+  it('throws from tick(), run() and runForNs() while attached, and they work again after detach()', function () {
+    const io = scope.create();
+    io.attach();
+    expect(() => io.tick()).to.throw(Error);
+    expect(() => io.run()).to.throw(Error);
+    expect(() => io.runForNs(1000)).to.throw(Error);
+    io.attach(); // a second attach is a no-op
+    expect(io.attached).to.equal(true);
+    io.detach();
+    expect(io.attached).to.equal(false);
+    io.detach(); // so is a second detach
+    let fired = 0;
+    io.timeout(0, () => fired++);
+    io.run();
+    expect(fired).to.equal(1);
+  });
+
+  it('completes operations submitted before attach(), from the event loop', async function () {
+    const io = scope.create();
+    const fired = new Promise<number>((resolve) => io.timeout(1_000_000, () => resolve(1)));
+    io.attach();
+    expect(await withinHangGuard(fired, 15_000, 'the timeout')).to.equal(1);
+  });
+
+  it('lets an attached IO with nothing pending not keep the process alive (child process)', async function () {
+    this.timeout(60_000);
+    const result = await runFixture('attach-exit', [scope.backend, 'idle'], { killAfterMs: 30_000 });
+    expect(result.killed, `the child did not exit by itself: ${describeExit(result)}`).to.equal(false);
+    expect(result.code, describeExit(result)).to.equal(0);
+    expect(lastJsonLine(result)).to.deep.equal({ idle: true, pending: 0 });
+  });
+
+  it('keeps the process alive while an operation is pending, then lets it exit (child process)', async function () {
+    this.timeout(60_000);
+    const result = await runFixture('attach-exit', [scope.backend, 'timeout'], { killAfterMs: 30_000 });
+    expect(result.killed, `the child did not exit by itself: ${describeExit(result)}`).to.equal(false);
+    expect(result.code, describeExit(result)).to.equal(0);
+    const report = lastJsonLine(result) as { fired: boolean; error: string | null; elapsedNs: number; pending: number };
+    expect(report.fired).to.equal(true);
+    expect(report.error).to.equal(null);
+    expect(report.elapsedNs).to.be.at.least(50_000_000);
+  });
+});

@@ -1,0 +1,45 @@
+// How connections fail: refused connects, sends to a peer that is gone
+// (EPIPE/ECONNRESET, never SIGPIPE).
+import { expect } from 'chai';
+import { expectIOError } from './support/assertions';
+import { forEachBackend } from './support/backends';
+import { complete, fail, succeed } from './support/run';
+import { closedPort, connectedPair } from './support/sockets';
+
+forEachBackend('connection errors', (scope) => {
+  it('fails connect to a port nothing listens on with ECONNREFUSED', function () {
+    const io = scope.create();
+    const port = closedPort(io);
+    const client = io.socket('ipv4');
+    const error = fail(io, 'connect to a closed port', (callback) => io.connect(client, '127.0.0.1', port, callback));
+    expectIOError(error, 'ECONNREFUSED', 'connect');
+  });
+
+  it('fails send to a closed peer with EPIPE or ECONNRESET, and the process survives (no SIGPIPE)', function () {
+    const io = scope.create();
+    const { client, server } = connectedPair(io);
+    succeed(io, 'close of the server side', (callback) => io.close(server, callback));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    // The first sends may still succeed (the RST has not come back yet);
+    // a later one must fail.
+    let error = null;
+    for (let attempt = 0; attempt < 200 && error === null; attempt++) {
+      const send = complete(io, 'send to the closed peer', (callback) => io.send(client, chunk, callback));
+      error = send.error;
+      if (error === null) io.runForNs(1_000_000);
+    }
+    expect(error, 'a send to a closed peer eventually fails').to.not.equal(null);
+    expectIOError(error, ['EPIPE', 'ECONNRESET'], 'send');
+  });
+
+  it('fails a recv on a connection the peer reset (closed with unread data) with ECONNRESET', function () {
+    const io = scope.create();
+    const { client, server } = connectedPair(io);
+    // Unread data at close makes the kernel reset the connection.
+    succeed(io, 'send to the server', (callback) => io.send(client, Buffer.from('never read'), callback));
+    io.runForNs(2_000_000);
+    succeed(io, 'close of the server with unread data', (callback) => io.close(server, callback));
+    const error = fail(io, 'recv on the reset connection', (callback) => io.recv(client, Buffer.alloc(16), callback));
+    expectIOError(error, 'ECONNRESET', 'recv');
+  });
+});

@@ -1,0 +1,92 @@
+// Timeouts: never early, never lost with a tiny ring, and chains of
+// zero-delay callbacks. Only lower bounds on time: the contract promises
+// "at least", and a loaded machine may always be later.
+import { expect } from 'chai';
+import { forEachBackend } from './support/backends';
+import { complete, runUntil, submit } from './support/run';
+
+forEachBackend('timeouts', (scope) => {
+  for (const milliseconds of [0, 1, 10, 50]) {
+    it(`completes a ${milliseconds} ms timeout no earlier than asked`, function () {
+      const io = scope.create();
+      const asked = BigInt(milliseconds) * 1_000_000n;
+      const start = process.hrtime.bigint();
+      let firedAt = -1n;
+      const timeout = submit((callback) =>
+        io.timeout(Number(asked), (error, result) => {
+          firedAt = process.hrtime.bigint();
+          callback(error, result);
+        }),
+      );
+      runUntil(io, () => timeout.done, `the ${milliseconds} ms timeout`);
+      expect(timeout.error).to.equal(null);
+      expect(timeout.result).to.equal(0);
+      expect(firedAt - start >= asked, `elapsed ${firedAt - start} ns >= asked ${asked} ns`).to.equal(true);
+    });
+  }
+
+  it('completes 10 timeouts on an IO with entries: 1 (submission queue full)', function () {
+    const io = scope.create({ entries: 1 });
+    const timeouts = Array.from({ length: 10 }, (_, i) => submit((callback) => io.timeout(i * 100_000, callback)));
+    expect(io.pending).to.equal(10);
+    runUntil(io, () => timeouts.every((timeout) => timeout.done), 'the 10 timeouts');
+    for (const timeout of timeouts) {
+      expect(timeout.error).to.equal(null);
+      expect(timeout.calls).to.equal(1);
+    }
+    expect(io.pending).to.equal(0);
+  });
+
+  it('runs a chain of 1,000 zero-delay timeouts, each submitted by the previous callback, under run()', function () {
+    const io = scope.create();
+    const depthMax = 1000;
+    let completed = 0;
+    let errors = 0;
+    let nested = 0;
+    let nestedMax = 0;
+    const next = (): void => {
+      io.timeout(0, (error) => {
+        nested++;
+        nestedMax = Math.max(nestedMax, nested);
+        if (error !== null) errors++;
+        completed++;
+        if (completed < depthMax) next();
+        nested--;
+      });
+    };
+    next();
+    io.run();
+    expect(errors).to.equal(0);
+    expect(completed).to.equal(depthMax);
+    // Never synchronous: no callback ran inside the one that submitted it.
+    expect(nestedMax).to.equal(1);
+    expect(io.pending).to.equal(0);
+  });
+
+  it('runForNs(ns) with nothing pending returns no earlier than ns', function () {
+    const io = scope.create();
+    const asked = 5_000_000n;
+    const start = process.hrtime.bigint();
+    io.runForNs(Number(asked));
+    const elapsed = process.hrtime.bigint() - start;
+    expect(elapsed >= asked, `elapsed ${elapsed} ns >= asked ${asked} ns`).to.equal(true);
+  });
+
+  it('run() with nothing pending returns', function () {
+    const io = scope.create();
+    io.run();
+    expect(io.pending).to.equal(0);
+  });
+
+  it('keeps a long timeout pending while shorter ones complete', function () {
+    const io = scope.create();
+    const long = submit((callback) => io.timeout(3600e9, callback));
+    const short = complete(io, 'a short timeout', (callback) => io.timeout(1_000_000, callback));
+    expect(short.error).to.equal(null);
+    expect(long.calls).to.equal(0);
+    expect(io.pending).to.equal(1);
+    expect(io.cancel(long.id)).to.equal(true);
+    runUntil(io, () => long.done, 'the cancelled long timeout');
+    expect(long.error?.code).to.equal('ECANCELED');
+  });
+});
