@@ -38,7 +38,7 @@ const STATE_UNDELIVERED = layout.stateUndelivered;
 const ENTRIES_DEFAULT = 256;
 const ENTRIES_MAX = 4096;
 const OPERATIONS_MAX_DEFAULT = 65536;
-const OPERATIONS_MAX_LIMIT = 1 << layout.slotBits;
+const OPERATIONS_MAX_LIMIT = layout.operationsMaxLimit;
 const BUFFER_SIZE_MAX_LIMIT = 0x7ffff000;
 const LISTEN_BACKLOG_DEFAULT = 511;
 /** Timeouts are integer nanoseconds up to 2^53 - 1 (about 104 days). */
@@ -333,7 +333,8 @@ export class IO {
     checkInteger('nanoseconds', nanoseconds, 0, TIMEOUT_NS_MAX);
     const deadline = process.hrtime.bigint() + BigInt(nanoseconds);
     this.pollAndDispatch(0);
-    for (;;) {
+    // A callback may deinit() the IO: then there is nothing left to run.
+    while (this.native !== null) {
       const remaining = Number(deadline - process.hrtime.bigint());
       if (remaining <= 0) return;
       this.pollAndDispatch(remaining);
@@ -343,7 +344,7 @@ export class IO {
   /** Runs until no operation is pending. Blocks while any is (an unfired eventListen included). */
   run(): void {
     this.checkDrivable('run');
-    while (this.pending > 0) this.pollAndDispatch(-1);
+    while (this.native !== null && this.pending > 0) this.pollAndDispatch(-1);
   }
 
   /**
@@ -440,7 +441,8 @@ export class IO {
 
   /** One round: finish an interrupted batch, then one native poll and its batch. */
   private pollAndDispatch(timeoutNs: number): void {
-    const native = this.native!;
+    const native = this.native;
+    if (native === null) return;
     if (this.batchIndex < this.batchCount) {
       this.dispatch();
       timeoutNs = 0;

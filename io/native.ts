@@ -47,6 +47,8 @@ export interface NativeIOConstructor {
 export interface NativeLayout {
   /** Low bits of an operation id (and of a completion's first word) that hold the slot. */
   slotBits: number;
+  /** The largest operationsMax (the slot space, less one batch of entries). */
+  operationsMaxLimit: number;
   /** A completion's first word holds the operation kind from this bit up. */
   kindShift: number;
   /** Operation names by kind: what IOError.syscall says. */

@@ -55,8 +55,10 @@ export interface IOOptions {
    */
   entries?: number;
   /**
-   * Operations in flight at once (submitted, callback not yet called).
-   * Default 65536, range 1..1048576. A submission beyond it throws a
+   * Operations in flight at once: submitted and not yet completed. (Completed
+   * ones whose callbacks are running in the current batch, at most `entries`,
+   * do not count: a callback may always submit the next operation.)
+   * Default 65536, range 1..1044480. A submission beyond it throws a
    * RangeError (code `ERR_IO_FULL`) at the call, and nothing is submitted.
    */
   operationsMax?: number;

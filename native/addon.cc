@@ -459,6 +459,7 @@ Napi::Value EventTrigger(const Napi::CallbackInfo& info) {
 Napi::Object Layout(Napi::Env env) {
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("slotBits", kSlotBits);
+  layout.Set("operationsMaxLimit", kOperationsMaxLimit);
   layout.Set("kindShift", kKindShift);
   layout.Set("stateInflight", kStateInflight);
   layout.Set("stateUndelivered", kStateUndelivered);

@@ -11,7 +11,6 @@ namespace tigerio {
 // of a slot, below 2^53 so that it is exact in a JS number.
 constexpr uint32_t kSlotBits = 20;
 constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
-constexpr uint32_t kOperationsMaxLimit = 1u << kSlotBits;
 
 // A completion is two int32 words: (kind << kKindShift | slot, result).
 // result >= 0 is the operation's value; result < 0 is a libuv-style errno.
@@ -31,6 +30,9 @@ constexpr uint32_t kOpenAppend = 1u << 4;
 constexpr uint32_t kOpenExclusive = 1u << 5;
 
 constexpr uint32_t kEntriesMax = 4096;
+// Slots hold the ops in flight plus one harvested batch whose callbacks are
+// running (see Loop::acquire), all within the slot space.
+constexpr uint32_t kOperationsMaxLimit = (1u << kSlotBits) - kEntriesMax;
 constexpr uint32_t kBufferSizeMaxLimit = 0x7ffff000;
 constexpr uint32_t kEventsPerIOMax = 64;
 

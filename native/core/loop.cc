@@ -5,8 +5,9 @@
 
 namespace tigerio {
 
-Loop::Loop(const LoopConfig& config) : config_(config), ops_(config.operations_max) {
+Loop::Loop(const LoopConfig& config) : config_(config), ops_(config.operations_max + config.entries) {
   TIGERIO_ASSERT(config.entries >= 1 && config.entries <= kEntriesMax);
+  TIGERIO_ASSERT(config.operations_max >= 1 && config.operations_max <= kOperationsMaxLimit);
   TIGERIO_ASSERT(config.buffer_size_max >= 1 && config.buffer_size_max <= kBufferSizeMaxLimit);
   TIGERIO_ASSERT(config.completions != nullptr && config.state != nullptr);
   config_.state[kStateInflight] = 0;
@@ -31,6 +32,9 @@ Loop::~Loop() {
 }
 
 Op* Loop::acquire(OpKind kind, int32_t fd) {
+  // The harvested batch (at most `entries`) keeps its slots until JS has run
+  // every callback of it, but those ops are done: they do not count.
+  if (ops_.in_use() - delivering_.size() >= config_.operations_max) return nullptr;
   Op* op = ops_.acquire();
   if (op == nullptr) return nullptr;
   op->kind = kind;

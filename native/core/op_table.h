@@ -19,11 +19,11 @@ class OpTable {
  public:
   static constexpr uint32_t kChunkSize = 256;
 
-  explicit OpTable(uint32_t operations_max) : operations_max_(operations_max) {
-    TIGERIO_ASSERT(operations_max >= 1 && operations_max <= kOperationsMaxLimit);
+  explicit OpTable(uint32_t slots_max) : operations_max_(slots_max) {
+    TIGERIO_ASSERT(slots_max >= 1 && slots_max <= (1u << kSlotBits));
   }
 
-  // A free op, its state still `free`; nullptr when operations_max are in use.
+  // A free op, its state still `free`; nullptr when slots_max are in use.
   Op* acquire() {
     if (free_ == nullptr && !grow()) return nullptr;
     Op* op = free_;
