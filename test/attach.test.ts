@@ -56,8 +56,8 @@ forEachBackend('attach', (scope) => {
 
   it('rejects promises with IOError', async function () {
     const io = scope.create();
+    const port = closedPort(io); // (driven by runForNs, so before attach)
     io.attach();
-    const port = closedPort(io);
     const client = io.socket('ipv4');
     const error = await withinHangGuard(
       io.promises.connect(client, '127.0.0.1', port).then(
@@ -111,5 +111,40 @@ forEachBackend('attach', (scope) => {
     expect(report.fired).to.equal(true);
     expect(report.error).to.equal(null);
     expect(report.elapsedNs).to.be.at.least(50_000_000);
+  });
+
+  it('stops driving the IO after detach(): a pending operation waits for tick()', async function () {
+    const io = scope.create();
+    io.attach();
+    let fired = 0;
+    io.timeout(0, () => fired++);
+    io.detach();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fired, 'the event loop ran a callback of a detached IO').to.equal(0);
+    io.run();
+    expect(fired).to.equal(1);
+  });
+
+  it('deinit() of an attached IO completes pending operations with ECANCELED and detaches it', async function () {
+    const io = scope.create();
+    io.attach();
+    const { server } = await (async () => {
+      const listener = io.listen('127.0.0.1', 0);
+      const client = io.socket('ipv4');
+      const [accepted] = await withinHangGuard(
+        Promise.all([io.promises.accept(listener), io.promises.connect(client, '127.0.0.1', io.localAddress(listener).port)]),
+        15_000,
+        'connect + accept',
+      );
+      return { server: accepted };
+    })();
+    const outcomes: string[] = [];
+    io.recv(server, Buffer.alloc(8), (error) => outcomes.push(`recv ${error?.code}`));
+    io.timeout(3600e9, (error) => outcomes.push(`timeout ${error?.code}`));
+    io.deinit();
+    expect(outcomes.sort()).to.deep.equal(['recv ECANCELED', 'timeout ECANCELED']);
+    expect(io.attached).to.equal(false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(outcomes).to.have.length(2);
   });
 });

@@ -102,4 +102,33 @@ forEachBackend('cancel', (scope) => {
     expect(joined).to.equal('abcdef'.slice(0, joined.length));
     expect(joined.length).to.be.greaterThan(0);
   });
+
+  it("agrees with the callback: true means ECANCELED, false means the operation's own result", function () {
+    for (const entries of [1, 256]) {
+      const io = scope.create({ entries });
+      // Cancel, from inside each callback, the next timeout: it may already
+      // be harvested in the same batch (false) or still pending (true).
+      const count = 20;
+      const ids: number[] = [];
+      const cancelled: (boolean | null)[] = Array.from({ length: count }, () => null);
+      const results: (string | number)[] = [];
+      const calls = Array.from({ length: count }, () => 0);
+      for (let i = 0; i < count; i++) {
+        ids.push(
+          io.timeout(0, (error, result) => {
+            calls[i]++;
+            results[i] = error === null ? result : error.code;
+            if (i + 1 < count && i % 2 === 0) cancelled[i + 1] = io.cancel(ids[i + 1]);
+          }),
+        );
+      }
+      runUntil(io, () => calls.every((c) => c > 0), 'the 20 timeouts');
+      io.runForNs(2_000_000);
+      expect(calls).to.deep.equal(Array.from({ length: count }, () => 1));
+      for (let i = 0; i < count; i++) {
+        if (cancelled[i] === true) expect(results[i], `timeout ${i} (cancel returned true)`).to.equal('ECANCELED');
+        if (cancelled[i] === false) expect(results[i], `timeout ${i} (cancel returned false)`).to.equal(0);
+      }
+    }
+  });
 });

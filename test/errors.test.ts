@@ -7,8 +7,8 @@ import { expect } from 'chai';
 import { IOError } from '../io';
 import { expectIOError } from './support/assertions';
 import { forEachBackend } from './support/backends';
-import { fail, runUntil, submit, succeed } from './support/run';
-import { closedPort, connectedPair } from './support/sockets';
+import { fail, runUntil, submit } from './support/run';
+import { closedPort } from './support/sockets';
 
 /** An fd number that is not open right now (opened and closed by node:fs). */
 function closedFd(): number {
@@ -107,14 +107,5 @@ forEachBackend('errors', (scope) => {
     }
     expect(thrown).to.be.instanceOf(IOError);
     expect((thrown as IOError).code).to.equal('ENOTCONN');
-  });
-
-  it('fails a connect on a socket that is already connected with an IOError, and the socket still works', function () {
-    const io = scope.create();
-    const { client, server, port } = connectedPair(io);
-    const error = fail(io, 'second connect', (callback) => io.connect(client, '127.0.0.1', port, callback));
-    expectIOError(error, ['EISCONN', 'EALREADY'], 'connect');
-    succeed(io, 'send after the failed connect', (callback) => io.send(client, Buffer.from('x'), callback));
-    expect(succeed(io, 'recv', (callback) => io.recv(server, Buffer.alloc(1), callback))).to.equal(1);
   });
 });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { expectIOError } from './support/assertions';
 import { forEachBackend } from './support/backends';
-import { fail, succeed } from './support/run';
+import { complete, fail, succeed } from './support/run';
 
 forEachBackend('files', (scope) => {
   let directory = '';
@@ -108,6 +108,27 @@ forEachBackend('files', (scope) => {
     const fd = succeed(io, "open 'r'", (callback) => io.open(file, 'r', undefined, callback));
     const error = fail(io, 'write to a read-only fd', (callback) => io.write(fd, Buffer.from('y'), 0, callback));
     expectIOError(error, 'EBADF', 'write');
+    succeed(io, 'close', (callback) => io.close(fd, callback));
+  });
+
+  it('writes and reads at a position beyond 4 GiB (64-bit offsets)', function () {
+    const io = scope.create();
+    const file = path.join(directory, 'sparse.bin');
+    const position = 2 ** 32 + 12_345;
+    const data = Buffer.from('beyond four gibibytes');
+    const fd = succeed(io, 'open', (callback) => io.open(file, 'w+', undefined, callback));
+    const written = complete(io, 'write at 4 GiB + 12345', (callback) => io.write(fd, data, position, callback));
+    if (written.error !== null && written.error.code === 'EFBIG') this.skip(); // the file system has no room for such offsets
+    expect(written.error).to.equal(null);
+    expect(written.result).to.equal(data.byteLength);
+    const back = Buffer.alloc(data.byteLength);
+    expect(succeed(io, 'read at 4 GiB + 12345', (callback) => io.read(fd, back, position, callback))).to.equal(data.byteLength);
+    expect(back).to.deep.equal(data);
+    expect(fs.statSync(file).size).to.equal(position + data.byteLength);
+    // The low 32 bits alone would be position 12345: nothing was written there.
+    const low = Buffer.alloc(data.byteLength, 0xff);
+    succeed(io, 'read at 12345', (callback) => io.read(fd, low, 12_345, callback));
+    expect(low.equals(Buffer.alloc(data.byteLength)), 'zeros at the truncated offset').to.equal(true);
     succeed(io, 'close', (callback) => io.close(fd, callback));
   });
 });

@@ -25,7 +25,7 @@ forEachBackend('many connections', (scope) => {
     } else {
       // Node cannot raise its own limit: run this one test in a child under a higher one.
       const result = await runFixture('many-connections', [scope.backend, String(COUNT)], {
-        shellPrefix: 'ulimit -n 4096',
+        shellPrefix: 'ulimit -Sn 4096',
         killAfterMs: 100_000,
       });
       expect(result.killed, describeExit(result)).to.equal(false);

@@ -89,4 +89,16 @@ forEachBackend('timeouts', (scope) => {
     runUntil(io, () => long.done, 'the cancelled long timeout');
     expect(long.error?.code).to.equal('ECANCELED');
   });
+
+  it('accepts the largest timeout (2^53 - 1 ns): it stays pending and cancels cleanly', function () {
+    const io = scope.create();
+    const timeout = submit((callback) => io.timeout(Number.MAX_SAFE_INTEGER, callback));
+    const short = complete(io, 'a short timeout beside it', (callback) => io.timeout(1_000_000, callback));
+    io.runForNs(2_000_000);
+    expect(short.error).to.equal(null);
+    expect(timeout.calls, 'a 104-day timeout did not fire').to.equal(0);
+    expect(io.cancel(timeout.id)).to.equal(true);
+    runUntil(io, () => timeout.done, 'the cancelled timeout');
+    expect(timeout.error?.code).to.equal('ECANCELED');
+  });
 });

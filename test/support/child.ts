@@ -22,7 +22,7 @@ export interface ChildResult {
 export interface ChildOptions {
   /** Hang guard: the child is killed (and `killed` set) after this long. Default 30 s. */
   killAfterMs?: number;
-  /** Run through `bash -c` with this command prefix, e.g. 'ulimit -n 4096'. */
+  /** Run through `bash -c` with this command prefix, e.g. 'ulimit -Sn 4096'. */
   shellPrefix?: string;
 }
 
