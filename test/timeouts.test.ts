@@ -101,4 +101,55 @@ forEachBackend('timeouts', (scope) => {
     runUntil(io, () => timeout.done, 'the cancelled timeout');
     expect(timeout.error?.code).to.equal('ECANCELED');
   });
+
+  it('completes 10,000 timeouts of random delays, each exactly once and none early', function () {
+    const io = scope.create();
+    const count = 10_000;
+    const asked: bigint[] = [];
+    const elapsed: bigint[] = [];
+    const calls = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      const ns = Math.floor(Math.random() * 5_000_000);
+      asked.push(BigInt(ns));
+      const start = process.hrtime.bigint();
+      io.timeout(ns, () => {
+        calls[i]++;
+        elapsed[i] = process.hrtime.bigint() - start;
+      });
+    }
+    runUntil(io, () => io.pending === 0, 'the 10,000 timeouts');
+    io.runForNs(1_000_000);
+    expect(calls.every((c) => c === 1), 'each timeout called once').to.equal(true);
+    const early = asked.findIndex((ns, i) => elapsed[i] < ns);
+    expect(early, `timeout ${early} fired early`).to.equal(-1);
+  });
+
+  it('cancels a random half of 2,000 pending timeouts; the rest fire, none early', function () {
+    const io = scope.create();
+    const count = 2_000;
+    const ids: number[] = [];
+    const asked: bigint[] = [];
+    const outcome: (string | bigint)[] = [];
+    for (let i = 0; i < count; i++) {
+      const ns = 1_000_000 + Math.floor(Math.random() * 10_000_000);
+      asked.push(BigInt(ns));
+      const start = process.hrtime.bigint();
+      ids.push(
+        io.timeout(ns, (error) => {
+          outcome[i] = error === null ? process.hrtime.bigint() - start : error.code;
+        }),
+      );
+    }
+    const cancelled = new Set<number>();
+    for (let i = 0; i < count; i++) if (Math.random() < 0.5) cancelled.add(i);
+    for (const i of cancelled) expect(io.cancel(ids[i]), `cancel ${i}`).to.equal(true);
+    runUntil(io, () => io.pending === 0, 'the 2,000 timeouts');
+    for (let i = 0; i < count; i++) {
+      if (cancelled.has(i)) expect(outcome[i], `timeout ${i}`).to.equal('ECANCELED');
+      else {
+        expect(outcome[i], `timeout ${i}`).to.be.a('bigint');
+        expect((outcome[i] as bigint) >= asked[i], `timeout ${i} not early`).to.equal(true);
+      }
+    }
+  });
 });
