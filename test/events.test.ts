@@ -7,7 +7,7 @@ import { IO } from '../io';
 import { expectIOError } from './support/assertions';
 import { forEachBackend } from './support/backends';
 import { fixturePath } from './support/child';
-import { runUntil, submit } from './support/run';
+import { complete, fail, runUntil, submit } from './support/run';
 
 interface TriggerReport {
   type: 'triggered';
@@ -169,5 +169,70 @@ forEachBackend('events', (scope) => {
     expect(listen.error).to.equal(null);
     io.eventClose(handles[0]);
     expect(io.eventOpen()).to.be.a('number');
+  });
+
+  for (const ending of ['deinit', 'eventClose'] as const) {
+    it(`survives a worker triggering in a tight loop while the main thread calls ${ending}()`, async function () {
+      const io = scope.create();
+      const handle = io.eventOpen();
+      const worker = new Worker(fixturePath('event-hammer-worker'), { workerData: { handle, triggersMax: 50_000_000 } });
+      const reports: { triggered: number; sawFalse: boolean }[] = [];
+      const errors: unknown[] = [];
+      worker.on('message', (report: { triggered: number; sawFalse: boolean }) => reports.push(report));
+      worker.on('error', (error) => errors.push(error));
+      await once(worker, 'online');
+      let callbacks = 0;
+      const endings: string[] = [];
+      const listen = (): void => {
+        try {
+          io.eventListen(handle, (error) => {
+            if (error !== null) return void endings.push(error.code);
+            callbacks++;
+            listen();
+          });
+        } catch (error) {
+          endings.push((error as { code?: string }).code ?? String(error));
+        }
+      };
+      listen();
+      runUntil(io, () => callbacks >= 100, '100 callbacks of the hammered event', { stepsMax: 15_000 });
+      if (ending === 'deinit') {
+        io.deinit();
+      } else {
+        io.eventClose(handle);
+        runUntil(io, () => io.pending === 0, 'the listener after eventClose');
+      }
+      const [exitCode] = (await once(worker, 'exit')) as [number];
+      expect(errors).to.deep.equal([]);
+      expect(exitCode).to.equal(0);
+      expect(reports).to.have.length(1);
+      expect(reports[0].sawFalse, 'the worker saw eventTrigger return false').to.equal(true);
+      expect(reports[0].triggered).to.be.at.least(callbacks);
+      // The listening chain ended once: its listener was cancelled, or (if it
+      // had fired just before) the next listen found the event gone.
+      const expected = ending === 'deinit' ? ['ECANCELED', 'ERR_IO_DEINITIALIZED'] : ['ECANCELED', 'EBADF'];
+      expect(endings).to.have.length(1);
+      expect(expected).to.include(endings[0]);
+    });
+  }
+
+  it('fails eventListen on a closed (or never opened) handle with IOError EBADF', function () {
+    const io = scope.create();
+    const handle = io.eventOpen();
+    io.eventClose(handle);
+    expectIOError(fail(io, 'eventListen on a closed handle', (callback) => io.eventListen(handle, callback)), 'EBADF', 'eventListen');
+    expectIOError(fail(io, 'eventListen on an unknown handle', (callback) => io.eventListen(0xfffffff0, callback)), 'EBADF', 'eventListen');
+  });
+
+  it('fails a second listener while one waits with IOError EBUSY, and the first still fires', function () {
+    const io = scope.create();
+    const handle = io.eventOpen();
+    const first = submit((callback) => io.eventListen(handle, callback));
+    const second = complete(io, 'a second listener', (callback) => io.eventListen(handle, callback));
+    expectIOError(second.error, 'EBUSY', 'eventListen');
+    expect(first.calls).to.equal(0);
+    IO.eventTrigger(handle);
+    runUntil(io, () => first.done, 'the first listener');
+    expect(first.error).to.equal(null);
   });
 });

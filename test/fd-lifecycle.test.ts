@@ -41,6 +41,8 @@ forEachBackend('fd lifecycle', (scope) => {
   });
 
   it('closes in deinit() every fd the IO opened: listener, sockets, accepted sockets, files', function () {
+    // fstat checks OS fds; on Windows the IO's socket numbers index its own table (deinit.test.ts checks the peers instead).
+    if (process.platform === 'win32') this.skip();
     const io = scope.create();
     const { listener, client, server } = connectedPair(io);
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-fds-'));
