@@ -18,7 +18,8 @@
         "sources": [
           "native/backend/posix.cc",
           "native/backend/readiness.cc",
-          "native/backend/epoll.cc"
+          "native/backend/epoll.cc",
+          "native/backend/io_uring.cc"
         ]
       }],
       ["OS=='mac'", {

@@ -86,7 +86,7 @@ void Attachment::Rearm() {
   TIGERIO_ASSERT(!closing_);
   const int32_t undelivered = loop_->config().state[kStateUndelivered];
   const bool pending = loop_->inflight() > 0 || undelivered > 0;
-  if (loop_->has_ready() || undelivered > 0) {
+  if (loop_->has_ready() || undelivered > 0 || loop_->backend().has_unsubmitted()) {
     if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) uv_idle_start(&idle_, OnIdle);
   } else {
     uv_idle_stop(&idle_);

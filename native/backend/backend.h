@@ -41,6 +41,10 @@ class Backend {
 
   // For attach(): an fd that is readable when wait(0) would find work.
   virtual int poll_fd() const = 0;
+  // For attach(): true if submissions are queued that only the next wait()
+  // hands to the kernel (io_uring batches SQEs per tick), so that Node's
+  // loop runs a round soon instead of waiting on poll_fd() for them.
+  virtual bool has_unsubmitted() const { return false; }
   // For attach(): the nearest deadline of a timer the kernel does not watch
   // (monotonic ns), or -1.
   virtual int64_t next_deadline_ns() const { return -1; }

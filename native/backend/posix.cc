@@ -141,7 +141,7 @@ int32_t write(int fd, const uint8_t* buffer, uint32_t length, int64_t position) 
   }
 }
 
-int32_t open(const char* path, uint32_t flags, uint32_t mode) {
+int open_os_flags(uint32_t flags) {
   int os_flags = O_CLOEXEC;
   if ((flags & kOpenRead) && (flags & kOpenWrite)) {
     os_flags |= O_RDWR;
@@ -154,6 +154,11 @@ int32_t open(const char* path, uint32_t flags, uint32_t mode) {
   if (flags & kOpenTruncate) os_flags |= O_TRUNC;
   if (flags & kOpenAppend) os_flags |= O_APPEND;
   if (flags & kOpenExclusive) os_flags |= O_EXCL;
+  return os_flags;
+}
+
+int32_t open(const char* path, uint32_t flags, uint32_t mode) {
+  const int os_flags = open_os_flags(flags);
   for (;;) {
     const int fd = ::open(path, os_flags, static_cast<mode_t>(mode));
     if (fd >= 0) return fd;

@@ -22,6 +22,8 @@ int32_t connect_finish(int fd);                                 // 0, -EAGAIN (s
 int32_t read(int fd, uint8_t* buffer, uint32_t length, int64_t position);
 int32_t write(int fd, const uint8_t* buffer, uint32_t length, int64_t position);
 int32_t open(const char* path, uint32_t flags, uint32_t mode);
+// open()'s layout.h kOpen* bits as the OS's O_* flags (close-on-exec always): for io_uring's openat.
+int open_os_flags(uint32_t flags);
 int32_t close(int fd);
 // Makes an fd that this IO did not create non-blocking; -EBADF if not open.
 int32_t ensure_nonblocking(int fd);

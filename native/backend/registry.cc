@@ -6,6 +6,7 @@
 
 #if defined(__linux__)
 #include "epoll.h"
+#include "io_uring.h"
 #endif
 
 namespace tigerio {
@@ -21,6 +22,7 @@ std::vector<std::string> available_backends() {
 std::unique_ptr<Backend> create_backend(const std::string& name, Loop* loop, const LoopConfig& config, int* error) {
 #if defined(__linux__)
   if (name == "epoll") return create_epoll_backend(loop, config, error);
+  if (name == "io_uring") return create_io_uring_backend(loop, config, error);
 #endif
   (void)loop;
   (void)config;

@@ -1,0 +1,1042 @@
+// The io_uring backend (Linux 5.6+), TigerBeetle's own Linux model: every
+// operation is a submission queue entry (SQE) the kernel performs, and its
+// completion queue entry (CQE) carries the result. Raw syscalls and our own
+// mmap of the rings, no liburing: the build needs only <linux/io_uring.h>
+// (and compiles to a stub without it), and the kernel is probed at run time
+// (io_uring_setup may be missing, disabled by sysctl, or blocked by seccomp).
+//
+// How the contract is kept:
+// - Batching: submit() only writes an SQE into the shared ring (no
+//   syscall); wait() hands the whole batch to the kernel with the same
+//   io_uring_enter that waits for completions. A tick with nothing to submit
+//   reads the CQ ring without any syscall.
+// - SQ full (entries: 1): ops that find no free SQE wait in `overflow_`, a
+//   FIFO through UringOp::overflow_next, and go into the ring as slots free
+//   (each io_uring_enter consumes the whole SQ).
+// - CQ overflow: the CQ ring is larger than the SQ (IORING_SETUP_CQSIZE), and
+//   the probe requires IORING_FEAT_NODROP, under which the kernel keeps CQEs
+//   that do not fit and sets IORING_SQ_CQ_OVERFLOW; reap() then enters with
+//   GETEVENTS to flush them. In-flight ops are deliberately not bounded by
+//   the CQ size: a server with more pending recvs than CQ slots would starve
+//   the connections left waiting in user space.
+// - user_data is Op::id() (generation << 20 | slot), so a cancel, which names
+//   its target by user_data, can never hit a newer op that reuses the slot
+//   (libxev's bug). Internal SQEs (cancels, the wake-up read, fallback wait
+//   timeouts) carry kInternal, so their CQEs are never taken for user ops.
+// - Per-socket order (rule 4): io_uring does not order two recvs (or sends)
+//   on one socket, so each fd keeps a FIFO per direction, as readiness.cc
+//   does, and only the head of each is in the kernel; the next goes out when
+//   the head completes. File read/write are positional: no FIFO.
+// - Cancellation: an op whose SQE is not yet written (overflow, or queued
+//   behind a socket head) completes with ECANCELED at once; an op in the
+//   kernel gets an IORING_OP_ASYNC_CANCEL (IORING_OP_TIMEOUT_REMOVE for
+//   timeouts), and cancel() returns true once that is queued. If the kernel
+//   finishes the op first, the op keeps its own result (an accepted fd, bytes
+//   received): that result is real and must not be lost.
+// - close(fd) cancels what is pending on fd, and closes it with close(2)
+//   once the last of those ops has completed, so ECANCELED callbacks come
+//   before the close's own and the kernel never sees a closed fd it still
+//   uses.
+#include "io_uring.h"
+
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/io_uring.h>)
+#include <linux/io_uring.h>
+#endif
+#endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+// Everything this file uses from the header is from Linux 5.6 (RECV, SEND,
+// OPENAT, the probe, RW_CUR_POS); EXT_ARG (5.11) is optional.
+#if defined(__linux__) && defined(IORING_FEAT_RW_CUR_POS) && defined(IO_URING_OP_SUPPORTED) && \
+    defined(IORING_SETUP_CLAMP) && defined(SYS_io_uring_setup) && defined(SYS_io_uring_enter) &&  \
+    defined(SYS_io_uring_register)
+#define TIGERIO_HAVE_IO_URING 1
+#else
+#define TIGERIO_HAVE_IO_URING 0
+#endif
+
+#if TIGERIO_HAVE_IO_URING
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "../core/assert.h"
+#include "../core/errors.h"
+#include "../core/loop.h"
+#include "posix.h"
+
+namespace tigerio {
+
+namespace {
+
+// user_data of internal SQEs: bit 63, a tag, and (for cancels) the target's id.
+constexpr uint64_t kInternal = uint64_t{1} << 63;
+constexpr uint32_t kTagShift = 56;
+constexpr uint64_t kTagMask = uint64_t{0x7f} << kTagShift;
+constexpr uint64_t kTagWake = uint64_t{1} << kTagShift;         // the eventfd read
+constexpr uint64_t kTagCancel = uint64_t{2} << kTagShift;       // ASYNC_CANCEL / TIMEOUT_REMOVE of a user op
+constexpr uint64_t kTagWaitTimeout = uint64_t{3} << kTagShift;  // fallback wait timeout; low bits: its sequence
+constexpr uint64_t kTagIgnore = uint64_t{4} << kTagShift;       // removal of a stale wait timeout
+constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
+// An id is generation (32 bits) << kSlotBits | slot: it fits under the tags.
+static_assert(32 + kSlotBits <= kTagShift, "op ids fit below the internal tag bits");
+
+// The CQ ring is sized for ops in flight (each may have a cancel beside it),
+// between twice the SQ and this many entries (16 bytes each).
+constexpr uint32_t kCompletionEntriesMax = 8192;
+
+int sys_io_uring_setup(uint32_t entries, io_uring_params* params) {
+  return static_cast<int>(::syscall(SYS_io_uring_setup, entries, params));
+}
+
+int sys_io_uring_enter(int fd, uint32_t to_submit, uint32_t min_complete, uint32_t flags, const void* arg,
+                       size_t arg_size) {
+  return static_cast<int>(::syscall(SYS_io_uring_enter, fd, to_submit, min_complete, flags, arg, arg_size));
+}
+
+int sys_io_uring_register(int fd, uint32_t opcode, void* arg, uint32_t count) {
+  return static_cast<int>(::syscall(SYS_io_uring_register, fd, opcode, arg, count));
+}
+
+uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void store_release(uint32_t* p, uint32_t value) { __atomic_store_n(p, value, __ATOMIC_RELEASE); }
+
+uint32_t next_power_of_two(uint64_t value) {
+  uint64_t power = 1;
+  while (power < value && power < (uint64_t{1} << 31)) power <<= 1;
+  return static_cast<uint32_t>(power);
+}
+
+bool is_socket_op(OpKind kind) {
+  return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send;
+}
+bool is_reader(OpKind kind) { return kind == OpKind::accept || kind == OpKind::recv; }
+bool is_file_op(OpKind kind) { return kind == OpKind::read || kind == OpKind::write; }
+
+// The opcodes the backend issues: a kernel without one of them is not offered.
+constexpr uint8_t kOpcodesNeeded[] = {
+    IORING_OP_ACCEPT, IORING_OP_CONNECT,       IORING_OP_RECV,         IORING_OP_SEND,
+    IORING_OP_READ,   IORING_OP_WRITE,         IORING_OP_OPENAT,       IORING_OP_TIMEOUT,
+    IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
+};
+
+// What the backend keeps in Op::scratch while it owns an op.
+enum class Stage : uint8_t {
+  idle,            // no SQE written (queued behind a socket head, or not yet enqueued)
+  waiting,         // in overflow_: its SQE waits for a free SQ slot
+  submitted,       // its SQE is in the SQ or the kernel: a CQE will come
+  cancel_waiting,  // submitted, and its cancel SQE waits in overflow_
+};
+
+struct UringOp {
+  __kernel_timespec timeout;  // IORING_OP_TIMEOUT's relative duration
+  Op* previous;               // the list of ops with an SQE written or waiting (inflight_)
+  Op* next;
+  Op* overflow_next;
+  Stage stage;
+  bool linked;            // in inflight_
+  bool cancel_requested;  // a cancel was asked for: never a second one
+};
+static_assert(sizeof(UringOp) <= sizeof(Op::scratch), "UringOp fits in Op::scratch");
+static_assert(alignof(UringOp) <= 16, "Op::scratch is 16-byte aligned");
+
+UringOp& uring(Op* op) { return *reinterpret_cast<UringOp*>(op->scratch); }
+
+// The mapped rings of one io_uring instance.
+struct Ring {
+  int fd = -1;
+  uint32_t features = 0;
+  void* sq_map = MAP_FAILED;
+  size_t sq_map_size = 0;
+  void* cq_map = MAP_FAILED;  // == sq_map with IORING_FEAT_SINGLE_MMAP
+  size_t cq_map_size = 0;
+  io_uring_sqe* sqes = static_cast<io_uring_sqe*>(MAP_FAILED);
+  size_t sqes_size = 0;
+  uint32_t* sq_head = nullptr;
+  uint32_t* sq_tail = nullptr;
+  uint32_t* sq_flags = nullptr;
+  uint32_t sq_mask = 0;
+  uint32_t sq_entries = 0;
+  uint32_t* cq_head = nullptr;
+  uint32_t* cq_tail = nullptr;
+  io_uring_cqe* cqes = nullptr;
+  uint32_t cq_mask = 0;
+  uint32_t cq_entries = 0;
+
+  ~Ring() {
+    if (sqes != MAP_FAILED) ::munmap(sqes, sqes_size);
+    if (cq_map != MAP_FAILED && cq_map != sq_map) ::munmap(cq_map, cq_map_size);
+    if (sq_map != MAP_FAILED) ::munmap(sq_map, sq_map_size);
+    if (fd >= 0) ::close(fd);
+  }
+
+  // Sets up the ring: 0 or a negative errno.
+  int init(uint32_t entries, uint32_t cq_entries_wanted) {
+    io_uring_params params;
+    for (;;) {
+      std::memset(&params, 0, sizeof(params));
+      params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+      params.cq_entries = cq_entries_wanted;
+      fd = sys_io_uring_setup(entries, &params);
+      if (fd >= 0) break;
+      // Before 5.12 ring memory counts against RLIMIT_MEMLOCK: ask for less.
+      if (errno == ENOMEM && cq_entries_wanted > 2 * entries) {
+        cq_entries_wanted /= 2;
+        continue;
+      }
+      return -errno;
+    }
+    features = params.features;
+    sq_map_size = params.sq_off.array + params.sq_entries * sizeof(uint32_t);
+    cq_map_size = params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
+    if (features & IORING_FEAT_SINGLE_MMAP) sq_map_size = cq_map_size = std::max(sq_map_size, cq_map_size);
+    sq_map = ::mmap(nullptr, sq_map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+    if (sq_map == MAP_FAILED) return -errno;
+    if (features & IORING_FEAT_SINGLE_MMAP) {
+      cq_map = sq_map;
+    } else {
+      cq_map = ::mmap(nullptr, cq_map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+      if (cq_map == MAP_FAILED) return -errno;
+    }
+    sqes_size = params.sq_entries * sizeof(io_uring_sqe);
+    void* sqes_map = ::mmap(nullptr, sqes_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+    if (sqes_map == MAP_FAILED) return -errno;
+    sqes = static_cast<io_uring_sqe*>(sqes_map);
+
+    auto* sq = static_cast<uint8_t*>(sq_map);
+    auto* cq = static_cast<uint8_t*>(cq_map);
+    sq_head = reinterpret_cast<uint32_t*>(sq + params.sq_off.head);
+    sq_tail = reinterpret_cast<uint32_t*>(sq + params.sq_off.tail);
+    sq_flags = reinterpret_cast<uint32_t*>(sq + params.sq_off.flags);
+    sq_mask = *reinterpret_cast<uint32_t*>(sq + params.sq_off.ring_mask);
+    sq_entries = *reinterpret_cast<uint32_t*>(sq + params.sq_off.ring_entries);
+    cq_head = reinterpret_cast<uint32_t*>(cq + params.cq_off.head);
+    cq_tail = reinterpret_cast<uint32_t*>(cq + params.cq_off.tail);
+    cqes = reinterpret_cast<io_uring_cqe*>(cq + params.cq_off.cqes);
+    cq_mask = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_mask);
+    cq_entries = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_entries);
+    TIGERIO_ASSERT(sq_entries >= 1 && sq_mask == sq_entries - 1);
+    TIGERIO_ASSERT(cq_entries >= sq_entries && cq_mask == cq_entries - 1);
+    // SQE i always sits at SQ index i: the indirection array is set once.
+    auto* array = reinterpret_cast<uint32_t*>(sq + params.sq_off.array);
+    for (uint32_t i = 0; i < sq_entries; i++) array[i] = i;
+    return 0;
+  }
+};
+
+bool probe_io_uring() {
+  io_uring_params params;
+  std::memset(&params, 0, sizeof(params));
+  const int fd = sys_io_uring_setup(2, &params);
+  if (fd < 0) return false;  // ENOSYS, EPERM (seccomp, io_uring_disabled), ENOMEM...
+  bool usable = (params.features & IORING_FEAT_NODROP) != 0 && (params.features & IORING_FEAT_RW_CUR_POS) != 0;
+  constexpr uint32_t kProbeOps = 256;
+  alignas(io_uring_probe) uint8_t storage[sizeof(io_uring_probe) + kProbeOps * sizeof(io_uring_probe_op)];
+  std::memset(storage, 0, sizeof(storage));
+  auto* probe = reinterpret_cast<io_uring_probe*>(storage);
+  if (usable && sys_io_uring_register(fd, IORING_REGISTER_PROBE, probe, kProbeOps) < 0) usable = false;
+  for (uint8_t opcode : kOpcodesNeeded) {
+    if (!usable) break;
+    if (opcode > probe->last_op || (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) == 0) usable = false;
+  }
+  ::close(fd);
+  return usable;
+}
+
+class IoUringBackend final : public PosixBackend {
+ public:
+  IoUringBackend(Loop* loop, int wake_fd) : PosixBackend(loop), wake_fd_(wake_fd) {}
+
+  ~IoUringBackend() override {
+    // The kernel must not write into a buffer after the IO is gone: complete
+    // (cancel) every op, then stop the wake-up read before the ring closes.
+    if (ring_.fd >= 0) {
+      cancel_all();
+      if (wake_armed_) {
+        if (sq_space() == 0) enter(0, 0, nullptr, 0);
+        io_uring_sqe* sqe = next_sqe();
+        if (sqe != nullptr) {
+          sqe->opcode = IORING_OP_ASYNC_CANCEL;
+          sqe->fd = -1;
+          sqe->addr = kInternal | kTagWake;
+          sqe->user_data = kInternal | kTagIgnore;
+          // Not fill_sq(): that would arm the read again.
+          for (uint32_t round = 0; round < kDrainRoundsMax && wake_armed_; round++) {
+            enter(1, IORING_ENTER_GETEVENTS, nullptr, 0);
+            reap();
+          }
+        }
+      }
+    }
+    ::close(wake_fd_);
+  }
+
+  int init(const LoopConfig& config) {
+    const uint64_t wanted = std::max<uint64_t>(2 * uint64_t{config.operations_max} + 8, 2 * uint64_t{config.entries});
+    const uint32_t cq_entries = std::max(next_power_of_two(std::min<uint64_t>(wanted, kCompletionEntriesMax)),
+                                         next_power_of_two(2 * uint64_t{config.entries}));
+    const int result = ring_.init(config.entries, cq_entries);
+    if (result < 0) return result;
+#ifdef IORING_FEAT_EXT_ARG
+    ext_arg_ = (ring_.features & IORING_FEAT_EXT_ARG) != 0;
+#endif
+    arm_wake();
+    submit_all();
+    return 0;
+  }
+
+  const char* name() const override { return "io_uring"; }
+
+  void submit(Op* op) override {
+    new (op->scratch) UringOp{};
+    remember(op);
+    switch (op->kind) {
+      case OpKind::accept:
+      case OpKind::connect:
+      case OpKind::recv:
+      case OpKind::send:
+        submit_socket_op(op);
+        return;
+      case OpKind::timeout: {
+        // position holds the duration in ns; the kernel times it from submission.
+        if (op->position <= 0) {
+          loop_->complete(op, 0);
+          return;
+        }
+        __kernel_timespec& timeout = uring(op).timeout;
+        timeout.tv_sec = op->position / 1000000000;
+        timeout.tv_nsec = op->position % 1000000000;
+        enqueue(op);
+        return;
+      }
+      case OpKind::close:
+        submit_close(op);
+        return;
+      case OpKind::open:
+        enqueue(op);
+        return;
+      case OpKind::read:
+      case OpKind::write: {
+        FdState* state = usable_fd(op);
+        if (state == nullptr) return;
+        state->files_inflight++;
+        enqueue(op);
+        return;
+      }
+      case OpKind::event_listen:
+      case OpKind::count:
+        break;
+    }
+    TIGERIO_ASSERT(false && "operation kind the loop keeps");
+  }
+
+  bool cancel(Op* op) override {
+    TIGERIO_ASSERT(op->state == OpState::pending);
+    if (op->kind == OpKind::close) return false;  // a close runs as soon as the fd is idle
+    if (is_socket_op(op->kind)) {
+      FdState& state = fds_[static_cast<size_t>(op->fd)];
+      OpQueue& queue = is_reader(op->kind) ? state.readers : state.writers;
+      if (queue.head() != op) {
+        // Queued behind the head: the kernel has never seen it.
+        const bool removed = queue.remove(op);
+        TIGERIO_ASSERT(removed);
+        loop_->complete(op, kErrCanceled);
+        return true;
+      }
+    }
+    return request_cancel(op);
+  }
+
+  void cancel_all() override {
+    // First what the kernel has not seen: ops queued behind socket heads.
+    for (FdState& state : fds_) {
+      for (OpQueue* queue : {&state.readers, &state.writers}) {
+        Op* head = queue->pop();
+        if (head == nullptr) continue;
+        while (Op* op = queue->pop()) loop_->complete(op, kErrCanceled);
+        queue->push(head);
+      }
+    }
+    for (Op* op = inflight_; op != nullptr;) {
+      Op* next = uring(op).next;  // request_cancel may unlink op, never another
+      request_cancel(op);
+      op = next;
+    }
+    drain_until([this] { return inflight_ == nullptr; });
+    TIGERIO_ASSERT(inflight_count_ == 0);
+    TIGERIO_ASSERT(closes_pending_ == 0);
+  }
+
+  void wait(int64_t timeout_ns) override {
+    // CQEs that came since the last tick cost no syscall. A wake-up among
+    // them is this wait's reason to return (the loop checks its events after).
+    woken_ = false;
+    reap();
+    if (loop_->has_ready() || woken_) timeout_ns = 0;
+    // Full SQ batches go now; the last rides on the waiting io_uring_enter.
+    fill_sq();
+    while (overflow_head_ != nullptr && sq_space() == 0) {
+      const uint32_t before = sq_pending();
+      const int rc = enter(0, 0, nullptr, 0);
+      if (rc < 0 && rc != -EINTR) break;
+      if (sq_pending() == before) break;
+      fill_sq();
+    }
+    if (timeout_ns == 0) {
+      if (sq_pending() > 0) enter(0, 0, nullptr, 0);
+    } else {
+      wait_for_completions(timeout_ns);
+    }
+    reap();
+    if (!ext_arg_ && wait_timeout_armed_) remove_wait_timeout();
+    // What the completions queued (a socket's next op, the wake-up read, the
+    // overflow that now fits) goes out now, not a tick later.
+    if (sq_pending() > 0 || overflow_head_ != nullptr || !wake_armed_) submit_all();
+  }
+
+  void wake() override {
+    const uint64_t one = 1;
+    // The counter cannot realistically saturate: each wake CQE drains it.
+    while (::write(wake_fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+  }
+
+  // The ring fd is readable while CQEs wait in the CQ ring.
+  int poll_fd() const override { return ring_.fd; }
+
+  bool has_unsubmitted() const override {
+    return sq_pending() > 0 || ((overflow_head_ != nullptr || !wake_armed_) && sq_space() > 0);
+  }
+
+  void close_now(int fd) override {
+    if (fd >= 0 && static_cast<size_t>(fd) < fds_.size() && fds_[static_cast<size_t>(fd)].known) {
+      const bool closing = fds_[static_cast<size_t>(fd)].close_op != nullptr;
+      cancel_fd_ops(fd);
+      drain_until([this, fd] { return idle(fds_[static_cast<size_t>(fd)]); });
+      if (closing) return;  // the pending close op closed it
+      fds_[static_cast<size_t>(fd)] = FdState{};
+    }
+    posix::close(fd);
+  }
+
+ protected:
+  void on_fd_opened(int fd) override {
+    PosixBackend::on_fd_opened(fd);
+    FdState& state = state_of(fd);
+    // An fd number closed behind our back may still have ops in the kernel
+    // (io_uring holds its own file reference): keep them, they complete.
+    if (idle(state)) state = FdState{};
+    state.known = true;
+  }
+
+ private:
+  struct FdState {
+    OpQueue readers;  // accept, recv: the head is in the kernel
+    OpQueue writers;  // connect, send: the head is in the kernel
+    Op* close_op = nullptr;       // a close waiting for the ops on this fd to complete
+    uint32_t files_inflight = 0;  // read, write
+    bool known = false;           // opened by this IO, or checked to be open
+  };
+
+  // Bound on io_uring_enter rounds when waiting for the kernel to finish
+  // cancelled ops; each round takes at least one CQE, so only a kernel that
+  // never completes a cancelled op would reach it.
+  static constexpr uint32_t kDrainRoundsMax = 1u << 20;
+
+  static bool idle(const FdState& state) {
+    return state.readers.empty() && state.writers.empty() && state.files_inflight == 0;
+  }
+
+  FdState& state_of(int fd) {
+    TIGERIO_ASSERT(fd >= 0);
+    const size_t index = static_cast<size_t>(fd);
+    if (index >= fds_.size()) fds_.resize(std::max<size_t>(index + 1, fds_.size() * 2));
+    return fds_[index];
+  }
+
+  // The fd's state if ops may be issued on it; else completes op (EBADF for an
+  // fd that is not open or is being closed) and returns nullptr.
+  FdState* usable_fd(Op* op) {
+    const int fd = op->fd;
+    const size_t index = static_cast<size_t>(fd);
+    if (fd < 0) {
+      loop_->complete(op, kErrBadFd);
+      return nullptr;
+    }
+    if (index >= fds_.size() || !fds_[index].known) {
+      // Checked before the table grows for it: a garbage fd must not grow it.
+      if (::fcntl(fd, F_GETFD) < 0) {
+        loop_->complete(op, -errno);
+        return nullptr;
+      }
+      state_of(fd).known = true;
+    }
+    FdState& state = fds_[index];
+    if (state.close_op != nullptr) {
+      loop_->complete(op, kErrBadFd);
+      return nullptr;
+    }
+    return &state;
+  }
+
+  // The slot -> op map for CQE lookup; grows with the op table, never per op.
+  void remember(Op* op) {
+    if (op->slot >= slots_.size()) slots_.resize(std::max<size_t>(op->slot + 1, slots_.size() * 2));
+    slots_[op->slot] = op;
+  }
+
+  void submit_socket_op(Op* op) {
+    FdState* state = usable_fd(op);
+    if (state == nullptr) return;
+    OpQueue& queue = is_reader(op->kind) ? state->readers : state->writers;
+    queue.push(op);
+    if (queue.head() == op) enqueue(op);
+  }
+
+  void submit_close(Op* op) {
+    const int fd = op->fd;
+    const size_t index = static_cast<size_t>(fd);
+    if (fd < 0 || index >= fds_.size() || !fds_[index].known) {
+      // Never used by this IO: nothing can be pending on it.
+      const int32_t result = posix::close(fd);
+      if (result == 0) loop_->fd_closed(fd);
+      loop_->complete(op, result);
+      return;
+    }
+    if (fds_[index].close_op != nullptr) {
+      loop_->complete(op, kErrBadFd);  // a second close while the first waits
+      return;
+    }
+    fds_[index].close_op = op;
+    closes_pending_++;
+    cancel_fd_ops(fd);
+    FdState& state = fds_[index];
+    if (state.close_op == op && idle(state)) close_fd(fd);
+  }
+
+  // Cancels every op on fd: queued ones at once, heads and file ops through the kernel.
+  void cancel_fd_ops(int fd) {
+    FdState& state = fds_[static_cast<size_t>(fd)];
+    for (OpQueue* queue : {&state.readers, &state.writers}) {
+      Op* head = queue->pop();
+      if (head == nullptr) continue;
+      while (Op* op = queue->pop()) loop_->complete(op, kErrCanceled);
+      queue->push(head);
+    }
+    // Heads: copied first, request_cancel may finish one and change the queues.
+    Op* const reader = state.readers.head();
+    Op* const writer = state.writers.head();
+    if (reader != nullptr) request_cancel(reader);
+    if (writer != nullptr) request_cancel(writer);
+    if (fds_[static_cast<size_t>(fd)].files_inflight > 0) {
+      // Rare (closing a file with reads in flight): a walk of the in-flight list.
+      for (Op* op = inflight_; op != nullptr;) {
+        Op* next = uring(op).next;
+        if (is_file_op(op->kind) && op->fd == fd) request_cancel(op);
+        op = next;
+      }
+    }
+  }
+
+  void close_fd(int fd) {
+    FdState& state = fds_[static_cast<size_t>(fd)];
+    Op* op = state.close_op;
+    TIGERIO_ASSERT(op != nullptr && idle(state));
+    TIGERIO_ASSERT(closes_pending_ > 0);
+    closes_pending_--;
+    state = FdState{};
+    const int32_t result = posix::close(fd);
+    loop_->fd_closed(fd);
+    loop_->complete(op, result);
+  }
+
+  // Asks the kernel to cancel op, or completes it at once if its SQE is not
+  // written yet. False if a cancel was already asked for.
+  bool request_cancel(Op* op) {
+    UringOp& u = uring(op);
+    TIGERIO_ASSERT(u.linked);
+    if (u.cancel_requested) return false;
+    u.cancel_requested = true;
+    switch (u.stage) {
+      case Stage::waiting:
+        overflow_remove(op);
+        u.stage = Stage::idle;
+        finish(op, kErrCanceled);
+        return true;
+      case Stage::submitted:
+        if (overflow_head_ == nullptr && sq_space() > 0) {
+          write_cancel_sqe(op);
+        } else {
+          u.stage = Stage::cancel_waiting;
+          overflow_push(op);
+        }
+        return true;
+      case Stage::idle:
+      case Stage::cancel_waiting:
+        break;
+    }
+    TIGERIO_ASSERT(false && "cancel of an op in no cancellable stage");
+    return false;
+  }
+
+  // ---- The in-flight list and the overflow FIFO ----
+
+  void link(Op* op) {
+    UringOp& u = uring(op);
+    TIGERIO_ASSERT(!u.linked);
+    u.linked = true;
+    u.previous = nullptr;
+    u.next = inflight_;
+    if (inflight_ != nullptr) uring(inflight_).previous = op;
+    inflight_ = op;
+    inflight_count_++;
+  }
+
+  void unlink(Op* op) {
+    UringOp& u = uring(op);
+    TIGERIO_ASSERT(u.linked && inflight_count_ > 0);
+    if (u.previous != nullptr) {
+      uring(u.previous).next = u.next;
+    } else {
+      inflight_ = u.next;
+    }
+    if (u.next != nullptr) uring(u.next).previous = u.previous;
+    u.linked = false;
+    u.previous = u.next = nullptr;
+    inflight_count_--;
+  }
+
+  void overflow_push(Op* op) {
+    uring(op).overflow_next = nullptr;
+    if (overflow_tail_ == nullptr) {
+      overflow_head_ = op;
+    } else {
+      uring(overflow_tail_).overflow_next = op;
+    }
+    overflow_tail_ = op;
+  }
+
+  Op* overflow_pop() {
+    Op* op = overflow_head_;
+    if (op == nullptr) return nullptr;
+    overflow_head_ = uring(op).overflow_next;
+    if (overflow_head_ == nullptr) overflow_tail_ = nullptr;
+    uring(op).overflow_next = nullptr;
+    return op;
+  }
+
+  // O(overflow): only when an op leaves the overflow out of order (a cancel).
+  void overflow_remove(Op* op) {
+    Op* previous = nullptr;
+    for (Op* it = overflow_head_; it != nullptr; previous = it, it = uring(it).overflow_next) {
+      if (it != op) continue;
+      if (previous == nullptr) {
+        overflow_head_ = uring(it).overflow_next;
+      } else {
+        uring(previous).overflow_next = uring(it).overflow_next;
+      }
+      if (overflow_tail_ == it) overflow_tail_ = previous;
+      uring(it).overflow_next = nullptr;
+      return;
+    }
+    TIGERIO_ASSERT(false && "op not in the overflow");
+  }
+
+  // ---- SQEs ----
+
+  uint32_t sq_pending() const { return sq_tail_ - load_acquire(ring_.sq_head); }
+  uint32_t sq_space() const { return ring_.sq_entries - sq_pending(); }
+
+  // A zeroed SQE, or nullptr if the SQ is full.
+  io_uring_sqe* next_sqe() {
+    if (sq_space() == 0) return nullptr;
+    io_uring_sqe* sqe = &ring_.sqes[sq_tail_ & ring_.sq_mask];
+    std::memset(sqe, 0, sizeof(*sqe));
+    sq_tail_++;
+    return sqe;
+  }
+
+  // Gives op its SQE now if the SQ has room and nothing waits before it.
+  void enqueue(Op* op) {
+    link(op);
+    if (overflow_head_ == nullptr && sq_space() > 0) {
+      write_sqe(op);
+    } else {
+      uring(op).stage = Stage::waiting;
+      overflow_push(op);
+    }
+  }
+
+  void write_sqe(Op* op) {
+    io_uring_sqe* sqe = next_sqe();
+    TIGERIO_ASSERT(sqe != nullptr);
+    sqe->fd = op->fd;
+    sqe->user_data = op->id();
+    switch (op->kind) {
+      case OpKind::accept:
+        sqe->opcode = IORING_OP_ACCEPT;
+        sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+        break;
+      case OpKind::connect:
+        sqe->opcode = IORING_OP_CONNECT;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->address.bytes);
+        sqe->off = op->address.length;
+        break;
+      case OpKind::recv:
+        sqe->opcode = IORING_OP_RECV;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->buffer);
+        sqe->len = op->length;
+        break;
+      case OpKind::send:
+        sqe->opcode = IORING_OP_SEND;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->buffer);
+        sqe->len = op->length;
+        sqe->msg_flags = MSG_NOSIGNAL;
+        break;
+      case OpKind::timeout:
+        sqe->opcode = IORING_OP_TIMEOUT;
+        sqe->fd = -1;
+        sqe->addr = reinterpret_cast<uintptr_t>(&uring(op).timeout);
+        sqe->len = 1;
+        sqe->off = 0;  // a pure timer, not "after n completions"
+        break;
+      case OpKind::open:
+        sqe->opcode = IORING_OP_OPENAT;
+        sqe->fd = AT_FDCWD;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->path.get());
+        sqe->len = op->open_mode;
+        sqe->open_flags = static_cast<uint32_t>(posix::open_os_flags(op->open_flags));
+        break;
+      case OpKind::read:
+      case OpKind::write:
+        sqe->opcode = op->kind == OpKind::read ? IORING_OP_READ : IORING_OP_WRITE;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->buffer);
+        sqe->len = op->length;
+        // -1: the file's current position, advanced as read(2) does (IORING_FEAT_RW_CUR_POS).
+        sqe->off = op->position < 0 ? ~uint64_t{0} : static_cast<uint64_t>(op->position);
+        break;
+      default:
+        TIGERIO_ASSERT(false && "no SQE for this kind");
+    }
+    uring(op).stage = Stage::submitted;
+  }
+
+  void write_cancel_sqe(Op* op) {
+    io_uring_sqe* sqe = next_sqe();
+    TIGERIO_ASSERT(sqe != nullptr);
+    // The target is named by its full id: a newer op in the same slot has another.
+    sqe->opcode = op->kind == OpKind::timeout ? IORING_OP_TIMEOUT_REMOVE : IORING_OP_ASYNC_CANCEL;
+    sqe->fd = -1;
+    sqe->addr = op->id();
+    sqe->user_data = kInternal | kTagCancel | op->id();
+    uring(op).stage = Stage::submitted;
+  }
+
+  void arm_wake() {
+    if (wake_armed_) return;
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) return;  // the next fill_sq() tries again
+    // The eventfd is blocking on purpose: io_uring answers a read of an
+    // O_NONBLOCK file with EAGAIN instead of waiting.
+    sqe->opcode = IORING_OP_READ;
+    sqe->fd = wake_fd_;
+    sqe->addr = reinterpret_cast<uintptr_t>(&wake_value_);
+    sqe->len = sizeof(wake_value_);
+    sqe->off = ~uint64_t{0};
+    sqe->user_data = kInternal | kTagWake;
+    wake_armed_ = true;
+  }
+
+  // Moves the wake-up read and the overflow into the SQ while it has room.
+  void fill_sq() {
+    arm_wake();
+    while (overflow_head_ != nullptr && sq_space() > 0) {
+      Op* op = overflow_pop();
+      UringOp& u = uring(op);
+      if (u.stage == Stage::waiting) {
+        write_sqe(op);
+      } else {
+        TIGERIO_ASSERT(u.stage == Stage::cancel_waiting);
+        write_cancel_sqe(op);
+      }
+    }
+  }
+
+  // Publishes the SQ tail and calls io_uring_enter: its result or -errno.
+  int enter(uint32_t min_complete, uint32_t flags, const void* arg, size_t arg_size) {
+    store_release(ring_.sq_tail, sq_tail_);
+    const uint32_t to_submit = sq_pending();
+    const int rc = sys_io_uring_enter(ring_.fd, to_submit, min_complete, flags, arg, arg_size);
+    if (rc >= 0) return rc;
+    const int error = errno;
+    // EINTR: a signal; ETIME: the wait timed out; EAGAIN/EBUSY: the kernel
+    // wants CQEs reaped (or memory) before it takes more. Anything else is a
+    // bug in how the ring is driven.
+    TIGERIO_ASSERT(error == EINTR || error == ETIME || error == EAGAIN || error == EBUSY);
+    return -error;
+  }
+
+  // Submits the SQ and the overflow without waiting, as far as the kernel takes them.
+  void submit_all() {
+    for (;;) {
+      fill_sq();
+      const uint32_t before = sq_pending();
+      if (before == 0) return;
+      const int rc = enter(0, 0, nullptr, 0);
+      if (rc == -EINTR) continue;
+      if (rc == -EAGAIN || rc == -EBUSY) {
+        // Make room: flush the kernel's CQ backlog into the ring and reap it.
+        enter(0, IORING_ENTER_GETEVENTS, nullptr, 0);
+        if (reap() == 0) return;  // no progress possible now: wait() retries
+        continue;
+      }
+      if (sq_pending() == before) return;
+    }
+  }
+
+  void wait_for_completions(int64_t timeout_ns) {
+    uint32_t flags = IORING_ENTER_GETEVENTS;
+#ifdef IORING_FEAT_EXT_ARG
+    if (ext_arg_) {
+      __kernel_timespec timeout{};
+      io_uring_getevents_arg arg;
+      std::memset(&arg, 0, sizeof(arg));
+      if (timeout_ns > 0) {
+        timeout.tv_sec = timeout_ns / 1000000000;
+        timeout.tv_nsec = timeout_ns % 1000000000;
+        arg.ts = reinterpret_cast<uintptr_t>(&timeout);
+      }
+      flags |= IORING_ENTER_EXT_ARG;
+      enter(1, flags, &arg, sizeof(arg));  // EINTR, ETIME: return, the caller's loop goes round
+      return;
+    }
+#endif
+    if (timeout_ns > 0 && !arm_wait_timeout(timeout_ns)) {
+      // No SQE for the timer (SQ full): do not block past the deadline.
+      enter(0, 0, nullptr, 0);
+      return;
+    }
+    enter(1, flags, nullptr, 0);
+  }
+
+  // Before 5.11 (no EXT_ARG) a wait is bounded by an internal IORING_OP_TIMEOUT.
+  bool arm_wait_timeout(int64_t timeout_ns) {
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) return false;
+    wait_timeout_.tv_sec = timeout_ns / 1000000000;
+    wait_timeout_.tv_nsec = timeout_ns % 1000000000;
+    wait_timeout_sequence_ = (wait_timeout_sequence_ + 1) & kPayloadMask;
+    sqe->opcode = IORING_OP_TIMEOUT;
+    sqe->fd = -1;
+    sqe->addr = reinterpret_cast<uintptr_t>(&wait_timeout_);
+    sqe->len = 1;
+    sqe->user_data = kInternal | kTagWaitTimeout | wait_timeout_sequence_;
+    wait_timeout_armed_ = true;
+    return true;
+  }
+
+  void remove_wait_timeout() {
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) return;  // it fires later: a harmless early return of some wait
+    sqe->opcode = IORING_OP_TIMEOUT_REMOVE;
+    sqe->fd = -1;
+    sqe->addr = kInternal | kTagWaitTimeout | wait_timeout_sequence_;
+    sqe->user_data = kInternal | kTagIgnore;
+    wait_timeout_armed_ = false;  // its CQE (-ECANCELED) no longer matters
+  }
+
+  // ---- CQEs ----
+
+  // Handles every CQE in the ring; returns the count.
+  uint32_t reap() {
+    uint32_t count = 0;
+    for (uint32_t round = 0; round < 2; round++) {
+      uint32_t head = *ring_.cq_head;  // only this thread writes it
+      const uint32_t tail = load_acquire(ring_.cq_tail);
+      TIGERIO_ASSERT(tail - head <= ring_.cq_entries);
+      while (head != tail) {
+        const io_uring_cqe& cqe = ring_.cqes[head & ring_.cq_mask];
+        const uint64_t user_data = cqe.user_data;
+        const int32_t result = cqe.res;
+        head++;
+        count++;
+        handle(user_data, result);
+      }
+      store_release(ring_.cq_head, head);
+      // CQEs the kernel kept aside for want of room (IORING_FEAT_NODROP):
+      // entering with GETEVENTS moves them into the ring we just emptied.
+      if ((load_acquire(ring_.sq_flags) & IORING_SQ_CQ_OVERFLOW) == 0) break;
+      enter(0, IORING_ENTER_GETEVENTS, nullptr, 0);
+    }
+    return count;
+  }
+
+  void handle(uint64_t user_data, int32_t result) {
+    if (user_data & kInternal) {
+      const uint64_t tag = user_data & kTagMask;
+      if (tag == kTagWake) {
+        wake_armed_ = false;  // re-armed by the next fill_sq(); the read drained the counter
+        woken_ = true;
+      } else if (tag == kTagWaitTimeout) {
+        if ((user_data & kPayloadMask) == wait_timeout_sequence_) wait_timeout_armed_ = false;
+      }
+      // kTagCancel, kTagIgnore: the target's own CQE carries the outcome.
+      return;
+    }
+    const uint32_t slot = static_cast<uint32_t>(user_data & kSlotMask);
+    TIGERIO_ASSERT(slot < slots_.size());
+    Op* op = slots_[slot];
+    TIGERIO_ASSERT(op != nullptr && op->id() == user_data && op->state == OpState::pending);
+    UringOp& u = uring(op);
+    if (u.stage == Stage::cancel_waiting) overflow_remove(op);  // too late to cancel
+    TIGERIO_ASSERT(u.stage == Stage::submitted || u.stage == Stage::cancel_waiting);
+    u.stage = Stage::idle;
+    switch (op->kind) {
+      case OpKind::timeout:
+        if (result == -ETIME) result = 0;  // the timer ran out: success
+        break;
+      case OpKind::accept:
+        if (result == -ECONNABORTED && !u.cancel_requested) {
+          // The connection died in the accept queue: wait for the next one.
+          resubmit(op);
+          return;
+        }
+        if (result >= 0) {
+          const int one = 1;
+          ::setsockopt(result, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+          on_fd_opened(result);
+        }
+        break;
+      case OpKind::open:
+        if (result >= 0) on_fd_opened(result);
+        break;
+      default:
+        break;
+    }
+    // An op a cancel interrupted in an io-wq worker (a blocking read) says EINTR.
+    if (result == -EINTR && u.cancel_requested) result = kErrCanceled;
+    finish(op, result);
+  }
+
+  void resubmit(Op* op) {
+    if (overflow_head_ == nullptr && sq_space() > 0) {
+      write_sqe(op);
+    } else {
+      uring(op).stage = Stage::waiting;
+      overflow_push(op);
+    }
+  }
+
+  // The op is done: off the in-flight list and its fd's queue, its result to the loop.
+  void finish(Op* op, int32_t result) {
+    unlink(op);
+    const int fd = op->fd;
+    const OpKind kind = op->kind;
+    if (!is_socket_op(kind) && !is_file_op(kind)) {
+      loop_->complete(op, result);
+      return;
+    }
+    FdState& state = fds_[static_cast<size_t>(fd)];
+    OpQueue& queue = is_reader(kind) ? state.readers : state.writers;
+    if (is_socket_op(kind)) {
+      // Off the FIFO before complete(): the ready queue reuses Op::next.
+      Op* head = queue.pop();
+      TIGERIO_ASSERT(head == op);
+    } else {
+      TIGERIO_ASSERT(state.files_inflight > 0);
+      state.files_inflight--;
+    }
+    // Completed before the fd's next op or its close: callbacks come in order.
+    loop_->complete(op, result);
+    if (is_socket_op(kind) && !queue.empty() && state.close_op == nullptr) enqueue(queue.head());
+    if (state.close_op != nullptr && idle(state)) close_fd(fd);
+  }
+
+  // Enters the kernel until done() holds (ops being cancelled completing).
+  template <typename Done>
+  void drain_until(Done done) {
+    for (uint32_t round = 0; !done(); round++) {
+      TIGERIO_ASSERT(round < kDrainRoundsMax);
+      fill_sq();
+      enter(1, IORING_ENTER_GETEVENTS, nullptr, 0);
+      reap();
+    }
+  }
+
+  Ring ring_;
+  const int wake_fd_;
+  uint64_t wake_value_ = 0;  // the wake-up read's buffer
+  bool wake_armed_ = false;  // its SQE is written (in the SQ or the kernel)
+  bool woken_ = false;       // a wake-up CQE was reaped during this wait()
+  bool ext_arg_ = false;
+  __kernel_timespec wait_timeout_{};
+  uint64_t wait_timeout_sequence_ = 0;
+  bool wait_timeout_armed_ = false;
+  uint32_t sq_tail_ = 0;  // our tail; published to the kernel by enter()
+  Op* inflight_ = nullptr;  // ops with an SQE written or waiting in the overflow
+  uint32_t inflight_count_ = 0;
+  Op* overflow_head_ = nullptr;
+  Op* overflow_tail_ = nullptr;
+  uint32_t closes_pending_ = 0;
+  std::vector<FdState> fds_;  // indexed by fd
+  std::vector<Op*> slots_;    // indexed by slot
+};
+
+}  // namespace
+
+bool io_uring_available() {
+  static const bool available = probe_io_uring();
+  return available;
+}
+
+std::unique_ptr<Backend> create_io_uring_backend(Loop* loop, const LoopConfig& config, int* error) {
+  if (!io_uring_available()) {
+    *error = kErrNotSupported;
+    return nullptr;
+  }
+  const int wake_fd = ::eventfd(0, EFD_CLOEXEC);
+  if (wake_fd < 0) {
+    *error = -errno;
+    return nullptr;
+  }
+  std::unique_ptr<IoUringBackend> backend(new IoUringBackend(loop, wake_fd));
+  const int result = backend->init(config);
+  if (result < 0) {
+    *error = result;
+    return nullptr;
+  }
+  return backend;
+}
+
+}  // namespace tigerio
+
+#else  // !TIGERIO_HAVE_IO_URING
+
+#include "../core/errors.h"
+
+namespace tigerio {
+
+bool io_uring_available() { return false; }
+
+std::unique_ptr<Backend> create_io_uring_backend(Loop*, const LoopConfig&, int* error) {
+  *error = kErrNotSupported;
+  return nullptr;
+}
+
+}  // namespace tigerio
+
+#endif
