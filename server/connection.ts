@@ -1,0 +1,483 @@
+// One client connection: a state machine driven by IO callbacks.
+//
+//   recv -> parse (pipelined requests, in order) -> route -> output buffer
+//        -> one send per batch (partial sends resumed) -> recv again
+//
+// Buffers are allocated once per Connection object and the objects are
+// pooled by the worker, so a keep-alive request allocates only what the
+// parser makes (the request object and its field strings).
+//
+// Output is double-buffered: `front` is owned by the IO while a send is in
+// flight; responses go to `back`; when the send completes the two swap.
+// All responses produced from one recv (pipelining) therefore leave in one
+// send. A static file is streamed chunk by chunk through the same two
+// buffers, the next chunk read while the previous one is being sent; later
+// pipelined requests wait until the file has been read to the end, which
+// keeps responses in request order.
+//
+// Timeouts: one io.timeout per connection, re-armed lazily. Each state sets
+// `deadline`; when the timer fires early (the deadline moved later), it is
+// re-armed for the remainder, and it is cancelled (io.cancel) and re-armed
+// only when a deadline moves earlier. The hot path (a keep-alive request
+// answered at once) touches no timer at all.
+//
+// Lifetime: closeNow() closes the fd (the IO completes our pending recv and
+// send with ECANCELED first) and cancels the timer; the object goes back to
+// the pool once every callback it is owed has run (`opsPending` is 0).
+import { performance } from 'node:perf_hooks';
+import type { IO, IOError } from '../io';
+import { CONTINUE, ERROR, REQUEST, RequestParser, type HttpRequest, type ParserLimits } from './http/parser';
+import {
+  type CannedResponse,
+  CONTINUE_BYTES,
+  MODE_CLOSE,
+  MODE_DEFAULT,
+  MODE_KEEP_ALIVE,
+  OutBuffer,
+  STATUS_TEXT,
+  writeHead,
+  type ConnectionMode,
+  type DateClock,
+} from './http/response';
+import * as limits from './limits';
+import { route, type Responder, type RouteTable } from './routes';
+import { openStatic } from './static';
+import type { ServerOptions } from './options';
+
+/** What a connection needs from its worker. */
+export interface ConnectionHost {
+  readonly io: IO;
+  readonly options: ServerOptions;
+  readonly parserLimits: ParserLimits;
+  readonly clock: DateClock;
+  readonly routes: RouteTable;
+  /** Canonical --root, or null. */
+  readonly root: string | null;
+  /** Set when graceful shutdown began: responses say `Connection: close`. */
+  readonly draining: boolean;
+  /** The connection's socket is closed (its fd is free again). */
+  socketClosed(connection: Connection): void;
+  /** Every callback the connection was owed has run: it may be reused. */
+  released(connection: Connection): void;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+export class Connection implements Responder {
+  fd = -1;
+  closed = true;
+
+  private readonly io: IO;
+  private readonly recvBuffer: Buffer;
+  private recvStart = 0;
+  private recvEnd = 0;
+  private readonly parser: RequestParser;
+  private front: OutBuffer;
+  private back: OutBuffer;
+  private sendOffset = 0;
+  private sendLength = 0;
+  private recvPending = false;
+  private sendPending = false;
+  /** Callbacks (IO operations, static-file lookups) this object is still owed. */
+  private opsPending = 0;
+  private peerEnded = false;
+  private closeAfterFlush = false;
+  private lingerAfterFlush = false;
+  private lingering = false;
+  private lingerBytes = 0;
+  /** An asynchronous response (static file) is in progress: later requests wait. */
+  private busy = false;
+  private fileFd = -1;
+  private filePosition = 0;
+  private fileRemaining = 0;
+  private fileReadPending = false;
+  /** The request being answered (for HEAD) and its connection mode. */
+  private request: HttpRequest | null = null;
+  private mode: ConnectionMode = MODE_DEFAULT;
+  private requestStart = -1;
+  private lastActivity = 0;
+  private lastProgress = 0;
+  private deadline = Infinity;
+  private timerArmed = false;
+  private timerAt = 0;
+  private timerId = 0;
+  private timerSeq = 0;
+
+  private readonly onRecvBound = (error: IOError | null, n: number): void => this.onRecv(error, n);
+  private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
+  private readonly onFileReadBound = (error: IOError | null, n: number): void => this.onFileRead(error, n);
+  private readonly onClosedBound = (): void => this.onClosed();
+  private readonly onFileClosedBound = (): void => this.opDone();
+
+  constructor(private readonly host: ConnectionHost) {
+    this.io = host.io;
+    // Room for a whole head plus some: a head that fills it is over the limit.
+    this.recvBuffer = Buffer.allocUnsafe(host.options.maxHeaderBytes + 4096);
+    this.parser = new RequestParser(host.parserLimits);
+    this.front = new OutBuffer(limits.OUTPUT_BUFFER_BYTES);
+    this.back = new OutBuffer(limits.OUTPUT_BUFFER_BYTES);
+  }
+
+  /** Starts serving a freshly accepted socket. */
+  open(fd: number): void {
+    this.fd = fd;
+    this.closed = false;
+    this.recvStart = this.recvEnd = 0;
+    this.parser.reset();
+    this.front.length = this.back.length = 0;
+    this.sendOffset = this.sendLength = 0;
+    this.peerEnded = this.closeAfterFlush = this.lingerAfterFlush = this.lingering = this.busy = false;
+    this.lingerBytes = 0;
+    this.fileFd = -1;
+    this.request = null;
+    this.requestStart = -1;
+    this.lastActivity = this.lastProgress = performance.now();
+    this.deadline = Infinity;
+    this.process();
+  }
+
+  /** Graceful shutdown: close now if idle, else after the request in progress. */
+  drain(): void {
+    if (this.closed) return;
+    if (this.isIdle()) this.closeNow();
+    else if (this.parser.betweenRequests && this.recvStart === this.recvEnd && !this.busy) this.closeAfterFlush = true;
+  }
+
+  /** Closes the socket now (responses not yet sent are dropped). */
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timerArmed) this.io.cancel(this.timerId);
+    if (this.fileFd >= 0) this.closeFile();
+    this.opsPending++;
+    this.io.close(this.fd, this.onClosedBound);
+  }
+
+  // ---- Input -----------------------------------------------------------------
+
+  private isIdle(): boolean {
+    return (
+      !this.sendPending && this.back.length === 0 && !this.busy && !this.lingering &&
+      this.parser.betweenRequests && this.recvStart === this.recvEnd
+    );
+  }
+
+  private onRecv(error: IOError | null, n: number): void {
+    this.opsPending--;
+    this.recvPending = false;
+    if (this.closed) return this.maybeRelease();
+    if (error !== null) return this.closeNow(); // ECONNRESET and friends: nothing left to answer
+    if (this.lingering) {
+      this.lingerBytes += n;
+      if (n === 0 || this.lingerBytes > limits.LINGER_BYTES) this.closeNow();
+      else this.recvLinger();
+      return;
+    }
+    if (n === 0) {
+      // The peer finished sending (maybe a half-close): answer what is
+      // complete, then close.
+      this.peerEnded = true;
+    } else {
+      this.recvEnd += n;
+      this.lastActivity = performance.now();
+    }
+    this.process();
+  }
+
+  /** Parses and answers what the buffer holds, flushes, and decides the next recv and deadline. */
+  private process(): void {
+    const parser = this.parser;
+    const back = this.back;
+    while (!this.busy && !this.closeAfterFlush && !this.closed && back.length < limits.OUTPUT_HIGH_WATER) {
+      const consumed = parser.execute(this.recvBuffer, this.recvStart, this.recvEnd);
+      this.recvStart += consumed;
+      const result = parser.result;
+      if (result === REQUEST) {
+        this.requestStart = -1;
+        this.handle(parser.request!);
+      } else if (result === CONTINUE) {
+        back.writeBytes(CONTINUE_BYTES);
+      } else if (result === ERROR) {
+        this.respondError(parser.errorStatus, true);
+        break;
+      } else {
+        break; // NEED_MORE
+      }
+    }
+    if (this.closed) return;
+    if (this.recvStart === this.recvEnd) this.recvStart = this.recvEnd = 0;
+    const waiting = !this.busy && !this.closeAfterFlush && parser.result !== REQUEST;
+    if (waiting && (this.peerEnded || (this.host.draining && parser.betweenRequests && this.recvStart === this.recvEnd))) {
+      this.closeAfterFlush = true; // nothing more will come, or none is wanted
+    }
+    if (this.requestStart < 0 && this.recvStart < this.recvEnd) this.requestStart = performance.now();
+    this.flush();
+    if (this.closed) return;
+    if (waiting && !this.closeAfterFlush && !this.recvPending && back.length < limits.OUTPUT_HIGH_WATER) this.recv();
+    this.updateDeadline();
+  }
+
+  private recv(): void {
+    const buffer = this.recvBuffer;
+    if (this.recvStart > 0 && buffer.length - this.recvEnd < 4096) {
+      buffer.copyWithin(0, this.recvStart, this.recvEnd);
+      this.recvEnd -= this.recvStart;
+      this.recvStart = 0;
+    }
+    // The parser fails a head longer than maxHeaderBytes, and the buffer is
+    // longer than that: there is always room here.
+    this.recvPending = true;
+    this.opsPending++;
+    this.io.recv(this.fd, buffer.subarray(this.recvEnd), this.onRecvBound);
+  }
+
+  // ---- Requests and responses --------------------------------------------------
+
+  private handle(request: HttpRequest): void {
+    const keepAlive = request.keepAlive && !this.host.draining && !this.peerEnded;
+    this.mode = !keepAlive ? MODE_CLOSE : request.versionMinor === 0 ? MODE_KEEP_ALIVE : MODE_DEFAULT;
+    this.request = request;
+    route(request, this.host.routes, this);
+    if (!keepAlive) {
+      this.closeAfterFlush = true;
+      // Bytes after a last request were not read by anyone: close gently.
+      if (this.recvStart < this.recvEnd) this.lingerAfterFlush = true;
+    }
+  }
+
+  canned(response: CannedResponse): void {
+    this.back.writeBytes(response.get(this.request!.method === 'HEAD', this.mode));
+  }
+
+  respond(status: number, contentType: string | null, body: Uint8Array, extraHeaders = ''): void {
+    writeHead(this.back, status, this.host.clock.value, contentType, body.length, this.mode, extraHeaders);
+    if (this.request!.method !== 'HEAD') this.back.writeBytes(body);
+  }
+
+  /** An error that ends the connection: status, `Connection: close`, then close (lingering when input may still arrive). */
+  private respondError(status: number, linger: boolean): void {
+    const body = Buffer.from(`${STATUS_TEXT[status] ?? 'Error'}\n`);
+    writeHead(this.back, status, this.host.clock.value, TEXT, body.length, MODE_CLOSE);
+    this.back.writeBytes(body);
+    this.closeAfterFlush = true;
+    this.lingerAfterFlush = linger;
+  }
+
+  file(urlPath: string): void {
+    const root = this.host.root!;
+    const head = this.request!.method === 'HEAD';
+    const mode = this.mode;
+    this.busy = true;
+    this.opsPending++;
+    openStatic(this.io, root, urlPath, (status, file) => {
+      this.opsPending--;
+      if (this.closed) {
+        if (file !== null) {
+          this.opsPending++;
+          this.io.close(file.fd, this.onFileClosedBound);
+        }
+        return this.maybeRelease();
+      }
+      this.busy = false;
+      if (file === null) {
+        const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
+        writeHead(this.back, status, this.host.clock.value, TEXT, body.length, mode);
+        if (!head) this.back.writeBytes(body);
+      } else {
+        writeHead(this.back, 200, this.host.clock.value, file.contentType, file.size, mode);
+        if (head || file.size === 0) {
+          this.opsPending++;
+          this.io.close(file.fd, this.onFileClosedBound);
+        } else {
+          this.busy = true;
+          this.fileFd = file.fd;
+          this.filePosition = 0;
+          this.fileRemaining = file.size;
+        }
+      }
+      this.process();
+    });
+  }
+
+  private readFile(): void {
+    const n = Math.min(limits.FILE_CHUNK_BYTES, this.fileRemaining);
+    const back = this.back;
+    back.reserve(n);
+    this.fileReadPending = true;
+    this.opsPending++;
+    this.io.read(this.fileFd, back.buf.subarray(back.length, back.length + n), this.filePosition, this.onFileReadBound);
+  }
+
+  private onFileRead(error: IOError | null, n: number): void {
+    this.opsPending--;
+    this.fileReadPending = false;
+    if (this.closed) return this.maybeRelease();
+    if (error !== null || n === 0) {
+      // The file shrank or failed under us: the promised Content-Length
+      // cannot be kept, so the connection must end here.
+      if (error !== null) console.error(`tigerio-server: read: ${error.code}`);
+      return this.closeNow();
+    }
+    this.back.length += n;
+    this.filePosition += n;
+    this.fileRemaining -= n;
+    if (this.fileRemaining === 0) {
+      this.closeFile();
+      this.busy = false;
+      this.process();
+    } else {
+      this.flush();
+      this.updateDeadline();
+    }
+  }
+
+  private closeFile(): void {
+    this.opsPending++;
+    this.io.close(this.fileFd, this.onFileClosedBound);
+    this.fileFd = -1;
+  }
+
+  // ---- Output -------------------------------------------------------------------
+
+  private flush(): void {
+    if (this.sendPending || this.closed) return;
+    if (this.back.length > 0) {
+      const sending = this.back;
+      this.back = this.front;
+      this.front = sending;
+      this.sendOffset = 0;
+      this.sendLength = sending.length;
+      this.lastProgress = performance.now();
+      this.send();
+      if (this.fileFd >= 0 && !this.fileReadPending) this.readFile();
+      return;
+    }
+    if (this.fileFd >= 0) {
+      if (!this.fileReadPending) this.readFile();
+      return;
+    }
+    if (this.closeAfterFlush && !this.busy) this.finishClose();
+  }
+
+  private send(): void {
+    this.sendPending = true;
+    this.opsPending++;
+    this.io.send(this.fd, this.front.buf.subarray(this.sendOffset, this.sendLength), this.onSendBound);
+  }
+
+  private onSend(error: IOError | null, n: number): void {
+    this.opsPending--;
+    this.sendPending = false;
+    if (this.closed) return this.maybeRelease();
+    if (error !== null) return this.closeNow(); // EPIPE, ECONNRESET: the client is gone
+    this.sendOffset += n;
+    this.lastProgress = performance.now();
+    if (this.sendOffset < this.sendLength) {
+      this.send(); // partial send: the rest, from where the kernel stopped
+      this.updateDeadline();
+      return;
+    }
+    this.front.length = 0;
+    if (this.fileFd < 0) this.front.shrink(limits.OUTPUT_HIGH_WATER);
+    this.lastActivity = this.lastProgress;
+    if (this.busy) {
+      this.flush();
+      this.updateDeadline();
+    } else {
+      this.process();
+    }
+  }
+
+  private finishClose(): void {
+    if (!this.lingerAfterFlush) return this.closeNow();
+    // Closing with unread input makes the kernel send RST, which can destroy
+    // the response before the client reads it. The IO has no shutdown(), so
+    // the best available: read and drop input until the peer closes, for a
+    // bounded time and number of bytes, then close.
+    this.lingering = true;
+    this.lingerBytes = 0;
+    this.setDeadline(performance.now() + Math.min(limits.LINGER_MS, this.host.options.idleTimeoutMs));
+    if (!this.recvPending) this.recvLinger();
+  }
+
+  private recvLinger(): void {
+    this.recvPending = true;
+    this.opsPending++;
+    this.io.recv(this.fd, this.recvBuffer, this.onRecvBound);
+  }
+
+  private onClosed(): void {
+    this.opsPending--;
+    this.host.socketClosed(this);
+    this.maybeRelease();
+  }
+
+  private opDone(): void {
+    this.opsPending--;
+    this.maybeRelease();
+  }
+
+  private maybeRelease(): void {
+    if (this.closed && this.opsPending === 0 && this.fd !== -1) {
+      this.fd = -1;
+      this.host.released(this);
+    }
+  }
+
+  // ---- Timeouts -------------------------------------------------------------------
+
+  private updateDeadline(): void {
+    if (this.closed || this.lingering) return;
+    const options = this.host.options;
+    let at: number;
+    if (this.sendPending || this.busy) at = this.lastProgress + options.sendTimeoutMs;
+    else if (this.parser.inBody) at = this.lastActivity + options.idleTimeoutMs;
+    else if (this.recvStart < this.recvEnd) at = this.requestStart + options.headerTimeoutMs;
+    else at = this.lastActivity + options.idleTimeoutMs;
+    this.setDeadline(at);
+  }
+
+  private setDeadline(at: number): void {
+    this.deadline = at;
+    if (this.timerArmed) {
+      if (this.timerAt <= at) return; // fires first, then re-arms for the rest
+      this.io.cancel(this.timerId);
+    }
+    this.arm(at);
+  }
+
+  private arm(at: number): void {
+    const seq = ++this.timerSeq;
+    this.timerArmed = true;
+    this.timerAt = at;
+    this.opsPending++;
+    const delayNs = Math.ceil(Math.max(0, at - performance.now()) * 1e6);
+    this.timerId = this.io.timeout(delayNs, (error) => this.onTimer(seq, error));
+  }
+
+  private onTimer(seq: number, error: IOError | null): void {
+    this.opsPending--;
+    if (seq !== this.timerSeq) return this.maybeRelease(); // superseded by a re-arm
+    this.timerArmed = false;
+    if (this.closed) return this.maybeRelease();
+    if (error !== null) return;
+    if (performance.now() < this.deadline) {
+      if (this.deadline !== Infinity) this.arm(this.deadline);
+      return;
+    }
+    this.expire();
+  }
+
+  private expire(): void {
+    if (this.lingering || this.sendPending || this.busy) return this.closeNow();
+    if (this.parser.inBody || this.recvStart < this.recvEnd) {
+      // Slowloris, or a body that stalled: 408, then close.
+      this.respondError(408, false);
+      this.flush();
+      this.updateDeadline();
+      return;
+    }
+    this.closeNow(); // idle keep-alive connection
+  }
+}
+

@@ -1,0 +1,519 @@
+// Incremental HTTP/1.1 request parser (RFC 9112). Pure: bytes in, requests
+// or an error status out; no I/O, no timers. The connection owns the input
+// buffer and calls execute() with its unparsed bytes; the parser returns how
+// many it consumed and sets `result`:
+//
+//   NEED_MORE  keep [start+consumed, end) and call again with more appended
+//   REQUEST    `request` is complete; call again with the rest
+//   CONTINUE   the head asked for `Expect: 100-continue`; send the interim
+//              response if you like, then call again
+//   ERROR      `errorStatus`/`errorMessage`: respond and close (sticky)
+//
+// The head (request line + fields) is parsed once it is complete in the
+// buffer (it has to fit there anyway: at most maxHeaderBytes); the scan for
+// its end resumes where the last call stopped, so a head that arrives one
+// byte at a time costs O(n), not O(n^2). Bodies (Content-Length or chunked)
+// are copied out as they arrive, so the connection's buffer never holds more
+// than a head. Strict where leniency enables request smuggling: CRLF line
+// ends only, no obs-fold, no whitespace before ':', Content-Length with
+// Transfer-Encoding is an error, as are differing Content-Lengths.
+
+export const NEED_MORE = 0;
+export const REQUEST = 1;
+export const ERROR = 2;
+export const CONTINUE = 3;
+
+export interface ParserLimits {
+  maxHeaderBytes: number;
+  maxHeaderCount: number;
+  maxBodyBytes: number;
+}
+
+export interface HttpRequest {
+  /** Method as sent (case-sensitive, RFC 9110 §9.1). */
+  method: string;
+  /** request-target as sent (origin-form, absolute-form, ...). */
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and later 1.x minors). */
+  versionMinor: number;
+  /** Field lines in order, flat: [name, value, name, value, ...]; names as sent, values without surrounding whitespace. */
+  headers: string[];
+  /** The body after chunked decoding; empty when none. */
+  body: Buffer;
+  /** Whether the connection may carry another request after this one. */
+  keepAlive: boolean;
+  chunked: boolean;
+  expectContinue: boolean;
+  /** The Content-Type field's value, or null. */
+  contentType: string | null;
+}
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
+const MAX_LEADING_EMPTY_LINE_BYTES = 16;
+const MAX_CHUNK_EXTENSION_BYTES = 4096;
+const EMPTY = Buffer.alloc(0);
+
+const S_HEAD = 0;
+const S_BODY = 1;
+const S_CHUNK_SIZE = 2;
+const S_CHUNK_EXT = 3;
+const S_CHUNK_SIZE_LF = 4;
+const S_CHUNK_DATA = 5;
+const S_CHUNK_DATA_CR = 6;
+const S_CHUNK_DATA_LF = 7;
+const S_TRAILER_START = 8;
+const S_TRAILER_LINE = 9;
+const S_TRAILER_LINE_LF = 10;
+const S_TRAILER_END_LF = 11;
+const S_ERROR = 12;
+
+/** tchar of RFC 9110 §5.6.2. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+const bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const H_CONTENT_LENGTH = bytes('content-length');
+const H_TRANSFER_ENCODING = bytes('transfer-encoding');
+const H_CONNECTION = bytes('connection');
+const H_HOST = bytes('host');
+const H_EXPECT = bytes('expect');
+const H_CONTENT_TYPE = bytes('content-type');
+const HTTP_SLASH = bytes('HTTP/');
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'].map((m) => ({ name: m, bytes: bytes(m) }));
+
+export class RequestParser {
+  result = NEED_MORE;
+  /** The request, when result is REQUEST (or the head so far, when CONTINUE). */
+  request: HttpRequest | null = null;
+  errorStatus = 0;
+  errorMessage = '';
+
+  private state = S_HEAD;
+  /** Head: bytes from the head's start already scanned for line ends. */
+  private scanned = 0;
+  /** Head: start of the line being scanned, relative to the head's start. */
+  private lineStart = 0;
+  /** Empty lines skipped before the request line (RFC 9112 §2.2), bounded. */
+  private skipped = 0;
+  private current: HttpRequest | null = null;
+  private body: Buffer = EMPTY;
+  private bodyLength = 0;
+  /** Bytes left of the fixed-length body or of the current chunk. */
+  private remaining = 0;
+  private chunkSize = 0;
+  private chunkDigits = 0;
+  private extensionBytes = 0;
+  private trailerBytes = 0;
+
+  constructor(private readonly limits: ParserLimits) {}
+
+  /** Forgets everything: ready for a new connection. */
+  reset(): void {
+    this.result = NEED_MORE;
+    this.request = null;
+    this.errorStatus = 0;
+    this.errorMessage = '';
+    this.state = S_HEAD;
+    this.scanned = 0;
+    this.lineStart = 0;
+    this.skipped = 0;
+    this.current = null;
+    this.body = EMPTY;
+    this.bodyLength = 0;
+  }
+
+  /** True between requests: no part of one has been consumed (the caller may still hold unparsed bytes). */
+  get betweenRequests(): boolean {
+    return this.state === S_HEAD;
+  }
+
+  /** True while a body is being received. */
+  get inBody(): boolean {
+    return this.state !== S_HEAD && this.state !== S_ERROR;
+  }
+
+  /** Parses from buf[start, end). Returns the bytes consumed; see `result`. */
+  execute(buf: Buffer, start: number, end: number): number {
+    this.result = NEED_MORE;
+    this.request = null;
+    if (this.state === S_ERROR) {
+      this.result = ERROR;
+      return 0;
+    }
+    let p = start;
+    if (this.state === S_HEAD) {
+      if (this.scanned === 0) {
+        while (p < end && (buf[p] === CR || buf[p] === LF)) p++;
+        this.skipped += p - start;
+        if (this.skipped > MAX_LEADING_EMPTY_LINE_BYTES) return this.fail(400, 'empty lines before the request line', p - start);
+      }
+      const headEnd = this.findHeadEnd(buf, p, end);
+      if (headEnd === -2) return p - start;
+      if (headEnd === -1) {
+        if (end - p > this.limits.maxHeaderBytes) return this.fail(431, 'header block too large', p - start);
+        return p - start;
+      }
+      if (headEnd - p > this.limits.maxHeaderBytes) return this.fail(431, 'header block too large', p - start);
+      const request = this.parseHead(buf, p, headEnd);
+      p = headEnd;
+      this.scanned = 0;
+      this.lineStart = 0;
+      this.skipped = 0;
+      if (request === null) return p - start;
+      if (this.state === S_HEAD) {
+        this.complete(request);
+        return p - start;
+      }
+      this.current = request;
+      if (request.expectContinue) {
+        this.result = CONTINUE;
+        this.request = request;
+        return p - start;
+      }
+    }
+    return this.parseBody(buf, p, end) - start;
+  }
+
+  private fail(status: number, message: string, consumed: number): number {
+    this.state = S_ERROR;
+    this.result = ERROR;
+    this.errorStatus = status;
+    this.errorMessage = message;
+    this.current = null;
+    this.body = EMPTY;
+    return consumed;
+  }
+
+  private complete(request: HttpRequest): void {
+    request.body = this.bodyLength === 0 ? EMPTY : this.body.subarray(0, this.bodyLength);
+    this.body = EMPTY;
+    this.bodyLength = 0;
+    this.current = null;
+    this.state = S_HEAD;
+    this.result = REQUEST;
+    this.request = request;
+  }
+
+  /** Index just past the head's blank line; -1: not complete yet; -2: error (set). */
+  private findHeadEnd(buf: Buffer, head: number, end: number): number {
+    let from = head + this.scanned;
+    let lineStart = head + this.lineStart;
+    for (;;) {
+      const lf = from < end ? buf.indexOf(LF, from) : -1;
+      if (lf < 0 || lf >= end) {
+        this.scanned = end - head;
+        this.lineStart = lineStart - head;
+        return -1;
+      }
+      if (lf === head || buf[lf - 1] !== CR) {
+        this.fail(400, 'bare LF in the header block', 0);
+        return -2;
+      }
+      if (lf - 1 === lineStart) return lf + 1;
+      lineStart = lf + 1;
+      from = lf + 1;
+    }
+  }
+
+  /** Parses a complete head [s, e); null when it failed (error set). Sets the body state. */
+  private parseHead(buf: Buffer, s: number, e: number): HttpRequest | null {
+    const limits = this.limits;
+    // request-line = method SP request-target SP HTTP-version CRLF
+    const lineLf = buf.indexOf(LF, s);
+    const lineEnd = lineLf - 1;
+    let i = s;
+    while (i < lineEnd && TCHAR[buf[i]] === 1) i++;
+    if (i === s || buf[i] !== SP) return this.failHead(400, 'malformed request line (method)');
+    const method = internMethod(buf, s, i);
+    const targetStart = ++i;
+    while (i < lineEnd && buf[i] > 0x20 && buf[i] < 0x7f) i++;
+    if (i === targetStart || buf[i] !== SP) return this.failHead(400, 'malformed request line (target)');
+    const target = buf.toString('latin1', targetStart, i);
+    i++;
+    if (lineEnd - i !== 8 || !startsWith(buf, i, HTTP_SLASH) || !isDigit(buf[i + 5]) || buf[i + 6] !== 0x2e || !isDigit(buf[i + 7])) {
+      return this.failHead(400, 'malformed request line (version)');
+    }
+    if (buf[i + 5] !== 0x31) return this.failHead(505, 'HTTP version not supported');
+    const versionMinor = buf[i + 7] - 0x30;
+
+    const headers: string[] = [];
+    let contentLength = -1;
+    let transferEncoding: string[] | null = null;
+    let close = false;
+    let keepAliveToken = false;
+    let hosts = 0;
+    let expectContinue = false;
+    let contentType: string | null = null;
+    let count = 0;
+    let ls = lineLf + 1;
+    const last = e - 2; // the blank line's CR
+    while (ls < last) {
+      const lf = buf.indexOf(LF, ls);
+      const le = lf - 1;
+      if (buf[ls] === SP || buf[ls] === HTAB) return this.failHead(400, 'obsolete line folding');
+      let j = ls;
+      while (j < le && TCHAR[buf[j]] === 1) j++;
+      if (j === ls || buf[j] !== COLON) return this.failHead(400, 'malformed header field name');
+      const nameEnd = j++;
+      while (j < le && (buf[j] === SP || buf[j] === HTAB)) j++;
+      let ve = le;
+      while (ve > j && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+      for (let k = j; k < ve; k++) {
+        const c = buf[k];
+        if ((c < 0x20 && c !== HTAB) || c === 0x7f) return this.failHead(400, 'invalid character in header field value');
+      }
+      if (++count > limits.maxHeaderCount) return this.failHead(431, 'too many header fields');
+      const name = buf.toString('latin1', ls, nameEnd);
+      const value = buf.toString('latin1', j, ve);
+      headers.push(name, value);
+      const nameLength = nameEnd - ls;
+      if (nameLength === 14 && nameIs(buf, ls, H_CONTENT_LENGTH)) {
+        const length = parseContentLength(buf, j, ve);
+        if (length < 0) return this.failHead(400, 'invalid Content-Length');
+        if (contentLength >= 0 && contentLength !== length) return this.failHead(400, 'conflicting Content-Length fields');
+        contentLength = length;
+      } else if (nameLength === 17 && nameIs(buf, ls, H_TRANSFER_ENCODING)) {
+        transferEncoding ??= [];
+        for (const coding of value.toLowerCase().split(',')) {
+          const trimmed = coding.trim();
+          if (trimmed !== '') transferEncoding.push(trimmed);
+        }
+      } else if (nameLength === 10 && nameIs(buf, ls, H_CONNECTION)) {
+        for (const option of value.toLowerCase().split(',')) {
+          const trimmed = option.trim();
+          if (trimmed === 'close') close = true;
+          else if (trimmed === 'keep-alive') keepAliveToken = true;
+        }
+      } else if (nameLength === 4 && nameIs(buf, ls, H_HOST)) {
+        hosts++;
+      } else if (nameLength === 6 && nameIs(buf, ls, H_EXPECT)) {
+        if (value.toLowerCase() === '100-continue') expectContinue = true;
+      } else if (nameLength === 12 && nameIs(buf, ls, H_CONTENT_TYPE)) {
+        contentType = value;
+      }
+      ls = lf + 1;
+    }
+    if (versionMinor >= 1 ? hosts !== 1 : hosts > 1) return this.failHead(400, 'a request needs exactly one Host field');
+    let chunked = false;
+    if (transferEncoding !== null) {
+      // RFC 9112 §6.1/§6.3: both framings at once is how requests get smuggled.
+      if (contentLength >= 0) return this.failHead(400, 'both Content-Length and Transfer-Encoding');
+      if (versionMinor === 0) return this.failHead(400, 'Transfer-Encoding in an HTTP/1.0 request');
+      const n = transferEncoding.length;
+      if (n === 0 || transferEncoding[n - 1] !== 'chunked') return this.failHead(400, 'chunked must be the final transfer coding');
+      if (transferEncoding.indexOf('chunked') !== n - 1) return this.failHead(400, 'chunked applied twice');
+      if (n > 1) return this.failHead(501, 'transfer coding not implemented');
+      chunked = true;
+    }
+    if (contentLength > limits.maxBodyBytes) return this.failHead(413, 'body too large');
+    const request: HttpRequest = {
+      method,
+      target,
+      versionMinor,
+      headers,
+      body: EMPTY,
+      keepAlive: versionMinor >= 1 ? !close : keepAliveToken && !close,
+      chunked,
+      expectContinue: false,
+      contentType,
+    };
+    this.bodyLength = 0;
+    if (chunked) {
+      this.state = S_CHUNK_SIZE;
+      this.chunkSize = 0;
+      this.chunkDigits = 0;
+      this.body = EMPTY;
+    } else if (contentLength > 0) {
+      this.state = S_BODY;
+      this.remaining = contentLength;
+      this.body = Buffer.allocUnsafe(contentLength);
+    }
+    request.expectContinue = expectContinue && versionMinor >= 1 && this.state !== S_HEAD;
+    return request;
+  }
+
+  private failBody(status: number, message: string, p: number): number {
+    this.fail(status, message, 0);
+    return p;
+  }
+
+  private failHead(status: number, message: string): null {
+    this.fail(status, message, 0);
+    return null;
+  }
+
+  /** Consumes body bytes from buf[p, end); returns the new p. */
+  private parseBody(buf: Buffer, p: number, end: number): number {
+    for (;;) {
+      switch (this.state) {
+        case S_BODY:
+        case S_CHUNK_DATA: {
+          const n = Math.min(this.remaining, end - p);
+          if (n > 0) {
+            buf.copy(this.body, this.bodyLength, p, p + n);
+            this.bodyLength += n;
+            this.remaining -= n;
+            p += n;
+          }
+          if (this.remaining > 0) return p;
+          if (this.state === S_BODY) {
+            this.complete(this.current!);
+            return p;
+          }
+          this.state = S_CHUNK_DATA_CR;
+          break;
+        }
+        case S_CHUNK_SIZE: {
+          if (p === end) return p;
+          const c = buf[p];
+          const digit = HEX[c];
+          if (digit >= 0) {
+            this.chunkSize = this.chunkSize * 16 + digit;
+            this.chunkDigits++;
+            p++;
+            if (this.bodyLength + this.chunkSize > this.limits.maxBodyBytes) return this.failBody(413, 'body too large', p);
+            break;
+          }
+          if (this.chunkDigits === 0) return this.failBody(400, 'malformed chunk size', p);
+          if (c === CR) this.state = S_CHUNK_SIZE_LF;
+          else if (c === 0x3b || c === SP || c === HTAB) {
+            this.state = S_CHUNK_EXT;
+            this.extensionBytes = 0;
+          } else return this.failBody(400, 'malformed chunk size', p);
+          p++;
+          break;
+        }
+        case S_CHUNK_EXT: {
+          if (p === end) return p;
+          const c = buf[p++];
+          if (c === CR) this.state = S_CHUNK_SIZE_LF;
+          else if ((c < 0x20 && c !== HTAB) || c === 0x7f) return this.failBody(400, 'malformed chunk extension', p);
+          else if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.failBody(400, 'chunk extension too long', p);
+          break;
+        }
+        case S_CHUNK_SIZE_LF: {
+          if (p === end) return p;
+          if (buf[p++] !== LF) return this.failBody(400, 'malformed chunk size line', p);
+          const size = this.chunkSize;
+          this.chunkSize = 0;
+          this.chunkDigits = 0;
+          if (size === 0) {
+            this.state = S_TRAILER_START;
+            this.trailerBytes = 0;
+          } else {
+            this.reserve(this.bodyLength + size);
+            this.remaining = size;
+            this.state = S_CHUNK_DATA;
+          }
+          break;
+        }
+        case S_CHUNK_DATA_CR:
+          if (p === end) return p;
+          if (buf[p++] !== CR) return this.failBody(400, 'chunk data longer than its size', p);
+          this.state = S_CHUNK_DATA_LF;
+          break;
+        case S_CHUNK_DATA_LF:
+          if (p === end) return p;
+          if (buf[p++] !== LF) return this.failBody(400, 'chunk data longer than its size', p);
+          this.state = S_CHUNK_SIZE;
+          break;
+        case S_TRAILER_START: {
+          if (p === end) return p;
+          const c = buf[p++];
+          if (c === CR) this.state = S_TRAILER_END_LF;
+          else if (c === LF) return this.failBody(400, 'bare LF in trailer', p);
+          else this.state = S_TRAILER_LINE;
+          if (++this.trailerBytes > this.limits.maxHeaderBytes) return this.failBody(431, 'trailer too large', p);
+          break;
+        }
+        case S_TRAILER_LINE: {
+          if (p === end) return p;
+          const c = buf[p++];
+          if (c === CR) this.state = S_TRAILER_LINE_LF;
+          else if ((c < 0x20 && c !== HTAB) || c === 0x7f) return this.failBody(400, 'invalid character in trailer', p);
+          if (++this.trailerBytes > this.limits.maxHeaderBytes) return this.failBody(431, 'trailer too large', p);
+          break;
+        }
+        case S_TRAILER_LINE_LF:
+          if (p === end) return p;
+          if (buf[p++] !== LF) return this.failBody(400, 'bare CR in trailer', p);
+          this.state = S_TRAILER_START;
+          break;
+        case S_TRAILER_END_LF:
+          if (p === end) return p;
+          if (buf[p++] !== LF) return this.failBody(400, 'bare CR in trailer', p);
+          this.complete(this.current!);
+          return p;
+        default:
+          return p;
+      }
+    }
+  }
+
+  /** Grows the chunked body's buffer to hold `size` bytes (size <= maxBodyBytes, checked). */
+  private reserve(size: number): void {
+    if (size <= this.body.length) return;
+    const capacity = Math.min(this.limits.maxBodyBytes, Math.max(size, this.body.length * 2, 4096));
+    const grown = Buffer.allocUnsafe(capacity);
+    this.body.copy(grown, 0, 0, this.bodyLength);
+    this.body = grown;
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function startsWith(buf: Buffer, at: number, prefix: Uint8Array): boolean {
+  for (let k = 0; k < prefix.length; k++) if (buf[at + k] !== prefix[k]) return false;
+  return true;
+}
+
+/** Case-insensitive match of a field name against a lower-case constant (tchars only). */
+function nameIs(buf: Buffer, at: number, lower: Uint8Array): boolean {
+  for (let k = 0; k < lower.length; k++) if ((buf[at + k] | 0x20) !== lower[k]) return false;
+  return true;
+}
+
+function internMethod(buf: Buffer, s: number, e: number): string {
+  for (const m of METHODS) {
+    if (m.bytes.length === e - s && startsWith(buf, s, m.bytes)) return m.name;
+  }
+  return buf.toString('latin1', s, e);
+}
+
+/**
+ * Content-Length = 1*DIGIT, possibly as a list of identical values
+ * ("5, 5", RFC 9110 §8.6). Returns -1 when malformed or when the values differ.
+ */
+function parseContentLength(buf: Buffer, s: number, e: number): number {
+  let value = -1;
+  let i = s;
+  for (;;) {
+    while (i < e && (buf[i] === SP || buf[i] === HTAB)) i++;
+    let n = 0;
+    let digits = 0;
+    while (i < e && isDigit(buf[i])) {
+      n = n * 10 + (buf[i] - 0x30);
+      if (++digits > 15) return -1;
+      i++;
+    }
+    if (digits === 0) return -1;
+    if (value >= 0 && value !== n) return -1;
+    value = n;
+    while (i < e && (buf[i] === SP || buf[i] === HTAB)) i++;
+    if (i === e) return value;
+    if (buf[i] !== 0x2c) return -1;
+    i++;
+  }
+}

@@ -1,0 +1,145 @@
+// Response serialization into a connection's output buffer, the Date clock,
+// and canned responses (the hello and JSON routes) whose bytes are built once
+// a second instead of once per request.
+
+export const SERVER_NAME = 'tigerio';
+
+/** How a response ends the connection: nothing said (HTTP/1.1 keep-alive), `Connection: close`, or `Connection: keep-alive` (HTTP/1.0). */
+export type ConnectionMode = 0 | 1 | 2;
+export const MODE_DEFAULT: ConnectionMode = 0;
+export const MODE_CLOSE: ConnectionMode = 1;
+export const MODE_KEEP_ALIVE: ConnectionMode = 2;
+const CONNECTION_LINE = ['', 'Connection: close\r\n', 'Connection: keep-alive\r\n'];
+
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  100: 'Continue',
+  200: 'OK',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
+};
+
+export const CONTINUE_BYTES = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/**
+ * A growable byte buffer. A connection has two: one being sent (owned by
+ * the IO until the send's callback) and one being filled.
+ */
+export class OutBuffer {
+  buf: Buffer;
+  length = 0;
+
+  constructor(private readonly initialSize: number) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Makes room for `extra` more bytes. Only when the IO does not hold this buffer. */
+  reserve(extra: number): void {
+    const needed = this.length + extra;
+    if (needed <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(needed, this.buf.length * 2));
+    this.buf.copy(grown, 0, 0, this.length);
+    this.buf = grown;
+  }
+
+  writeLatin1(text: string): void {
+    this.reserve(text.length);
+    this.length += this.buf.latin1Write(text, this.length);
+  }
+
+  writeBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Drops a buffer that grew for one big response. Only when empty. */
+  shrink(limit: number): void {
+    if (this.length === 0 && this.buf.length > limit) this.buf = Buffer.allocUnsafe(this.initialSize);
+  }
+}
+
+declare global {
+  interface Buffer {
+    /** Node's fast latin1 writer (undocumented in @types/node, present since Node 0.x). */
+    latin1Write(text: string, offset: number): number;
+  }
+}
+
+/** The IMF-fixdate of the current second, refreshed by the worker's 1 s timer. */
+export class DateClock {
+  value = new Date().toUTCString();
+  private readonly listeners: (() => void)[] = [];
+
+  update(now: number = Date.now()): void {
+    const value = new Date(now).toUTCString();
+    if (value === this.value) return;
+    this.value = value;
+    for (const listener of this.listeners) listener();
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+}
+
+/** Status line, Server, Date, Content-Type (when given), Content-Length, Connection, extra lines, blank line. */
+export function writeHead(
+  out: OutBuffer,
+  status: number,
+  date: string,
+  contentType: string | null,
+  contentLength: number,
+  mode: ConnectionMode,
+  extra = '',
+): void {
+  out.writeLatin1(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\nServer: ${SERVER_NAME}\r\nDate: ${date}\r\n` +
+      (contentType === null ? '' : `Content-Type: ${contentType}\r\n`) +
+      `Content-Length: ${contentLength}\r\n${CONNECTION_LINE[mode]}${extra}\r\n`,
+  );
+}
+
+/**
+ * A fixed response (status, type, body) pre-serialized in all six variants
+ * (GET/HEAD x the three connection modes), rebuilt when the Date changes.
+ * A rebuilt variant is a new Buffer: bytes an in-flight send still points at
+ * are never modified.
+ */
+export class CannedResponse {
+  private variants: Buffer[] = [];
+
+  constructor(
+    private readonly status: number,
+    private readonly contentType: string,
+    private readonly body: Buffer,
+    clock: DateClock,
+  ) {
+    this.render(clock.value);
+    clock.onChange(() => this.render(clock.value));
+  }
+
+  get(head: boolean, mode: ConnectionMode): Buffer {
+    return this.variants[(head ? 3 : 0) + mode];
+  }
+
+  private render(date: string): void {
+    const variants: Buffer[] = [];
+    for (const head of [false, true]) {
+      for (const mode of [MODE_DEFAULT, MODE_CLOSE, MODE_KEEP_ALIVE]) {
+        const out = new OutBuffer(256);
+        writeHead(out, this.status, date, this.contentType, this.body.length, mode);
+        if (!head) out.writeBytes(this.body);
+        variants.push(Buffer.from(out.buf.subarray(0, out.length)));
+      }
+    }
+    this.variants = variants;
+  }
+}

@@ -1,0 +1,34 @@
+// Default limits of the server. Every one is a flag (see options.ts); these
+// are the values a server facing the open internet would start from.
+
+/** Request line + header fields + the blank line, in bytes (431 beyond it). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** Header fields per request (431 beyond it). */
+export const MAX_HEADER_COUNT = 100;
+/** Request body, in bytes, after chunked decoding (413 beyond it). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** From the first byte of a request to the end of its header block (408 and close after it). */
+export const HEADER_TIMEOUT_MS = 10_000;
+/** A keep-alive connection with no request in progress is closed after this long; also the longest pause inside a body. */
+export const IDLE_TIMEOUT_MS = 5_000;
+/** A response that makes no progress for this long (the client stopped reading) is abandoned and the connection closed. */
+export const SEND_TIMEOUT_MS = 30_000;
+/** Graceful shutdown: in-flight requests get this long, then every connection is closed. */
+export const SHUTDOWN_TIMEOUT_MS = 5_000;
+/** Open connections per worker thread; accepting pauses at the limit. */
+export const MAX_CONNECTIONS = 10_000;
+
+/** After an error response, input is read and dropped (so the close is a FIN, not a RST that could destroy the response) for at most this long... */
+export const LINGER_MS = 2_000;
+/** ...or this many bytes. */
+export const LINGER_BYTES = 4 * 1024 * 1024;
+/** Accept backoff after EMFILE/ENFILE/ENOBUFS/ENOMEM: no busy loop while the process is out of descriptors. */
+export const ACCEPT_BACKOFF_MS = 100;
+/** Accept operations kept in flight per listener: several connections per loop turn under a burst. */
+export const ACCEPT_DEPTH = 8;
+/** Static files are streamed in chunks of this size (one read, one or more sends each). */
+export const FILE_CHUNK_BYTES = 128 * 1024;
+/** Parsing of pipelined requests pauses while this many response bytes wait to be sent. */
+export const OUTPUT_HIGH_WATER = 64 * 1024;
+/** Initial size of each of a connection's two output buffers; they grow as needed and shrink back after. */
+export const OUTPUT_BUFFER_BYTES = 4 * 1024;
