@@ -157,13 +157,15 @@ export class RequestParser {
         this.skipped += p - start;
         if (this.skipped > MAX_LEADING_EMPTY_LINE_BYTES) return this.fail(400, 'empty lines before the request line', p - start);
       }
-      const headEnd = this.findHeadEnd(buf, p, end);
+      // Only the first maxHeaderBytes are looked at, so that the outcome
+      // never depends on how the input was split into reads.
+      const limit = Math.min(end, p + this.limits.maxHeaderBytes);
+      const headEnd = this.findHeadEnd(buf, p, limit);
       if (headEnd === -2) return p - start;
       if (headEnd === -1) {
-        if (end - p > this.limits.maxHeaderBytes) return this.fail(431, 'header block too large', p - start);
+        if (end - p >= this.limits.maxHeaderBytes) return this.fail(431, 'header block too large', p - start);
         return p - start;
       }
-      if (headEnd - p > this.limits.maxHeaderBytes) return this.fail(431, 'header block too large', p - start);
       const request = this.parseHead(buf, p, headEnd);
       p = headEnd;
       this.scanned = 0;
