@@ -27,12 +27,14 @@
 //   on one socket, so each fd keeps a FIFO per direction, as readiness.cc
 //   does, and only the head of each is in the kernel; the next goes out when
 //   the head completes. File read/write are positional: no FIFO.
-// - Cancellation: an op whose SQE is not yet written (overflow, or queued
-//   behind a socket head) completes with ECANCELED at once; an op in the
-//   kernel gets an IORING_OP_ASYNC_CANCEL (IORING_OP_TIMEOUT_REMOVE for
-//   timeouts), and cancel() returns true once that is queued. If the kernel
-//   finishes the op first, the op keeps its own result (an accepted fd, bytes
-//   received): that result is real and must not be lost.
+// - Cancellation: an op the kernel has not seen (in the overflow, queued
+//   behind a socket head, or with its SQE still unread in the SQ, which then
+//   becomes a NOP) completes with ECANCELED at once; an op in the kernel gets
+//   an IORING_OP_ASYNC_CANCEL (IORING_OP_TIMEOUT_REMOVE for timeouts), and
+//   cancel() returns true once that is queued. If the kernel finishes the op
+//   first, the op keeps its own result (an accepted fd, bytes received): that
+//   result is real and must not be lost. A timeout has nothing to lose, so a
+//   cancelled one always reports ECANCELED, as on the other backends.
 // - close(fd) cancels what is pending on fd, and closes it with close(2)
 //   once the last of those ops has completed, so ECANCELED callbacks come
 //   before the close's own and the kernel never sees a closed fd it still
@@ -147,6 +149,7 @@ struct UringOp {
   Op* previous;               // the list of ops with an SQE written or waiting (inflight_)
   Op* next;
   Op* overflow_next;
+  uint32_t sq_index;  // where its SQE went (our SQ tail at the time): still ours until the kernel's head passes it
   Stage stage;
   bool linked;            // in inflight_
   bool cancel_requested;  // a cancel was asked for: never a second one
@@ -578,7 +581,17 @@ class IoUringBackend final : public PosixBackend {
         finish(op, kErrCanceled);
         return true;
       case Stage::submitted:
-        if (overflow_head_ == nullptr && sq_space() > 0) {
+        if (static_cast<int32_t>(u.sq_index - load_acquire(ring_.sq_head)) >= 0) {
+          // The kernel has not read the SQE yet (it reads only inside
+          // io_uring_enter): make it a NOP whose CQE is ignored, and cancel
+          // for sure, at once, with no race against the kernel.
+          io_uring_sqe* sqe = &ring_.sqes[u.sq_index & ring_.sq_mask];
+          std::memset(sqe, 0, sizeof(*sqe));
+          sqe->opcode = IORING_OP_NOP;
+          sqe->user_data = kInternal | kTagIgnore;
+          u.stage = Stage::idle;
+          finish(op, kErrCanceled);
+        } else if (overflow_head_ == nullptr && sq_space() > 0) {
           write_cancel_sqe(op);
         } else {
           u.stage = Stage::cancel_waiting;
@@ -682,6 +695,7 @@ class IoUringBackend final : public PosixBackend {
   }
 
   void write_sqe(Op* op) {
+    uring(op).sq_index = sq_tail_;
     io_uring_sqe* sqe = next_sqe();
     TIGERIO_ASSERT(sqe != nullptr);
     sqe->fd = op->fd;
@@ -908,6 +922,9 @@ class IoUringBackend final : public PosixBackend {
     switch (op->kind) {
       case OpKind::timeout:
         if (result == -ETIME) result = 0;  // the timer ran out: success
+        // Fired in the kernel while cancel() was on its way: a timeout has no
+        // result worth keeping, so the cancel wins, as on every backend.
+        if (u.cancel_requested) result = kErrCanceled;
         break;
       case OpKind::accept:
         if (result == -ECONNABORTED && !u.cancel_requested) {
