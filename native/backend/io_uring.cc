@@ -608,14 +608,19 @@ class IoUringBackend final : public PosixBackend {
 
   // ---- The in-flight list and the overflow FIFO ----
 
+  // Appended, so that walks (close of a file, cancel_all) cancel in submission order.
   void link(Op* op) {
     UringOp& u = uring(op);
     TIGERIO_ASSERT(!u.linked);
     u.linked = true;
-    u.previous = nullptr;
-    u.next = inflight_;
-    if (inflight_ != nullptr) uring(inflight_).previous = op;
-    inflight_ = op;
+    u.previous = inflight_tail_;
+    u.next = nullptr;
+    if (inflight_tail_ != nullptr) {
+      uring(inflight_tail_).next = op;
+    } else {
+      inflight_ = op;
+    }
+    inflight_tail_ = op;
     inflight_count_++;
   }
 
@@ -627,7 +632,11 @@ class IoUringBackend final : public PosixBackend {
     } else {
       inflight_ = u.next;
     }
-    if (u.next != nullptr) uring(u.next).previous = u.previous;
+    if (u.next != nullptr) {
+      uring(u.next).previous = u.previous;
+    } else {
+      inflight_tail_ = u.previous;
+    }
     u.linked = false;
     u.previous = u.next = nullptr;
     inflight_count_--;
@@ -1004,7 +1013,8 @@ class IoUringBackend final : public PosixBackend {
   uint64_t wait_timeout_sequence_ = 0;
   bool wait_timeout_armed_ = false;
   uint32_t sq_tail_ = 0;  // our tail; published to the kernel by enter()
-  Op* inflight_ = nullptr;  // ops with an SQE written or waiting in the overflow
+  Op* inflight_ = nullptr;  // ops with an SQE written or waiting in the overflow, oldest first
+  Op* inflight_tail_ = nullptr;
   uint32_t inflight_count_ = 0;
   Op* overflow_head_ = nullptr;
   Op* overflow_tail_ = nullptr;
