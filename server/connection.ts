@@ -85,6 +85,7 @@ export class Connection implements Responder {
   private lingerAfterFlush = false;
   private lingering = false;
   private lingerBytes = 0;
+  private lingerEnd = 0;
   /** An asynchronous response (static file) is in progress: later requests wait. */
   private busy = false;
   private fileFd = -1;
@@ -169,8 +170,9 @@ export class Connection implements Responder {
     if (error !== null) return this.closeNow(); // ECONNRESET and friends: nothing left to answer
     if (this.lingering) {
       this.lingerBytes += n;
-      if (n === 0 || this.lingerBytes > limits.LINGER_BYTES) this.closeNow();
-      else this.recvLinger();
+      if (n === 0 || this.lingerBytes > limits.LINGER_BYTES) return this.closeNow();
+      this.setDeadline(Math.min(this.lingerEnd, performance.now() + limits.LINGER_QUIET_MS));
+      this.recvLinger();
       return;
     }
     if (n === 0) {
@@ -394,9 +396,11 @@ export class Connection implements Responder {
     // the response before the client reads it. The IO has no shutdown(), so
     // the best available: read and drop input until the peer closes, for a
     // bounded time and number of bytes, then close.
+    const now = performance.now();
     this.lingering = true;
     this.lingerBytes = 0;
-    this.setDeadline(performance.now() + Math.min(limits.LINGER_MS, this.host.options.idleTimeoutMs));
+    this.lingerEnd = now + Math.min(limits.LINGER_MS, this.host.options.idleTimeoutMs);
+    this.setDeadline(Math.min(this.lingerEnd, now + limits.LINGER_QUIET_MS));
     if (!this.recvPending) this.recvLinger();
   }
 

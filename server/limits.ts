@@ -18,8 +18,14 @@ export const SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Open connections per worker thread; accepting pauses at the limit. */
 export const MAX_CONNECTIONS = 10_000;
 
-/** After an error response, input is read and dropped (so the close is a FIN, not a RST that could destroy the response) for at most this long... */
+/**
+ * After an error response, input is read and dropped (so that the close is a
+ * FIN, not a RST that could destroy the response in the client's buffers)
+ * until the client closes, or sends nothing for LINGER_QUIET_MS, or for at
+ * most LINGER_MS in all...
+ */
 export const LINGER_MS = 2_000;
+export const LINGER_QUIET_MS = 250;
 /** ...or this many bytes. */
 export const LINGER_BYTES = 4 * 1024 * 1024;
 /** Accept backoff after EMFILE/ENFILE/ENOBUFS/ENOMEM: no busy loop while the process is out of descriptors. */

@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/** Size of sparse.bin. */
+export const SPARSE_SIZE = 48 * 1024 * 1024;
+
 export interface StaticRoot {
   dir: string;
   outside: string;
@@ -38,6 +41,9 @@ export function makeStaticRoot(bigSize = 0): StaticRoot {
   const medium = Buffer.alloc(3 * 1024 * 1024 + 123);
   for (let i = 0; i < medium.length; i++) medium[i] = (i * 31 + (i >> 13)) & 0xff;
   fs.writeFileSync(path.join(dir, 'medium.bin'), medium);
+  // Large and sparse (costs no disk): more than the kernel's socket buffers can hold.
+  fs.closeSync(fs.openSync(path.join(dir, 'sparse.bin'), 'w'));
+  fs.truncateSync(path.join(dir, 'sparse.bin'), SPARSE_SIZE);
   let bigPath: string | null = null;
   let bigSha256: string | null = null;
   if (bigSize > 0) {
