@@ -40,6 +40,13 @@
         ]
       }],
       ["OS=='win'", {
+        # test/windows/build.sh cross-builds these same sources with mingw-w64.
+        "sources": [
+          "native/attach_windows.cc",
+          "native/backend/win32.cc",
+          "native/backend/iocp.cc"
+        ],
+        "sources!": ["native/attach.cc"],
         "libraries": ["-lws2_32", "-lmswsock"],
         "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17"] } }
       }]

@@ -5,16 +5,25 @@
 // callback). Each round calls JS's dispatch once through napi_make_callback,
 // so microtasks run after it. The handles are unref'd while nothing is
 // pending, so an attached IO never holds the process open by itself.
+// On Windows (attach_windows.cc) a completion port cannot go in a uv_poll:
+// a waiter thread blocks on it and a napi_threadsafe_function brings each
+// round to the loop thread instead, with the same interface.
 #pragma once
 
 #include <node_api.h>
+#ifndef _WIN32
 #include <uv.h>
+#endif
 
 #include <cstdint>
 
 #include "core/loop.h"
 
 namespace tigerio {
+
+#ifdef _WIN32
+class IocpWaiter;
+#endif
 
 class Attachment {
  public:
@@ -36,6 +45,28 @@ class Attachment {
 
  private:
   Attachment(napi_env env, Loop* loop, Attachment** owner);
+#ifdef _WIN32
+  static void OnWaiter(void* context);
+  static void OnRound(napi_env env, napi_value callback, void* context, void* data);
+  static void OnFinalize(napi_env env, void* data, void* hint);
+  static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle handle, void* data);
+  void Dispatch();
+  void Rearm();
+
+  napi_env const env_;
+  Loop* const loop_;
+  Attachment** const owner_;
+  IocpWaiter* waiter_ = nullptr;
+  napi_ref dispatch_ = nullptr;
+  napi_async_context context_ = nullptr;
+  napi_async_cleanup_hook_handle cleanup_ = nullptr;
+  napi_threadsafe_function rounds_ = nullptr;
+  bool referenced_ = true;        // rounds_ holds the event loop open
+  bool round_scheduled_ = false;  // a round is queued on rounds_ by the loop thread
+  bool waiter_started_ = false;
+  bool closing_ = false;
+  bool dispatching_ = false;
+#else
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnTimer(uv_timer_t* handle);
   static void OnIdle(uv_idle_t* handle);
@@ -57,6 +88,7 @@ class Attachment {
   int handles_open_ = 0;
   bool closing_ = false;
   bool dispatching_ = false;
+#endif
 };
 
 }  // namespace tigerio

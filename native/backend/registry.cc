@@ -8,6 +8,9 @@
 #include "epoll.h"
 #include "io_uring.h"
 #endif
+#ifdef _WIN32
+#include "iocp.h"
+#endif
 
 namespace tigerio {
 
@@ -20,6 +23,9 @@ std::vector<std::string> available_backends() {
   names.push_back("epoll");
   if (io_uring_available()) names.push_back("io_uring");  // probed once: kernel, sysctl, seccomp
 #endif
+#ifdef _WIN32
+  names.push_back("iocp");
+#endif
   return names;
 }
 
@@ -27,6 +33,9 @@ std::unique_ptr<Backend> create_backend(const std::string& name, Loop* loop, con
 #if defined(__linux__)
   if (name == "epoll") return create_epoll_backend(loop, config, error);
   if (name == "io_uring") return create_io_uring_backend(loop, config, error);
+#endif
+#ifdef _WIN32
+  if (name == "iocp") return create_iocp_backend(loop, config, error);
 #endif
   (void)loop;
   (void)config;

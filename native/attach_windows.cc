@@ -1,0 +1,162 @@
+// attach() on Windows: a completion port cannot go in a uv_poll, so the
+// IOCP backend's waiter thread blocks on the port (and on the nearest
+// deadline) and hands what it dequeues to the loop thread; a
+// napi_threadsafe_function brings each round to Node's loop thread, where
+// it completes the handed-over ops and calls JS's dispatch once through
+// napi_make_callback (so microtasks run after it), as attach.cc does.
+// Pure Node-API: no libuv import is needed, which also keeps the mingw-w64
+// build (test/windows/) linking against node.exe's Node-API exports only.
+// The threadsafe function is unref'd while nothing is pending, so an
+// attached IO never holds the process open by itself.
+#include "attach.h"
+
+#include "backend/iocp.h"
+#include "core/assert.h"
+#include "core/layout.h"
+
+namespace tigerio {
+
+Attachment::Attachment(napi_env env, Loop* loop, Attachment** owner) : env_(env), loop_(loop), owner_(owner) {}
+
+Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
+                              Attachment** owner) {
+  IocpWaiter* waiter = iocp_waiter(loop->backend());
+  if (waiter == nullptr) {
+    napi_throw_error(env, nullptr, "tigerio: attach(): this backend cannot be attached on Windows");
+    return nullptr;
+  }
+  auto* self = new Attachment(env, loop, owner);
+  self->waiter_ = waiter;
+  napi_value name;
+  napi_create_string_utf8(env, "tigerio:dispatch", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, dispatch, 1, &self->dispatch_) != napi_ok ||
+      napi_async_init(env, resource, name, &self->context_) != napi_ok) {
+    if (self->dispatch_ != nullptr) napi_delete_reference(env, self->dispatch_);
+    delete self;
+    napi_throw_error(env, nullptr, "tigerio: attach(): could not set up the callback context");
+    return nullptr;
+  }
+  // Unlimited queue: the waiter queues at most one call per hand-over and
+  // then waits for the loop thread, so the queue stays tiny.
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, self, OnFinalize, self, OnRound,
+                                      &self->rounds_) != napi_ok) {
+    napi_async_destroy(env, self->context_);
+    napi_delete_reference(env, self->dispatch_);
+    delete self;
+    napi_throw_error(env, nullptr, "tigerio: attach(): could not create the threadsafe function");
+    return nullptr;
+  }
+  if (!waiter->waiter_start(OnWaiter, self)) {
+    self->Close();  // frees itself once the threadsafe function is finalized
+    napi_throw_error(env, nullptr, "tigerio: attach(): could not start the waiter thread");
+    return nullptr;
+  }
+  self->waiter_started_ = true;
+  // Node waits for this hook's handle at environment teardown (a worker
+  // exiting while attached), so the waiter is joined before the loop goes.
+  napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, self, &self->cleanup_);
+  self->Rearm();
+  return self;
+}
+
+// The waiter thread: something was handed over.
+void Attachment::OnWaiter(void* context) {
+  auto* self = static_cast<Attachment*>(context);
+  // napi_closing after a release is fine: Close() has joined the waiter
+  // before releasing, so this never races the finalizer.
+  napi_call_threadsafe_function(self->rounds_, nullptr, napi_tsfn_nonblocking);
+}
+
+// The loop thread: one round.
+void Attachment::OnRound(napi_env env, napi_value, void* context, void*) {
+  if (env == nullptr) return;  // the threadsafe function is being torn down
+  auto* self = static_cast<Attachment*>(context);
+  if (self->closing_) return;
+  self->round_scheduled_ = false;
+  self->waiter_->waiter_consume();
+  self->Dispatch();
+}
+
+void Attachment::Dispatch() {
+  if (closing_) return;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env_, &scope);
+  napi_value dispatch = nullptr;
+  napi_value receiver = nullptr;
+  napi_get_reference_value(env_, dispatch_, &dispatch);
+  napi_get_global(env_, &receiver);
+  dispatching_ = true;
+  napi_value result;
+  // The callback scope of napi_make_callback runs microtasks (promise
+  // reactions of the callbacks) before it returns.
+  const napi_status status = napi_make_callback(env_, context_, receiver, dispatch, 0, nullptr, &result);
+  dispatching_ = false;
+  bool pending = false;
+  napi_is_exception_pending(env_, &pending);
+  if (status != napi_ok || pending) {
+    napi_value error = nullptr;
+    if (napi_get_and_clear_last_exception(env_, &error) == napi_ok && error != nullptr) {
+      // As for any callback from the loop: 'uncaughtException', or exit.
+      napi_fatal_exception(env_, error);
+    }
+  }
+  napi_close_handle_scope(env_, scope);
+  if (!closing_) Rearm();
+}
+
+void Attachment::Rearm() {
+  TIGERIO_ASSERT(!closing_);
+  const int32_t undelivered = loop_->config().state[kStateUndelivered];
+  const bool pending = loop_->inflight() > 0 || undelivered > 0;
+  // Completions ready without any packet (an op finished at submission, or
+  // a batch cut short by a throwing callback): a round now, from the loop
+  // thread itself (the uv_idle of attach.cc).
+  if ((loop_->has_ready() || undelivered > 0) && !round_scheduled_) {
+    round_scheduled_ = true;
+    napi_call_threadsafe_function(rounds_, nullptr, napi_tsfn_nonblocking);
+  }
+  waiter_->waiter_rearm();
+  if (pending != referenced_) {
+    if (pending) {
+      napi_ref_threadsafe_function(env_, rounds_);
+    } else {
+      napi_unref_threadsafe_function(env_, rounds_);
+    }
+    referenced_ = pending;
+  }
+}
+
+void Attachment::Close() {
+  if (closing_) return;
+  closing_ = true;
+  if (*owner_ == this) *owner_ = nullptr;
+  // Joined here, before the IO's backend can go: what the waiter had
+  // dequeued stays handed over, for the backend's next wait().
+  if (waiter_started_) waiter_->waiter_stop();
+  napi_async_destroy(env_, context_);
+  context_ = nullptr;
+  napi_delete_reference(env_, dispatch_);
+  dispatch_ = nullptr;
+  // Frees this in OnFinalize, on the loop thread, once Node is done with it.
+  napi_release_threadsafe_function(rounds_, napi_tsfn_abort);
+}
+
+void Attachment::OnFinalize(napi_env, void* data, void*) {
+  auto* self = static_cast<Attachment*>(data);
+  if (!self->closing_) {
+    // Finalized by the environment's teardown before any Close().
+    self->closing_ = true;
+    if (*self->owner_ == self) *self->owner_ = nullptr;
+    if (self->waiter_started_) self->waiter_->waiter_stop();
+    napi_async_destroy(self->env_, self->context_);
+    napi_delete_reference(self->env_, self->dispatch_);
+  }
+  if (self->cleanup_ != nullptr) napi_remove_async_cleanup_hook(self->cleanup_);
+  delete self;
+}
+
+void Attachment::OnEnvironmentCleanup(napi_async_cleanup_hook_handle, void* data) {
+  static_cast<Attachment*>(data)->Close();
+}
+
+}  // namespace tigerio

@@ -1,0 +1,269 @@
+#include "win32.h"
+
+#include <cstring>
+
+#include "../core/errors.h"
+#include "backend.h"
+
+#ifndef ERROR_ELEVATION_REQUIRED
+#define ERROR_ELEVATION_REQUIRED 740L  // not in every mingw-w64's winerror.h
+#endif
+
+namespace tigerio {
+namespace win32 {
+
+int32_t map_error(DWORD error) {
+  switch (error) {
+    case ERROR_NOACCESS:
+    case WSAEACCES:
+    case ERROR_ELEVATION_REQUIRED:
+    case ERROR_CANT_ACCESS_FILE:
+    case ERROR_ACCESS_DENIED:
+      return kErrAccess;
+    case ERROR_ADDRESS_ALREADY_ASSOCIATED:
+    case WSAEADDRINUSE:
+      return kErrAddressInUse;
+    case WSAEADDRNOTAVAIL:
+      return kErrAddressNotAvailable;
+    case WSAEAFNOSUPPORT:
+      return kErrAddressFamily;
+    case WSAEWOULDBLOCK:
+      return kErrAgain;
+    case WSAEALREADY:
+      return kErrAlready;
+    case ERROR_INVALID_FLAGS:
+    case ERROR_INVALID_HANDLE:
+    case WSAEBADF:
+      return kErrBadFd;
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_PIPE_BUSY:
+    case ERROR_SHARING_VIOLATION:
+      return kErrBusy;
+    case ERROR_OPERATION_ABORTED:  // == WSA_OPERATION_ABORTED: CancelIoEx
+    case WSAEINTR:
+      return kErrCanceled;
+    case ERROR_CONNECTION_ABORTED:
+    case WSAECONNABORTED:
+      return kErrConnectionAborted;
+    case ERROR_CONNECTION_REFUSED:
+    case WSAECONNREFUSED:
+      return kErrConnectionRefused;
+    case ERROR_NETNAME_DELETED:  // what an overlapped recv on a reset connection reports
+    case WSAECONNRESET:
+      return kErrConnectionReset;
+    case ERROR_ALREADY_EXISTS:
+    case ERROR_FILE_EXISTS:
+      return kErrExists;
+    case ERROR_BUFFER_OVERFLOW:
+    case WSAEFAULT:
+      return kErrFault;
+    case ERROR_HOST_UNREACHABLE:
+    case WSAEHOSTUNREACH:
+      return kErrHostUnreachable;
+    case ERROR_INSUFFICIENT_BUFFER:
+    case ERROR_INVALID_DATA:
+    case ERROR_INVALID_PARAMETER:
+    case WSAEINVAL:
+    case WSAEPFNOSUPPORT:
+      return kErrInvalid;
+    case ERROR_CRC:
+    case ERROR_GEN_FAILURE:
+    case ERROR_IO_DEVICE:
+    case ERROR_OPEN_FAILED:
+      return kErrIO;
+    case WSAEISCONN:
+      return kErrIsConnected;
+    case ERROR_TOO_MANY_OPEN_FILES:
+    case WSAEMFILE:
+      return kErrTooManyFiles;
+    case WSAEMSGSIZE:
+      return kErrMessageSize;
+    case ERROR_FILENAME_EXCED_RANGE:
+      return kErrNameTooLong;
+    case ERROR_NETWORK_UNREACHABLE:
+    case WSAENETUNREACH:
+      return kErrNetworkUnreachable;
+    case WSAENOBUFS:
+      return kErrNoBuffers;
+    case ERROR_BAD_PATHNAME:
+    case ERROR_DIRECTORY:
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_INVALID_NAME:
+    case ERROR_INVALID_DRIVE:
+    case ERROR_PATH_NOT_FOUND:
+      return kErrNoEntry;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+      return kErrNoMemory;
+    case ERROR_CANNOT_MAKE:
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+      return kErrNoSpace;
+    case ERROR_NOT_CONNECTED:
+    case WSAENOTCONN:
+      return kErrNotConnected;
+    case WSAENOTSOCK:
+      return kErrNotSocket;
+    case ERROR_NOT_SUPPORTED:
+    case WSAEOPNOTSUPP:
+      return kErrNotSupported;
+    case ERROR_PRIVILEGE_NOT_HELD:
+      return kErrPermission;
+    case ERROR_BAD_PIPE:
+    case ERROR_NO_DATA:
+    case ERROR_PIPE_NOT_CONNECTED:
+    case WSAESHUTDOWN:  // send after shutdown: Linux says EPIPE
+      return kErrPipe;
+    case ERROR_SEM_TIMEOUT:
+    case WSAETIMEDOUT:
+      return kErrTimedOut;
+    case ERROR_INVALID_FUNCTION:
+      return kErrIsDirectory;
+    case ERROR_FILE_TOO_LARGE:
+      return kErrFileTooBig;
+    default:
+      return kErrUnknown;
+  }
+}
+
+int32_t startup() {
+  // Thread-safe once: WSAStartup is reference counted, and we never call
+  // WSACleanup (workers and the process may still use sockets).
+  static const int32_t result = [] {
+    WSADATA data;
+    const int rc = ::WSAStartup(MAKEWORD(2, 2), &data);
+    return rc == 0 ? 0 : map_error(static_cast<DWORD>(rc));
+  }();
+  return result;
+}
+
+bool is_socket(int32_t fd) {
+  int type = 0;
+  int size = sizeof(type);
+  return ::getsockopt(as_socket(fd), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &size) == 0;
+}
+
+int socket_family(int32_t fd) {
+  sockaddr_storage storage{};
+  int size = sizeof(storage);
+  if (::getsockname(as_socket(fd), reinterpret_cast<sockaddr*>(&storage), &size) != 0) return 0;
+  return storage.ss_family;
+}
+
+SOCKET new_socket(int family) {
+  // Overlapped for IOCP; not inherited by child processes (as CLOEXEC on POSIX).
+  SOCKET socket = ::WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
+                               WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (socket == INVALID_SOCKET && ::WSAGetLastError() == WSAEINVAL) {
+    // Before Windows 7 SP1 the flag does not exist.
+    socket = ::WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED);
+    if (socket != INVALID_SOCKET) {
+      ::SetHandleInformation(reinterpret_cast<HANDLE>(socket), HANDLE_FLAG_INHERIT, 0);
+    }
+  }
+  return socket;
+}
+
+void set_nodelay(SOCKET socket) {
+  const BOOL one = TRUE;
+  ::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof(one));
+}
+
+namespace {
+
+// A new socket as an fd, or a negative errno (the socket is closed then).
+int adopt(SOCKET socket) {
+  int32_t fd = -1;
+  if (!to_fd(static_cast<uintptr_t>(socket), &fd)) {
+    ::closesocket(socket);
+    return kErrTooManyFiles;
+  }
+  return fd;
+}
+
+}  // namespace
+
+int listen(const char* host, int port, int backlog, bool reuse_port) {
+  if (const int32_t started = startup(); started < 0) return started;
+  // No SO_REUSEPORT on Windows. And no SO_REUSEADDR either: there it lets
+  // another socket steal a bound port (libuv does not set it for the same
+  // reason); a listener's port is free again at once after close anyway.
+  if (reuse_port) return kErrNotSupported;
+  AddressStorage address;
+  if (!parse_ip_address(host, port, &address)) return kErrInvalid;
+  const int family = reinterpret_cast<const sockaddr*>(address.bytes)->sa_family;
+  const SOCKET socket = new_socket(family);
+  if (socket == INVALID_SOCKET) return socket_error();
+  int32_t result = 0;
+  if (::bind(socket, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<int>(address.length)) != 0 ||
+      ::listen(socket, backlog) != 0) {
+    result = socket_error();
+  }
+  if (result < 0) {
+    ::closesocket(socket);
+    return result;
+  }
+  return adopt(socket);
+}
+
+int socket(bool ipv6) {
+  if (const int32_t started = startup(); started < 0) return started;
+  const SOCKET socket = new_socket(ipv6 ? AF_INET6 : AF_INET);
+  if (socket == INVALID_SOCKET) return socket_error();
+  set_nodelay(socket);
+  return adopt(socket);
+}
+
+int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
+  sockaddr_storage storage{};
+  int size = sizeof(storage);
+  auto* raw = reinterpret_cast<sockaddr*>(&storage);
+  const SOCKET socket = as_socket(fd);
+  if ((peer ? ::getpeername(socket, raw, &size) : ::getsockname(socket, raw, &size)) != 0) {
+    const int error = ::WSAGetLastError();
+    // Not a socket at all: for this call that is "not an open fd".
+    return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
+  }
+  if (storage.ss_family == AF_INET) {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+    if (::inet_ntop(AF_INET, &v4->sin_addr, out, out_size) == nullptr) return socket_error();
+    *port = ntohs(v4->sin_port);
+    *family = 4;
+    return 0;
+  }
+  if (storage.ss_family == AF_INET6) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    if (::inet_ntop(AF_INET6, &v6->sin6_addr, out, out_size) == nullptr) return socket_error();
+    *port = ntohs(v6->sin6_port);
+    *family = 6;
+    return 0;
+  }
+  return kErrAddressFamily;
+}
+
+}  // namespace win32
+
+bool parse_ip_address(const char* host, int port, AddressStorage* address) {
+  std::memset(address, 0, sizeof(*address));
+  static_assert(sizeof(address->bytes) >= sizeof(sockaddr_in6), "room for IPv6");
+  if (win32::startup() < 0) return false;  // inet_pton needs Winsock started
+  sockaddr_in v4{};
+  if (::inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address->bytes, &v4, sizeof(v4));
+    address->length = sizeof(v4);
+    return true;
+  }
+  sockaddr_in6 v6{};
+  if (::inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address->bytes, &v6, sizeof(v6));
+    address->length = sizeof(v6);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace tigerio
