@@ -28,7 +28,9 @@ interface WorkerHandle {
   exited: boolean;
 }
 
+/** Prints and exits: status 2 for a bad command line (with a pointer to --help), 1 for anything else. */
 function fail(message: string, status = 1): never {
+  if (status === 2 && !message.includes('--help')) message += "\nTry '--help'.";
   process.stderr.write(`${NAME}: ${message}\n`);
   process.exit(status);
 }
@@ -42,7 +44,7 @@ function readOptions(): ServerOptions {
     }
     return parsed.options;
   } catch (error) {
-    if (error instanceof UsageError) fail(`${error.message}\nTry '--help'.`, 2);
+    if (error instanceof UsageError) fail(error.message, 2);
     throw error;
   }
 }

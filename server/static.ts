@@ -111,7 +111,9 @@ function openCanonical(
         callback(404, null);
         return;
       }
-      fs.fstat(fd, (statError, stats) => {
+      // stat by path, not fstat(fd): on Windows the IO's fd is an OS handle,
+      // which node:fs (C runtime descriptors) does not take.
+      fs.stat(real, (statError, stats) => {
         if (statError === null && stats.isFile()) {
           callback(200, { fd, size: stats.size, contentType: contentTypeOf(real) });
           return;

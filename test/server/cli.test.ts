@@ -1,0 +1,161 @@
+// The CLI as a user runs it: --help, bad flags, the startup line, signals,
+// graceful shutdown with requests in flight and under load.
+import { execFile } from 'node:child_process';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import { FLAGS } from '../../server/options';
+import { delay, killAll, RawClient, request, runCli, startServer, within } from './support';
+
+const HELLO = 'Hello, World!';
+
+describe('server: CLI', function () {
+  this.timeout(60_000);
+  afterEach(killAll);
+
+  it('--help documents every flag and exits 0', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).to.equal(0);
+    for (const flag of FLAGS) expect(stdout).to.include(`--${flag.name}`);
+    expect(stdout).to.match(/Usage: npm start/);
+    for (const route of ['/json', '/echo']) expect(stdout).to.include(route);
+  });
+
+  it('`npm start -- --help` works', async () => {
+    const root = path.join(__dirname, '..', '..', '..');
+    const result = await within(
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile('npm', ['start', '--silent', '--', '--help'], { cwd: root, encoding: 'utf8' }, (error, stdout) =>
+          resolve({ code: error === null ? 0 : 1, stdout }),
+        ),
+      ),
+      30_000,
+      'npm start -- --help',
+    );
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.include('--threads');
+  });
+
+  it('rejects bad flags with a clear message and status 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--port', 'abc'], /--port must be an integer in 0\.\.65535, got 'abc'/],
+      [['--port', '70000'], /--port must be an integer/],
+      [['--threads', '0'], /--threads must be an integer in 1\.\.256/],
+      [['--frobnicate'], /unknown flag --frobnicate/],
+      [['--port'], /--port needs a value/],
+      [['--host', 'localhost'], /--host must be an IPv4 or IPv6 address literal/],
+      [['--accept-mode', 'maybe'], /--accept-mode must be 'reuseport' or 'single'/],
+      [['--root', '/nonexistent/tigerio'], /--root \/nonexistent\/tigerio: ENOENT/],
+      [['--backend', 'nope'], /--backend nope is not available here; available: /],
+      [['--header-timeout-ms', '-5'], /--header-timeout-ms must be an integer/],
+      [['stray'], /unexpected argument 'stray'/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await runCli(args);
+      expect(code, args.join(' ')).to.equal(2);
+      expect(stderr, args.join(' ')).to.match(message);
+      expect(stderr).to.include('--help');
+    }
+  });
+
+  it('--port in use: exits 1 saying so', async () => {
+    const first = await startServer(['--port', '0', '--threads', '1', '--accept-mode', 'single']);
+    const { code, stderr } = await runCli(['--port', String(first.port), '--threads', '1', '--accept-mode', 'single']);
+    expect(code).to.equal(1);
+    expect(stderr).to.match(/EADDRINUSE/);
+    await first.stop();
+  });
+
+  it('--threads 1, --backend and --host ::1 show in the startup line', async function () {
+    const backends = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['-e', `console.log(require(${JSON.stringify(path.join(__dirname, '..', '..', 'io'))}).IO.backends()[0])`], { encoding: 'utf8' }, (_e, out) => resolve(out.trim())),
+    );
+    const server = await startServer(['--port', '0', '--threads', '1', '--backend', backends, '--host', '::1']).catch(() => null);
+    if (server === null) this.skip(); // no IPv6 loopback here
+    expect(server.startupLine).to.match(new RegExp(`listening on http://\\[::1\\]:\\d+ \\(backend ${backends}, 1 thread, accept`));
+    await server.stop();
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} with no connections: exits 0`, async () => {
+      const server = await startServer(['--port', '0', '--threads', '2']);
+      expect((await request(server.port, { path: '/' })).body.toString()).to.equal(HELLO);
+      const exit = await server.stop(signal);
+      expect(exit.code).to.equal(0);
+    });
+  }
+
+  for (const mode of ['reuseport', 'single'] as const) {
+    it(`SIGTERM: stops accepting, finishes the request in flight, closes idle connections, exits 0 (accept-mode ${mode})`, async () => {
+      const server = await startServer(['--port', '0', '--threads', '2', '--accept-mode', mode, '--shutdown-timeout-ms', '5000']);
+      const port = server.port;
+      const idle = await RawClient.connect(port);
+      idle.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await idle.responses(1);
+      // A request half sent when the signal comes.
+      const busy = await RawClient.connect(port);
+      busy.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello');
+      await delay(200);
+      server.child.kill('SIGTERM');
+      await idle.waitClosed(); // idle: closed at once
+      await delay(300);
+      busy.write('world');
+      const rs = await busy.responses(1);
+      expect(rs[0].status).to.equal(200);
+      expect(rs[0].body.toString()).to.equal('helloworld');
+      expect(rs[0].headers.connection).to.equal('close');
+      await busy.waitClosed();
+      const exit = await within(server.exited, 15_000, 'exit');
+      expect(exit.code).to.equal(0);
+      // Nobody listens any more.
+      const refused = await request(port, { path: '/' }, 5000).then(() => null, (e: NodeJS.ErrnoException) => e.code);
+      expect(refused).to.equal('ECONNREFUSED');
+    });
+  }
+
+  it('shutdown deadline: a request that never completes does not keep the server up', async () => {
+    const server = await startServer(['--port', '0', '--threads', '2', '--shutdown-timeout-ms', '500', '--header-timeout-ms', '60000']);
+    const stuck = await RawClient.connect(server.port);
+    stuck.write('GET / HTTP/1.1\r\nHost: x\r\n'); // and never the blank line
+    await delay(200);
+    const exit = await server.stop('SIGTERM', 15_000);
+    expect(exit.code).to.equal(0);
+    await stuck.waitClosed();
+    expect(server.stderr()).to.match(/closing 1 connection/);
+  });
+
+  for (const mode of ['reuseport', 'single'] as const) {
+    it(`SIGTERM during load: every completed response is correct, and the server exits 0 (accept-mode ${mode})`, async () => {
+      const server = await startServer(['--port', '0', '--threads', '2', '--accept-mode', mode, '--quiet']);
+      const port = server.port;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+      let ok = 0;
+      let failed = 0;
+      let stop = false;
+      const loop = async (i: number): Promise<void> => {
+        while (!stop) {
+          try {
+            const res = await request(port, { path: i % 2 ? '/json' : '/', agent }, 10_000);
+            expect(res.status).to.equal(200);
+            expect(res.body.toString()).to.equal(i % 2 ? JSON.stringify({ message: HELLO }) : HELLO);
+            ok++;
+          } catch (error) {
+            if ((error as Error).name === 'AssertionError') throw error;
+            failed++; // connection closed or refused by the shutdown: expected
+            await delay(10);
+          }
+        }
+      };
+      const loops = Array.from({ length: 20 }, (_, i) => loop(i));
+      await delay(1000);
+      const okBefore = ok;
+      const exit = await server.stop('SIGTERM', 20_000);
+      stop = true;
+      await within(Promise.all(loops), 20_000, 'load loops to end');
+      agent.destroy();
+      expect(okBefore).to.be.above(0);
+      expect(exit.code).to.equal(0);
+      expect(failed).to.be.at.least(0);
+    });
+  }
+});
