@@ -33,6 +33,10 @@ forEachBackend('connection errors', (scope) => {
   });
 
   it('fails a recv on a connection the peer reset (closed with unread data) with ECONNRESET', function () {
+    // Wine 8 (test/windows/run.sh) reports a recv posted after the RST as end of
+    // stream, 0 bytes, not WSAECONNRESET: checked against a Linux peer that
+    // closes with unread data. Windows itself says WSAECONNRESET (-> ECONNRESET).
+    if (process.platform === 'win32' && process.env.WINEPREFIX !== undefined) this.skip();
     const io = scope.create();
     const { client, server } = connectedPair(io);
     // Unread data at close makes the kernel reset the connection.

@@ -59,6 +59,9 @@ forEachBackend('fd lifecycle', (scope) => {
   });
 
   it('leaves open in deinit() an fd the caller opened elsewhere and used through the IO', function () {
+    // On Windows a node:fs fd is a descriptor of node.exe's C runtime, not an
+    // OS handle; the IO's fds there are SOCKET/HANDLE values, so it cannot use one.
+    if (process.platform === 'win32') this.skip();
     const io = scope.create();
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-fds-'));
     const file = path.join(directory, 'mine');
