@@ -13,7 +13,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 
 need_packages=()
 command -v wine >/dev/null 2>&1 || need_packages+=(wine wine64)
-command -v x86_64-w64-mingw32-g++ >/dev/null 2>&1 || need_packages+=(mingw-w64)
+command -v x86_64-w64-mingw32-g++-posix >/dev/null 2>&1 || need_packages+=(mingw-w64)
 if [ "${#need_packages[@]}" -gt 0 ]; then
   echo "windows: installing ${need_packages[*]}"
   apt-get update -qq
