@@ -36,17 +36,25 @@ forEachBackend('events', (scope) => {
     const failures: unknown[] = [];
     const listen = (): void => {
       io.eventListen(handle, (error, result) => {
-        if (error !== null || result !== 0) failures.push(error ?? result);
+        if (error !== null || result !== 0) return void failures.push(error ?? result);
         callbacks++;
         if (callbacks < count) listen();
         worker.postMessage('ack');
       });
     };
     listen();
-    runUntil(io, () => callbacks >= count, 'the 5 event callbacks', { stepsMax: 15_000 });
-    const [exitCode] = (await once(worker, 'exit')) as [number];
-    expect(exitCode).to.equal(0);
+    const exit = once(worker, 'exit') as Promise<[number]>;
+    try {
+      runUntil(io, () => callbacks >= count || failures.length > 0, 'the 5 event callbacks', { stepsMax: 10_000 });
+    } catch (error) {
+      // The worker's own errors arrive only once this thread yields: add them to the report.
+      await worker.terminate();
+      await exit;
+      throw new Error(`${(error as Error).message}; worker errors: ${errors.map(String).join('; ') || 'none'}`);
+    }
+    const [exitCode] = await exit;
     expect(errors).to.deep.equal([]);
+    expect(exitCode).to.equal(0);
     expect(failures).to.deep.equal([]);
     expect(callbacks).to.equal(count);
     expect(reports.map((report) => report.ok)).to.deep.equal([true, true, true, true, true]);
@@ -72,7 +80,7 @@ forEachBackend('events', (scope) => {
     await new Promise<void>((resolve) => {
       const listen = (): void => {
         io.eventListen(handle, (error) => {
-          if (error !== null) failures.push(error);
+          if (error !== null) return void failures.push(error);
           callbacks++;
           if (callbacks < count) listen();
           else resolve();
@@ -195,7 +203,7 @@ forEachBackend('events', (scope) => {
         }
       };
       listen();
-      runUntil(io, () => callbacks >= 100, '100 callbacks of the hammered event', { stepsMax: 15_000 });
+      runUntil(io, () => callbacks >= 100, '100 callbacks of the hammered event', { stepsMax: 10_000 });
       if (ending === 'deinit') {
         io.deinit();
       } else {

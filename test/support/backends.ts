@@ -15,8 +15,13 @@ export class IOScope {
     return io;
   }
 
-  /** Deinitializes every IO created since the last call; rethrows the first failure after all are done. */
-  deinitAll(): void {
+  /**
+   * Deinitializes every IO created since the last call; rethrows the first
+   * failure after all are done, unless `quiet` (the test failed already:
+   * its leftover callbacks may throw, and a failing hook would make mocha
+   * skip the rest of the suite).
+   */
+  deinitAll(quiet = false): void {
     let failure: unknown = null;
     for (const io of this.ios.splice(0)) {
       try {
@@ -25,7 +30,7 @@ export class IOScope {
         failure ??= error;
       }
     }
-    if (failure !== null) throw failure;
+    if (failure !== null && !quiet) throw failure;
   }
 }
 
@@ -39,7 +44,9 @@ export function forEachBackend(title: string, body: (scope: IOScope) => void): v
     describe(backend, () => {
       describe(title, () => {
         const scope = new IOScope(backend);
-        afterEach(() => scope.deinitAll());
+        afterEach(function () {
+          scope.deinitAll(this.currentTest?.state === 'failed');
+        });
         body(scope);
       });
     });
