@@ -1,4 +1,9 @@
 {
+  "variables": {
+    # Contributors on Linux: build the kqueue backend too, against a libkqueue
+    # install prefix (TIGERIO_KQUEUE_PREFIX=/path npm run build:native).
+    "tigerio_kqueue_prefix%": "<!(node -p \"process.env.TIGERIO_KQUEUE_PREFIX || ''\")"
+  },
   "targets": [{
     "target_name": "tigerio",
     "sources": [
@@ -22,10 +27,17 @@
           "native/backend/io_uring.cc"
         ]
       }],
+      ["OS=='linux' and tigerio_kqueue_prefix!=''", {
+        "sources": ["native/backend/kqueue.cc"],
+        "defines": ["TIGERIO_KQUEUE=1"],
+        "include_dirs": ["<(tigerio_kqueue_prefix)/include/kqueue"],
+        "libraries": ["<(tigerio_kqueue_prefix)/lib/libkqueue.a", "-lpthread"]
+      }],
       ["OS=='mac'", {
         "sources": [
           "native/backend/posix.cc",
-          "native/backend/readiness.cc"
+          "native/backend/readiness.cc",
+          "native/backend/kqueue.cc"
         ],
         "xcode_settings": {
           "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
@@ -36,7 +48,8 @@
       ["OS=='freebsd'", {
         "sources": [
           "native/backend/posix.cc",
-          "native/backend/readiness.cc"
+          "native/backend/readiness.cc",
+          "native/backend/kqueue.cc"
         ]
       }],
       ["OS=='win'", {

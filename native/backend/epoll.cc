@@ -65,6 +65,7 @@ class EpollPoller final : public Poller {
       events[written].fd = static_cast<int>(raw.data.u64);
       events[written].readable = failed || (raw.events & (EPOLLIN | EPOLLRDHUP)) != 0;
       events[written].writable = failed || (raw.events & EPOLLOUT) != 0;
+      events[written].error = 0;  // epoll leaves SO_ERROR for connect_finish to read
       written++;
     }
     return written;

@@ -150,14 +150,15 @@ int32_t ReadinessBackend::attempt(Op* op) {
   return result;
 }
 
-void ReadinessBackend::drain(int fd, bool readers) {
+void ReadinessBackend::drain(int fd, bool readers, int error) {
   for (;;) {
     // Re-index every time: an accept grows fds_ and moves its elements.
     FdState& state = fds_[static_cast<size_t>(fd)];
     OpQueue& queue = readers ? state.readers : state.writers;
     Op* op = queue.head();
     if (op == nullptr) return;
-    const int32_t result = attempt(op);
+    int32_t result = attempt(op);
+    if (result == kErrAgain && error != 0 && op->kind == OpKind::connect) result = -error;
     if (result == kErrAgain) return;
     FdState& after = fds_[static_cast<size_t>(fd)];
     Op* done = (readers ? after.readers : after.writers).pop();
@@ -218,8 +219,8 @@ void ReadinessBackend::wait(int64_t timeout_ns) {
   for (uint32_t i = 0; i < count; i++) {
     const Poller::Event& event = events_[i];
     if (static_cast<size_t>(event.fd) >= fds_.size()) continue;
-    if (event.readable && !fds_[static_cast<size_t>(event.fd)].readers.empty()) drain(event.fd, true);
-    if (event.writable && !fds_[static_cast<size_t>(event.fd)].writers.empty()) drain(event.fd, false);
+    if (event.readable && !fds_[static_cast<size_t>(event.fd)].readers.empty()) drain(event.fd, true, event.error);
+    if (event.writable && !fds_[static_cast<size_t>(event.fd)].writers.empty()) drain(event.fd, false, event.error);
   }
   fire_timers();
 }

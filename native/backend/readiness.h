@@ -27,6 +27,10 @@ class Poller {
     int fd;
     bool readable;  // also on error and hang-up: the op's syscall then reports it
     bool writable;
+    // A socket error the poller reported with the event (kqueue's fflags
+    // with EV_EOF), positive errno or 0. kqueue implementations may consume
+    // SO_ERROR themselves (libkqueue does), so a connect must take it from here.
+    int error;
   };
   virtual ~Poller() = default;
   virtual int fd() const = 0;
@@ -69,7 +73,7 @@ class ReadinessBackend : public PosixBackend {
   void submit_close(Op* op);
   // The op's syscall: a result, or kErrAgain to wait for readiness.
   int32_t attempt(Op* op);
-  void drain(int fd, bool readers);
+  void drain(int fd, bool readers, int error);
   void fire_timers();
   void forget(int fd);
 

@@ -8,6 +8,12 @@
 #include "epoll.h"
 #include "io_uring.h"
 #endif
+// macOS and the BSDs; on Linux only in a contributor build against libkqueue
+// (binding.gyp's TIGERIO_KQUEUE_PREFIX), listed last so that it is never the default.
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(TIGERIO_KQUEUE)
+#define TIGERIO_HAS_KQUEUE 1
+#include "kqueue.h"
+#endif
 #ifdef _WIN32
 #include "iocp.h"
 #endif
@@ -23,6 +29,9 @@ std::vector<std::string> available_backends() {
   names.push_back("epoll");
   if (io_uring_available()) names.push_back("io_uring");  // probed once: kernel, sysctl, seccomp
 #endif
+#ifdef TIGERIO_HAS_KQUEUE
+  names.push_back("kqueue");
+#endif
 #ifdef _WIN32
   names.push_back("iocp");
 #endif
@@ -33,6 +42,9 @@ std::unique_ptr<Backend> create_backend(const std::string& name, Loop* loop, con
 #if defined(__linux__)
   if (name == "epoll") return create_epoll_backend(loop, config, error);
   if (name == "io_uring") return create_io_uring_backend(loop, config, error);
+#endif
+#ifdef TIGERIO_HAS_KQUEUE
+  if (name == "kqueue") return create_kqueue_backend(loop, config, error);
 #endif
 #ifdef _WIN32
   if (name == "iocp") return create_iocp_backend(loop, config, error);

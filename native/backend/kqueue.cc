@@ -1,0 +1,118 @@
+// The kqueue poller (macOS, FreeBSD; on Linux only against libkqueue, for
+// contributors: see README "Developing"). It only translates the readiness
+// logic's interest changes into kevent changes: every fd is added once with
+// EVFILT_READ and EVFILT_WRITE, EV_CLEAR (edge-triggered, as on epoll);
+// EVFILT_USER carries cross-thread wake-ups. Timeouts stay in the shared
+// timer heap, which bounds kevent's timespec (nanoseconds).
+#include <sys/event.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <vector>
+
+#include "../core/assert.h"
+#include "../core/loop.h"
+#include "kqueue.h"
+#include "readiness.h"
+
+namespace tigerio {
+
+namespace {
+
+// The EVFILT_USER identifier of the wake-up; user events have their own
+// identifier space, so it cannot collide with an fd.
+constexpr uintptr_t kWakeIdent = 1;
+
+class KqueuePoller final : public Poller {
+ public:
+  KqueuePoller(int kqueue_fd, uint32_t events_max) : kqueue_fd_(kqueue_fd), raw_(events_max) {}
+  ~KqueuePoller() override { ::close(kqueue_fd_); }
+
+  int fd() const override { return kqueue_fd_; }
+
+  int add(int fd) override {
+    struct kevent changes[2];
+    EV_SET(&changes[0], static_cast<uintptr_t>(fd), EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, nullptr);
+    EV_SET(&changes[1], static_cast<uintptr_t>(fd), EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, nullptr);
+    if (change(changes, 2) < 0) return -errno;
+    return 0;
+  }
+
+  void remove(int fd) override {
+    // Each filter separately: one that is already gone (a close behind our
+    // back) must not keep the other registered.
+    struct kevent change_read;
+    struct kevent change_write;
+    EV_SET(&change_read, static_cast<uintptr_t>(fd), EVFILT_READ, EV_DELETE, 0, 0, nullptr);
+    EV_SET(&change_write, static_cast<uintptr_t>(fd), EVFILT_WRITE, EV_DELETE, 0, 0, nullptr);
+    change(&change_read, 1);
+    change(&change_write, 1);
+  }
+
+  uint32_t wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
+    TIGERIO_ASSERT(events_max <= raw_.size());
+    timespec timeout{};
+    if (timeout_ns >= 0) {
+      timeout.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
+      timeout.tv_nsec = static_cast<long>(timeout_ns % 1000000000);
+    }
+    const int count = ::kevent(kqueue_fd_, nullptr, 0, raw_.data(), static_cast<int>(events_max),
+                               timeout_ns < 0 ? nullptr : &timeout);
+    if (count < 0) return 0;  // EINTR: the caller's loop goes round again
+    uint32_t written = 0;
+    for (int i = 0; i < count; i++) {
+      const struct kevent& raw = raw_[static_cast<size_t>(i)];
+      if (raw.filter == EVFILT_USER) continue;  // a wake-up: EV_CLEAR already reset it
+      // EV_EOF / EV_ERROR: both directions try their syscall, which reports
+      // the condition; a failed connect's error comes in fflags.
+      const bool failed = (raw.flags & (EV_ERROR | EV_EOF)) != 0;
+      events[written].fd = static_cast<int>(raw.ident);
+      events[written].readable = failed || raw.filter == EVFILT_READ;
+      events[written].writable = failed || raw.filter == EVFILT_WRITE;
+      events[written].error = (raw.flags & EV_EOF) != 0 ? static_cast<int>(raw.fflags) : 0;
+      written++;
+    }
+    return written;
+  }
+
+  void wake() override {
+    struct kevent trigger;
+    EV_SET(&trigger, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, nullptr);
+    change(&trigger, 1);
+  }
+
+ private:
+  int change(const struct kevent* changes, int count) {
+    for (;;) {
+      const int rc = ::kevent(kqueue_fd_, changes, count, nullptr, 0, nullptr);
+      if (rc >= 0 || errno != EINTR) return rc;
+    }
+  }
+
+  const int kqueue_fd_;
+  std::vector<struct kevent> raw_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> create_kqueue_backend(Loop* loop, const LoopConfig& config, int* error) {
+  const int kqueue_fd = ::kqueue();
+  if (kqueue_fd < 0) {
+    *error = -errno;
+    return nullptr;
+  }
+  struct kevent user;
+  EV_SET(&user, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, nullptr);
+  if (::kevent(kqueue_fd, &user, 1, nullptr, 0, nullptr) < 0) {
+    *error = -errno;
+    ::close(kqueue_fd);
+    return nullptr;
+  }
+  const uint32_t events_max = config.entries;
+  return std::unique_ptr<Backend>(new ReadinessBackend(
+      loop, std::unique_ptr<Poller>(new KqueuePoller(kqueue_fd, events_max)), "kqueue", events_max));
+}
+
+}  // namespace tigerio

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <memory>
+
+#include "backend.h"
+
+namespace tigerio {
+
+struct LoopConfig;
+std::unique_ptr<Backend> create_kqueue_backend(Loop* loop, const LoopConfig& config, int* error);
+
+}  // namespace tigerio
