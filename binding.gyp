@@ -11,6 +11,7 @@
       "native/attach.cc",
       "native/core/loop.cc",
       "native/core/events.cc",
+      "native/core/fd_owners.cc",
       "native/backend/registry.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],

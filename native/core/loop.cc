@@ -2,6 +2,7 @@
 
 #include "../backend/registry.h"
 #include "errors.h"
+#include "fd_owners.h"
 
 namespace tigerio {
 
@@ -25,9 +26,7 @@ Loop::~Loop() {
   unregister_events();
   // Whatever is still pending is dropped with the IO (deinit() cancelled it
   // already; a finalized IO has no one left to call).
-  for (uint32_t fd = 0; fd < owned_fds_.size(); fd++) {
-    if (owned_fds_[fd]) backend_->close_now(static_cast<int>(fd));
-  }
+  for (const int32_t fd : fd_owner_take_all(this)) backend_->close_now(fd);
   backend_.reset();
 }
 
@@ -117,15 +116,11 @@ uint32_t Loop::poll(int64_t timeout_ns) {
 
 void Loop::fd_opened(int32_t fd) {
   TIGERIO_ASSERT(fd >= 0);
-  const size_t index = static_cast<size_t>(fd);
-  if (index >= owned_fds_.size()) owned_fds_.resize(index + 1 + index / 2, 0);
-  owned_fds_[index] = 1;
+  fd_owner_set(fd, this);
 }
 
 void Loop::fd_closed(int32_t fd) {
-  if (fd < 0) return;
-  const size_t index = static_cast<size_t>(fd);
-  if (index < owned_fds_.size()) owned_fds_[index] = 0;
+  if (fd >= 0) fd_owner_clear(fd);
 }
 
 }  // namespace tigerio

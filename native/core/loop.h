@@ -53,8 +53,8 @@ class Loop {
   // Ops submitted and not yet harvested, ready ones included.
   uint32_t inflight() const { return static_cast<uint32_t>(config_.state[kStateInflight]); }
 
-  // The fds this IO opened (listen, socket, accept, open) and has not closed:
-  // destroy closes what is left.
+  // The fds this IO opened (listen, socket, accept, open) and no IO has
+  // closed since: destroy closes what is left (see fd_owners.h).
   void fd_opened(int32_t fd);
   void fd_closed(int32_t fd);
 
@@ -83,7 +83,6 @@ class Loop {
   OpQueue delivering_;  // harvested; freed at the next poll, once JS has dispatched them
   uint32_t pending_ = 0;  // ops owned by the backend or waiting as event listeners
   uint64_t sequence_ = 0;
-  std::vector<uint8_t> owned_fds_;  // indexed by fd
   Event events_[kEventsPerIOMax];
   std::atomic<bool> events_signaled_{false};
 };
