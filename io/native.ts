@@ -1,6 +1,7 @@
 // The compiled addon, loaded once per process (and once per worker thread:
 // the addon is context-aware). Internal: the public API is io/index.ts.
 import * as path from 'node:path';
+import { loadNativeAddon } from './load';
 
 /** The native IO object (native/addon.cc). Every method checks its own arguments too. */
 export interface NativeIO {
@@ -77,10 +78,7 @@ export interface NativeBinding {
   eventTrigger(handle: number): boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as (dir: string) => unknown;
-
-/** dist/io/native.js -> the package root, where binding.gyp and build/ are. */
+/** dist/io/native.js -> the package root, where binding.gyp, build/ and prebuilds/ are. */
 const packageRoot = path.join(__dirname, '..', '..');
 
-export const binding = load(packageRoot) as NativeBinding;
+export const binding = loadNativeAddon(packageRoot) as NativeBinding;
