@@ -1,0 +1,570 @@
+// The benchmark runner: `npm run bench` (= tsc, then node dist/test/bench/run.js).
+//
+// Runs each benchmark beside its peer in the same run, every benchmark in
+// its own child process (a fresh heap; RSS measurable), on every backend
+// this machine has, and prints one table: benchmark | backend | tigerio |
+// peer | peer figure | ratio (ratio > 1: tigerio ahead). These are
+// benchmarks, not tests: they print figures and never fail on a number.
+//
+// Flags:
+//   --results DIR     also write the table and raw results as JSON into DIR
+//   --only A,B        run only these benchmarks (names below)
+//   --quick           short durations: a smoke run, figures not meaningful
+//   --backends A,B    tigerio backends to run (default: IO.backends())
+//   --help
+//
+// Peers that need tools: the C epoll ping-pong needs `cc` (compiled into a
+// temporary directory); HTTP needs `wrk` and `nginx`, installed from
+// Debian's packages (apt-get) when missing, which the runner says it does.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { IO } from '../../io';
+import { parseFlags, RESULT_PREFIX } from './common';
+
+const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead'] as const;
+type BenchmarkName = (typeof BENCHMARKS)[number];
+
+const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n`;
+
+const args = parseFlags(process.argv.slice(2));
+if (args.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const quick = args.quick === 'true';
+const only = args.only ? (args.only.split(',') as BenchmarkName[]) : [...BENCHMARKS];
+for (const name of only) {
+  if (!BENCHMARKS.includes(name)) {
+    process.stderr.write(`bench: unknown benchmark '${name}'\n${HELP}`);
+    process.exit(2);
+  }
+}
+const available = IO.backends();
+const backends = args.backends ? args.backends.split(',') : available;
+for (const backend of backends) {
+  if (!available.includes(backend)) {
+    process.stderr.write(`bench: backend '${backend}' is not available here (${available.join(', ')})\n`);
+    process.exit(2);
+  }
+}
+
+const D = {
+  pingpongMs: quick ? 500 : 5000,
+  warmupMs: quick ? 100 : 300,
+  wrkSeconds: quick ? 2 : 10,
+  wrkWarmupSeconds: quick ? 0 : 1,
+  timeoutsCount: quick ? 100_000 : 1_000_000,
+  idleCount: quick ? 1000 : 10_000,
+  overheadMs: quick ? 300 : 2000,
+};
+
+const HERE = __dirname; // dist/test/bench
+const SOURCE_DIR = path.join(HERE, '..', '..', '..', 'test', 'bench');
+const ROOT = path.join(HERE, '..', '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-bench-'));
+
+// ---- Rows ---------------------------------------------------------------------
+
+interface Row {
+  benchmark: string;
+  backend: string;
+  tigerio: number | null;
+  peer: string;
+  peerFigure: number | null;
+  unit: string;
+  /** true: more is better (throughput); false: less is better (time, memory). */
+  higherIsBetter: boolean;
+  /** > 1: tigerio ahead. */
+  ratio: number | null;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const raw: Record<string, unknown>[] = [];
+const notes: string[] = [];
+
+function addRow(row: Omit<Row, 'ratio'>): void {
+  let ratio: number | null = null;
+  if (row.tigerio !== null && row.peerFigure !== null && row.tigerio > 0 && row.peerFigure > 0) {
+    ratio = row.higherIsBetter ? row.tigerio / row.peerFigure : row.peerFigure / row.tigerio;
+  }
+  const full = { ...row, ratio };
+  rows.push(full);
+  process.stdout.write(`  ${formatRow(full).join(' | ')}\n`);
+}
+
+function note(text: string): void {
+  notes.push(text);
+  process.stdout.write(`bench: ${text}\n`);
+}
+
+// ---- Children -------------------------------------------------------------------
+
+interface ChildOptions {
+  /** Raise RLIMIT_NOFILE (bash ulimit) before exec: the 10,000-connection benchmarks. */
+  highFd?: boolean;
+  nodeFlags?: string[];
+  timeoutMs: number;
+}
+
+const children = new Set<ChildProcess>();
+
+function fdLimitPrefix(): string {
+  // 65536 where allowed; otherwise as high as the hard limit lets us go.
+  return 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ';
+}
+
+/** Runs a child (node script in dist/test/bench, or a binary) and returns its BENCH_RESULT. */
+function runChild(command: string[], options: ChildOptions): Promise<Record<string, unknown> | null> {
+  const quoted = command.map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+  const script = (options.highFd ? fdLimitPrefix() : '') + 'exec ' + quoted;
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (data) => (stdout += data));
+    child.stderr!.on('data', (data) => (stderr += data));
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${options.timeoutMs} ms)`;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (line === undefined) {
+        note(`${command.slice(0, 4).join(' ')}...: no result (exit ${code ?? signal}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
+        resolve(null);
+        return;
+      }
+      const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as Record<string, unknown>;
+      raw.push({ command: command.join(' '), ...result });
+      resolve(result);
+    });
+  });
+}
+
+function nodeChild(script: string, scriptArgs: string[], options: ChildOptions): Promise<Record<string, unknown> | null> {
+  return runChild(['node', ...(options.nodeFlags ?? []), path.join(HERE, script), ...scriptArgs], options);
+}
+
+function num(result: Record<string, unknown> | null, key: string): number | null {
+  const value = result?.[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function which(tool: string): string | null {
+  const found = spawnSync('bash', ['-c', `command -v ${tool} || ls /usr/sbin/${tool} 2>/dev/null`], { encoding: 'utf8' });
+  const line = found.stdout.trim().split('\n')[0];
+  return found.status === 0 && line ? line : null;
+}
+
+// ---- Benchmarks -----------------------------------------------------------------
+
+async function pingpong(): Promise<void> {
+  const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs)];
+  const timeoutMs = D.pingpongMs + 30_000;
+  const netResult = await nodeChild('pingpong.js', ['--impl', 'net', ...common], { timeoutMs });
+  let cResult: Record<string, unknown> | null = null;
+  const cc = which('cc');
+  if (cc === null) {
+    note('cc not found: the C epoll ping-pong peer is skipped');
+  } else {
+    const binary = path.join(tmp, 'pingpong');
+    try {
+      execFileSync(cc, ['-O2', '-o', binary, path.join(SOURCE_DIR, 'pingpong.c')], { stdio: 'pipe' });
+      cResult = await runChild([binary, String(D.pingpongMs), String(D.warmupMs)], { timeoutMs });
+    } catch (error) {
+      note(`cc failed on pingpong.c: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  for (const backend of backends) {
+    const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
+    const figure = num(result, 'roundTripsPerSecond');
+    const base = { benchmark: 'ping-pong 64 B, 1 conn', backend, tigerio: figure, unit: 'rt/s', higherIsBetter: true };
+    addRow({ ...base, peer: 'node:net', peerFigure: num(netResult, 'roundTripsPerSecond') });
+    if (cc !== null) addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
+  }
+}
+
+async function pingpongIdle(): Promise<void> {
+  const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs)];
+  const options = { timeoutMs: D.pingpongMs + 180_000, highFd: true };
+  const idle = ['--idle', String(D.idleCount)];
+  const label = `ping-pong + ${D.idleCount / 1000}k idle conns`;
+  const netIdle = await nodeChild('pingpong.js', ['--impl', 'net', ...common, ...idle], options);
+  for (const backend of backends) {
+    const withIdle = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common, ...idle], options);
+    const without = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    const base = { benchmark: label, backend, tigerio: num(withIdle, 'roundTripsPerSecond'), unit: 'rt/s', higherIsBetter: true };
+    addRow({ ...base, peer: 'tigerio, no idle', peerFigure: num(without, 'roundTripsPerSecond') });
+    addRow({ ...base, peer: `node:net + ${D.idleCount / 1000}k idle`, peerFigure: num(netIdle, 'roundTripsPerSecond') });
+  }
+}
+
+async function timeouts(): Promise<void> {
+  const common = ['--count', String(D.timeoutsCount), '--max-ms', '1000'];
+  const options = { timeoutMs: 120_000 };
+  const peer = await nodeChild('timeouts.js', ['--impl', 'settimeout', ...common], options);
+  const label = `${D.timeoutsCount / 1e6}M timeouts 0-1000 ms`;
+  for (const backend of backends) {
+    const result = await nodeChild('timeouts.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    addRow({
+      benchmark: `${label}, wall`, backend, tigerio: num(result, 'wallSeconds'), unit: 's',
+      higherIsBetter: false, peer: 'setTimeout', peerFigure: num(peer, 'wallSeconds'),
+    });
+    addRow({
+      benchmark: `${label}, CPU`, backend, tigerio: num(result, 'cpuSeconds'), unit: 's',
+      higherIsBetter: false, peer: 'setTimeout', peerFigure: num(peer, 'cpuSeconds'),
+    });
+  }
+}
+
+async function idle(): Promise<void> {
+  const common = ['--count', String(D.idleCount)];
+  const options = { timeoutMs: 180_000, highFd: true, nodeFlags: ['--expose-gc'] };
+  const peer = await nodeChild('idle.js', ['--impl', 'net', ...common], options);
+  for (const backend of backends) {
+    const result = await nodeChild('idle.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    addRow({
+      benchmark: `${D.idleCount / 1000}k idle conns, RSS/conn`, backend, tigerio: num(result, 'rssPerConnection'),
+      unit: 'B', higherIsBetter: false, peer: 'node:net + data listener', peerFigure: num(peer, 'rssPerConnection'),
+    });
+  }
+}
+
+async function overhead(): Promise<void> {
+  const common = ['--duration', String(D.overheadMs), '--batch', '256'];
+  const options = { timeoutMs: D.overheadMs * 4 + 30_000 };
+  const jsloop = await nodeChild('overhead.js', ['--impl', 'jsloop', ...common], options);
+  const immediate = await nodeChild('overhead.js', ['--impl', 'setimmediate', ...common], options);
+  for (const backend of backends) {
+    const result = await nodeChild('overhead.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    const base = { benchmark: 'completion overhead, timeout(0) x256', backend, tigerio: num(result, 'nsPerOp'), unit: 'ns/op', higherIsBetter: false };
+    addRow({ ...base, peer: 'JS loop calling a callback', peerFigure: num(jsloop, 'nsPerOp') });
+    addRow({ ...base, peer: 'setImmediate x256', peerFigure: num(immediate, 'nsPerOp') });
+  }
+}
+
+// ---- HTTP -------------------------------------------------------------------------
+
+function ensureHttpTools(): { wrk: string | null; nginx: string | null } {
+  let wrk = which('wrk');
+  let nginx = which('nginx');
+  const missing = [wrk === null ? 'wrk' : null, nginx === null ? 'nginx' : null].filter((x) => x !== null) as string[];
+  if (missing.length > 0) {
+    if (which('apt-get') === null) {
+      note(`${missing.join(' and ')} missing and no apt-get: those peers are skipped`);
+    } else {
+      note(`${missing.join(' and ')} missing: installing from Debian's packages (apt-get update; apt-get install -y ${missing.join(' ')})`);
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      const update = spawnSync('apt-get', ['update'], { env, stdio: 'ignore', timeout: 300_000 });
+      const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+        env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 600_000,
+      });
+      if (update.status !== 0 || install.status !== 0) {
+        note(`apt-get failed (${install.stderr?.trim().split('\n').pop() ?? 'update failed'})`);
+      } else {
+        note(`installed ${missing.join(' and ')}`);
+      }
+      wrk = which('wrk');
+      nginx = which('nginx');
+    }
+  }
+  return { wrk, nginx };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+interface Server {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a server process; `portFrom` finds its port in its stdout (or it is known up front). */
+function startServer(command: string, argv: string[], portFrom: ((stdout: string) => number | null) | number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    let done = false;
+    const exited = new Promise<void>((r) => child.on('exit', () => {
+      children.delete(child);
+      r();
+    }));
+    const stop = async (): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    };
+    const give = (port: number): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ port, stop });
+    };
+    const timer = setTimeout(() => {
+      done = true;
+      void stop();
+      reject(new Error(`${command} did not start: ${stderr.trim().split('\n').slice(-2).join(' / ')}`));
+    }, 20_000);
+    child.stdout!.on('data', (data) => {
+      stdout += data;
+      if (typeof portFrom === 'function') {
+        const port = portFrom(stdout);
+        if (port !== null) give(port);
+      }
+    });
+    child.stderr!.on('data', (data) => (stderr += data));
+    child.on('exit', (code) => {
+      if (!done) {
+        done = true;
+        clearTimeout(timer);
+        reject(new Error(`${command} exited (${code}) before listening: ${stderr.trim().split('\n').slice(-2).join(' / ')}`));
+      }
+    });
+    if (typeof portFrom === 'number') {
+      const port = portFrom;
+      const poll = async (): Promise<void> => {
+        while (!done) {
+          if (await canConnect(port)) return give(port);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      void poll();
+    }
+  });
+}
+
+function runWrk(wrk: string, port: number, seconds: number): Promise<{ requestsPerSecond: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(wrk, ['-t1', '-c100', `-d${seconds}s`, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let output = '';
+    child.stdout!.on('data', (data) => (output += data));
+    child.stderr!.on('data', (data) => (output += data));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      children.delete(child);
+      const match = /Requests\/sec:\s+([\d.]+)/.exec(output);
+      const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: .*/.exec(output);
+      if (errors) note(`wrk on port ${port}: ${errors[0]}`);
+      resolve({ requestsPerSecond: match ? Number(match[1]) : null, output });
+    });
+  });
+}
+
+async function measureHttp(name: string, wrk: string, start: () => Promise<Server>): Promise<number | null> {
+  let server: Server | null = null;
+  try {
+    server = await start();
+    if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds);
+    const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds);
+    raw.push({ command: `wrk ${name}`, requestsPerSecond, output });
+    if (requestsPerSecond === null) note(`${name}: wrk gave no figure: ${output.trim().split('\n').slice(-2).join(' / ')}`);
+    return requestsPerSecond;
+  } catch (error) {
+    note(`${name}: ${(error as Error).message}`);
+    return null;
+  } finally {
+    await server?.stop();
+  }
+}
+
+function nginxConfig(dir: string, port: number): string {
+  return `# generated by tigerio's bench runner
+worker_processes 1;
+daemon off;
+master_process on;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      default_type text/plain;
+      return 200 "Hello, World!";
+    }
+  }
+}
+`;
+}
+
+async function http(): Promise<void> {
+  const { wrk, nginx } = ensureHttpTools();
+  if (wrk === null) {
+    note('wrk unavailable: the HTTP benchmark is skipped');
+    return;
+  }
+  const portFromLine = (pattern: RegExp) => (stdout: string): number | null => {
+    const match = pattern.exec(stdout);
+    return match ? Number(match[1]) : null;
+  };
+  const peerServer = (kind: string) => () =>
+    startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', kind], portFromLine(/listening (\d+)/));
+  const nodeHttp = await measureHttp('node:http', wrk, peerServer('http'));
+  const nodeRaw = await measureHttp('node:net raw', wrk, peerServer('raw'));
+  let nginxFigure: number | null = null;
+  if (nginx !== null) {
+    const dir = fs.mkdtempSync(path.join(tmp, 'nginx-'));
+    nginxFigure = await measureHttp('nginx', wrk, async () => {
+      const port = await freePort();
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, port));
+      return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
+    });
+  }
+  for (const backend of backends) {
+    const figure = await measureHttp(`tigerio ${backend}`, wrk, () =>
+      startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet'],
+        portFromLine(/listening on http:\/\/127\.0\.0\.1:(\d+)/)));
+    const base = { benchmark: 'HTTP hello, wrk -t1 -c100, 1 thread', backend, tigerio: figure, unit: 'req/s', higherIsBetter: true };
+    addRow({ ...base, peer: 'node:http', peerFigure: nodeHttp });
+    addRow({ ...base, peer: 'node:net answering raw', peerFigure: nodeRaw });
+    if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: nginxFigure });
+  }
+}
+
+// ---- Table ------------------------------------------------------------------------
+
+function formatFigure(value: number | null, unit: string): string {
+  if (value === null) return 'n/a';
+  let text: string;
+  if (unit === 's') text = value.toFixed(2);
+  else if (unit === 'ns/op') text = value.toFixed(1);
+  else text = Math.round(value).toLocaleString('en-US');
+  return `${text} ${unit}`;
+}
+
+function formatRow(row: Row): string[] {
+  return [
+    row.benchmark,
+    row.backend,
+    formatFigure(row.tigerio, row.unit),
+    row.peer,
+    formatFigure(row.peerFigure, row.unit),
+    row.ratio === null ? 'n/a' : `${row.ratio.toFixed(2)}x`,
+  ];
+}
+
+function printTable(): string {
+  const header = ['benchmark', 'backend', 'tigerio', 'peer', 'peer figure', 'ratio (>1: tigerio ahead)'];
+  const body = rows.map(formatRow);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  return [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n') + '\n';
+}
+
+function machine(): Record<string, unknown> {
+  let debian = '';
+  try {
+    debian = fs.readFileSync('/etc/debian_version', 'utf8').trim();
+  } catch {
+    /* not Debian */
+  }
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryBytes: os.totalmem(),
+    kernel: os.release(),
+    platform: os.platform(),
+    debian,
+    node: process.version,
+  };
+}
+
+function cleanup(): void {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const loadBefore = os.loadavg();
+  process.stdout.write(
+    `tigerio bench${quick ? ' (--quick: smoke run, figures not meaningful)' : ''}: ${only.join(', ')} on ${backends.join(', ')}; ` +
+      `${os.cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
+  );
+  if (loadBefore[0] > 0.5) note(`the machine is not quiet (1-minute load ${loadBefore[0].toFixed(2)}): figures may be disturbed`);
+  const table: Record<BenchmarkName, () => Promise<void>> = {
+    pingpong,
+    http,
+    timeouts,
+    idle,
+    'pingpong-idle': pingpongIdle,
+    overhead,
+  };
+  for (const name of BENCHMARKS) {
+    if (!only.includes(name)) continue;
+    process.stdout.write(`bench: ${name}...\n`);
+    await table[name]();
+  }
+  const text = printTable();
+  process.stdout.write('\n' + text);
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  if (args.results) {
+    fs.mkdirSync(args.results, { recursive: true });
+    const stamp = started.toISOString().replace(/[:.]/g, '-');
+    const file = path.join(args.results, `bench-${stamp}.json`);
+    fs.writeFileSync(file, JSON.stringify({
+      started: started.toISOString(),
+      finished: new Date().toISOString(),
+      quick,
+      machine: machine(),
+      loadBefore,
+      loadAfter: os.loadavg(),
+      rows,
+      notes,
+      raw,
+    }, null, 2) + '\n');
+    process.stdout.write(`bench: results written to ${file}\n`);
+  }
+}
+
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+main().catch((error) => {
+  process.stderr.write(`bench: ${(error as Error).stack ?? error}\n`);
+  process.exitCode = 1;
+});
