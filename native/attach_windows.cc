@@ -9,6 +9,7 @@
 // The threadsafe function is unref'd while nothing is pending, so an
 // attached IO never holds the process open by itself.
 #include "attach.h"
+#include "call_dispatch.h"
 
 #include "backend/iocp.h"
 #include "core/assert.h"
@@ -79,28 +80,9 @@ void Attachment::OnRound(napi_env env, napi_value, void* context, void*) {
 
 void Attachment::Dispatch() {
   if (closing_) return;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env_, &scope);
-  napi_value dispatch = nullptr;
-  napi_value receiver = nullptr;
-  napi_get_reference_value(env_, dispatch_, &dispatch);
-  napi_get_global(env_, &receiver);
   dispatching_ = true;
-  napi_value result;
-  // The callback scope of napi_make_callback runs microtasks (promise
-  // reactions of the callbacks) before it returns.
-  const napi_status status = napi_make_callback(env_, context_, receiver, dispatch, 0, nullptr, &result);
+  CallDispatch(env_, context_, dispatch_);
   dispatching_ = false;
-  bool pending = false;
-  napi_is_exception_pending(env_, &pending);
-  if (status != napi_ok || pending) {
-    napi_value error = nullptr;
-    if (napi_get_and_clear_last_exception(env_, &error) == napi_ok && error != nullptr) {
-      // As for any callback from the loop: 'uncaughtException', or exit.
-      napi_fatal_exception(env_, error);
-    }
-  }
-  napi_close_handle_scope(env_, scope);
   if (!closing_) Rearm();
 }
 
