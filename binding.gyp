@@ -12,7 +12,8 @@
       "native/core/loop.cc",
       "native/core/events.cc",
       "native/core/fd_owners.cc",
-      "native/backend/registry.cc"
+      "native/backend/registry.cc",
+      "native/backend/ip_address.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -243,27 +243,4 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
 
 }  // namespace win32
 
-bool parse_ip_address(const char* host, int port, AddressStorage* address) {
-  std::memset(address, 0, sizeof(*address));
-  static_assert(sizeof(address->bytes) >= sizeof(sockaddr_in6), "room for IPv6");
-  if (win32::startup() < 0) return false;  // inet_pton needs Winsock started
-  sockaddr_in v4{};
-  if (::inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
-    v4.sin_family = AF_INET;
-    v4.sin_port = htons(static_cast<uint16_t>(port));
-    std::memcpy(address->bytes, &v4, sizeof(v4));
-    address->length = sizeof(v4);
-    return true;
-  }
-  sockaddr_in6 v6{};
-  if (::inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
-    v6.sin6_family = AF_INET6;
-    v6.sin6_port = htons(static_cast<uint16_t>(port));
-    std::memcpy(address->bytes, &v6, sizeof(v6));
-    address->length = sizeof(v6);
-    return true;
-  }
-  return false;
-}
-
 }  // namespace tigerio

@@ -1,0 +1,45 @@
+// parse_ip_address (backend.h), once for every OS: inet_pton exists on
+// POSIX and in Winsock alike; Windows only needs Winsock started first.
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+
+#include "win32.h"
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+#include <cstring>
+
+#include "backend.h"
+
+namespace tigerio {
+
+bool parse_ip_address(const char* host, int port, AddressStorage* address) {
+  std::memset(address, 0, sizeof(*address));
+  static_assert(sizeof(address->bytes) >= sizeof(sockaddr_in6), "room for IPv6");
+#ifdef _WIN32
+  if (win32::startup() < 0) return false;
+#endif
+  sockaddr_in v4{};
+  if (::inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address->bytes, &v4, sizeof(v4));
+    address->length = sizeof(v4);
+    return true;
+  }
+  sockaddr_in6 v6{};
+  if (::inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address->bytes, &v6, sizeof(v6));
+    address->length = sizeof(v6);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace tigerio
