@@ -34,8 +34,12 @@ void ReadinessBackend::on_fd_opened(int fd) {
   PosixBackend::on_fd_opened(fd);
   // The number may have been used before, by an fd closed behind our back:
   // start clean (a stale `registered` would leave the new fd unwatched).
+  // Ops still waiting on the old fd can never become ready (the kernel
+  // dropped it from the poller with its last close) and must not run on the
+  // new one: they fail with EBADF, as a syscall on the old fd would now.
   FdState& state = state_of(fd);
-  TIGERIO_ASSERT(state.readers.empty() && state.writers.empty());
+  while (Op* op = state.readers.pop()) loop_->complete(op, kErrBadFd);
+  while (Op* op = state.writers.pop()) loop_->complete(op, kErrBadFd);
   state = FdState{};
   state.known = true;
 }
