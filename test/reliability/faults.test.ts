@@ -1,6 +1,6 @@
 // Fault injection, on every backend: each case names what goes wrong and
 // the outcome the contract promises. Cases the shared suite covers already
-// are not repeated here (see the report in test/reliability/README.md):
+// are not repeated here:
 // exceptions.test.ts (a callback throwing mid-batch, attached or not),
 // deinit.test.ts (deinit from inside a callback), close.test.ts (close of a
 // closed fd), connection-errors.test.ts (send to a closed peer, recv after
