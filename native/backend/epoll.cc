@@ -34,12 +34,13 @@ class EpollPoller final : public Poller {
 
   int fd() const override { return epoll_fd_; }
 
-  int add(int fd) override {
+  int add(int fd, uint8_t) override {
     epoll_event event{};
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.u64 = static_cast<uint32_t>(fd);
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
-    if (errno == EEXIST && ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
+    // Both directions at once, whatever was asked: one epoll_ctl per fd lifetime.
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return kReadable | kWritable;
+    if (errno == EEXIST && ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return kReadable | kWritable;
     return -errno;
   }
 

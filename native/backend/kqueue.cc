@@ -32,12 +32,20 @@ class KqueuePoller final : public Poller {
 
   int fd() const override { return kqueue_fd_; }
 
-  int add(int fd) override {
+  int add(int fd, uint8_t directions) override {
+    // Only the filters asked for: a socket that never waits to send never
+    // gets EVFILT_WRITE, and so no write event per ACK.
     struct kevent changes[2];
-    EV_SET(&changes[0], static_cast<uintptr_t>(fd), EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, nullptr);
-    EV_SET(&changes[1], static_cast<uintptr_t>(fd), EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, nullptr);
-    if (change(changes, 2) < 0) return -errno;
-    return 0;
+    int count = 0;
+    if (directions & kReadable) {
+      EV_SET(&changes[count++], static_cast<uintptr_t>(fd), EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, nullptr);
+    }
+    if (directions & kWritable) {
+      EV_SET(&changes[count++], static_cast<uintptr_t>(fd), EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, nullptr);
+    }
+    TIGERIO_ASSERT(count > 0);
+    if (change(changes, count) < 0) return -errno;
+    return directions;
   }
 
   void remove(int fd) override {

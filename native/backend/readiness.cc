@@ -112,14 +112,16 @@ void ReadinessBackend::submit_socket_op(Op* op) {
   }
   FdState& state = state_of(fd);  // again: an accept may have grown the table
   (reader ? state.readers : state.writers).push(op);
-  if (!state.registered) {
-    const int added = poller_->add(fd);
+  const uint8_t direction = reader ? Poller::kReadable : Poller::kWritable;
+  if ((state.registered & direction) == 0) {
+    const int added = poller_->add(fd, direction);
     if (added < 0) {
       (reader ? state.readers : state.writers).remove(op);
       loop_->complete(op, added);
       return;
     }
-    state.registered = true;
+    TIGERIO_ASSERT((added & direction) != 0);
+    state.registered |= static_cast<uint8_t>(added);
   }
 }
 
@@ -186,7 +188,7 @@ void ReadinessBackend::forget(int fd) {
   FdState& state = fds_[static_cast<size_t>(fd)];
   while (Op* op = state.readers.pop()) loop_->complete(op, kErrCanceled);
   while (Op* op = state.writers.pop()) loop_->complete(op, kErrCanceled);
-  if (state.registered) poller_->remove(fd);
+  if (state.registered != 0) poller_->remove(fd);
   state = FdState{};
 }
 

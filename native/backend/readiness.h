@@ -34,8 +34,13 @@ class Poller {
   };
   virtual ~Poller() = default;
   virtual int fd() const = 0;
-  // Registers `fd` for both directions, edge-triggered. 0 or a negative errno.
-  virtual int add(int fd) = 0;
+  static constexpr uint8_t kReadable = 1;
+  static constexpr uint8_t kWritable = 2;
+  // Makes sure `fd` is watched, edge-triggered, for at least `directions`
+  // (kReadable/kWritable bits). Returns every direction now watched (a
+  // poller may watch both at once: epoll does, for one epoll_ctl per fd
+  // lifetime), or a negative errno.
+  virtual int add(int fd, uint8_t directions) = 0;
   virtual void remove(int fd) = 0;
   // Waits up to timeout_ns (-1: no limit) and writes at most events_max events.
   // Wake-ups are consumed here and not reported. Returns the count.
@@ -65,7 +70,7 @@ class ReadinessBackend : public PosixBackend {
     OpQueue readers;  // accept, recv
     OpQueue writers;  // connect, send
     bool known = false;       // created by this IO, or checked and made non-blocking
-    bool registered = false;  // in the poller
+    uint8_t registered = 0;  // directions the poller watches (Poller::kReadable/kWritable)
   };
 
   FdState& state_of(int fd);
