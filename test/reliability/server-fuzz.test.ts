@@ -1,0 +1,42 @@
+// The HTTP server under arbitrary and mutated byte streams (see
+// support/server-fuzz.ts), on every backend: a short run here (a few
+// seconds each), `npm run fuzz` for long. TIGERIO_FUZZ_SEED replays.
+import { expect } from 'chai';
+import { IO } from '../../io';
+import { killAll, request, startServer, type ServerProcess } from '../server/support';
+import { checkResponses, FUZZ_SERVER_FLAGS, fuzzServer } from './support/server-fuzz';
+
+describe('reliability: fuzzing the HTTP server', () => {
+  it('the response checker accepts responses and HEAD heads, and rejects garbage and cut-off bodies', () => {
+    const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello';
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n';
+    expect(checkResponses(Buffer.from(''))).to.equal(null);
+    expect(checkResponses(Buffer.from(ok + head + ok))).to.equal(null);
+    expect(checkResponses(Buffer.from(ok + 'garbage'))).to.match(/no end of head|bad status/);
+    expect(checkResponses(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel'))).to.match(/cut off/);
+  });
+
+  for (const backend of IO.backends()) {
+    describe(backend, () => {
+      let server: ServerProcess;
+      before(async () => {
+        server = await startServer([...FUZZ_SERVER_FLAGS, '--backend', backend]);
+      });
+      after(async () => {
+        if (server !== undefined) await server.stop('SIGTERM').catch(() => killAll());
+      });
+
+      it('never crashes or hangs, and answers every stream with valid responses or a close', async function () {
+        const seconds = Number(process.env.TIGERIO_FUZZ_SECONDS ?? 3);
+        this.timeout(seconds * 1000 + 30_000);
+        const seed = Number(process.env.TIGERIO_FUZZ_SEED ?? (Date.now() & 0x7fffffff));
+        const summary = await fuzzServer({ port: server.port, seed, cases: Number(process.env.TIGERIO_FUZZ_RUNS ?? 1e9), seconds });
+        expect(summary.cases).to.be.greaterThan(0);
+        // Still alive and serving.
+        const response = await request(server.port, { path: '/' });
+        expect(response.status).to.equal(200);
+        expect(server.child.exitCode, `server stderr: ${server.stderr()}`).to.equal(null);
+      });
+    });
+  }
+});
