@@ -1,6 +1,15 @@
-// A binary min-heap of timeout operations by (deadline_ns, sequence), with
+// A 4-ary min-heap of timeout operations by (deadline_ns, sequence), with
 // O(log n) removal for cancel through Op::heap_index. Deadlines are on the
 // monotonic clock (clock.h); equal deadlines fire in submission order.
+//
+// Each entry carries its own key (deadline, sequence) beside the Op*, so
+// that sifting compares keys in the heap's own contiguous array and never
+// reads an Op (a ~250-byte record elsewhere in memory); an Op is touched only
+// to record its new index when it moves. Four children per node halves the
+// depth of a binary heap, and the four child keys sit in one or two cache
+// lines. Sifting moves a hole instead of swapping. (Measured with 1,000,000
+// timeouts: the binary heap of Op* spent most of its time in cache misses on
+// the Ops its comparisons read.)
 #pragma once
 
 #include <cstdint>
@@ -15,18 +24,17 @@ class TimerHeap {
  public:
   bool empty() const { return heap_.empty(); }
   uint32_t size() const { return static_cast<uint32_t>(heap_.size()); }
-  Op* top() const { return heap_.empty() ? nullptr : heap_[0]; }
+  Op* top() const { return heap_.empty() ? nullptr : heap_[0].op; }
   static int64_t deadline(const Op* op) { return op->position; }
 
   void push(Op* op) {
-    op->heap_index = size();
-    heap_.push_back(op);
-    sift_up(op->heap_index);
+    heap_.push_back(Entry{op->position, op->sequence, op});
+    sift_up(size() - 1, heap_.back());
   }
 
   Op* pop() {
     TIGERIO_ASSERT(!heap_.empty());
-    Op* op = heap_[0];
+    Op* op = heap_[0].op;
     remove_at(0);
     return op;
   }
@@ -34,59 +42,71 @@ class TimerHeap {
   // True if `op` was in the heap.
   bool remove(Op* op) {
     const uint32_t index = op->heap_index;
-    if (index >= size() || heap_[index] != op) return false;
+    if (index >= size() || heap_[index].op != op) return false;
     remove_at(index);
     return true;
   }
 
  private:
-  static bool before(const Op* a, const Op* b) {
-    return a->position < b->position || (a->position == b->position && a->sequence < b->sequence);
+  static constexpr uint32_t kArity = 4;
+
+  struct Entry {
+    int64_t deadline;
+    uint64_t sequence;
+    Op* op;
+  };
+
+  static bool before(const Entry& a, const Entry& b) {
+    return a.deadline < b.deadline || (a.deadline == b.deadline && a.sequence < b.sequence);
+  }
+
+  void place(uint32_t index, const Entry& entry) {
+    heap_[index] = entry;
+    entry.op->heap_index = index;
   }
 
   void remove_at(uint32_t index) {
-    const uint32_t last = size() - 1;
-    if (index != last) {
-      heap_[index] = heap_[last];
-      heap_[index]->heap_index = index;
-    }
+    const Entry last = heap_.back();
     heap_.pop_back();
-    if (index < size()) {
-      sift_down(index);
-      sift_up(index);
+    if (index == size()) return;  // removed the last entry itself
+    // `last` goes into the hole at `index`, then up or down as its key says.
+    if (index > 0 && before(last, heap_[(index - 1) / kArity])) {
+      sift_up(index, last);
+    } else {
+      sift_down(index, last);
     }
   }
 
-  void sift_up(uint32_t index) {
+  // Moves the hole at `index` up while `entry` belongs above it, then fills it.
+  void sift_up(uint32_t index, const Entry entry) {
     while (index > 0) {
-      const uint32_t parent = (index - 1) / 2;
-      if (!before(heap_[index], heap_[parent])) break;
-      swap(index, parent);
+      const uint32_t parent = (index - 1) / kArity;
+      if (!before(entry, heap_[parent])) break;
+      place(index, heap_[parent]);
       index = parent;
     }
+    place(index, entry);
   }
 
-  void sift_down(uint32_t index) {
+  // Moves the hole at `index` down while a child belongs above `entry`, then fills it.
+  void sift_down(uint32_t index, const Entry entry) {
+    const uint32_t count = size();
     for (;;) {
-      const uint32_t left = 2 * index + 1;
-      if (left >= size()) break;
-      uint32_t smallest = left;
-      if (left + 1 < size() && before(heap_[left + 1], heap_[left])) smallest = left + 1;
-      if (!before(heap_[smallest], heap_[index])) break;
-      swap(index, smallest);
+      const uint32_t first = index * kArity + 1;
+      if (first >= count) break;
+      const uint32_t end = first + kArity < count ? first + kArity : count;
+      uint32_t smallest = first;
+      for (uint32_t child = first + 1; child < end; child++) {
+        if (before(heap_[child], heap_[smallest])) smallest = child;
+      }
+      if (!before(heap_[smallest], entry)) break;
+      place(index, heap_[smallest]);
       index = smallest;
     }
+    place(index, entry);
   }
 
-  void swap(uint32_t a, uint32_t b) {
-    Op* op = heap_[a];
-    heap_[a] = heap_[b];
-    heap_[b] = op;
-    heap_[a]->heap_index = a;
-    heap_[b]->heap_index = b;
-  }
-
-  std::vector<Op*> heap_;
+  std::vector<Entry> heap_;
 };
 
 }  // namespace tigerio
