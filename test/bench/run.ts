@@ -11,6 +11,8 @@
 //   --only A,B        run only these benchmarks (names below)
 //   --quick           short durations: a smoke run, figures not meaningful
 //   --backends A,B    tigerio backends to run (default: IO.backends())
+//   --pin             HTTP: server on the last CPU, wrk on the first (taskset); for a
+//                     quiet machine only: beside other load it makes figures worse
 //   --help
 //
 // Peers that need tools: the C epoll ping-pong needs `cc` (compiled into a
@@ -305,10 +307,24 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/**
+ * With --pin on a machine with 2 or more CPUs, HTTP servers run pinned to the last CPU
+ * and wrk to the first (taskset), so that every server gets the same one
+ * core and the load generator never competes with it for it.
+ */
+const pin = args.pin === 'true' && os.cpus().length >= 2 && which('taskset') !== null;
+const SERVER_CPU = String(os.cpus().length - 1);
+const WRK_CPU = '0';
+
+function pinned(cpu: string, command: string, argv: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', cpu, command, ...argv]] : [command, argv];
+}
+
 /** Starts a server process; `portFrom` finds its port in its stdout (or it is known up front). */
 function startServer(command: string, argv: string[], portFrom: ((stdout: string) => number | null) | number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    const [file, fileArgs] = pinned(SERVER_CPU, command, argv);
+    const child = spawn(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -365,7 +381,8 @@ function startServer(command: string, argv: string[], portFrom: ((stdout: string
 
 function runWrk(wrk: string, port: number, seconds: number): Promise<{ requestsPerSecond: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(wrk, ['-t1', '-c100', `-d${seconds}s`, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, fileArgs] = pinned(WRK_CPU, wrk, ['-t1', '-c100', `-d${seconds}s`, `http://127.0.0.1:${port}/`]);
+    const child = spawn(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let output = '';
     child.stdout!.on('data', (data) => (output += data));
@@ -432,6 +449,7 @@ async function http(): Promise<void> {
     note('wrk unavailable: the HTTP benchmark is skipped');
     return;
   }
+  if (pin) note(`HTTP: servers pinned to CPU ${SERVER_CPU}, wrk to CPU ${WRK_CPU} (taskset)`);
   const portFromLine = (pattern: RegExp) => (stdout: string): number | null => {
     const match = pattern.exec(stdout);
     return match ? Number(match[1]) : null;
@@ -457,6 +475,16 @@ async function http(): Promise<void> {
     addRow({ ...base, peer: 'node:http', peerFigure: nodeHttp });
     addRow({ ...base, peer: 'node:net answering raw', peerFigure: nodeRaw });
     if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: nginxFigure });
+  }
+  // The I/O layer alone: tigerio answering raw, as the node:net raw peer does (no parser, no timers).
+  for (const backend of backends) {
+    const figure = await measureHttp(`tigerio raw ${backend}`, wrk, () =>
+      startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'tigerio-raw', '--backend', backend],
+        portFromLine(/listening (\d+)/)));
+    addRow({
+      benchmark: 'HTTP hello answered raw (no parser)', backend, tigerio: figure, unit: 'req/s', higherIsBetter: true,
+      peer: 'node:net answering raw', peerFigure: nodeRaw,
+    });
   }
 }
 
