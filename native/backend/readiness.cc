@@ -104,9 +104,16 @@ void ReadinessBackend::submit_socket_op(Op* op) {
       queue.push(op);  // after the ops already waiting: per-direction order
       return;
     }
+    if (op->kind == OpKind::recv && state.read_drained) {
+      // The last recv emptied the receive queue: trying now would only
+      // return EAGAIN. The fd is registered; its next readable event drains this.
+      queue.push(op);
+      return;
+    }
   }
   const int32_t result = attempt(op);
   if (result != kErrAgain) {
+    if (op->kind == OpKind::recv) note_recv(fd, op, result);
     loop_->complete(op, result);
     return;
   }
@@ -164,13 +171,33 @@ void ReadinessBackend::drain(int fd, bool readers, int error) {
     Op* op = queue.head();
     if (op == nullptr) return;
     int32_t result = attempt(op);
-    if (result == kErrAgain && error != 0 && op->kind == OpKind::connect) result = -error;
+    // A socket error the poller already took (kqueue's fflags): a connect
+    // still "in progress", or a recv that now reads end of stream, fails with it.
+    if (error != 0 && ((result == kErrAgain && op->kind == OpKind::connect) ||
+                       (result == 0 && op->kind == OpKind::recv))) {
+      result = -error;
+    }
     if (result == kErrAgain) return;
     FdState& after = fds_[static_cast<size_t>(fd)];
     Op* done = (readers ? after.readers : after.writers).pop();
     TIGERIO_ASSERT(done == op);
+    const bool recv = op->kind == OpKind::recv;
+    if (recv) note_recv(fd, op, result);
     loop_->complete(op, result);
+    // The receive queue is empty: the recvs still waiting wait for the next event.
+    if (recv && fds_[static_cast<size_t>(fd)].read_drained) return;
   }
+}
+
+void ReadinessBackend::note_recv(int fd, const Op* op, int32_t result) {
+  if (result <= 0 || static_cast<uint32_t>(result) >= op->length) return;  // full, end of stream, or error
+  FdState& state = fds_[static_cast<size_t>(fd)];
+  // Only a registered fd gets the event that clears the mark.
+  if ((state.registered & Poller::kReadable) == 0) return;
+  // A short read proves an empty queue only on a byte stream (a datagram
+  // socket returns one message per call, however many wait).
+  if (state.stream == 0) state.stream = posix::is_stream_socket(fd) ? 1 : 2;
+  if (state.stream == 1) state.read_drained = true;
 }
 
 void ReadinessBackend::submit_close(Op* op) {
@@ -225,6 +252,7 @@ void ReadinessBackend::wait(int64_t timeout_ns) {
   for (uint32_t i = 0; i < count; i++) {
     const Poller::Event& event = events_[i];
     if (static_cast<size_t>(event.fd) >= fds_.size()) continue;
+    if (event.readable) fds_[static_cast<size_t>(event.fd)].read_drained = false;
     if (event.readable && !fds_[static_cast<size_t>(event.fd)].readers.empty()) drain(event.fd, true, event.error);
     if (event.writable && !fds_[static_cast<size_t>(event.fd)].writers.empty()) drain(event.fd, false, event.error);
   }

@@ -29,7 +29,7 @@ class Poller {
     bool writable;
     // A socket error the poller reported with the event (kqueue's fflags
     // with EV_EOF), positive errno or 0. kqueue implementations may consume
-    // SO_ERROR themselves (libkqueue does), so a connect must take it from here.
+    // SO_ERROR themselves (libkqueue does), so connect and recv take it from here.
     int error;
   };
   virtual ~Poller() = default;
@@ -71,6 +71,13 @@ class ReadinessBackend : public PosixBackend {
     OpQueue writers;  // connect, send
     bool known = false;       // created by this IO, or checked and made non-blocking
     uint8_t registered = 0;  // directions the poller watches (Poller::kReadable/kWritable)
+    // A recv on this stream socket came back short (0 < n < length): the
+    // receive queue was empty then, so the next recv waits for the poller's
+    // next readable event instead of trying first and failing with EAGAIN.
+    // Set only once the fd is registered for readable; cleared by every
+    // readable event (data, hang-up, error).
+    bool read_drained = false;
+    uint8_t stream = 0;  // 0: not yet asked; 1: a SOCK_STREAM socket; 2: something else
   };
 
   FdState& state_of(int fd);
@@ -79,6 +86,8 @@ class ReadinessBackend : public PosixBackend {
   // The op's syscall: a result, or kErrAgain to wait for readiness.
   int32_t attempt(Op* op);
   void drain(int fd, bool readers, int error);
+  // After a recv's result: marks the fd drained when the result shows it (see FdState::read_drained).
+  void note_recv(int fd, const Op* op, int32_t result);
   void fire_timers();
   void forget(int fd);
 
