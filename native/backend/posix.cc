@@ -88,6 +88,12 @@ int32_t recv(int fd, uint8_t* buffer, uint32_t length) {
   }
 }
 
+bool is_stream_socket(int fd) {
+  int type = 0;
+  socklen_t size = sizeof type;
+  return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 && type == SOCK_STREAM;
+}
+
 int32_t send(int fd, const uint8_t* buffer, uint32_t length) {
   for (;;) {
     const ssize_t n = ::send(fd, buffer, length, kSendFlags);

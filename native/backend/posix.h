@@ -16,6 +16,8 @@ namespace posix {
 
 int32_t accept(int fd);  // new fd: non-blocking, close-on-exec, TCP_NODELAY
 int32_t recv(int fd, uint8_t* buffer, uint32_t length);
+// True if fd is a SOCK_STREAM socket (false on any error).
+bool is_stream_socket(int fd);
 int32_t send(int fd, const uint8_t* buffer, uint32_t length);  // never raises SIGPIPE
 int32_t connect_start(int fd, const AddressStorage& address);   // 0, -EINPROGRESS, or error
 int32_t connect_finish(int fd);                                 // 0, -EAGAIN (still connecting), or error

@@ -1,0 +1,102 @@
+// A recv that comes back short (fewer bytes than its buffer) on a stream
+// socket shows the receive queue was empty: the readiness backends then let
+// the next recv wait for the poller's next readable event instead of trying
+// first (which could only fail with EAGAIN). These cases check that nothing
+// is missed that way: more data, end of stream, data that arrives while no
+// recv is pending, and data sent just before the next recv is submitted.
+import { expect } from 'chai';
+import type { IO } from '../io';
+import { forEachBackend } from './support/backends';
+import { runUntil, submit, succeed } from './support/run';
+import { connectedPair, type ConnectedPair } from './support/sockets';
+
+/** A pair whose server side has had one short recv, after one that waited (so the fd is registered with the poller). */
+function afterShortRead(io: IO): ConnectedPair & { buffer: Buffer } {
+  const pair = connectedPair(io);
+  const buffer = Buffer.alloc(4096);
+  const first = submit((callback) => io.recv(pair.server, buffer, callback));
+  io.runForNs(2_000_000);
+  expect(first.done, 'a recv with nothing sent').to.equal(false);
+  succeed(io, 'send', (callback) => io.send(pair.client, Buffer.from('0123456789'), callback));
+  runUntil(io, () => first.done, 'the first recv');
+  expect(first.error).to.equal(null);
+  expect(first.result).to.equal(10);
+  return { ...pair, buffer };
+}
+
+forEachBackend('recv after a short read', (scope) => {
+  it('waits for more data and then receives it', function () {
+    const io = scope.create();
+    const { client, server, buffer } = afterShortRead(io);
+    const next = submit((callback) => io.recv(server, buffer, callback));
+    io.runForNs(5_000_000);
+    expect(next.done, 'nothing was sent').to.equal(false);
+    succeed(io, 'send', (callback) => io.send(client, Buffer.from('hello'), callback));
+    runUntil(io, () => next.done, 'the recv');
+    expect(next.error).to.equal(null);
+    expect(buffer.toString('latin1', 0, next.result)).to.equal('hello');
+  });
+
+  it('sees the end of stream when the peer closes', function () {
+    const io = scope.create();
+    const { client, server, buffer } = afterShortRead(io);
+    const next = submit((callback) => io.recv(server, buffer, callback));
+    io.tick();
+    succeed(io, 'close', (callback) => io.close(client, callback));
+    runUntil(io, () => next.done, 'the recv');
+    expect(next.error).to.equal(null);
+    expect(next.result).to.equal(0);
+    // End of stream stays: another recv gets 0 at once.
+    const again = submit((callback) => io.recv(server, buffer, callback));
+    runUntil(io, () => again.done, 'the second recv');
+    expect(again.result).to.equal(0);
+  });
+
+  it('receives data that arrived while no recv was pending', function () {
+    const io = scope.create();
+    const { client, server, buffer } = afterShortRead(io);
+    succeed(io, 'send', (callback) => io.send(client, Buffer.from('quiet'), callback));
+    // A pending timeout makes the IO wait on its poller: the readable event
+    // comes and goes while no recv is waiting.
+    succeed(io, 'a 5 ms timeout', (callback) => io.timeout(5_000_000, callback));
+    const next = submit((callback) => io.recv(server, buffer, callback));
+    runUntil(io, () => next.done, 'the recv', { stepsMax: 200 });
+    expect(buffer.toString('latin1', 0, next.result)).to.equal('quiet');
+  });
+
+  it('receives data sent just before the recv, with no tick between', function () {
+    const io = scope.create();
+    const { client, server, buffer } = afterShortRead(io);
+    const sent = submit((callback) => io.send(client, Buffer.from('quick'), callback));
+    const next = submit((callback) => io.recv(server, buffer, callback));
+    runUntil(io, () => sent.done && next.done, 'the send and the recv', { stepsMax: 200 });
+    expect(buffer.toString('latin1', 0, next.result)).to.equal('quick');
+  });
+
+  it('delivers a stream of 2,000 small messages, each read short, in order', function () {
+    const io = scope.create();
+    const { client, server } = connectedPair(io);
+    const total = 2_000;
+    const received: number[] = [];
+    const buffer = Buffer.alloc(4096);
+    let pending = 0;
+    const onRecv = (error: unknown, n: number): void => {
+      if (error || n === 0) return;
+      for (let i = 0; i < n; i++) received.push(buffer[i]);
+      if (received.length < total) io.recv(server, buffer, onRecv);
+    };
+    io.recv(server, buffer, onRecv);
+    let next = 0;
+    const sendOne = (): void => {
+      pending++;
+      io.send(client, Buffer.from([next++ & 0xff]), () => {
+        pending--;
+        if (next < total) sendOne();
+      });
+    };
+    sendOne();
+    runUntil(io, () => received.length >= total && pending === 0, 'the 2,000 messages');
+    expect(received.length).to.equal(total);
+    expect(received.every((byte, i) => byte === (i & 0xff))).to.equal(true);
+  });
+});
