@@ -35,11 +35,12 @@ Napi::Value ThrowRange(Napi::Env env, const std::string& message, const char* co
 bool IntegerArg(const Napi::CallbackInfo& info, size_t index, const char* name, double min, double max,
                 double* out) {
   Napi::Env env = info.Env();
-  if (!info[index].IsNumber()) {
+  double value = 0;
+  // One Node-API call: napi_get_value_double refuses anything but a number.
+  if (napi_get_value_double(env, info[index], &value) != napi_ok) {
     ThrowType(env, std::string(name) + " must be a number");
     return false;
   }
-  const double value = info[index].As<Napi::Number>().DoubleValue();
   if (!std::isfinite(value) || std::floor(value) != value || value < min || value > max) {
     ThrowRange(env, std::string(name) + " is out of range");
     return false;
