@@ -9,6 +9,7 @@ export type {
   ListenOptions,
   OpenFlags,
   OperationId,
+  ShutdownHow,
   SocketAddress,
   SocketFamily,
 } from './types';

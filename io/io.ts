@@ -13,6 +13,7 @@ import type {
   ListenOptions,
   OpenFlags,
   OperationId,
+  ShutdownHow,
   SocketAddress,
   SocketFamily,
 } from './types';
@@ -188,6 +189,23 @@ export class IO {
   remoteAddress(fd: number): SocketAddress {
     const native = this.live('remoteAddress');
     return toAddress(native.remoteAddress(checkFd(fd)), 'getpeername');
+  }
+
+  /**
+   * Shuts down one side of a connected socket, synchronously: `send` (the
+   * default) makes the peer's recv read 0 once it has read what was sent,
+   * while this side can still receive (a lingering close, a half-closed
+   * request). The fd stays open: `close()` it as usual.
+   * @throws IOError (`ENOTCONN`, `EBADF`, ...), TypeError.
+   */
+  shutdown(fd: number, how: ShutdownHow = 'send'): void {
+    const native = this.live('shutdown');
+    checkFd(fd);
+    const bits = how === 'send' ? 1 : how === 'receive' ? 2 : how === 'both' ? 3 : 0;
+    if (bits === 0) {
+      throw new TypeError(`tigerio: how must be 'send', 'receive' or 'both', got ${describe(how)}`);
+    }
+    orThrow(native.shutdown(fd, bits), 'shutdown');
   }
 
   // ---- Operations ------------------------------------------------------------

@@ -29,6 +29,8 @@ export interface NativeIO {
   socket(ipv6: boolean): number;
   localAddress(fd: number): [string, number, number];
   remoteAddress(fd: number): [string, number, number];
+  /** how: 1 send, 2 receive, 3 both. Returns 0 or a negative errno. */
+  shutdown(fd: number, how: number): number;
   eventOpen(): number;
   eventClose(handle: number): void;
 }

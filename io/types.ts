@@ -28,6 +28,13 @@ export interface SocketAddress {
   family: 'IPv4' | 'IPv6';
 }
 
+/**
+ * Which side of a connection {@link IO.shutdown} ends: `send` (the peer's
+ * recv then reads 0, end of stream, while this side can still receive),
+ * `receive`, or `both`.
+ */
+export type ShutdownHow = 'send' | 'receive' | 'both';
+
 /** Options of {@link IO.listen}. */
 export interface ListenOptions {
   /** Length of the kernel's accept queue. Default 511, range 1..65535. */

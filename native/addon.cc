@@ -158,6 +158,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::Socket>("socket"),
                            InstanceMethod<&NativeIO::LocalAddress>("localAddress"),
                            InstanceMethod<&NativeIO::RemoteAddress>("remoteAddress"),
+                           InstanceMethod<&NativeIO::Shutdown>("shutdown"),
                            InstanceMethod<&NativeIO::EventOpen>("eventOpen"),
                            InstanceMethod<&NativeIO::EventClose>("eventClose"),
                        });
@@ -415,6 +416,17 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
 
   Napi::Value LocalAddress(const Napi::CallbackInfo& info) { return Address(info, false); }
   Napi::Value RemoteAddress(const Napi::CallbackInfo& info) { return Address(info, true); }
+
+  // shutdown(fd, how): how 1 = send, 2 = receive, 3 = both. 0 or a negative errno.
+  Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+    int32_t fd = 0;
+    double how = 0;
+    if (!Live(info.Env()) || !FdArg(info, 0, &fd) || !IntegerArg(info, 1, "how", 1, 3, &how)) {
+      return info.Env().Undefined();
+    }
+    const int bits = static_cast<int>(how);
+    return Napi::Number::New(info.Env(), loop_->backend().shutdown(fd, (bits & 1) != 0, (bits & 2) != 0));
+  }
 
   Napi::Value EventOpen(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return info.Env().Undefined();

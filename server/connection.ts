@@ -393,9 +393,15 @@ export class Connection implements Responder {
   private finishClose(): void {
     if (!this.lingerAfterFlush) return this.closeNow();
     // Closing with unread input makes the kernel send RST, which can destroy
-    // the response before the client reads it. The IO has no shutdown(), so
-    // the best available: read and drop input until the peer closes, for a
-    // bounded time and number of bytes, then close.
+    // the response before the client reads it. A lingering close instead:
+    // shut down our sending side (the client reads end of stream right
+    // after the response, and closes), then read and drop input until the
+    // peer closes, for a bounded time and number of bytes, then close.
+    try {
+      this.io.shutdown(this.fd, 'send');
+    } catch {
+      return this.closeNow(); // the peer is gone already (ENOTCONN, ECONNRESET)
+    }
     const now = performance.now();
     this.lingering = true;
     this.lingerBytes = 0;

@@ -19,10 +19,11 @@ export const SHUTDOWN_TIMEOUT_MS = 5_000;
 export const MAX_CONNECTIONS = 10_000;
 
 /**
- * After an error response, input is read and dropped (so that the close is a
- * FIN, not a RST that could destroy the response in the client's buffers)
- * until the client closes, or sends nothing for LINGER_QUIET_MS, or for at
- * most LINGER_MS in all...
+ * After an error response, the sending side is shut down (the client reads
+ * end of stream after the response) and input is read and dropped (so that
+ * the close is a FIN, not a RST that could destroy the response in the
+ * client's buffers) until the client closes, or sends nothing for
+ * LINGER_QUIET_MS, or for at most LINGER_MS in all...
  */
 export const LINGER_MS = 2_000;
 export const LINGER_QUIET_MS = 250;

@@ -54,6 +54,9 @@ class Backend {
   virtual int socket(bool ipv6) = 0;
   // Writes the IP literal into `address`, and the port and family (4 or 6).
   virtual int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) = 0;
+  // Shuts down a connected socket's sending and/or receiving side; 0 or a
+  // negative errno.
+  virtual int shutdown(int fd, bool send, bool receive) = 0;
   // Closes an fd at destroy time, synchronously, with nothing pending on it.
   virtual void close_now(int fd) = 0;
 

@@ -208,6 +208,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) override {
     return win32::address(fd, peer, out, out_size, port, family);
   }
+  int shutdown(int fd, bool send, bool receive) override { return win32::shutdown(fd, send, receive); }
   void close_now(int fd) override;
 
   bool waiter_start(Notify notify, void* context) override;

@@ -226,6 +226,12 @@ int socket(bool ipv6) {
   return fd;
 }
 
+int shutdown(int fd, bool send, bool receive) {
+  TIGERIO_ASSERT(send || receive);
+  const int how = send && receive ? SHUT_RDWR : send ? SHUT_WR : SHUT_RD;
+  return ::shutdown(fd, how) == 0 ? 0 : error_result();
+}
+
 int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
   sockaddr_storage storage{};
   socklen_t size = sizeof(storage);

@@ -33,6 +33,7 @@ int32_t ensure_nonblocking(int fd);
 int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
+int shutdown(int fd, bool send, bool receive);
 
 }  // namespace posix
 
@@ -42,6 +43,7 @@ class PosixBackend : public Backend {
   int listen(const char* host, int port, int backlog, bool reuse_port) override;
   int socket(bool ipv6) override;
   int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) override;
+  int shutdown(int fd, bool send, bool receive) override { return posix::shutdown(fd, send, receive); }
 
  protected:
   using Backend::Backend;

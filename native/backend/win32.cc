@@ -214,6 +214,13 @@ int socket(bool ipv6) {
   return adopt(socket);
 }
 
+int shutdown(int fd, bool send, bool receive) {
+  const int how = send && receive ? SD_BOTH : send ? SD_SEND : SD_RECEIVE;
+  if (::shutdown(as_socket(fd), how) == 0) return 0;
+  const int error = ::WSAGetLastError();
+  return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
+}
+
 int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
   sockaddr_storage storage{};
   int size = sizeof(storage);

@@ -61,6 +61,7 @@ void set_nodelay(SOCKET socket);
 int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
+int shutdown(int fd, bool send, bool receive);
 
 }  // namespace win32
 }  // namespace tigerio
