@@ -37,17 +37,6 @@ export function report(result: Record<string, unknown>): void {
   process.stdout.write(RESULT_PREFIX + JSON.stringify(result) + '\n');
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so both sides of a pair get the same inputs. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;

@@ -6,14 +6,15 @@
 //   node timeouts.js --impl tigerio --backend epoll [--count 1000000 --max-ms 1000]
 //   node timeouts.js --impl settimeout
 import { IO } from '../../io';
-import { numberFlag, parseFlags, random, report } from './common';
+import { seededRandom } from '../support/random';
+import { numberFlag, parseFlags, report } from './common';
 
 const args = parseFlags(process.argv.slice(2));
 const impl = args.impl ?? 'tigerio';
 const count = numberFlag(args, 'count', 1_000_000);
 const maxMs = numberFlag(args, 'max-ms', 1000);
 
-const next = random(42);
+const next = seededRandom(42);
 const delaysMs = new Uint16Array(count);
 for (let i = 0; i < count; i++) delaysMs[i] = Math.floor(next() * (maxMs + 1));
 

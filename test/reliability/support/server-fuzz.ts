@@ -8,6 +8,7 @@
 // the process never exits and still answers GET / afterwards (never a crash).
 // Seeded (mulberry32): a failure prints the seed, the case and its bytes.
 import * as net from 'node:net';
+import { seededRandom } from '../../support/random';
 
 /** Short timeouts, so a stalled case ends fast; small limits, so they are reached. */
 export const FUZZ_SERVER_FLAGS = [
@@ -16,17 +17,6 @@ export const FUZZ_SERVER_FLAGS = [
   '--max-header-bytes', '4096', '--max-body-bytes', '65536',
 ];
 
-/** mulberry32: small, fast, seedable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CORPUS = [
   'GET / HTTP/1.1\r\nHost: a\r\n\r\n',
@@ -178,7 +168,7 @@ export async function fuzzServer(options: ServerFuzzOptions): Promise<{ cases: n
   const worker = async (): Promise<void> => {
     while (failure === null && next < options.cases && Date.now() < deadline) {
       const index = next++;
-      const random = prng((options.seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
+      const random = seededRandom((options.seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
       const bytes = generateCase(random);
       const result = await runCase(options.port, bytes, random, options.closeWithinMs ?? 5_000);
       responseBytes += result.responseBytes;
