@@ -45,7 +45,7 @@
 #include "../core/clock.h"
 #include "../core/errors.h"
 #include "../core/loop.h"
-#include "../core/timer_heap.h"
+#include "../core/timers.h"
 #include "win32.h"
 
 namespace tigerio {
@@ -171,6 +171,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
         port_(port),
         extensions_(extensions),
         entries_(entries_max),
+        timers_(loop),
         waiter_entries_(entries_max),
         handoff_(entries_max) {
     TIGERIO_ASSERT(entries_max >= 1);
@@ -190,7 +191,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   }
   // A completion port is not an fd: attach() on Windows uses the waiter.
   int poll_fd() const override { return -1; }
-  int64_t next_deadline_ns() const override { return timers_.empty() ? -1 : TimerHeap::deadline(timers_.top()); }
+  int64_t next_deadline_ns() const override { return timers_.next_deadline_ns(); }
 
   int listen(const char* host, int port, int backlog, bool reuse_port) override {
     const int fd = win32::listen(host, port, backlog, reuse_port);
@@ -214,7 +215,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   bool waiter_start(Notify notify, void* context) override;
   void waiter_stop() override;
   void waiter_consume() override {
-    if (!consume_handoff()) fire_timers();
+    if (!consume_handoff()) timers_.fire();
   }
   void waiter_rearm() override;
 
@@ -281,7 +282,6 @@ class IocpBackend final : public Backend, public IocpWaiter {
   void finished(Op* op, int32_t result);
   void cancel_fd(int32_t fd, FdState& state);
   void close_fd(int32_t fd, Op* op);
-  void fire_timers();
   bool consume_handoff();
   void waiter_main();
 
@@ -289,7 +289,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   const Extensions extensions_;
   std::vector<FdState> fds_;
   std::vector<OVERLAPPED_ENTRY> entries_;
-  TimerHeap timers_;
+  Timers timers_;
   uint32_t inflight_total_ = 0;  // ops the kernel has, all fds
   std::atomic<bool> wake_posted_{false};
 
@@ -356,13 +356,7 @@ void IocpBackend::submit(Op* op) {
       submit_fd_op(op);
       return;
     case OpKind::timeout:
-      // position holds the duration; the heap keeps the absolute deadline.
-      if (op->position == 0) {
-        loop_->complete(op, 0);
-      } else {
-        op->position += monotonic_ns();
-        timers_.push(op);
-      }
+      timers_.start(op);
       return;
     case OpKind::close:
       submit_close(op);
@@ -774,11 +768,7 @@ void IocpBackend::submit_open(Op* op) {
 }
 
 bool IocpBackend::cancel(Op* op) {
-  if (op->kind == OpKind::timeout) {
-    if (!timers_.remove(op)) return false;
-    loop_->complete(op, kErrCanceled);
-    return true;
-  }
+  if (op->kind == OpKind::timeout) return timers_.cancel(op);
   // open finishes at submission; a close waiting for its fd's ops is not undone.
   if (op->kind == OpKind::open || op->kind == OpKind::close) return false;
   FdState* state = known(op->fd);
@@ -804,7 +794,7 @@ void IocpBackend::cancel_all() {
     FdState& state = fds_[index];
     if (state.kind != Kind::unknown) cancel_fd(fd_of(index), state);
   }
-  while (!timers_.empty()) loop_->complete(timers_.pop(), kErrCanceled);
+  timers_.cancel_all();
   // "Completes everything before it returns": the cancelled ops' packets,
   // then the closes that waited for them (finished() does both).
   const int64_t started_ns = monotonic_ns();
@@ -828,23 +818,14 @@ void IocpBackend::wait(int64_t timeout_ns) {
   }
   // What a waiter dequeued before it stopped comes first, and then nothing blocks.
   if (consume_handoff()) timeout_ns = 0;
-  if (!timers_.empty()) {
-    const int64_t until_ns = std::max<int64_t>(0, TimerHeap::deadline(timers_.top()) - monotonic_ns());
-    timeout_ns = timeout_ns < 0 ? until_ns : std::min(timeout_ns, until_ns);
-  }
+  timeout_ns = timers_.bound_wait_ns(timeout_ns);
   ULONG count = 0;
   if (!::GetQueuedCompletionStatusEx(port_, entries_.data(), static_cast<ULONG>(entries_.size()), &count,
                                     wait_ms(timeout_ns), FALSE)) {
     count = 0;  // WAIT_TIMEOUT
   }
   process(entries_.data(), count);
-  fire_timers();
-}
-
-void IocpBackend::fire_timers() {
-  if (timers_.empty()) return;
-  const int64_t now_ns = monotonic_ns();
-  while (!timers_.empty() && TimerHeap::deadline(timers_.top()) <= now_ns) loop_->complete(timers_.pop(), 0);
+  timers_.fire();
 }
 
 void IocpBackend::close_now(int fd) {
@@ -963,7 +944,7 @@ bool IocpBackend::consume_handoff() {
   }
   // The waiter does not touch handoff_ while handoff_pending_.
   process(handoff_.data(), count);
-  fire_timers();
+  timers_.fire();
   {
     std::lock_guard<std::mutex> lock(waiter_mutex_);
     handoff_pending_ = false;

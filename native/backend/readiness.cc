@@ -19,7 +19,7 @@ bool is_reader(OpKind kind) { return kind == OpKind::accept || kind == OpKind::r
 
 ReadinessBackend::ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name,
                                    uint32_t events_max)
-    : PosixBackend(loop), name_(name), poller_(std::move(poller)), events_(events_max) {
+    : PosixBackend(loop), name_(name), poller_(std::move(poller)), timers_(loop), events_(events_max) {
   TIGERIO_ASSERT(events_max >= 1);
 }
 
@@ -53,13 +53,7 @@ void ReadinessBackend::submit(Op* op) {
       submit_socket_op(op);
       return;
     case OpKind::timeout:
-      // position holds the duration; the heap keeps the absolute deadline.
-      if (op->position == 0) {
-        loop_->complete(op, 0);
-      } else {
-        op->position += monotonic_ns();
-        timers_.push(op);
-      }
+      timers_.start(op);
       return;
     case OpKind::close:
       submit_close(op);
@@ -220,15 +214,12 @@ void ReadinessBackend::forget(int fd) {
 }
 
 bool ReadinessBackend::cancel(Op* op) {
-  bool removed = false;
-  if (op->kind == OpKind::timeout) {
-    removed = timers_.remove(op);
-  } else if (static_cast<size_t>(op->fd) < fds_.size()) {
-    FdState& state = fds_[static_cast<size_t>(op->fd)];
-    removed = (is_reader(op->kind) ? state.readers : state.writers).remove(op);
-  }
-  if (removed) loop_->complete(op, kErrCanceled);
-  return removed;
+  if (op->kind == OpKind::timeout) return timers_.cancel(op);
+  if (static_cast<size_t>(op->fd) >= fds_.size()) return false;
+  FdState& state = fds_[static_cast<size_t>(op->fd)];
+  if (!(is_reader(op->kind) ? state.readers : state.writers).remove(op)) return false;
+  loop_->complete(op, kErrCanceled);
+  return true;
 }
 
 void ReadinessBackend::cancel_all() {
@@ -236,18 +227,15 @@ void ReadinessBackend::cancel_all() {
     while (Op* op = state.readers.pop()) loop_->complete(op, kErrCanceled);
     while (Op* op = state.writers.pop()) loop_->complete(op, kErrCanceled);
   }
-  while (!timers_.empty()) loop_->complete(timers_.pop(), kErrCanceled);
+  timers_.cancel_all();
 }
 
 int64_t ReadinessBackend::next_deadline_ns() const {
-  return timers_.empty() ? -1 : TimerHeap::deadline(timers_.top());
+  return timers_.next_deadline_ns();
 }
 
 void ReadinessBackend::wait(int64_t timeout_ns) {
-  if (!timers_.empty()) {
-    const int64_t until = std::max<int64_t>(0, TimerHeap::deadline(timers_.top()) - monotonic_ns());
-    timeout_ns = timeout_ns < 0 ? until : std::min(timeout_ns, until);
-  }
+  timeout_ns = timers_.bound_wait_ns(timeout_ns);
   const uint32_t count = poller_->wait(events_.data(), static_cast<uint32_t>(events_.size()), timeout_ns);
   for (uint32_t i = 0; i < count; i++) {
     const Poller::Event& event = events_[i];
@@ -256,13 +244,7 @@ void ReadinessBackend::wait(int64_t timeout_ns) {
     if (event.readable && !fds_[static_cast<size_t>(event.fd)].readers.empty()) drain(event.fd, true, event.error);
     if (event.writable && !fds_[static_cast<size_t>(event.fd)].writers.empty()) drain(event.fd, false, event.error);
   }
-  fire_timers();
-}
-
-void ReadinessBackend::fire_timers() {
-  if (timers_.empty()) return;
-  const int64_t now = monotonic_ns();
-  while (!timers_.empty() && TimerHeap::deadline(timers_.top()) <= now) loop_->complete(timers_.pop(), 0);
+  timers_.fire();
 }
 
 void ReadinessBackend::close_now(int fd) {

@@ -15,7 +15,7 @@
 #include <memory>
 #include <vector>
 
-#include "../core/timer_heap.h"
+#include "../core/timers.h"
 #include "posix.h"
 
 namespace tigerio {
@@ -88,13 +88,12 @@ class ReadinessBackend : public PosixBackend {
   void drain(int fd, bool readers, int error);
   // After a recv's result: marks the fd drained when the result shows it (see FdState::read_drained).
   void note_recv(int fd, const Op* op, int32_t result);
-  void fire_timers();
   void forget(int fd);
 
   const char* const name_;
   std::unique_ptr<Poller> poller_;
   std::vector<FdState> fds_;  // indexed by fd; grows to the highest fd seen
-  TimerHeap timers_;
+  Timers timers_;
   std::vector<Poller::Event> events_;
 };
 
