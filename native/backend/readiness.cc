@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "../core/clock.h"
 #include "../core/errors.h"
 #include "../core/loop.h"
 
