@@ -1,13 +1,10 @@
 #include "attach.h"
-#include "call_dispatch.h"
 
 #include "core/assert.h"
 #include "core/clock.h"
 #include "core/layout.h"
 
 namespace tigerio {
-
-Attachment::Attachment(napi_env env, Loop* loop, Attachment** owner) : env_(env), loop_(loop), owner_(owner) {}
 
 Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
                               Attachment** owner) {
@@ -56,19 +53,10 @@ void Attachment::OnTimer(uv_timer_t* handle) {
 }
 void Attachment::OnIdle(uv_idle_t* handle) { static_cast<Attachment*>(handle->data)->Dispatch(); }
 
-void Attachment::Dispatch() {
-  if (closing_) return;
-  dispatching_ = true;
-  CallDispatch(env_, context_, dispatch_);
-  dispatching_ = false;
-  if (!closing_) Rearm();
-}
-
 void Attachment::Rearm() {
   TIGERIO_ASSERT(!closing_);
-  const int32_t undelivered = loop_->config().state[kStateUndelivered];
-  const bool pending = loop_->inflight() > 0 || undelivered > 0;
-  if (loop_->has_ready() || undelivered > 0 || loop_->backend().has_unsubmitted()) {
+  const bool pending = Pending();
+  if (NeedsRound()) {
     if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) uv_idle_start(&idle_, OnIdle);
   } else {
     uv_idle_stop(&idle_);

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 
+#include "call_dispatch.h"
+#include "core/layout.h"
 #include "core/loop.h"
 
 namespace tigerio {
@@ -44,50 +46,61 @@ class Attachment {
   void Close();
 
  private:
-  Attachment(napi_env env, Loop* loop, Attachment** owner);
-#ifdef _WIN32
-  static void OnWaiter(void* context);
-  static void OnRound(napi_env env, napi_value callback, void* context, void* data);
-  static void OnFinalize(napi_env env, void* data, void* hint);
+  Attachment(napi_env env, Loop* loop, Attachment** owner) : env_(env), loop_(loop), owner_(owner) {}
   static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle handle, void* data);
-  void Dispatch();
+  // Brings the loop's state to the handles (per OS): held open or not, a
+  // round now or not, the next deadline.
   void Rearm();
+
+  // One round: JS's dispatch once, then the handles brought up to date.
+  void Dispatch() {
+    if (closing_) return;
+    dispatching_ = true;
+    CallDispatch(env_, context_, dispatch_);
+    dispatching_ = false;
+    if (!closing_) Rearm();
+  }
+
+  // Harvested completions JS has not dispatched (a callback threw).
+  int32_t Undelivered() const { return loop_->config().state[kStateUndelivered]; }
+  // Operations whose callback has not run: the process is held open for them.
+  bool Pending() const { return loop_->inflight() > 0 || Undelivered() > 0; }
+  // Work no kernel event will announce (an op finished at submission, a
+  // batch cut short by a throwing callback, submissions still in user
+  // space): the attachment must schedule a round itself.
+  bool NeedsRound() const {
+    return loop_->has_ready() || Undelivered() > 0 || loop_->backend().has_unsubmitted();
+  }
 
   napi_env const env_;
   Loop* const loop_;
   Attachment** const owner_;
-  IocpWaiter* waiter_ = nullptr;
   napi_ref dispatch_ = nullptr;
   napi_async_context context_ = nullptr;
   napi_async_cleanup_hook_handle cleanup_ = nullptr;
+  bool closing_ = false;
+  bool dispatching_ = false;
+#ifdef _WIN32
+  static void OnWaiter(void* context);
+  static void OnRound(napi_env env, napi_value callback, void* context, void* data);
+  static void OnFinalize(napi_env env, void* data, void* hint);
+
+  IocpWaiter* waiter_ = nullptr;
   napi_threadsafe_function rounds_ = nullptr;
   bool referenced_ = true;        // rounds_ holds the event loop open
   bool round_scheduled_ = false;  // a round is queued on rounds_ by the loop thread
   bool waiter_started_ = false;
-  bool closing_ = false;
-  bool dispatching_ = false;
 #else
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnTimer(uv_timer_t* handle);
   static void OnIdle(uv_idle_t* handle);
   static void OnClosed(uv_handle_t* handle);
-  static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle handle, void* data);
-  void Dispatch();
-  void Rearm();
 
-  napi_env const env_;
-  Loop* const loop_;
-  Attachment** const owner_;
-  napi_ref dispatch_ = nullptr;
-  napi_async_context context_ = nullptr;
-  napi_async_cleanup_hook_handle cleanup_ = nullptr;
   uv_poll_t poll_;
   uv_timer_t timer_;
   uv_idle_t idle_;
   int64_t timer_deadline_ns_ = -1;
   int handles_open_ = 0;
-  bool closing_ = false;
-  bool dispatching_ = false;
 #endif
 };
 

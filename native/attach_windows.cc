@@ -9,15 +9,12 @@
 // The threadsafe function is unref'd while nothing is pending, so an
 // attached IO never holds the process open by itself.
 #include "attach.h"
-#include "call_dispatch.h"
 
 #include "backend/iocp.h"
 #include "core/assert.h"
 #include "core/layout.h"
 
 namespace tigerio {
-
-Attachment::Attachment(napi_env env, Loop* loop, Attachment** owner) : env_(env), loop_(loop), owner_(owner) {}
 
 Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
                               Attachment** owner) {
@@ -78,22 +75,12 @@ void Attachment::OnRound(napi_env env, napi_value, void* context, void*) {
   self->Dispatch();
 }
 
-void Attachment::Dispatch() {
-  if (closing_) return;
-  dispatching_ = true;
-  CallDispatch(env_, context_, dispatch_);
-  dispatching_ = false;
-  if (!closing_) Rearm();
-}
-
 void Attachment::Rearm() {
   TIGERIO_ASSERT(!closing_);
-  const int32_t undelivered = loop_->config().state[kStateUndelivered];
-  const bool pending = loop_->inflight() > 0 || undelivered > 0;
-  // Completions ready without any packet (an op finished at submission, or
-  // a batch cut short by a throwing callback): a round now, from the loop
-  // thread itself (the uv_idle of attach.cc).
-  if ((loop_->has_ready() || undelivered > 0) && !round_scheduled_) {
+  const bool pending = Pending();
+  // Work no packet will announce: a round now, from the loop thread itself
+  // (the uv_idle of attach.cc).
+  if (NeedsRound() && !round_scheduled_) {
     round_scheduled_ = true;
     napi_call_threadsafe_function(rounds_, nullptr, napi_tsfn_nonblocking);
   }
