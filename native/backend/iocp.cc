@@ -63,6 +63,7 @@ constexpr ULONG_PTR kRearmKey = 3;  // the loop thread telling the waiter to re-
 // Op::flags bits.
 constexpr uint8_t kInFlight = 1;         // the kernel owns the op's OVERLAPPED until its packet
 constexpr uint8_t kCancelRequested = 2;  // CancelIoEx was called for it: a failure is ECANCELED
+constexpr uint8_t kOrphaned = 4;  // in flight on a handle whose number now names another (see forget_old_handle)
 
 // start() and conclude() results besides an op's own.
 constexpr int32_t kPending = INT32_MIN;     // a packet will come
@@ -255,6 +256,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   }
   FdState* state_for(int32_t fd);
   void opened(int32_t fd, Kind kind, int family);
+  void forget_old_handle(FdState& state);
 
   static bool is_reader(const FdState& state, OpKind kind) {
     return state.kind == Kind::file || kind == OpKind::accept || kind == OpKind::recv;
@@ -339,10 +341,29 @@ void IocpBackend::opened(int32_t fd, Kind kind, int family) {
   // The number may have been another handle before, closed behind our back:
   // the new handle starts unassociated.
   FdState& state = slot(fd);
-  TIGERIO_ASSERT(state.inflight == 0 && state.readers.empty() && state.writers.empty());
+  forget_old_handle(state);
   state = FdState{};
   state.kind = kind;
   state.family = family;
+}
+
+// The number now names a new handle while ops of the old one are still here
+// (the old handle was closed behind this IO's back, e.g. by another IO), as
+// readiness.cc's on_fd_opened handles it: ops still waiting fail with EBADF,
+// as a call on the old handle would now, and never run on the new one. Ops
+// the kernel has are orphaned: the packet the old handle's close aborted
+// completes them with EBADF, without touching the new handle's state.
+void IocpBackend::forget_old_handle(FdState& state) {
+  for (OpQueue* queue : {&state.readers, &state.writers}) {
+    while (Op* op = queue->pop()) {
+      if ((op->flags & kInFlight) != 0) {
+        op->flags |= kOrphaned;
+      } else {
+        loop_->complete(op, kErrBadFd);
+      }
+    }
+  }
+  if (state.closer != nullptr) loop_->complete(state.closer, kErrBadFd);  // its handle is gone already
 }
 
 void IocpBackend::submit(Op* op) {
@@ -636,6 +657,15 @@ void IocpBackend::process(const OVERLAPPED_ENTRY* entries, ULONG count) {
 // The packet of an op in flight came back.
 void IocpBackend::finished(Op* op, int32_t result) {
   TIGERIO_ASSERT((op->flags & kInFlight) != 0 && op->state == OpState::pending);
+  if ((op->flags & kOrphaned) != 0) {
+    TIGERIO_ASSERT(inflight_total_ > 0);
+    op->flags &= static_cast<uint8_t>(~(kInFlight | kOrphaned));
+    inflight_total_--;
+    // An accept the kernel finished anyway: its socket is nobody's.
+    if (op->kind == OpKind::accept && op->position != -1) ::closesocket(static_cast<SOCKET>(op->position));
+    loop_->complete(op, kErrBadFd);
+    return;
+  }
   const int32_t fd = op->fd;
   FdState* state = known(fd);
   TIGERIO_ASSERT(state != nullptr && state->inflight > 0 && inflight_total_ > 0);
@@ -774,7 +804,8 @@ bool IocpBackend::cancel(Op* op) {
   FdState* state = known(op->fd);
   if (state == nullptr) return false;
   if ((op->flags & kInFlight) != 0) {
-    if ((op->flags & kCancelRequested) != 0) return false;
+    // An orphan's handle is gone: its aborted packet is on its way.
+    if ((op->flags & (kCancelRequested | kOrphaned)) != 0) return false;
     // ERROR_NOT_FOUND: the kernel finished it first; its packet brings its own result.
     if (!::CancelIoEx(as_handle(op->fd), &scratch_of(op)->overlapped)) return false;
     op->flags |= kCancelRequested;
