@@ -251,12 +251,15 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return Napi::String::New(info.Env(), loop_->backend().name());
   }
 
-  Napi::Value Accept(const Napi::CallbackInfo& info) {
+  // An operation whose only argument is its fd: accept, close.
+  Napi::Value FdOnly(const Napi::CallbackInfo& info, OpKind kind) {
     int32_t fd = 0;
     if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
-    Op* op = Acquire(info.Env(), OpKind::accept, fd);
+    Op* op = Acquire(info.Env(), kind, fd);
     return op == nullptr ? info.Env().Undefined() : Submit(info.Env(), op);
   }
+
+  Napi::Value Accept(const Napi::CallbackInfo& info) { return FdOnly(info, OpKind::accept); }
 
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     int32_t fd = 0;
@@ -307,12 +310,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return Submit(info.Env(), op);
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    int32_t fd = 0;
-    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
-    Op* op = Acquire(info.Env(), OpKind::close, fd);
-    return op == nullptr ? info.Env().Undefined() : Submit(info.Env(), op);
-  }
+  Napi::Value Close(const Napi::CallbackInfo& info) { return FdOnly(info, OpKind::close); }
 
   Napi::Value Open(const Napi::CallbackInfo& info) {
     std::string path;
