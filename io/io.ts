@@ -4,7 +4,7 @@
 // and this file calls callbacks[slot] for each. No JS object per operation
 // beyond the caller's own callback.
 import { binding, type NativeIO } from './native';
-import { deinitializedError, IOError, ioErrorFromResult } from './errors';
+import { deinitializedError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
 import type {
   Callback,

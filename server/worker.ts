@@ -54,7 +54,6 @@ class ServerWorker implements ConnectionHost {
   private ring: FdRing | null = null;
   private event = 0;
   private listenerOpen = false;
-  private dateTimer = -1;
   private finished = false;
 
   constructor(
@@ -144,8 +143,7 @@ class ServerWorker implements ConnectionHost {
     this.clock.update();
     const now = Date.now();
     const toNextSecond = 1000 - (now % 1000) + 1;
-    this.dateTimer = this.io.timeout(toNextSecond * 1e6, (error) => {
-      this.dateTimer = -1;
+    this.io.timeout(toNextSecond * 1e6, (error) => {
       if (error === null && !this.finished) this.tickDate();
     });
   }
