@@ -1,15 +1,45 @@
 #include "fd_owners.h"
 
+#include <algorithm>
 #include <mutex>
-#include <unordered_map>
 
 namespace tigerio {
 
 namespace {
 
+// fds are small dense numbers (Windows handles are multiples of 4: their
+// two low bits are ignored by the kernel), so a vector indexed by fd, grown
+// by doubling to the highest fd seen, serves without an allocation per
+// accept or close once warm.
+size_t index_of(int32_t fd) {
+#ifdef _WIN32
+  return static_cast<size_t>(fd) >> 2;
+#else
+  return static_cast<size_t>(fd);
+#endif
+}
+
+// A number no handle can have (low bits set on Windows) is never recorded:
+// it would alias a real handle's slot.
+bool recordable(int32_t fd) {
+#ifdef _WIN32
+  return fd >= 0 && (fd & 3) == 0;
+#else
+  return fd >= 0;
+#endif
+}
+
+int32_t fd_of(size_t index) {
+#ifdef _WIN32
+  return static_cast<int32_t>(index << 2);
+#else
+  return static_cast<int32_t>(index);
+#endif
+}
+
 struct Owners {
-  std::mutex mutex;
-  std::unordered_map<int32_t, const Loop*> by_fd;
+  std::mutex mutex;  // uncontended but for IOs of several threads opening and closing at once
+  std::vector<const Loop*> by_index;
 };
 
 // Leaked on purpose: worker threads may close fds while the process exits.
@@ -21,28 +51,30 @@ Owners& owners() {
 }  // namespace
 
 void fd_owner_set(int32_t fd, const Loop* loop) {
+  if (!recordable(fd)) return;
+  const size_t index = index_of(fd);
   Owners& o = owners();
   std::lock_guard<std::mutex> lock(o.mutex);
-  o.by_fd[fd] = loop;
+  if (index >= o.by_index.size()) o.by_index.resize(std::max<size_t>(index + 1, o.by_index.size() * 2), nullptr);
+  o.by_index[index] = loop;
 }
 
 void fd_owner_clear(int32_t fd) {
+  if (!recordable(fd)) return;
+  const size_t index = index_of(fd);
   Owners& o = owners();
   std::lock_guard<std::mutex> lock(o.mutex);
-  o.by_fd.erase(fd);
+  if (index < o.by_index.size()) o.by_index[index] = nullptr;
 }
 
 std::vector<int32_t> fd_owner_take_all(const Loop* loop) {
   std::vector<int32_t> fds;
   Owners& o = owners();
   std::lock_guard<std::mutex> lock(o.mutex);
-  for (auto it = o.by_fd.begin(); it != o.by_fd.end();) {
-    if (it->second == loop) {
-      fds.push_back(it->first);
-      it = o.by_fd.erase(it);
-    } else {
-      ++it;
-    }
+  for (size_t index = 0; index < o.by_index.size(); index++) {
+    if (o.by_index[index] != loop) continue;
+    fds.push_back(fd_of(index));
+    o.by_index[index] = nullptr;
   }
   return fds;
 }
