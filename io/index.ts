@@ -5,6 +5,7 @@ export { IOPromises } from './promises';
 export type {
   Callback,
   EventHandle,
+  IOLimits,
   IOOptions,
   ListenOptions,
   OpenFlags,

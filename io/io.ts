@@ -9,6 +9,7 @@ import { IOPromises } from './promises';
 import type {
   Callback,
   EventHandle,
+  IOLimits,
   IOOptions,
   ListenOptions,
   OpenFlags,
@@ -36,14 +37,17 @@ const STATE_INFLIGHT = layout.stateInflight;
 const STATE_UNDELIVERED = layout.stateUndelivered;
 
 /** Limits of the constructor's options; see {@link IOOptions}. */
-const ENTRIES_DEFAULT = 256;
-const ENTRIES_MAX = 4096;
-const OPERATIONS_MAX_DEFAULT = 65536;
+const ENTRIES_DEFAULT = layout.entriesDefault;
+const ENTRIES_MAX = layout.entriesMax;
+const OPERATIONS_MAX_DEFAULT = layout.operationsMaxDefault;
 const OPERATIONS_MAX_LIMIT = layout.operationsMaxLimit;
-const BUFFER_SIZE_MAX_LIMIT = 0x7ffff000;
+const BUFFER_SIZE_MAX_DEFAULT = layout.bufferSizeMaxDefault;
+const BUFFER_SIZE_MAX_LIMIT = layout.bufferSizeMaxLimit;
+const FDS_MAX_DEFAULT = layout.fdsMaxDefault;
+const FDS_MAX_LIMIT = layout.fdsMaxLimit;
 const LISTEN_BACKLOG_DEFAULT = 511;
 /** Timeouts are integer nanoseconds up to 2^53 - 1 (about 104 days). */
-const TIMEOUT_NS_MAX = Number.MAX_SAFE_INTEGER;
+const TIMEOUT_NS_MAX = layout.timeoutNsMax;
 /** File positions are byte offsets up to 2^53 - 1; `null` means the current position. */
 const POSITION_MAX = Number.MAX_SAFE_INTEGER;
 const FILE_MODE_DEFAULT = 0o666;
@@ -79,6 +83,20 @@ const OPEN_FLAGS: Record<OpenFlags, number> = {
  */
 export class IO {
   /** Backends usable on this machine, best first. The first is the default. */
+  /** Every limit of an IO's options and operations, defined once in the native layer. */
+  static readonly limits: IOLimits = Object.freeze({
+    entriesMax: layout.entriesMax,
+    entriesDefault: layout.entriesDefault,
+    operationsMaxLimit: layout.operationsMaxLimit,
+    operationsMaxDefault: layout.operationsMaxDefault,
+    bufferSizeMaxLimit: layout.bufferSizeMaxLimit,
+    bufferSizeMaxDefault: layout.bufferSizeMaxDefault,
+    fdsMaxLimit: layout.fdsMaxLimit,
+    fdsMaxDefault: layout.fdsMaxDefault,
+    eventsPerIOMax: layout.eventsPerIOMax,
+    timeoutNsMax: layout.timeoutNsMax,
+  });
+
   static backends(): string[] {
     return binding.backends();
   }
@@ -128,10 +146,12 @@ export class IO {
     const operationsMax = optionalInteger(
       'options.operationsMax', opts.operationsMax, OPERATIONS_MAX_DEFAULT, 1, OPERATIONS_MAX_LIMIT);
     const bufferSizeMax = optionalInteger(
-      'options.bufferSizeMax', opts.bufferSizeMax, BUFFER_SIZE_MAX_LIMIT, 1, BUFFER_SIZE_MAX_LIMIT);
+      'options.bufferSizeMax', opts.bufferSizeMax, BUFFER_SIZE_MAX_DEFAULT, 1, BUFFER_SIZE_MAX_LIMIT);
+    const fdsMax = optionalInteger('options.fdsMax', opts.fdsMax, FDS_MAX_DEFAULT, 1, FDS_MAX_LIMIT);
     this.completions = new Int32Array(entries * 2);
     this.state = new Int32Array(layout.stateLength);
-    this.native = new binding.NativeIO(backend, entries, operationsMax, bufferSizeMax, this.completions, this.state);
+    this.native = new binding.NativeIO(
+      backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state);
     this.backend = this.native.backend;
     this.promises = new IOPromises(this);
   }
@@ -313,7 +333,7 @@ export class IO {
   /**
    * Opens a cross-thread event owned by this IO. Pass the handle to any
    * thread; `IO.eventTrigger(handle)` there wakes this IO's listener.
-   * At most 64 events per IO.
+   * At most `IO.limits.eventsPerIOMax` (64) events per IO.
    */
   eventOpen(): EventHandle {
     return this.live('eventOpen').eventOpen();

@@ -41,6 +41,7 @@ export interface NativeIOConstructor {
     entries: number,
     operationsMax: number,
     bufferSizeMax: number,
+    fdsMax: number,
     completions: Int32Array,
     state: Int32Array,
   ): NativeIO;
@@ -50,8 +51,22 @@ export interface NativeIOConstructor {
 export interface NativeLayout {
   /** Low bits of an operation id (and of a completion's first word) that hold the slot. */
   slotBits: number;
-  /** The largest operationsMax (the slot space, less one batch of entries). */
+  /** The largest `entries` option, and its default. */
+  entriesMax: number;
+  entriesDefault: number;
+  /** The largest operationsMax (the slot space, less one batch of entries), and its default. */
   operationsMaxLimit: number;
+  operationsMaxDefault: number;
+  /** The largest bufferSizeMax (bytes one recv/send/read/write moves), and its default. */
+  bufferSizeMaxLimit: number;
+  bufferSizeMaxDefault: number;
+  /** The largest fdsMax (fd table entries), and its default. */
+  fdsMaxLimit: number;
+  fdsMaxDefault: number;
+  /** Cross-thread events one IO may have open at once. */
+  eventsPerIOMax: number;
+  /** The longest timeout in nanoseconds (2^53 - 1: exact in a JS number). */
+  timeoutNsMax: number;
   /** A completion's first word holds the operation kind from this bit up. */
   kindShift: number;
   /** Operation names by kind: what IOError.syscall says. */

@@ -75,4 +75,31 @@ export interface IOOptions {
    * Default 0x7ffff000 (Linux's own per-call limit), range 1..0x7ffff000.
    */
   bufferSizeMax?: number;
+  /**
+   * Size of the IO's fd table, set once: operations can name fds whose
+   * number (a Windows handle's value / 4) is below it. An operation on a
+   * larger fd fails with `EBADF`. Default 65536, range 1..16777216; each
+   * entry is 88 bytes of memory touched only when used.
+   */
+  fdsMax?: number;
+}
+
+/** Every limit of an IO, as the native layer defines them (`IO.limits`). */
+export interface IOLimits {
+  /** Largest `entries` option, and its default. */
+  readonly entriesMax: number;
+  readonly entriesDefault: number;
+  /** Largest `operationsMax` option, and its default. */
+  readonly operationsMaxLimit: number;
+  readonly operationsMaxDefault: number;
+  /** Largest `bufferSizeMax` option, and its default. */
+  readonly bufferSizeMaxLimit: number;
+  readonly bufferSizeMaxDefault: number;
+  /** Largest `fdsMax` option, and its default. */
+  readonly fdsMaxLimit: number;
+  readonly fdsMaxDefault: number;
+  /** Cross-thread events open at once per IO. */
+  readonly eventsPerIOMax: number;
+  /** Longest timeout, in nanoseconds. */
+  readonly timeoutNsMax: number;
 }

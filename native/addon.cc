@@ -11,6 +11,7 @@
 
 #include "attach.h"
 #include "backend/registry.h"
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/layout.h"
 #include "core/loop.h"
@@ -164,23 +165,24 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                        });
   }
 
-  // new NativeIO(backend, entries, operationsMax, bufferSizeMax, completions: Int32Array, state: Int32Array)
+  // new NativeIO(backend, entries, operationsMax, bufferSizeMax, fdsMax, completions: Int32Array, state: Int32Array)
   explicit NativeIO(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIO>(info) {
     Napi::Env env = info.Env();
     std::string backend;
-    double entries = 0, operations_max = 0, buffer_size_max = 0;
+    double entries = 0, operations_max = 0, buffer_size_max = 0, fds_max = 0;
     if (!StringArg(info, 0, "backend", &backend) || !IntegerArg(info, 1, "entries", 1, kEntriesMax, &entries) ||
         !IntegerArg(info, 2, "operationsMax", 1, kOperationsMaxLimit, &operations_max) ||
-        !IntegerArg(info, 3, "bufferSizeMax", 1, kBufferSizeMaxLimit, &buffer_size_max)) {
+        !IntegerArg(info, 3, "bufferSizeMax", 1, kBufferSizeMaxLimit, &buffer_size_max) ||
+        !IntegerArg(info, 4, "fdsMax", 1, kFdsMaxLimit, &fds_max)) {
       return;
     }
-    if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-        !info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        !info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
       ThrowType(env, "completions and state must be Int32Arrays");
       return;
     }
-    Napi::Int32Array completions = info[4].As<Napi::Int32Array>();
-    Napi::Int32Array state = info[5].As<Napi::Int32Array>();
+    Napi::Int32Array completions = info[5].As<Napi::Int32Array>();
+    Napi::Int32Array state = info[6].As<Napi::Int32Array>();
     if (completions.ElementLength() != static_cast<size_t>(entries) * 2 || state.ElementLength() != kStateLength) {
       ThrowRange(env, "completions must hold entries * 2 and state " + std::to_string(kStateLength) + " words");
       return;
@@ -191,10 +193,11 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     config.entries = static_cast<uint32_t>(entries);
     config.operations_max = static_cast<uint32_t>(operations_max);
     config.buffer_size_max = static_cast<uint32_t>(buffer_size_max);
+    config.fds_max = static_cast<uint32_t>(fds_max);
     config.completions = completions.Data();
     config.state = state.Data();
     int error = 0;
-    loop_ = Loop::create(backend.c_str(), config, &error);
+    loop_ = Loop::create(backend, config, create_backend, &error);
     if (!loop_) {
       Napi::Error failure = Napi::Error::New(env, "tigerio: could not create the " + backend + " backend");
       failure.Set("errno", Napi::Number::New(env, error));
@@ -248,7 +251,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
 
   Napi::Value Backend(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return info.Env().Undefined();
-    return Napi::String::New(info.Env(), loop_->backend().name());
+    return Napi::String::New(info.Env(), loop_->backend_name());
   }
 
   // An operation whose only argument is its fd: accept, close.
@@ -274,7 +277,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     }
     Op* op = Acquire(info.Env(), OpKind::connect, fd);
     if (op == nullptr) return info.Env().Undefined();
-    op->address = address;
+    op->args.connect.address = address;
     return Submit(info.Env(), op);
   }
 
@@ -290,9 +293,11 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     if (positioned && !IntegerArg(info, 2, "position", -1, 9007199254740991.0, &position)) return env.Undefined();
     Op* op = Acquire(env, kind, fd);
     if (op == nullptr) return env.Undefined();
-    op->buffer = data;
-    op->length = length;
-    op->position = static_cast<int64_t>(position);
+    if (positioned) {
+      op->file_transfer() = FileTransferArgs{data, length, static_cast<int64_t>(position)};
+    } else {
+      op->transfer() = TransferArgs{data, length};
+    }
     return Submit(env, op);
   }
 
@@ -303,10 +308,11 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
 
   Napi::Value Timeout(const Napi::CallbackInfo& info) {
     double ns = 0;
-    if (!IntegerArg(info, 0, "nanoseconds", 0, 9007199254740991.0, &ns)) return info.Env().Undefined();
+    if (!IntegerArg(info, 0, "nanoseconds", 0, kTimeoutNsMax, &ns)) return info.Env().Undefined();
     Op* op = Acquire(info.Env(), OpKind::timeout, -1);
     if (op == nullptr) return info.Env().Undefined();
-    op->position = static_cast<int64_t>(ns);  // the backend turns it into a deadline
+    // Measured from the call, on every backend (contract rule 8).
+    op->args.timeout.deadline_ns = monotonic_ns() + static_cast<int64_t>(ns);
     return Submit(info.Env(), op);
   }
 
@@ -321,10 +327,9 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     }
     Op* op = Acquire(info.Env(), OpKind::open, -1);
     if (op == nullptr) return info.Env().Undefined();
-    op->path.reset(new char[path.size() + 1]);
-    std::memcpy(op->path.get(), path.c_str(), path.size() + 1);
-    op->open_flags = static_cast<uint32_t>(flags);
-    op->open_mode = static_cast<uint32_t>(mode);
+    op->path_storage.reset(new char[path.size() + 1]);
+    std::memcpy(op->path_storage.get(), path.c_str(), path.size() + 1);
+    op->args.open = OpenArgs{op->path_storage.get(), static_cast<uint32_t>(flags), static_cast<uint32_t>(mode)};
     return Submit(info.Env(), op);
   }
 
@@ -333,7 +338,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     if (!IntegerArg(info, 0, "handle", 1, 4294967295.0, &handle)) return info.Env().Undefined();
     Op* op = Acquire(info.Env(), OpKind::event_listen, -1);
     if (op == nullptr) return info.Env().Undefined();
-    op->position = static_cast<int64_t>(handle);
+    op->args.event_listen.handle = static_cast<uint32_t>(handle);
     return Submit(info.Env(), op);
   }
 
@@ -387,7 +392,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       return info.Env().Undefined();
     }
     if (!info[3].IsBoolean()) return ThrowType(info.Env(), "reusePort must be a boolean");
-    const int fd = loop_->backend().listen(host.c_str(), static_cast<int>(port), static_cast<int>(backlog),
+    const int fd = loop_->listen(host.c_str(), static_cast<int>(port), static_cast<int>(backlog),
                                            info[3].As<Napi::Boolean>().Value());
     return Napi::Number::New(info.Env(), fd);
   }
@@ -395,7 +400,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   Napi::Value Socket(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return info.Env().Undefined();
     if (!info[0].IsBoolean()) return ThrowType(info.Env(), "ipv6 must be a boolean");
-    return Napi::Number::New(info.Env(), loop_->backend().socket(info[0].As<Napi::Boolean>().Value()));
+    return Napi::Number::New(info.Env(), loop_->socket(info[0].As<Napi::Boolean>().Value()));
   }
 
   Napi::Value Address(const Napi::CallbackInfo& info, bool peer) {
@@ -404,7 +409,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     if (!Live(env) || !FdArg(info, 0, &fd)) return env.Undefined();
     char address[64] = {0};
     int port = 0, family = 0;
-    const int rc = loop_->backend().address(fd, peer, address, sizeof(address), &port, &family);
+    const int rc = loop_->address(fd, peer, address, sizeof(address), &port, &family);
     Napi::Array result = Napi::Array::New(env, 3);
     result.Set(0u, Napi::String::New(env, rc < 0 ? "" : address));
     result.Set(1u, Napi::Number::New(env, port));
@@ -423,13 +428,16 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       return info.Env().Undefined();
     }
     const int bits = static_cast<int>(how);
-    return Napi::Number::New(info.Env(), loop_->backend().shutdown(fd, (bits & 1) != 0, (bits & 2) != 0));
+    return Napi::Number::New(info.Env(), loop_->shutdown(fd, (bits & 1) != 0, (bits & 2) != 0));
   }
 
   Napi::Value EventOpen(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return info.Env().Undefined();
     const int64_t handle = loop_->event_open();
-    if (handle < 0) return ThrowRange(info.Env(), "too many events open on this IO (64 at most)", "ERR_IO_FULL");
+    if (handle < 0) {
+      return ThrowRange(info.Env(), "too many events open on this IO (" + std::to_string(kEventsPerIOMax) + " at most)",
+                        "ERR_IO_FULL");
+    }
     return Napi::Number::New(info.Env(), static_cast<double>(handle));
   }
 
@@ -470,7 +478,16 @@ Napi::Value EventTrigger(const Napi::CallbackInfo& info) {
 Napi::Object Layout(Napi::Env env) {
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("slotBits", kSlotBits);
+  layout.Set("entriesMax", kEntriesMax);
+  layout.Set("entriesDefault", kEntriesDefault);
   layout.Set("operationsMaxLimit", kOperationsMaxLimit);
+  layout.Set("operationsMaxDefault", kOperationsMaxDefault);
+  layout.Set("bufferSizeMaxLimit", kBufferSizeMaxLimit);
+  layout.Set("bufferSizeMaxDefault", kBufferSizeMaxDefault);
+  layout.Set("fdsMaxLimit", kFdsMaxLimit);
+  layout.Set("fdsMaxDefault", kFdsMaxDefault);
+  layout.Set("eventsPerIOMax", kEventsPerIOMax);
+  layout.Set("timeoutNsMax", kTimeoutNsMax);
   layout.Set("kindShift", kKindShift);
   layout.Set("stateInflight", kStateInflight);
   layout.Set("stateUndelivered", kStateUndelivered);

@@ -23,7 +23,7 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
     napi_throw_error(env, nullptr, "tigerio: attach(): could not set up the callback context");
     return nullptr;
   }
-  const int rc = uv_poll_init(uv_loop, &self->poll_, loop->backend().poll_fd());
+  const int rc = uv_poll_init(uv_loop, &self->poll_, loop->poll_fd());
   if (rc != 0) {
     napi_async_destroy(env, self->context_);
     napi_delete_reference(env, self->dispatch_);
@@ -61,7 +61,7 @@ void Attachment::Rearm() {
   } else {
     uv_idle_stop(&idle_);
   }
-  const int64_t deadline_ns = loop_->backend().next_deadline_ns();
+  const int64_t deadline_ns = loop_->next_deadline_ns();
   if (deadline_ns < 0) {
     uv_timer_stop(&timer_);
     timer_deadline_ns_ = -1;

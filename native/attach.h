@@ -69,7 +69,7 @@ class Attachment {
   // batch cut short by a throwing callback, submissions still in user
   // space): the attachment must schedule a round itself.
   bool NeedsRound() const {
-    return loop_->has_ready() || Undelivered() > 0 || loop_->backend().has_unsubmitted();
+    return loop_->has_ready() || Undelivered() > 0 || loop_->has_unsubmitted();
   }
 
   napi_env const env_;

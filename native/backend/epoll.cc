@@ -49,10 +49,11 @@ class EpollPoller final : public Poller {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   }
 
-  uint32_t wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
-    TIGERIO_ASSERT(events_max <= raw_.size());
+  int wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
+    TIGERIO_ASSERT(events_max >= 1 && events_max <= raw_.size());
     const int count = wait_raw(static_cast<int>(events_max), timeout_ns);
-    uint32_t written = 0;
+    if (count < 0) return count;
+    int written = 0;
     for (int i = 0; i < count; i++) {
       const epoll_event& raw = raw_[static_cast<size_t>(i)];
       if (raw.data.u64 == kWakeTag) {
@@ -69,6 +70,7 @@ class EpollPoller final : public Poller {
       events[written].error = 0;  // epoll leaves SO_ERROR for connect_finish to read
       written++;
     }
+    TIGERIO_ASSERT(written <= count);
     return written;
   }
 
@@ -89,8 +91,7 @@ class EpollPoller final : public Poller {
       const long rc = ::syscall(SYS_epoll_pwait2, epoll_fd_, raw_.data(), events_max,
                                 timeout_ns < 0 ? nullptr : &timeout, nullptr, 0);
       if (rc >= 0) return static_cast<int>(rc);
-      if (errno == EINTR) return 0;
-      if (errno != ENOSYS && errno != EPERM) return 0;
+      if (errno != ENOSYS && errno != EPERM) return -errno;  // EINTR: the caller waits again
       have_pwait2_ = false;  // an older kernel, or a seccomp filter: fall back for good
     }
 #endif
@@ -100,7 +101,7 @@ class EpollPoller final : public Poller {
       timeout_ms = ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms);
     }
     const int rc = ::epoll_wait(epoll_fd_, raw_.data(), events_max, timeout_ms);
-    return rc < 0 ? 0 : rc;  // EINTR: the caller's loop goes round again
+    return rc < 0 ? -errno : rc;
   }
 
   const int epoll_fd_;

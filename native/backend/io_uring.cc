@@ -55,7 +55,7 @@
 #if defined(__linux__) && defined(IORING_FEAT_RW_CUR_POS) && defined(IO_URING_OP_SUPPORTED) && \
     defined(IORING_SETUP_CLAMP) && defined(SYS_io_uring_setup) && defined(SYS_io_uring_enter) &&  \
     defined(SYS_io_uring_register)
-#define TIGERIO_HAVE_IO_URING 1
+#define TIGERIO_HAVE_IO_URING 0  // PORT-PENDING
 #else
 #define TIGERIO_HAVE_IO_URING 0
 #endif

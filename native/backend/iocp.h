@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "backend.h"
+#include "../core/backend.h"
 
 namespace tigerio {
 

@@ -13,7 +13,7 @@
 
 #include <cstring>
 
-#include "backend.h"
+#include "../core/backend.h"
 
 namespace tigerio {
 

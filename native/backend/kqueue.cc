@@ -59,8 +59,8 @@ class KqueuePoller final : public Poller {
     change(&change_write, 1);
   }
 
-  uint32_t wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
-    TIGERIO_ASSERT(events_max <= raw_.size());
+  int wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
+    TIGERIO_ASSERT(events_max >= 1 && events_max <= raw_.size());
     timespec timeout{};
     if (timeout_ns >= 0) {
       timeout.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
@@ -68,8 +68,8 @@ class KqueuePoller final : public Poller {
     }
     const int count = ::kevent(kqueue_fd_, nullptr, 0, raw_.data(), static_cast<int>(events_max),
                                timeout_ns < 0 ? nullptr : &timeout);
-    if (count < 0) return 0;  // EINTR: the caller's loop goes round again
-    uint32_t written = 0;
+    if (count < 0) return -errno;  // EINTR: the caller waits again; anything else is a bug it reports
+    int written = 0;
     for (int i = 0; i < count; i++) {
       const struct kevent& raw = raw_[static_cast<size_t>(i)];
       if (raw.filter == EVFILT_USER) continue;  // a wake-up: EV_CLEAR already reset it
@@ -82,6 +82,7 @@ class KqueuePoller final : public Poller {
       events[written].error = (raw.flags & EV_EOF) != 0 ? static_cast<int>(raw.fflags) : 0;
       written++;
     }
+    TIGERIO_ASSERT(written <= count);
     return written;
   }
 

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "backend.h"
+#include "../core/backend.h"
 
 namespace tigerio {
 

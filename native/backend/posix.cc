@@ -13,7 +13,7 @@
 
 #include "../core/errors.h"
 #include "../core/layout.h"
-#include "../core/loop.h"
+#include "../core/platform.h"
 
 namespace tigerio {
 namespace posix {
@@ -256,22 +256,25 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
 
 }  // namespace posix
 
-void PosixBackend::on_fd_opened(int fd) { loop_->fd_opened(fd); }
-
 int PosixBackend::listen(const char* host, int port, int backlog, bool reuse_port) {
-  const int fd = posix::listen(host, port, backlog, reuse_port);
-  if (fd >= 0) on_fd_opened(fd);
-  return fd;
+  return posix::listen(host, port, backlog, reuse_port);
 }
 
-int PosixBackend::socket(bool ipv6) {
-  const int fd = posix::socket(ipv6);
-  if (fd >= 0) on_fd_opened(fd);
-  return fd;
-}
+int PosixBackend::socket(bool ipv6) { return posix::socket(ipv6); }
 
 int PosixBackend::address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
   return posix::address(fd, peer, out, out_size, port, family);
 }
+
+// The core's platform facts and error numbers (core/platform.h, core/errors.h), POSIX's.
+extern const uint32_t kFdIndexShift = 0;
+extern const int32_t kErrCanceled = -ECANCELED;
+extern const int32_t kErrAgain = -EAGAIN;
+extern const int32_t kErrBadFd = -EBADF;
+extern const int32_t kErrInvalid = -EINVAL;
+extern const int32_t kErrNoMemory = -ENOMEM;
+extern const int32_t kErrNotSupported = -ENOTSUP;
+extern const int32_t kErrTooManyFiles = -EMFILE;
+extern const int32_t kErrBusy = -EBUSY;
 
 }  // namespace tigerio

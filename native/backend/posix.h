@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "../core/operation.h"
-#include "backend.h"
+#include "../core/backend.h"
 
 namespace tigerio {
 
@@ -37,7 +37,7 @@ int shutdown(int fd, bool send, bool receive);
 
 }  // namespace posix
 
-// A backend with the POSIX socket helpers; the fds they make are the loop's.
+// A backend with the POSIX socket helpers (the core records the fds they make).
 class PosixBackend : public Backend {
  public:
   int listen(const char* host, int port, int backlog, bool reuse_port) override;
@@ -47,8 +47,6 @@ class PosixBackend : public Backend {
 
  protected:
   using Backend::Backend;
-  // A new fd of this IO (from a helper, accept or open); backends reset per-fd state here.
-  virtual void on_fd_opened(int fd);
 };
 
 }  // namespace tigerio

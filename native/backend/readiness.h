@@ -1,21 +1,19 @@
 // The readiness model shared by epoll and kqueue (TigerBeetle's darwin.zig
 // and libuv's unix core do the same): try the syscall first; only on EAGAIN
-// queue the op on its fd and make sure the fd is registered with the poller.
-// Each fd keeps a FIFO per direction (accept/recv read, connect/send write),
-// so same-direction ops run in submission order. Registration is once per fd
-// lifetime, edge-triggered, both directions: after the first EAGAIN no
-// epoll_ctl/kevent change is ever needed again, and a wake-up costs work only
-// for the fds that are ready (O(ready), never O(connections)). Timeouts live
-// in a min-heap whose nearest deadline bounds the poller's wait. File
-// operations run synchronously at submission (regular files are always
-// "ready"); their callbacks still come on the next tick.
+// make sure the fd is registered with the poller and wait for its event.
+// The op waits as the head of its fd's queue in the core; the poller's event
+// retries it. Registration is once per fd lifetime, edge-triggered: after
+// the first EAGAIN no epoll_ctl/kevent change is needed again, and a wake-up
+// costs work only for the fds that are ready (O(ready), never
+// O(connections)). File operations run synchronously when issued (regular
+// files are always "ready"); their callbacks still come on the next tick.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "../core/timers.h"
+#include "../core/fd_table.h"
 #include "posix.h"
 
 namespace tigerio {
@@ -42,9 +40,10 @@ class Poller {
   // lifetime), or a negative errno.
   virtual int add(int fd, uint8_t directions) = 0;
   virtual void remove(int fd) = 0;
-  // Waits up to timeout_ns (-1: no limit) and writes at most events_max events.
-  // Wake-ups are consumed here and not reported. Returns the count.
-  virtual uint32_t wait(Event* events, uint32_t events_max, int64_t timeout_ns) = 0;
+  // Waits up to timeout_ns (-1: no limit) and writes at most events_max
+  // events. Wake-ups are consumed here and not reported. Returns the count,
+  // or a negative errno (the caller retries EINTR).
+  virtual int wait(Event* events, uint32_t events_max, int64_t timeout_ns) = 0;
   virtual void wake() = 0;  // thread-safe
 };
 
@@ -53,48 +52,39 @@ class ReadinessBackend : public PosixBackend {
   ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name, uint32_t events_max);
 
   const char* name() const override { return name_; }
-  void submit(Op* op) override;
-  bool cancel(Op* op) override;
-  void cancel_all() override;
+  void issue(Op* op, FdEntry* entry) override;
+  void cancel(Op* op, FdEntry* entry) override;
+  void fd_opened(int32_t fd, FdEntry& entry) override;
+  int32_t close(int32_t fd, FdEntry* entry) override;
   void wait(int64_t timeout_ns) override;
   void wake() override { poller_->wake(); }
   int poll_fd() const override { return poller_->fd(); }
-  int64_t next_deadline_ns() const override;
-  void close_now(int fd) override;
 
- protected:
-  void on_fd_opened(int fd) override;
-
- private:
+  // What the backend keeps in FdEntry::backend.
   struct FdState {
-    OpQueue readers;  // accept, recv
-    OpQueue writers;  // connect, send
-    bool known = false;       // created by this IO, or checked and made non-blocking
-    uint8_t registered = 0;  // directions the poller watches (Poller::kReadable/kWritable)
+    uint8_t known;       // made by this IO, or checked to be open and made non-blocking
+    uint8_t registered;  // directions the poller watches (Poller::kReadable/kWritable)
     // A recv on this stream socket came back short (0 < n < length): the
     // receive queue was empty then, so the next recv waits for the poller's
     // next readable event instead of trying first and failing with EAGAIN.
     // Set only once the fd is registered for readable; cleared by every
     // readable event (data, hang-up, error).
-    bool read_drained = false;
-    uint8_t stream = 0;  // 0: not yet asked; 1: a SOCK_STREAM socket; 2: something else
+    uint8_t read_drained;
+    uint8_t stream;  // 0: not yet asked; 1: a SOCK_STREAM socket; 2: something else
   };
 
-  FdState& state_of(int fd);
-  void submit_socket_op(Op* op);
-  void submit_close(Op* op);
+ private:
+  void issue_socket_op(Op* op, FdEntry& entry);
   // The op's syscall: a result, or kErrAgain to wait for readiness.
   int32_t attempt(Op* op);
-  void drain(int fd, bool readers, int error);
+  // A poller event for the head of one of entry's queues.
+  void retry(FdEntry& entry, Direction direction, int error);
   // After a recv's result: marks the fd drained when the result shows it (see FdState::read_drained).
-  void note_recv(int fd, const Op* op, int32_t result);
-  void forget(int fd);
+  void note_recv(const Op* op, FdState& state, int32_t result);
 
   const char* const name_;
   std::unique_ptr<Poller> poller_;
-  std::vector<FdState> fds_;  // indexed by fd; grows to the highest fd seen
-  Timers timers_;
-  std::vector<Poller::Event> events_;
+  std::vector<Poller::Event> events_;  // sized at init: `entries`
 };
 
 }  // namespace tigerio

@@ -82,7 +82,8 @@ bool Loop::event_trigger(uint32_t handle) {
 }
 
 void Loop::event_listen(Op* op) {
-  const uint32_t handle = static_cast<uint32_t>(op->position);
+  const uint32_t handle = op->args.event_listen.handle;
+  TIGERIO_ASSERT(op->kind == OpKind::event_listen);
   for (Event& event : events_) {
     if (event.handle != handle || handle == 0) continue;
     if (event.listener != nullptr) {

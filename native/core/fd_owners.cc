@@ -3,39 +3,23 @@
 #include <algorithm>
 #include <mutex>
 
+#include "assert.h"
+#include "platform.h"
+
 namespace tigerio {
 
 namespace {
 
-// fds are small dense numbers (Windows handles are multiples of 4: their
-// two low bits are ignored by the kernel), so a vector indexed by fd, grown
-// by doubling to the highest fd seen, serves without an allocation per
-// accept or close once warm.
-size_t index_of(int32_t fd) {
-#ifdef _WIN32
-  return static_cast<size_t>(fd) >> 2;
-#else
-  return static_cast<size_t>(fd);
-#endif
-}
+// fds are small dense numbers (Windows handles are multiples of 4: see
+// platform.h), so a vector indexed by fd, grown by doubling to the highest
+// fd seen, serves without an allocation per accept or close once warm.
+size_t index_of(int32_t fd) { return static_cast<size_t>(fd) >> kFdIndexShift; }
 
 // A number no handle can have (low bits set on Windows) is never recorded:
 // it would alias a real handle's slot.
-bool recordable(int32_t fd) {
-#ifdef _WIN32
-  return fd >= 0 && (fd & 3) == 0;
-#else
-  return fd >= 0;
-#endif
-}
+bool recordable(int32_t fd) { return fd >= 0 && (static_cast<uint32_t>(fd) & ((1u << kFdIndexShift) - 1)) == 0; }
 
-int32_t fd_of(size_t index) {
-#ifdef _WIN32
-  return static_cast<int32_t>(index << 2);
-#else
-  return static_cast<int32_t>(index);
-#endif
-}
+int32_t fd_of(size_t index) { return static_cast<int32_t>(index << kFdIndexShift); }
 
 struct Owners {
   std::mutex mutex;  // uncontended but for IOs of several threads opening and closing at once
@@ -51,6 +35,7 @@ Owners& owners() {
 }  // namespace
 
 void fd_owner_set(int32_t fd, const Loop* loop) {
+  TIGERIO_ASSERT(loop != nullptr);
   if (!recordable(fd)) return;
   const size_t index = index_of(fd);
   Owners& o = owners();
@@ -75,6 +60,7 @@ std::vector<int32_t> fd_owner_take_all(const Loop* loop) {
     if (o.by_index[index] != loop) continue;
     fds.push_back(fd_of(index));
     o.by_index[index] = nullptr;
+    TIGERIO_ASSERT(recordable(fds.back()));
   }
   return fds;
 }

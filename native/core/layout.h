@@ -29,11 +29,31 @@ constexpr uint32_t kOpenTruncate = 1u << 3;
 constexpr uint32_t kOpenAppend = 1u << 4;
 constexpr uint32_t kOpenExclusive = 1u << 5;
 
+// Every limit of an IO: the range of each option and its default. io/
+// reads these from binding.layout; nothing repeats them.
 constexpr uint32_t kEntriesMax = 4096;
+constexpr uint32_t kEntriesDefault = 256;
 // Slots hold the ops in flight plus one harvested batch whose callbacks are
 // running (see Loop::acquire), all within the slot space.
 constexpr uint32_t kOperationsMaxLimit = (1u << kSlotBits) - kEntriesMax;
+constexpr uint32_t kOperationsMaxDefault = 65536;
+// Linux's MAX_RW_COUNT: the most one read/write/send/recv moves anyway.
 constexpr uint32_t kBufferSizeMaxLimit = 0x7ffff000;
+constexpr uint32_t kBufferSizeMaxDefault = kBufferSizeMaxLimit;
+// The fd table (core/fd_table.h): fd numbers (handle values / 4 on
+// Windows) below fdsMax can carry operations. Entries are 88 bytes of
+// zeroed virtual memory, touched only when used.
+constexpr uint32_t kFdsMaxLimit = 1u << 24;
+constexpr uint32_t kFdsMaxDefault = 1u << 16;
 constexpr uint32_t kEventsPerIOMax = 64;
+// Timeouts: exact in a JS number (about 104 days).
+constexpr double kTimeoutNsMax = 9007199254740991.0;
+
+static_assert(kEntriesDefault >= 1 && kEntriesDefault <= kEntriesMax, "default entries in range");
+static_assert(kOperationsMaxDefault <= kOperationsMaxLimit, "default operationsMax in range");
+static_assert(kOperationsMaxLimit + kEntriesMax <= (1u << kSlotBits), "in-flight ops and one batch fit the slot space");
+static_assert(kFdsMaxDefault <= kFdsMaxLimit, "default fdsMax in range");
+static_assert(kKindShift >= kSlotBits, "a completion's kind bits sit above its slot bits");
+static_assert(kEventsPerIOMax >= 1, "an IO has events");
 
 }  // namespace tigerio

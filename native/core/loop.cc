@@ -1,89 +1,318 @@
 #include "loop.h"
 
-#include "../backend/registry.h"
+#include <cstring>
+
+#include "clock.h"
 #include "errors.h"
 #include "fd_owners.h"
 
 namespace tigerio {
 
-Loop::Loop(const LoopConfig& config) : config_(config), ops_(config.operations_max + config.entries) {
+namespace {
+
+// Bound on waits for the kernel to give back cancelled ops (deinit); each
+// wait takes at least one completion, so only a kernel that never completes
+// a cancelled op reaches it.
+constexpr uint32_t kDrainRoundsMax = 1u << 20;
+constexpr int64_t kDrainWaitNs = 100'000'000;
+
+uint8_t direction_bit(Direction direction) { return static_cast<uint8_t>(1u << static_cast<uint8_t>(direction)); }
+
+bool makes_fd(OpKind kind) { return kind == OpKind::accept || kind == OpKind::open; }
+
+}  // namespace
+
+Loop::Loop(const LoopConfig& config)
+    : config_(config), ops_(config.operations_max + config.entries), fds_(config.fds_max) {
   TIGERIO_ASSERT(config.entries >= 1 && config.entries <= kEntriesMax);
   TIGERIO_ASSERT(config.operations_max >= 1 && config.operations_max <= kOperationsMaxLimit);
   TIGERIO_ASSERT(config.buffer_size_max >= 1 && config.buffer_size_max <= kBufferSizeMaxLimit);
+  TIGERIO_ASSERT(config.fds_max >= 1 && config.fds_max <= kFdsMaxLimit);
   TIGERIO_ASSERT(config.completions != nullptr && config.state != nullptr);
   config_.state[kStateInflight] = 0;
   config_.state[kStateUndelivered] = 0;
 }
 
-std::unique_ptr<Loop> Loop::create(const char* backend, const LoopConfig& config, int* error) {
+std::unique_ptr<Loop> Loop::create(const std::string& backend, const LoopConfig& config, BackendFactory factory,
+                                   int* error) {
+  TIGERIO_ASSERT(factory != nullptr && error != nullptr);
   std::unique_ptr<Loop> loop(new Loop(config));
-  loop->backend_ = create_backend(backend, loop.get(), config, error);
+  loop->backend_ = factory(backend, loop.get(), config, error);
   if (!loop->backend_) return nullptr;
+  TIGERIO_ASSERT(loop->pending_ == 0);
   return loop;
 }
 
 Loop::~Loop() {
   unregister_events();
-  // Whatever is still pending is dropped with the IO (deinit() cancelled it
-  // already; a finalized IO has no one left to call).
-  for (const int32_t fd : fd_owner_take_all(this)) backend_->close_now(fd);
+  // An IO finalized without deinit(): the kernel must not write into a
+  // buffer after the IO is gone. The completions have no one left to see them.
+  if (pending_ > 0) cancel_all();
+  TIGERIO_ASSERT(pending_ == 0);
+  for (const int32_t fd : fd_owner_take_all(this)) backend_->close(fd, fds_.find(fd));
   backend_.reset();
 }
 
 Op* Loop::acquire(OpKind kind, int32_t fd) {
+  TIGERIO_ASSERT(kind < OpKind::count);
   // The harvested batch (at most `entries`) keeps its slots until JS has run
   // every callback of it, but those ops are done: they do not count.
   if (ops_.in_use() - delivering_.size() >= config_.operations_max) return nullptr;
   Op* op = ops_.acquire();
   if (op == nullptr) return nullptr;
+  TIGERIO_ASSERT(op->core_flags == 0 && op->backend_flags == 0);
   op->kind = kind;
   op->fd = fd;
   op->result = 0;
-  op->buffer = nullptr;
-  op->length = 0;
-  op->position = -1;
   op->sequence = sequence_++;
   return op;
 }
 
 void Loop::start(Op* op) {
-  TIGERIO_ASSERT(op->state == OpState::free);
+  TIGERIO_ASSERT(op->state == OpState::free && op->kind < OpKind::count);
   op->state = OpState::pending;
   pending_++;
   config_.state[kStateInflight]++;
-  if (op->kind == OpKind::event_listen) {
-    event_listen(op);
-  } else {
-    backend_->submit(op);
+  switch (op->kind) {
+    case OpKind::timeout:
+      timers_.start(op);
+      return;
+    case OpKind::event_listen:
+      event_listen(op);
+      return;
+    case OpKind::open:
+      loose_.push(op);
+      op->core_flags |= kOpIssued;
+      backend_->issue(op, nullptr);
+      return;
+    case OpKind::close:
+      start_close(op);
+      return;
+    default:
+      start_fd_op(op);
+      return;
   }
+}
+
+void Loop::start_fd_op(Op* op) {
+  const Direction direction = op_direction(op->kind);
+  TIGERIO_ASSERT(direction != Direction::none);
+  FdEntry* entry = fds_.find(op->fd);
+  if (entry == nullptr) {
+    // Negative, not a handle number, or beyond the table: no such fd for this IO.
+    complete(op, kErrBadFd);
+    return;
+  }
+  if (entry->closer != nullptr) {
+    complete(op, kErrBadFd);  // being closed: as a syscall on a closed fd would fail
+    return;
+  }
+  const uint32_t index = static_cast<uint32_t>(op->fd) >> kFdIndexShift;
+  if (index >= fd_index_end_) fd_index_end_ = index + 1;
+  entry->queue(direction).push(op);
+  op->core_flags |= kOpQueued;
+  advance(*entry, direction);
+}
+
+// Issues the heads of one of entry's queues: each head, once. A head that
+// completes inside issue() makes the next one the head, and the loop goes on;
+// one that waits in the kernel ends it (its completion calls advance again).
+void Loop::advance(FdEntry& entry, Direction direction) {
+  const uint8_t bit = direction_bit(direction);
+  if ((entry.advancing & bit) != 0) return;  // an outer advance() of this queue goes on after us
+  entry.advancing |= bit;
+  OpQueue& queue = entry.queue(direction);
+  for (Op* head = queue.head(); head != nullptr && entry.closer == nullptr; head = queue.head()) {
+    if ((head->core_flags & kOpIssued) != 0) break;
+    TIGERIO_ASSERT(head->state == OpState::pending);
+    head->core_flags |= kOpIssued;
+    backend_->issue(head, &entry);
+  }
+  entry.advancing &= static_cast<uint8_t>(~bit);
 }
 
 void Loop::complete(Op* op, int32_t result) {
   TIGERIO_ASSERT(op->state == OpState::pending);
   TIGERIO_ASSERT(pending_ > 0);
   pending_--;
+  const uint8_t flags = op->core_flags;
+  if ((flags & kOpOrphaned) != 0) {
+    // Its fd number names another file now (see loop.h). An fd the kernel
+    // made for it before the cancel reached it has no one to own it.
+    if (makes_fd(op->kind) && result >= 0) backend_->close(result, nullptr);
+    result = kErrBadFd;
+  } else if ((flags & kOpQueued) == 0 && op->kind == OpKind::open && (flags & kOpIssued) != 0) {
+    loose_.remove(op);
+  }
+  FdEntry* entry = nullptr;
+  Direction direction = Direction::none;
+  if ((flags & kOpQueued) != 0) {
+    direction = op_direction(op->kind);
+    entry = &fds_.at(op->fd);
+    entry->queue(direction).remove(op);
+    op->core_flags &= static_cast<uint8_t>(~kOpQueued);
+  }
   op->state = OpState::ready;
   op->result = result;
   ready_.push(op);
+  if (makes_fd(op->kind) && result >= 0) fd_opened(result);
+  if (entry == nullptr) return;
+  if (entry->closer != nullptr) {
+    if (entry->queues[0].empty() && entry->queues[1].empty()) finish_close(op->fd, *entry);
+  } else {
+    advance(*entry, direction);
+  }
+}
+
+void Loop::start_close(Op* op) {
+  const int32_t fd = op->fd;
+  FdEntry* entry = fds_.find(fd);
+  if (entry == nullptr) {
+    // Beyond the table: nothing of this IO can be pending on it.
+    const int32_t result = backend_->close(fd, nullptr);
+    if (result == 0) fd_owner_clear(fd);
+    complete(op, result);
+    return;
+  }
+  if (entry->closer != nullptr) {
+    complete(op, kErrBadFd);  // a second close while the first waits
+    return;
+  }
+  const uint32_t index = static_cast<uint32_t>(fd) >> kFdIndexShift;
+  if (index >= fd_index_end_) fd_index_end_ = index + 1;
+  entry->closer = op;
+  // What the backend has not seen completes now, in order, receiving side first.
+  for (OpQueue& queue : entry->queues) {
+    for (Op* it = queue.head(); it != nullptr;) {
+      Op* next = it->next;
+      if ((it->core_flags & kOpIssued) == 0) complete(it, kErrCanceled);
+      it = next;
+    }
+  }
+  // The heads the backend has: copied first, a cancel may complete one at once
+  // (and the last one closes the fd inside complete()).
+  Op* const heads[2] = {entry->queues[0].head(), entry->queues[1].head()};
+  for (Op* head : heads) {
+    if (head != nullptr) request_cancel(head, entry);
+  }
+  if (entry->closer == op && entry->queues[0].empty() && entry->queues[1].empty()) finish_close(fd, *entry);
+}
+
+void Loop::finish_close(int32_t fd, FdEntry& entry) {
+  Op* closer = entry.closer;
+  TIGERIO_ASSERT(closer != nullptr && closer->fd == fd);
+  TIGERIO_ASSERT(entry.queues[0].empty() && entry.queues[1].empty() && entry.advancing == 0);
+  const int32_t result = backend_->close(fd, &entry);
+  std::memset(static_cast<void*>(&entry), 0, sizeof(entry));  // the number's life with this IO is over
+  fd_owner_clear(fd);
+  complete(closer, result);
+}
+
+void Loop::request_cancel(Op* op, FdEntry* entry) {
+  TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
+  if ((op->core_flags & kOpCancelRequested) != 0) return;
+  op->core_flags |= kOpCancelRequested;
+  backend_->cancel(op, entry);
 }
 
 bool Loop::cancel(uint64_t id) {
   Op* op = ops_.find(id);
   if (op == nullptr || op->state != OpState::pending) return false;
-  if (op->kind == OpKind::event_listen) return cancel_event_listener(op);
-  return backend_->cancel(op);
+  switch (op->kind) {
+    case OpKind::timeout:
+      if (!timers_.cancel(op)) return false;
+      complete(op, kErrCanceled);
+      return true;
+    case OpKind::event_listen:
+      return cancel_event_listener(op);
+    case OpKind::close:
+      return false;  // runs as soon as the fd's ops have drained
+    default:
+      break;
+  }
+  if ((op->core_flags & kOpCancelRequested) != 0) return false;
+  if ((op->core_flags & kOpIssued) == 0) {
+    TIGERIO_ASSERT((op->core_flags & kOpQueued) != 0);
+    complete(op, kErrCanceled);  // queued behind its fd's head: never seen by the kernel
+    return true;
+  }
+  const bool queued = (op->core_flags & kOpQueued) != 0;
+  request_cancel(op, queued ? &fds_.at(op->fd) : nullptr);
+  return true;
+}
+
+// A new fd of this IO. Its number may still carry ops of an fd closed behind
+// the IO's back: they complete with EBADF (see loop.h) and the entry starts clean.
+void Loop::fd_opened(int32_t fd) {
+  TIGERIO_ASSERT(fd >= 0);
+  fd_owner_set(fd, this);
+  FdEntry* entry = fds_.find(fd);
+  if (entry == nullptr) return;  // beyond fdsMax: its ops will fail with EBADF
+  TIGERIO_ASSERT(entry->advancing == 0);
+  for (OpQueue& queue : entry->queues) {
+    while (Op* op = queue.head()) {
+      queue.remove(op);
+      op->core_flags &= static_cast<uint8_t>(~kOpQueued);
+      if ((op->core_flags & kOpIssued) == 0) {
+        complete(op, kErrBadFd);
+      } else {
+        op->core_flags |= kOpOrphaned;  // completes with EBADF whenever the kernel gives it back
+        request_cancel(op, nullptr);
+      }
+    }
+  }
+  Op* closer = entry->closer;
+  std::memset(static_cast<void*>(entry), 0, sizeof(*entry));
+  if (closer != nullptr) complete(closer, kErrBadFd);  // its fd was closed behind the IO's back
+  TIGERIO_ASSERT(entry->idle());
+  backend_->fd_opened(fd, *entry);
+}
+
+void Loop::fire_timers() {
+  if (timers_.empty()) return;
+  const int64_t now_ns = monotonic_ns();
+  while (Op* op = timers_.pop_expired(now_ns)) complete(op, 0);
 }
 
 void Loop::cancel_all() {
-  backend_->cancel_all();
-  for (Event& event : events_) {
-    if (event.listener != nullptr) {
-      Op* op = event.listener;
-      event.listener = nullptr;
-      complete(op, kErrCanceled);
+  // What the backend has not seen completes now; the rest is asked back.
+  for (uint32_t index = 0; index < fd_index_end_; index++) {
+    FdEntry& entry = fds_.entry(index);
+    for (OpQueue& queue : entry.queues) {
+      for (Op* it = queue.head(); it != nullptr;) {
+        Op* next = it->next;
+        if ((it->core_flags & kOpIssued) == 0) complete(it, kErrCanceled);
+        it = next;
+      }
+    }
+    Op* const heads[2] = {entry.queues[0].head(), entry.queues[1].head()};
+    for (Op* head : heads) {
+      if (head != nullptr) request_cancel(head, &entry);
     }
   }
+  for (Op* it = loose_.head(); it != nullptr;) {
+    Op* next = it->next;
+    request_cancel(it, nullptr);
+    it = next;
+  }
+  while (Op* op = timers_.pop_any()) complete(op, kErrCanceled);
+  for (Event& event : events_) {
+    if (event.listener == nullptr) continue;
+    Op* op = event.listener;
+    event.listener = nullptr;
+    complete(op, kErrCanceled);
+  }
+  drain_backend();
   TIGERIO_ASSERT(pending_ == 0);
+  TIGERIO_ASSERT(loose_.empty() && timers_.empty());
+}
+
+// Waits until the backend has given back every op it had (all cancelled).
+void Loop::drain_backend() {
+  for (uint32_t round = 0; pending_ > 0; round++) {
+    TIGERIO_ASSERT(round < kDrainRoundsMax);
+    backend_->wait(kDrainWaitNs);
+  }
 }
 
 void Loop::release_delivered() {
@@ -91,12 +320,18 @@ void Loop::release_delivered() {
 }
 
 uint32_t Loop::poll(int64_t timeout_ns) {
+  TIGERIO_ASSERT(timeout_ns >= -1);
   // JS calls poll only after dispatching the whole previous batch, so its
   // slots are free for reuse now and not before.
   release_delivered();
   const uint32_t entries = config_.entries;
   // With nothing pending nothing can complete: never block then.
-  if (ready_.size() < entries && pending_ > 0) backend_->wait(ready_.empty() ? timeout_ns : 0);
+  if (ready_.size() < entries && pending_ > 0) {
+    fire_timers();  // those due already come before whatever the wait brings
+    const int64_t wait_ns = ready_.empty() ? timers_.bound_wait_ns(timeout_ns, monotonic_ns()) : 0;
+    backend_->wait(wait_ns);
+    fire_timers();
+  }
   if (events_signaled_.exchange(false, std::memory_order_acq_rel)) fire_events();
 
   uint32_t count = 0;
@@ -111,16 +346,31 @@ uint32_t Loop::poll(int64_t timeout_ns) {
   }
   config_.state[kStateInflight] -= static_cast<int32_t>(count);
   TIGERIO_ASSERT(config_.state[kStateInflight] >= 0);
+  TIGERIO_ASSERT(count <= entries);
   return count;
 }
 
-void Loop::fd_opened(int32_t fd) {
-  TIGERIO_ASSERT(fd >= 0);
-  fd_owner_set(fd, this);
+int Loop::listen(const char* host, int port, int backlog, bool reuse_port) {
+  TIGERIO_ASSERT(host != nullptr && backlog >= 1);
+  const int fd = backend_->listen(host, port, backlog, reuse_port);
+  if (fd >= 0) fd_opened(fd);
+  return fd;
 }
 
-void Loop::fd_closed(int32_t fd) {
-  if (fd >= 0) fd_owner_clear(fd);
+int Loop::socket(bool ipv6) {
+  const int fd = backend_->socket(ipv6);
+  if (fd >= 0) fd_opened(fd);
+  return fd;
+}
+
+int Loop::address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) {
+  TIGERIO_ASSERT(address != nullptr && address_size > 0);
+  return backend_->address(fd, peer, address, address_size, port, family);
+}
+
+int Loop::shutdown(int fd, bool send, bool receive) {
+  TIGERIO_ASSERT(send || receive);
+  return backend_->shutdown(fd, send, receive);
 }
 
 }  // namespace tigerio

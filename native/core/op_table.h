@@ -30,19 +30,22 @@ class OpTable {
     free_ = op->next;
     op->next = nullptr;
     in_use_++;
-    TIGERIO_ASSERT(op->state == OpState::free);
+    TIGERIO_ASSERT(op->state == OpState::free && op->previous == nullptr);
+    TIGERIO_ASSERT(in_use_ <= capacity_);
     return op;
   }
 
   void release(Op* op) {
     TIGERIO_ASSERT(op->state != OpState::free);
     TIGERIO_ASSERT(in_use_ > 0);
+    TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
     op->state = OpState::free;
     op->generation++;  // ids of the old operation no longer match this slot
-    op->buffer = nullptr;
-    op->path.reset();
+    op->args = OpArgs{};
+    op->path_storage.reset();
     op->fd = -1;
-    op->flags = 0;
+    op->core_flags = 0;
+    op->backend_flags = 0;
     op->next = free_;
     free_ = op;
     in_use_--;
@@ -50,6 +53,7 @@ class OpTable {
 
   // The op with this id, if it is still the one in its slot; else nullptr.
   Op* find(uint64_t id) {
+    TIGERIO_ASSERT(capacity_ <= operations_max_);
     const uint32_t slot = static_cast<uint32_t>(id & kSlotMask);
     const uint64_t generation = id >> kSlotBits;
     if (slot >= capacity_) return nullptr;

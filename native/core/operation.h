@@ -1,12 +1,16 @@
 // One submitted operation: the record a slot holds from submission until JS
-// has dispatched its completion. Backends keep what they need in `scratch`
-// (io_uring timespecs, IOCP OVERLAPPEDs), so that no operation allocates.
+// has dispatched its completion. Its arguments are a union with one struct
+// per kind (TigerBeetle's Completion.operation), read only through the
+// member that matches `kind`. Backends keep what they need in `scratch`
+// (io_uring's SQ index, IOCP's OVERLAPPED), so that no operation allocates.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
+#include "assert.h"
 #include "layout.h"
 
 namespace tigerio {
@@ -30,55 +34,138 @@ inline const char* op_kind_name(OpKind kind) {
   static const char* const names[] = {"accept", "connect", "recv", "send", "timeout",
                                       "close",  "open",    "read", "write", "eventListen"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
+  TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
+}
+
+// The fd queue an op waits in (see fd_table.h): accept, recv, read and write
+// share one FIFO (a file's reads and writes run in submission order, as
+// synchronous calls would; a socket's receiving side), connect and send the other.
+enum class Direction : uint8_t { in = 0, out = 1, none = 2 };
+
+inline Direction op_direction(OpKind kind) {
+  switch (kind) {
+    case OpKind::accept:
+    case OpKind::recv:
+    case OpKind::read:
+    case OpKind::write:
+      return Direction::in;
+    case OpKind::connect:
+    case OpKind::send:
+      return Direction::out;
+    default:
+      return Direction::none;
+  }
 }
 
 enum class OpState : uint8_t {
   free,        // in the free list
-  pending,     // owned by the backend (waiting, in flight, or a timer)
+  pending,     // owned by the core or the backend (queued, in the kernel, a timer, a listener)
   ready,       // completed, in the loop's ready queue
   delivering,  // written into the completions array, JS dispatching it
 };
 
-// Storage for a connect()'s address, big enough for IPv6 on every OS.
+// Op::core_flags bits (the core's own; backends have Op::backend_flags).
+constexpr uint8_t kOpIssued = 1u << 0;           // handed to Backend::issue(): the backend owns it
+constexpr uint8_t kOpCancelRequested = 1u << 1;  // Backend::cancel() was called for it
+constexpr uint8_t kOpOrphaned = 1u << 2;         // its fd number was reused: off its queue, result EBADF
+constexpr uint8_t kOpQueued = 1u << 3;           // in its fd's queue
+
+// Storage for a socket address, big enough for IPv6 on every OS.
 struct alignas(8) AddressStorage {
   uint8_t bytes[32];
   uint32_t length;
 };
 
+// The arguments of each kind.
+struct AcceptArgs {};
+struct ConnectArgs {
+  AddressStorage address;
+};
+struct TransferArgs {  // recv, send
+  uint8_t* buffer;
+  uint32_t length;
+};
+struct FileTransferArgs {  // read, write
+  uint8_t* buffer;
+  uint32_t length;
+  int64_t position;  // -1: the file's current position
+};
+struct TimeoutArgs {
+  int64_t deadline_ns;  // monotonic: the time of the call plus the delay
+};
+struct CloseArgs {};
+struct OpenArgs {
+  const char* path;  // NUL-terminated, owned by Op::path_storage
+  uint32_t flags;    // layout.h kOpen* bits
+  uint32_t mode;
+};
+struct EventListenArgs {
+  uint32_t handle;
+};
+
+union OpArgs {
+  AcceptArgs accept;
+  ConnectArgs connect;
+  TransferArgs recv;
+  TransferArgs send;
+  TimeoutArgs timeout;
+  CloseArgs close;
+  OpenArgs open;
+  FileTransferArgs read;
+  FileTransferArgs write;
+  EventListenArgs event_listen;
+};
+static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
+static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");
+
 struct Op {
-  Op* next = nullptr;  // intrusive link: free list, ready queue, or a backend queue
+  Op* next = nullptr;  // intrusive links: free list, ready queue, fd queue, loose list
+  Op* previous = nullptr;
   uint32_t slot = 0;
   uint32_t generation = 0;
   OpKind kind = OpKind::count;
   OpState state = OpState::free;
-  uint8_t flags = 0;  // backend-private bits (e.g. "connect started")
+  uint8_t core_flags = 0;
+  uint8_t backend_flags = 0;  // the backend's own bits while it owns the op
   int32_t fd = -1;
   int32_t result = 0;
-  uint8_t* buffer = nullptr;
-  uint32_t length = 0;
-  uint32_t heap_index = 0;  // position in the timer heap (readiness backends)
-  int64_t position = -1;    // read/write: file offset (-1: current); timeout: deadline_ns; event: handle
+  uint32_t heap_index = 0;  // position in the timer heap
   uint64_t sequence = 0;    // submission order: ties between equal deadlines go FIFO
-  AddressStorage address;   // connect
-  uint32_t open_flags = 0;  // open: layout.h kOpen* bits
-  uint32_t open_mode = 0;
-  std::unique_ptr<char[]> path;  // open: the path, NUL-terminated (open is not a hot path)
+  OpArgs args{};
+  std::unique_ptr<char[]> path_storage;  // open: the path (open is not a hot path)
   alignas(16) uint8_t scratch[128];
 
   uint64_t id() const { return (static_cast<uint64_t>(generation) << kSlotBits) | slot; }
-};
 
-// An intrusive FIFO of operations through Op::next. O(1) push and pop;
-// remove() is O(n), used only by cancel.
-class OpQueue {
- public:
+  // recv and send share their arguments' shape, as read and write do.
+  TransferArgs& transfer() {
+    TIGERIO_ASSERT(kind == OpKind::recv || kind == OpKind::send);
+    return kind == OpKind::recv ? args.recv : args.send;
+  }
+  FileTransferArgs& file_transfer() {
+    TIGERIO_ASSERT(kind == OpKind::read || kind == OpKind::write);
+    return kind == OpKind::read ? args.read : args.write;
+  }
+};
+// 64-bit targets (every one we ship): a change of size is a decision, not an accident.
+static_assert(sizeof(void*) != 8 || sizeof(Op) == 224, "Op size changed: check scratch users and the chunk size");
+static_assert(offsetof(Op, scratch) % 16 == 0, "scratch is 16-byte aligned");
+
+// An intrusive doubly-linked FIFO of operations through Op::next/previous:
+// O(1) push, pop and remove. Plain data: a zeroed OpQueue is empty.
+struct OpQueue {
+  Op* head_;
+  Op* tail_;
+  uint32_t size_;
+
   bool empty() const { return head_ == nullptr; }
   Op* head() const { return head_; }
   uint32_t size() const { return size_; }
 
   void push(Op* op) {
-    op->next = nullptr;
+    TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr && op != head_);
+    op->previous = tail_;
     if (tail_ == nullptr) {
       head_ = op;
     } else {
@@ -91,34 +178,28 @@ class OpQueue {
   Op* pop() {
     Op* op = head_;
     if (op == nullptr) return nullptr;
-    head_ = op->next;
-    if (head_ == nullptr) tail_ = nullptr;
-    op->next = nullptr;
-    size_--;
+    remove(op);
     return op;
   }
 
-  bool remove(Op* op) {
-    Op* previous = nullptr;
-    for (Op* it = head_; it != nullptr; previous = it, it = it->next) {
-      if (it != op) continue;
-      if (previous == nullptr) {
-        head_ = it->next;
-      } else {
-        previous->next = it->next;
-      }
-      if (tail_ == it) tail_ = previous;
-      it->next = nullptr;
-      size_--;
-      return true;
+  // op must be in this queue.
+  void remove(Op* op) {
+    TIGERIO_ASSERT(size_ > 0);
+    TIGERIO_ASSERT((op->previous == nullptr) == (op == head_));
+    if (op->previous == nullptr) {
+      head_ = op->next;
+    } else {
+      op->previous->next = op->next;
     }
-    return false;
+    if (op->next == nullptr) {
+      tail_ = op->previous;
+    } else {
+      op->next->previous = op->previous;
+    }
+    op->next = op->previous = nullptr;
+    size_--;
   }
-
- private:
-  Op* head_ = nullptr;
-  Op* tail_ = nullptr;
-  uint32_t size_ = 0;
 };
+static_assert(std::is_trivial<OpQueue>::value, "a zeroed OpQueue is an empty one");
 
 }  // namespace tigerio

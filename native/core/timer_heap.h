@@ -25,10 +25,10 @@ class TimerHeap {
   bool empty() const { return heap_.empty(); }
   uint32_t size() const { return static_cast<uint32_t>(heap_.size()); }
   Op* top() const { return heap_.empty() ? nullptr : heap_[0].op; }
-  static int64_t deadline(const Op* op) { return op->position; }
+  static int64_t deadline(const Op* op) { return op->args.timeout.deadline_ns; }
 
   void push(Op* op) {
-    heap_.push_back(Entry{op->position, op->sequence, op});
+    heap_.push_back(Entry{op->args.timeout.deadline_ns, op->sequence, op});
     sift_up(size() - 1, heap_.back());
   }
 

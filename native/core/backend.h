@@ -1,0 +1,84 @@
+// The interface the core declares and every OS backend implements (epoll,
+// io_uring, kqueue, iocp). A backend does kernel calls only: issue an op,
+// cancel it in the kernel, close a handle, wait. Sequencing per fd, timers,
+// events, close-after-drain and the reused-fd rule are the core's (loop.h),
+// so a backend never queues an op behind another.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "operation.h"
+
+namespace tigerio {
+
+class Loop;
+struct LoopConfig;
+struct FdEntry;
+
+// Parses an IP literal and port into a socket address; false if `host` is
+// not an IP literal. Defined once per OS family by the backend layer.
+bool parse_ip_address(const char* host, int port, AddressStorage* address);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  virtual const char* name() const = 0;
+
+  // Starts `op` in the kernel: accept, connect, recv, send, read, write (the
+  // head of its fd's queue; `entry` is its fd's) or open (entry nullptr).
+  // The backend reports its result exactly once through Loop::complete(),
+  // inside this call or later; JS sees it on the next poll either way.
+  virtual void issue(Op* op, FdEntry* entry) = 0;
+  // Asks the kernel to give an issued op back. It still completes exactly
+  // once through Loop::complete(): inside this call if nothing is in the
+  // kernel (a readiness backend's waiting op), else later, with ECANCELED
+  // or, when the kernel finished it first, its own result.
+  virtual void cancel(Op* op, FdEntry* entry) = 0;
+  // A new fd this IO made (accept, open, listen, socket): its entry has just
+  // been zeroed, and the backend may note what it knows of the fd (it is
+  // non-blocking, a socket or a file).
+  virtual void fd_opened(int32_t fd, FdEntry& entry) {
+    (void)fd;
+    (void)entry;
+  }
+  // Closes a handle on which nothing of this IO is issued: 0 or a negative
+  // errno. `entry` is its fd's, or nullptr beyond the table.
+  virtual int32_t close(int32_t fd, FdEntry* entry) = 0;
+  // Hands queued submissions to the kernel, waits up to timeout_ns (-1: no
+  // limit; 0: do not block) for a completion or wake(), and completes what
+  // is ready. A failed wait is retried on EINTR and is a broken invariant
+  // otherwise, never "no events".
+  virtual void wait(int64_t timeout_ns) = 0;
+  // Thread-safe: makes a wait() in progress (or the next one) return.
+  virtual void wake() = 0;
+
+  // For attach(): an fd that is readable when wait(0) would find work.
+  virtual int poll_fd() const = 0;
+  // For attach(): submissions that only the next wait() hands to the
+  // kernel (io_uring batches SQEs per tick).
+  virtual bool has_unsubmitted() const { return false; }
+
+  // Synchronous helpers; each returns the fd (or 0) or a negative errno.
+  virtual int listen(const char* host, int port, int backlog, bool reuse_port) = 0;
+  virtual int socket(bool ipv6) = 0;
+  // Writes the IP literal into `address`, and the port and family (4 or 6).
+  virtual int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) = 0;
+  virtual int shutdown(int fd, bool send, bool receive) = 0;
+
+ protected:
+  explicit Backend(Loop* loop) : loop_(loop) {}
+  Loop* const loop_;
+};
+
+// Makes the named backend for `loop` (the backend layer's registry): nullptr
+// with `error` set (a negative errno) when it is unknown or fails.
+using BackendFactory = std::unique_ptr<Backend> (*)(const std::string& name, Loop* loop, const LoopConfig& config,
+                                                    int* error);
+
+}  // namespace tigerio
