@@ -5,8 +5,9 @@
 // (and compiles to a stub without it), and the kernel is probed at run time
 // (io_uring_setup may be missing, disabled by sysctl, or blocked by seccomp).
 //
-// How the contract is kept:
-// - Batching: submit() only writes an SQE into the shared ring (no
+// What this file keeps (the core keeps the rest: per-fd order, close after
+// drain, timers, the reused-fd rule):
+// - Batching: issue() only writes an SQE into the shared ring (no
 //   syscall); wait() hands the whole batch to the kernel with the same
 //   io_uring_enter that waits for completions. A tick with nothing to submit
 //   reads the CQ ring without any syscall.
@@ -16,29 +17,18 @@
 // - CQ overflow: the CQ ring is larger than the SQ (IORING_SETUP_CQSIZE), and
 //   the probe requires IORING_FEAT_NODROP, under which the kernel keeps CQEs
 //   that do not fit and sets IORING_SQ_CQ_OVERFLOW; reap() then enters with
-//   GETEVENTS to flush them. In-flight ops are deliberately not bounded by
-//   the CQ size: a server with more pending recvs than CQ slots would starve
-//   the connections left waiting in user space.
+//   GETEVENTS to flush them.
 // - user_data is Op::id() (generation << 20 | slot), so a cancel, which names
 //   its target by user_data, can never hit a newer op that reuses the slot
 //   (libxev's bug). Internal SQEs (cancels, the wake-up read, fallback wait
 //   timeouts) carry kInternal, so their CQEs are never taken for user ops.
-// - Per-socket order (rule 4): io_uring does not order two recvs (or sends)
-//   on one socket, so each fd keeps a FIFO per direction, as readiness.cc
-//   does, and only the head of each is in the kernel; the next goes out when
-//   the head completes. File read/write are positional: no FIFO.
-// - Cancellation: an op the kernel has not seen (in the overflow, queued
-//   behind a socket head, or with its SQE still unread in the SQ, which then
-//   becomes a NOP) completes with ECANCELED at once; an op in the kernel gets
-//   an IORING_OP_ASYNC_CANCEL (IORING_OP_TIMEOUT_REMOVE for timeouts), and
-//   cancel() returns true once that is queued. If the kernel finishes the op
-//   first, the op keeps its own result (an accepted fd, bytes received): that
-//   result is real and must not be lost. A timeout has nothing to lose, so a
-//   cancelled one always reports ECANCELED, as on the other backends.
-// - close(fd) cancels what is pending on fd, and closes it with close(2)
-//   once the last of those ops has completed, so ECANCELED callbacks come
-//   before the close's own and the kernel never sees a closed fd it still
-//   uses.
+// - Cancellation: an op whose SQE the kernel has not read (in the overflow,
+//   or still unread in the SQ, which then becomes a NOP) completes with
+//   ECANCELED at once; an op in the kernel gets an IORING_OP_ASYNC_CANCEL.
+//   If the kernel finishes the op first, the op keeps its own result (an
+//   accepted fd, bytes received): that result is real and must not be lost.
+// - Timeouts are the core's (a user-space heap); the kernel only bounds the
+//   wait (IORING_ENTER_EXT_ARG, or an internal IORING_OP_TIMEOUT before 5.11).
 #include "io_uring.h"
 
 #if defined(__linux__) && defined(__has_include)
@@ -55,7 +45,7 @@
 #if defined(__linux__) && defined(IORING_FEAT_RW_CUR_POS) && defined(IO_URING_OP_SUPPORTED) && \
     defined(IORING_SETUP_CLAMP) && defined(SYS_io_uring_setup) && defined(SYS_io_uring_enter) &&  \
     defined(SYS_io_uring_register)
-#define TIGERIO_HAVE_IO_URING 0  // PORT-PENDING
+#define TIGERIO_HAVE_IO_URING 1
 #else
 #define TIGERIO_HAVE_IO_URING 0
 #endif
@@ -72,12 +62,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <vector>
 
 #include "../core/assert.h"
 #include "../core/errors.h"
+#include "../core/fd_table.h"
 #include "../core/loop.h"
 #include "posix.h"
 
@@ -123,12 +115,6 @@ uint32_t next_power_of_two(uint64_t value) {
   return static_cast<uint32_t>(power);
 }
 
-bool is_socket_op(OpKind kind) {
-  return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send;
-}
-bool is_reader(OpKind kind) { return kind == OpKind::accept || kind == OpKind::recv; }
-bool is_file_op(OpKind kind) { return kind == OpKind::read || kind == OpKind::write; }
-
 // The opcodes the backend issues: a kernel without one of them is not offered.
 constexpr uint8_t kOpcodesNeeded[] = {
     IORING_OP_ACCEPT, IORING_OP_CONNECT,       IORING_OP_RECV,         IORING_OP_SEND,
@@ -138,21 +124,16 @@ constexpr uint8_t kOpcodesNeeded[] = {
 
 // What the backend keeps in Op::scratch while it owns an op.
 enum class Stage : uint8_t {
-  idle,            // no SQE written (queued behind a socket head, or not yet enqueued)
+  idle,            // no SQE written yet
   waiting,         // in overflow_: its SQE waits for a free SQ slot
   submitted,       // its SQE is in the SQ or the kernel: a CQE will come
   cancel_waiting,  // submitted, and its cancel SQE waits in overflow_
 };
 
 struct UringOp {
-  __kernel_timespec timeout;  // IORING_OP_TIMEOUT's relative duration
-  Op* previous;               // the list of ops with an SQE written or waiting (inflight_)
-  Op* next;
   Op* overflow_next;
   uint32_t sq_index;  // where its SQE went (our SQ tail at the time): still ours until the kernel's head passes it
   Stage stage;
-  bool linked;            // in inflight_
-  bool cancel_requested;  // a cancel was asked for: never a second one
 };
 static_assert(sizeof(UringOp) <= sizeof(Op::scratch), "UringOp fits in Op::scratch");
 static_assert(alignof(UringOp) <= 16, "Op::scratch is 16-byte aligned");
@@ -262,26 +243,25 @@ bool probe_io_uring() {
 
 class IoUringBackend final : public PosixBackend {
  public:
-  IoUringBackend(Loop* loop, int wake_fd) : PosixBackend(loop), wake_fd_(wake_fd) {}
+  IoUringBackend(Loop* loop, int wake_fd) : PosixBackend(loop), wake_fd_(wake_fd) { TIGERIO_ASSERT(wake_fd >= 0); }
 
   ~IoUringBackend() override {
-    // The kernel must not write into a buffer after the IO is gone: complete
-    // (cancel) every op, then stop the wake-up read before the ring closes.
-    if (ring_.fd >= 0) {
-      cancel_all();
-      if (wake_armed_) {
-        if (sq_space() == 0) enter(0, 0, nullptr, 0);
-        io_uring_sqe* sqe = next_sqe();
-        if (sqe != nullptr) {
-          sqe->opcode = IORING_OP_ASYNC_CANCEL;
-          sqe->fd = -1;
-          sqe->addr = kInternal | kTagWake;
-          sqe->user_data = kInternal | kTagIgnore;
-          // Not fill_sq(): that would arm the read again.
-          for (uint32_t round = 0; round < kDrainRoundsMax && wake_armed_; round++) {
-            enter(1, IORING_ENTER_GETEVENTS, nullptr, 0);
-            reap();
-          }
+    // The core has given back every op (Loop::~Loop cancels and drains):
+    // only the wake-up read is left in the kernel. Stop it before the ring
+    // closes, so the kernel never writes into wake_value_ after we are gone.
+    TIGERIO_ASSERT(issued_ == 0 && overflow_head_ == nullptr);
+    if (ring_.fd >= 0 && wake_armed_) {
+      if (sq_space() == 0) enter(0, 0, nullptr, 0);
+      io_uring_sqe* sqe = next_sqe();
+      if (sqe != nullptr) {
+        sqe->opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->fd = -1;
+        sqe->addr = kInternal | kTagWake;
+        sqe->user_data = kInternal | kTagIgnore;
+        // Not fill_sq(): that would arm the read again.
+        for (uint32_t round = 0; round < kDrainRoundsMax && wake_armed_; round++) {
+          enter(1, IORING_ENTER_GETEVENTS, nullptr, 0);
+          reap();
         }
       }
     }
@@ -289,6 +269,7 @@ class IoUringBackend final : public PosixBackend {
   }
 
   int init(const LoopConfig& config) {
+    TIGERIO_ASSERT(config.entries >= 1 && config.entries <= kEntriesMax);
     const uint64_t wanted = std::max<uint64_t>(2 * uint64_t{config.operations_max} + 8, 2 * uint64_t{config.entries});
     const uint32_t cq_entries = std::max(next_power_of_two(std::min<uint64_t>(wanted, kCompletionEntriesMax)),
                                          next_power_of_two(2 * uint64_t{config.entries}));
@@ -299,92 +280,75 @@ class IoUringBackend final : public PosixBackend {
 #endif
     arm_wake();
     submit_all();
+    TIGERIO_ASSERT(ring_.fd >= 0);
     return 0;
   }
 
   const char* name() const override { return "io_uring"; }
 
-  void submit(Op* op) override {
+  void issue(Op* op, FdEntry* entry) override {
+    TIGERIO_ASSERT(op->state == OpState::pending);
+    TIGERIO_ASSERT((entry == nullptr) == (op->kind == OpKind::open));
     new (op->scratch) UringOp{};
-    remember(op);
-    switch (op->kind) {
-      case OpKind::accept:
-      case OpKind::connect:
-      case OpKind::recv:
-      case OpKind::send:
-        submit_socket_op(op);
-        return;
-      case OpKind::timeout: {
-        // position holds the duration in ns; the kernel times it from submission.
-        if (op->position <= 0) {
-          loop_->complete(op, 0);
+    if (entry != nullptr) {
+      FdState& state = entry->backend_state<FdState>();
+      if (state.known == 0) {
+        // An fd from elsewhere: the kernel would take any number, check it is open.
+        if (::fcntl(op->fd, F_GETFD) < 0) {
+          loop_->complete(op, -errno);
           return;
         }
-        __kernel_timespec& timeout = uring(op).timeout;
-        timeout.tv_sec = op->position / 1000000000;
-        timeout.tv_nsec = op->position % 1000000000;
-        enqueue(op);
-        return;
+        state.known = 1;
       }
-      case OpKind::close:
-        submit_close(op);
+    }
+    issued_++;
+    enqueue(op);
+  }
+
+  void cancel(Op* op, FdEntry*) override {
+    TIGERIO_ASSERT(op->state == OpState::pending && (op->core_flags & kOpCancelRequested) != 0);
+    UringOp& u = uring(op);
+    switch (u.stage) {
+      case Stage::waiting:
+        overflow_remove(op);
+        finish(op, kErrCanceled);
         return;
-      case OpKind::open:
-        enqueue(op);
+      case Stage::submitted:
+        if (static_cast<int32_t>(u.sq_index - load_acquire(ring_.sq_head)) >= 0) {
+          // The kernel has not read the SQE yet (it reads only inside
+          // io_uring_enter): make it a NOP whose CQE is ignored, and cancel
+          // for sure, at once, with no race against the kernel.
+          io_uring_sqe* sqe = &ring_.sqes[u.sq_index & ring_.sq_mask];
+          std::memset(sqe, 0, sizeof(*sqe));
+          sqe->opcode = IORING_OP_NOP;
+          sqe->user_data = kInternal | kTagIgnore;
+          finish(op, kErrCanceled);
+        } else if (overflow_head_ == nullptr && sq_space() > 0) {
+          write_cancel_sqe(op);
+        } else {
+          u.stage = Stage::cancel_waiting;
+          overflow_push(op);
+        }
         return;
-      case OpKind::read:
-      case OpKind::write: {
-        FdState* state = usable_fd(op);
-        if (state == nullptr) return;
-        state->files_inflight++;
-        enqueue(op);
-        return;
-      }
-      case OpKind::event_listen:
-      case OpKind::count:
+      case Stage::idle:
+      case Stage::cancel_waiting:
         break;
     }
-    TIGERIO_ASSERT(false && "operation kind the loop keeps");
+    TIGERIO_ASSERT(false && "cancel of an op in no cancellable stage");
   }
 
-  bool cancel(Op* op) override {
-    TIGERIO_ASSERT(op->state == OpState::pending);
-    if (op->kind == OpKind::close) return false;  // a close runs as soon as the fd is idle
-    if (is_socket_op(op->kind)) {
-      FdState& state = fds_[static_cast<size_t>(op->fd)];
-      OpQueue& queue = is_reader(op->kind) ? state.readers : state.writers;
-      if (queue.head() != op) {
-        // Queued behind the head: the kernel has never seen it.
-        const bool removed = queue.remove(op);
-        TIGERIO_ASSERT(removed);
-        loop_->complete(op, kErrCanceled);
-        return true;
-      }
-    }
-    return request_cancel(op);
+  void fd_opened(int32_t fd, FdEntry& entry) override {
+    TIGERIO_ASSERT(fd >= 0);
+    entry.backend_state<FdState>().known = 1;
   }
 
-  void cancel_all() override {
-    // First what the kernel has not seen: ops queued behind socket heads.
-    for (FdState& state : fds_) {
-      for (OpQueue* queue : {&state.readers, &state.writers}) {
-        Op* head = queue->pop();
-        if (head == nullptr) continue;
-        while (Op* op = queue->pop()) loop_->complete(op, kErrCanceled);
-        queue->push(head);
-      }
-    }
-    for (Op* op = inflight_; op != nullptr;) {
-      Op* next = uring(op).next;  // request_cancel may unlink op, never another
-      request_cancel(op);
-      op = next;
-    }
-    drain_until([this] { return inflight_ == nullptr; });
-    TIGERIO_ASSERT(inflight_count_ == 0);
-    TIGERIO_ASSERT(closes_pending_ == 0);
+  int32_t close(int32_t fd, FdEntry* entry) override {
+    TIGERIO_ASSERT(entry == nullptr || (entry->queues[0].empty() && entry->queues[1].empty()));
+    return posix::close(fd);
   }
 
   void wait(int64_t timeout_ns) override {
+    TIGERIO_ASSERT(timeout_ns >= -1);
     // CQEs that came since the last tick cost no syscall. A wake-up among
     // them is this wait's reason to return (the loop checks its events after).
     woken_ = false;
@@ -425,224 +389,20 @@ class IoUringBackend final : public PosixBackend {
     return sq_pending() > 0 || ((overflow_head_ != nullptr || !wake_armed_) && sq_space() > 0);
   }
 
-  void close_now(int fd) override {
-    if (fd >= 0 && static_cast<size_t>(fd) < fds_.size() && fds_[static_cast<size_t>(fd)].known) {
-      const bool closing = fds_[static_cast<size_t>(fd)].close_op != nullptr;
-      cancel_fd_ops(fd);
-      drain_until([this, fd] { return idle(fds_[static_cast<size_t>(fd)]); });
-      if (closing) return;  // the pending close op closed it
-      fds_[static_cast<size_t>(fd)] = FdState{};
-    }
-    posix::close(fd);
-  }
-
- protected:
-  void on_fd_opened(int fd) override {
-    PosixBackend::on_fd_opened(fd);
-    FdState& state = state_of(fd);
-    // An fd number closed behind our back may still have ops in the kernel
-    // (io_uring holds its own file reference): keep them, they complete.
-    if (idle(state)) state = FdState{};
-    state.known = true;
-  }
-
  private:
+  // What the backend keeps in FdEntry::backend.
   struct FdState {
-    OpQueue readers;  // accept, recv: the head is in the kernel
-    OpQueue writers;  // connect, send: the head is in the kernel
-    Op* close_op = nullptr;       // a close waiting for the ops on this fd to complete
-    uint32_t files_inflight = 0;  // read, write
-    bool known = false;           // opened by this IO, or checked to be open
+    uint8_t known;  // made by this IO, or checked to be open
   };
 
-  // Bound on io_uring_enter rounds when waiting for the kernel to finish
-  // cancelled ops; each round takes at least one CQE, so only a kernel that
-  // never completes a cancelled op would reach it.
+  // Bound on io_uring_enter rounds when waiting for the wake-up read to be
+  // cancelled at destruction; each round takes at least one CQE.
   static constexpr uint32_t kDrainRoundsMax = 1u << 20;
 
-  static bool idle(const FdState& state) {
-    return state.readers.empty() && state.writers.empty() && state.files_inflight == 0;
-  }
-
-  FdState& state_of(int fd) {
-    TIGERIO_ASSERT(fd >= 0);
-    const size_t index = static_cast<size_t>(fd);
-    if (index >= fds_.size()) fds_.resize(std::max<size_t>(index + 1, fds_.size() * 2));
-    return fds_[index];
-  }
-
-  // The fd's state if ops may be issued on it; else completes op (EBADF for an
-  // fd that is not open or is being closed) and returns nullptr.
-  FdState* usable_fd(Op* op) {
-    const int fd = op->fd;
-    const size_t index = static_cast<size_t>(fd);
-    if (fd < 0) {
-      loop_->complete(op, kErrBadFd);
-      return nullptr;
-    }
-    if (index >= fds_.size() || !fds_[index].known) {
-      // Checked before the table grows for it: a garbage fd must not grow it.
-      if (::fcntl(fd, F_GETFD) < 0) {
-        loop_->complete(op, -errno);
-        return nullptr;
-      }
-      state_of(fd).known = true;
-    }
-    FdState& state = fds_[index];
-    if (state.close_op != nullptr) {
-      loop_->complete(op, kErrBadFd);
-      return nullptr;
-    }
-    return &state;
-  }
-
-  // The slot -> op map for CQE lookup; grows with the op table, never per op.
-  void remember(Op* op) {
-    if (op->slot >= slots_.size()) slots_.resize(std::max<size_t>(op->slot + 1, slots_.size() * 2));
-    slots_[op->slot] = op;
-  }
-
-  void submit_socket_op(Op* op) {
-    FdState* state = usable_fd(op);
-    if (state == nullptr) return;
-    OpQueue& queue = is_reader(op->kind) ? state->readers : state->writers;
-    queue.push(op);
-    if (queue.head() == op) enqueue(op);
-  }
-
-  void submit_close(Op* op) {
-    const int fd = op->fd;
-    const size_t index = static_cast<size_t>(fd);
-    if (fd < 0 || index >= fds_.size() || !fds_[index].known) {
-      // Never used by this IO: nothing can be pending on it.
-      const int32_t result = posix::close(fd);
-      if (result == 0) loop_->fd_closed(fd);
-      loop_->complete(op, result);
-      return;
-    }
-    if (fds_[index].close_op != nullptr) {
-      loop_->complete(op, kErrBadFd);  // a second close while the first waits
-      return;
-    }
-    fds_[index].close_op = op;
-    closes_pending_++;
-    cancel_fd_ops(fd);
-    FdState& state = fds_[index];
-    if (state.close_op == op && idle(state)) close_fd(fd);
-  }
-
-  // Cancels every op on fd: queued ones at once, heads and file ops through the kernel.
-  void cancel_fd_ops(int fd) {
-    FdState& state = fds_[static_cast<size_t>(fd)];
-    for (OpQueue* queue : {&state.readers, &state.writers}) {
-      Op* head = queue->pop();
-      if (head == nullptr) continue;
-      while (Op* op = queue->pop()) loop_->complete(op, kErrCanceled);
-      queue->push(head);
-    }
-    // Heads: copied first, request_cancel may finish one and change the queues.
-    Op* const reader = state.readers.head();
-    Op* const writer = state.writers.head();
-    if (reader != nullptr) request_cancel(reader);
-    if (writer != nullptr) request_cancel(writer);
-    if (fds_[static_cast<size_t>(fd)].files_inflight > 0) {
-      // Rare (closing a file with reads in flight): a walk of the in-flight list.
-      for (Op* op = inflight_; op != nullptr;) {
-        Op* next = uring(op).next;
-        if (is_file_op(op->kind) && op->fd == fd) request_cancel(op);
-        op = next;
-      }
-    }
-  }
-
-  void close_fd(int fd) {
-    FdState& state = fds_[static_cast<size_t>(fd)];
-    Op* op = state.close_op;
-    TIGERIO_ASSERT(op != nullptr && idle(state));
-    TIGERIO_ASSERT(closes_pending_ > 0);
-    closes_pending_--;
-    state = FdState{};
-    const int32_t result = posix::close(fd);
-    loop_->fd_closed(fd);
-    loop_->complete(op, result);
-  }
-
-  // Asks the kernel to cancel op, or completes it at once if its SQE is not
-  // written yet. False if a cancel was already asked for.
-  bool request_cancel(Op* op) {
-    UringOp& u = uring(op);
-    TIGERIO_ASSERT(u.linked);
-    if (u.cancel_requested) return false;
-    u.cancel_requested = true;
-    switch (u.stage) {
-      case Stage::waiting:
-        overflow_remove(op);
-        u.stage = Stage::idle;
-        finish(op, kErrCanceled);
-        return true;
-      case Stage::submitted:
-        if (static_cast<int32_t>(u.sq_index - load_acquire(ring_.sq_head)) >= 0) {
-          // The kernel has not read the SQE yet (it reads only inside
-          // io_uring_enter): make it a NOP whose CQE is ignored, and cancel
-          // for sure, at once, with no race against the kernel.
-          io_uring_sqe* sqe = &ring_.sqes[u.sq_index & ring_.sq_mask];
-          std::memset(sqe, 0, sizeof(*sqe));
-          sqe->opcode = IORING_OP_NOP;
-          sqe->user_data = kInternal | kTagIgnore;
-          u.stage = Stage::idle;
-          finish(op, kErrCanceled);
-        } else if (overflow_head_ == nullptr && sq_space() > 0) {
-          write_cancel_sqe(op);
-        } else {
-          u.stage = Stage::cancel_waiting;
-          overflow_push(op);
-        }
-        return true;
-      case Stage::idle:
-      case Stage::cancel_waiting:
-        break;
-    }
-    TIGERIO_ASSERT(false && "cancel of an op in no cancellable stage");
-    return false;
-  }
-
-  // ---- The in-flight list and the overflow FIFO ----
-
-  // Appended, so that walks (close of a file, cancel_all) cancel in submission order.
-  void link(Op* op) {
-    UringOp& u = uring(op);
-    TIGERIO_ASSERT(!u.linked);
-    u.linked = true;
-    u.previous = inflight_tail_;
-    u.next = nullptr;
-    if (inflight_tail_ != nullptr) {
-      uring(inflight_tail_).next = op;
-    } else {
-      inflight_ = op;
-    }
-    inflight_tail_ = op;
-    inflight_count_++;
-  }
-
-  void unlink(Op* op) {
-    UringOp& u = uring(op);
-    TIGERIO_ASSERT(u.linked && inflight_count_ > 0);
-    if (u.previous != nullptr) {
-      uring(u.previous).next = u.next;
-    } else {
-      inflight_ = u.next;
-    }
-    if (u.next != nullptr) {
-      uring(u.next).previous = u.previous;
-    } else {
-      inflight_tail_ = u.previous;
-    }
-    u.linked = false;
-    u.previous = u.next = nullptr;
-    inflight_count_--;
-  }
+  // ---- The overflow FIFO ----
 
   void overflow_push(Op* op) {
+    TIGERIO_ASSERT(uring(op).overflow_next == nullptr && op != overflow_tail_);
     uring(op).overflow_next = nullptr;
     if (overflow_tail_ == nullptr) {
       overflow_head_ = op;
@@ -689,12 +449,13 @@ class IoUringBackend final : public PosixBackend {
     io_uring_sqe* sqe = &ring_.sqes[sq_tail_ & ring_.sq_mask];
     std::memset(sqe, 0, sizeof(*sqe));
     sq_tail_++;
+    TIGERIO_ASSERT(sq_pending() <= ring_.sq_entries);
     return sqe;
   }
 
   // Gives op its SQE now if the SQ has room and nothing waits before it.
   void enqueue(Op* op) {
-    link(op);
+    TIGERIO_ASSERT(uring(op).stage == Stage::idle);
     if (overflow_head_ == nullptr && sq_space() > 0) {
       write_sqe(op);
     } else {
@@ -704,6 +465,7 @@ class IoUringBackend final : public PosixBackend {
   }
 
   void write_sqe(Op* op) {
+    TIGERIO_ASSERT(op->state == OpState::pending);
     uring(op).sq_index = sq_tail_;
     io_uring_sqe* sqe = next_sqe();
     TIGERIO_ASSERT(sqe != nullptr);
@@ -716,42 +478,37 @@ class IoUringBackend final : public PosixBackend {
         break;
       case OpKind::connect:
         sqe->opcode = IORING_OP_CONNECT;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->address.bytes);
-        sqe->off = op->address.length;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.connect.address.bytes);
+        sqe->off = op->args.connect.address.length;
         break;
       case OpKind::recv:
         sqe->opcode = IORING_OP_RECV;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->buffer);
-        sqe->len = op->length;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.recv.buffer);
+        sqe->len = op->args.recv.length;
         break;
       case OpKind::send:
         sqe->opcode = IORING_OP_SEND;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->buffer);
-        sqe->len = op->length;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.send.buffer);
+        sqe->len = op->args.send.length;
         sqe->msg_flags = MSG_NOSIGNAL;
-        break;
-      case OpKind::timeout:
-        sqe->opcode = IORING_OP_TIMEOUT;
-        sqe->fd = -1;
-        sqe->addr = reinterpret_cast<uintptr_t>(&uring(op).timeout);
-        sqe->len = 1;
-        sqe->off = 0;  // a pure timer, not "after n completions"
         break;
       case OpKind::open:
         sqe->opcode = IORING_OP_OPENAT;
         sqe->fd = AT_FDCWD;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->path.get());
-        sqe->len = op->open_mode;
-        sqe->open_flags = static_cast<uint32_t>(posix::open_os_flags(op->open_flags));
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.open.path);
+        sqe->len = op->args.open.mode;
+        sqe->open_flags = static_cast<uint32_t>(posix::open_os_flags(op->args.open.flags));
         break;
       case OpKind::read:
-      case OpKind::write:
+      case OpKind::write: {
+        const FileTransferArgs& file = op->file_transfer();
         sqe->opcode = op->kind == OpKind::read ? IORING_OP_READ : IORING_OP_WRITE;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->buffer);
-        sqe->len = op->length;
+        sqe->addr = reinterpret_cast<uintptr_t>(file.buffer);
+        sqe->len = file.length;
         // -1: the file's current position, advanced as read(2) does (IORING_FEAT_RW_CUR_POS).
-        sqe->off = op->position < 0 ? ~uint64_t{0} : static_cast<uint64_t>(op->position);
+        sqe->off = file.position < 0 ? ~uint64_t{0} : static_cast<uint64_t>(file.position);
         break;
+      }
       default:
         TIGERIO_ASSERT(false && "no SQE for this kind");
     }
@@ -762,7 +519,7 @@ class IoUringBackend final : public PosixBackend {
     io_uring_sqe* sqe = next_sqe();
     TIGERIO_ASSERT(sqe != nullptr);
     // The target is named by its full id: a newer op in the same slot has another.
-    sqe->opcode = op->kind == OpKind::timeout ? IORING_OP_TIMEOUT_REMOVE : IORING_OP_ASYNC_CANCEL;
+    sqe->opcode = IORING_OP_ASYNC_CANCEL;
     sqe->fd = -1;
     sqe->addr = op->id();
     sqe->user_data = kInternal | kTagCancel | op->id();
@@ -806,10 +563,13 @@ class IoUringBackend final : public PosixBackend {
     const int rc = sys_io_uring_enter(ring_.fd, to_submit, min_complete, flags, arg, arg_size);
     if (rc >= 0) return rc;
     const int error = errno;
-    // EINTR: a signal; ETIME: the wait timed out; EAGAIN/EBUSY: the kernel
-    // wants CQEs reaped (or memory) before it takes more. Anything else is a
-    // bug in how the ring is driven.
-    TIGERIO_ASSERT(error == EINTR || error == ETIME || error == EAGAIN || error == EBUSY);
+    // EINTR: a signal (the caller goes round again); ETIME: the wait timed
+    // out; EAGAIN/EBUSY: the kernel wants CQEs reaped (or memory) before it
+    // takes more. Anything else is a bug in how the ring is driven.
+    if (error != EINTR && error != ETIME && error != EAGAIN && error != EBUSY) {
+      std::fprintf(stderr, "tigerio: io_uring_enter failed with errno %d\n", error);
+      TIGERIO_ASSERT(false && "io_uring_enter failed");
+    }
     return -error;
   }
 
@@ -832,6 +592,7 @@ class IoUringBackend final : public PosixBackend {
   }
 
   void wait_for_completions(int64_t timeout_ns) {
+    TIGERIO_ASSERT(timeout_ns != 0);
     uint32_t flags = IORING_ENTER_GETEVENTS;
 #ifdef IORING_FEAT_EXT_ARG
     if (ext_arg_) {
@@ -844,7 +605,8 @@ class IoUringBackend final : public PosixBackend {
         arg.ts = reinterpret_cast<uintptr_t>(&timeout);
       }
       flags |= IORING_ENTER_EXT_ARG;
-      enter(1, flags, &arg, sizeof(arg));  // EINTR, ETIME: return, the caller's loop goes round
+      // EINTR: the loop's poll returns and the caller waits again; ETIME: done.
+      enter(1, flags, &arg, sizeof(arg));
       return;
     }
 #endif
@@ -858,6 +620,7 @@ class IoUringBackend final : public PosixBackend {
 
   // Before 5.11 (no EXT_ARG) a wait is bounded by an internal IORING_OP_TIMEOUT.
   bool arm_wait_timeout(int64_t timeout_ns) {
+    TIGERIO_ASSERT(timeout_ns > 0);
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr) return false;
     wait_timeout_.tv_sec = timeout_ns / 1000000000;
@@ -873,6 +636,7 @@ class IoUringBackend final : public PosixBackend {
   }
 
   void remove_wait_timeout() {
+    TIGERIO_ASSERT(wait_timeout_armed_);
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr) return;  // it fires later: a harmless early return of some wait
     sqe->opcode = IORING_OP_TIMEOUT_REMOVE;
@@ -920,87 +684,36 @@ class IoUringBackend final : public PosixBackend {
       // kTagCancel, kTagIgnore: the target's own CQE carries the outcome.
       return;
     }
-    const uint32_t slot = static_cast<uint32_t>(user_data & kSlotMask);
-    TIGERIO_ASSERT(slot < slots_.size());
-    Op* op = slots_[slot];
-    TIGERIO_ASSERT(op != nullptr && op->id() == user_data && op->state == OpState::pending);
+    Op* op = loop_->find_pending(user_data);
+    TIGERIO_ASSERT(op != nullptr && op->id() == user_data);
     UringOp& u = uring(op);
     if (u.stage == Stage::cancel_waiting) overflow_remove(op);  // too late to cancel
     TIGERIO_ASSERT(u.stage == Stage::submitted || u.stage == Stage::cancel_waiting);
     u.stage = Stage::idle;
-    switch (op->kind) {
-      case OpKind::timeout:
-        if (result == -ETIME) result = 0;  // the timer ran out: success
-        // Fired in the kernel while cancel() was on its way: a timeout has no
-        // result worth keeping, so the cancel wins, as on every backend.
-        if (u.cancel_requested) result = kErrCanceled;
-        break;
-      case OpKind::accept:
-        if (result == -ECONNABORTED && !u.cancel_requested) {
-          // The connection died in the accept queue: wait for the next one.
-          resubmit(op);
-          return;
-        }
-        if (result >= 0) {
-          const int one = 1;
-          ::setsockopt(result, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-          on_fd_opened(result);
-        }
-        break;
-      case OpKind::open:
-        if (result >= 0) on_fd_opened(result);
-        break;
-      default:
-        break;
+    const bool cancel_requested = (op->core_flags & kOpCancelRequested) != 0;
+    if (op->kind == OpKind::accept) {
+      if (result == -ECONNABORTED && !cancel_requested) {
+        // The connection died in the accept queue: wait for the next one.
+        enqueue(op);
+        return;
+      }
+      if (result >= 0) {
+        const int one = 1;
+        ::setsockopt(result, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      }
     }
     // An op a cancel interrupted in an io-wq worker (a blocking read) says EINTR.
-    if (result == -EINTR && u.cancel_requested) result = kErrCanceled;
+    if (result == -EINTR && cancel_requested) result = kErrCanceled;
     finish(op, result);
   }
 
-  void resubmit(Op* op) {
-    if (overflow_head_ == nullptr && sq_space() > 0) {
-      write_sqe(op);
-    } else {
-      uring(op).stage = Stage::waiting;
-      overflow_push(op);
-    }
-  }
-
-  // The op is done: off the in-flight list and its fd's queue, its result to the loop.
+  // The op is done: its result to the core, which issues its fd's next op.
   void finish(Op* op, int32_t result) {
-    unlink(op);
-    const int fd = op->fd;
-    const OpKind kind = op->kind;
-    if (!is_socket_op(kind) && !is_file_op(kind)) {
-      loop_->complete(op, result);
-      return;
-    }
-    FdState& state = fds_[static_cast<size_t>(fd)];
-    OpQueue& queue = is_reader(kind) ? state.readers : state.writers;
-    if (is_socket_op(kind)) {
-      // Off the FIFO before complete(): the ready queue reuses Op::next.
-      Op* head = queue.pop();
-      TIGERIO_ASSERT(head == op);
-    } else {
-      TIGERIO_ASSERT(state.files_inflight > 0);
-      state.files_inflight--;
-    }
-    // Completed before the fd's next op or its close: callbacks come in order.
+    TIGERIO_ASSERT(issued_ > 0);
+    TIGERIO_ASSERT(uring(op).overflow_next == nullptr);
+    issued_--;
+    uring(op).stage = Stage::idle;
     loop_->complete(op, result);
-    if (is_socket_op(kind) && !queue.empty() && state.close_op == nullptr) enqueue(queue.head());
-    if (state.close_op != nullptr && idle(state)) close_fd(fd);
-  }
-
-  // Enters the kernel until done() holds (ops being cancelled completing).
-  template <typename Done>
-  void drain_until(Done done) {
-    for (uint32_t round = 0; !done(); round++) {
-      TIGERIO_ASSERT(round < kDrainRoundsMax);
-      fill_sq();
-      enter(1, IORING_ENTER_GETEVENTS, nullptr, 0);
-      reap();
-    }
   }
 
   Ring ring_;
@@ -1012,15 +725,10 @@ class IoUringBackend final : public PosixBackend {
   __kernel_timespec wait_timeout_{};
   uint64_t wait_timeout_sequence_ = 0;
   bool wait_timeout_armed_ = false;
-  uint32_t sq_tail_ = 0;  // our tail; published to the kernel by enter()
-  Op* inflight_ = nullptr;  // ops with an SQE written or waiting in the overflow, oldest first
-  Op* inflight_tail_ = nullptr;
-  uint32_t inflight_count_ = 0;
+  uint32_t sq_tail_ = 0;   // our tail; published to the kernel by enter()
+  uint32_t issued_ = 0;    // ops given to issue() and not yet finished
   Op* overflow_head_ = nullptr;
   Op* overflow_tail_ = nullptr;
-  uint32_t closes_pending_ = 0;
-  std::vector<FdState> fds_;  // indexed by fd
-  std::vector<Op*> slots_;    // indexed by slot
 };
 
 }  // namespace

@@ -74,6 +74,11 @@ class Loop {
   // issues its fd's next op.
   void complete(Op* op, int32_t result);
   FdTable& fds() { return fds_; }
+  // The pending op with this id (a completion backend's user_data), or nullptr.
+  Op* find_pending(uint64_t id) {
+    Op* op = ops_.find(id);
+    return op != nullptr && op->state == OpState::pending ? op : nullptr;
+  }
 
   bool has_ready() const { return !ready_.empty(); }
   // Ops submitted and not yet harvested, ready ones included.
