@@ -11,7 +11,6 @@
 
 #include "attach.h"
 #include "backend/registry.h"
-#include "core/clock.h"
 #include "core/errors.h"
 #include "core/layout.h"
 #include "core/loop.h"
@@ -312,7 +311,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     Op* op = Acquire(info.Env(), OpKind::timeout, -1);
     if (op == nullptr) return info.Env().Undefined();
     // Measured from the call, on every backend (contract rule 8).
-    op->args.timeout.deadline_ns = monotonic_ns() + static_cast<int64_t>(ns);
+    op->args.timeout.deadline_ns = loop_->now_ns() + static_cast<int64_t>(ns);
     return Submit(info.Env(), op);
   }
 

@@ -66,7 +66,7 @@ void Attachment::Rearm() {
     uv_timer_stop(&timer_);
     timer_deadline_ns_ = -1;
   } else if (deadline_ns != timer_deadline_ns_) {
-    const int64_t remaining_ns = deadline_ns - monotonic_ns();
+    const int64_t remaining_ns = deadline_ns - loop_->now_ns();
     const uint64_t timeout_ms = remaining_ns <= 0 ? 0 : static_cast<uint64_t>((remaining_ns + 999999) / 1000000);
     uv_timer_start(&timer_, OnTimer, timeout_ms, 0);
     timer_deadline_ns_ = deadline_ns;

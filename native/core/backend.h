@@ -58,6 +58,10 @@ class Backend {
   // Thread-safe: makes a wait() in progress (or the next one) return.
   virtual void wake() = 0;
 
+  // The clock every deadline is measured on: the monotonic clock, or a
+  // simulated one (a simulation backend advances it only when nothing is runnable).
+  virtual int64_t now_ns() const;
+
   // For attach(): an fd that is readable when wait(0) would find work.
   virtual int poll_fd() const = 0;
   // For attach(): submissions that only the next wait() hands to the

@@ -268,9 +268,11 @@ void Loop::fd_opened(int32_t fd) {
   backend_->fd_opened(fd, *entry);
 }
 
+int64_t Backend::now_ns() const { return monotonic_ns(); }
+
 void Loop::fire_timers() {
   if (timers_.empty()) return;
-  const int64_t now_ns = monotonic_ns();
+  const int64_t now_ns = backend_->now_ns();
   while (Op* op = timers_.pop_expired(now_ns)) complete(op, 0);
 }
 
@@ -328,7 +330,7 @@ uint32_t Loop::poll(int64_t timeout_ns) {
   // With nothing pending nothing can complete: never block then.
   if (ready_.size() < entries && pending_ > 0) {
     fire_timers();  // those due already come before whatever the wait brings
-    const int64_t wait_ns = ready_.empty() ? timers_.bound_wait_ns(timeout_ns, monotonic_ns()) : 0;
+    const int64_t wait_ns = ready_.empty() ? timers_.bound_wait_ns(timeout_ns, backend_->now_ns()) : 0;
     backend_->wait(wait_ns);
     fire_timers();
   }

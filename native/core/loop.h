@@ -83,6 +83,8 @@ class Loop {
   bool has_ready() const { return !ready_.empty(); }
   // Ops submitted and not yet harvested, ready ones included.
   uint32_t inflight() const { return static_cast<uint32_t>(config_.state[kStateInflight]); }
+  // The backend's clock (core/backend.h now_ns): timeouts' deadlines are on it.
+  int64_t now_ns() const { return backend_->now_ns(); }
   // The nearest timeout's deadline (monotonic ns), or -1.
   int64_t next_deadline_ns() const { return timers_.next_deadline_ns(); }
   // Submissions the backend holds for its next wait (attach schedules a round).
