@@ -45,3 +45,12 @@ export function deinitializedError(method: string): TypeError {
   (error as TypeError & { code: string }).code = 'ERR_IO_DEINITIALIZED';
   return error;
 }
+
+/** The RangeError a submission throws when `operationsMax` operations are in flight: nothing was submitted. */
+export function fullError(operationsMax: number): RangeError {
+  const error = new RangeError(
+    `tigerio: too many operations in flight (operationsMax is ${operationsMax}); nothing was submitted`,
+  ) as RangeError & { code: string };
+  error.code = 'ERR_IO_FULL';
+  return error;
+}

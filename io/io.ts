@@ -3,8 +3,10 @@
 // call per tick writes (kind|slot, result) pairs into a shared Int32Array,
 // and this file calls callbacks[slot] for each. No JS object per operation
 // beyond the caller's own callback.
-import { binding, type NativeIO } from './native';
-import { deinitializedError, ioErrorFromResult } from './errors';
+import { binding, type NativeIO, type Side } from './native';
+import { clockOffsetNs, jsNowNs } from './clock';
+import { OperationSlots } from './slots';
+import { deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
 import type {
   Callback,
@@ -32,6 +34,27 @@ import {
 const layout = binding.layout;
 const SLOT_MASK = (1 << layout.slotBits) - 1;
 const KIND_SHIFT = layout.kindShift;
+/** Operation kinds by name, as the native layer numbers them. */
+const KIND = Object.fromEntries(layout.operationNames.map((name, kind) => [name, kind])) as Record<string, number>;
+const KIND_ACCEPT = KIND.accept;
+const KIND_CONNECT = KIND.connect;
+const KIND_RECV = KIND.recv;
+const KIND_SEND = KIND.send;
+const KIND_TIMEOUT = KIND.timeout;
+const KIND_CLOSE = KIND.close;
+const KIND_OPEN = KIND.open;
+const KIND_READ = KIND.read;
+const KIND_WRITE = KIND.write;
+const KIND_EVENT_LISTEN = KIND.eventListen;
+const RECORD_WORDS = layout.submitRecordWords;
+const QUEUE_RECORDS = layout.submitQueueRecords;
+const SUBMIT_SLOT = layout.submitSlot;
+const SUBMIT_FD = layout.submitFd;
+const SUBMIT_INTEGER = layout.submitInteger;
+const SUBMIT_NUMBER_A = layout.submitNumberA;
+const SUBMIT_NUMBER_B = layout.submitNumberB;
+const SUBMIT_KIND = layout.submitKind;
+
 const OPERATION_NAMES = layout.operationNames;
 const STATE_INFLIGHT = layout.stateInflight;
 const STATE_UNDELIVERED = layout.stateUndelivered;
@@ -121,10 +144,27 @@ export class IO {
   private native: NativeIO | null;
   private readonly completions: Int32Array;
   private readonly state: Int32Array;
+  private readonly operationsMax: number;
+  /** The native clock minus JS's (io/clock.ts): a timeout's deadline is its call's JS time plus this plus its delay. */
+  private readonly clockOffsetNs: number;
+  private readonly slots: OperationSlots;
   /** Callback of the operation in each slot; undefined when the slot is free. */
   private readonly callbacks: (Callback | undefined)[] = [];
-  /** Keeps each operation's buffer reachable until its callback (contract rule 3). */
-  private readonly buffers: (ArrayBufferView | undefined)[] = [];
+  /**
+   * Each operation's buffer (also kept reachable until its callback,
+   * contract rule 3), host or path, by slot: the native flush reads it there.
+   */
+  private readonly sides: Side[] = [];
+  /** The submission queue (native/core/layout.h): records as int32 words, and the same memory as float64s. */
+  private readonly queueWords: Int32Array;
+  private readonly queueNumbers: Float64Array;
+  /** Records written and not yet flushed. */
+  private queued = 0;
+  private flushScheduled = false;
+  private readonly flushFromMicrotask = (): void => {
+    this.flushScheduled = false;
+    if (this.native !== null && this.queued > 0) this.flush(this.native);
+  };
   /** The current batch: pairs [batchIndex, batchCount) of `completions` are not yet dispatched. */
   private batchIndex = 0;
   private batchCount = 0;
@@ -150,15 +190,21 @@ export class IO {
     const fdsMax = optionalInteger('options.fdsMax', opts.fdsMax, FDS_MAX_DEFAULT, 1, FDS_MAX_LIMIT);
     this.completions = new Int32Array(entries * 2);
     this.state = new Int32Array(layout.stateLength);
+    this.operationsMax = operationsMax;
+    this.slots = new OperationSlots(operationsMax + entries);
+    const queue = new ArrayBuffer(QUEUE_RECORDS * RECORD_WORDS * 4);
+    this.queueWords = new Int32Array(queue);
+    this.queueNumbers = new Float64Array(queue);
     this.native = new binding.NativeIO(
-      backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state);
+      backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides);
     this.backend = this.native.backend;
+    this.clockOffsetNs = clockOffsetNs(this.native);
     this.promises = new IOPromises(this);
   }
 
   /** Operations submitted whose callback has not run yet. */
   get pending(): number {
-    return this.state[STATE_INFLIGHT] + (this.batchCount - this.batchIndex);
+    return this.state[STATE_INFLIGHT] + this.queued + (this.batchCount - this.batchIndex);
   }
 
   /** True between `attach()` and `detach()`. */
@@ -175,7 +221,7 @@ export class IO {
    * @throws IOError (`EADDRINUSE`, `EACCES`, ...), TypeError, RangeError.
    */
   listen(host: string, port: number, options?: ListenOptions): number {
-    const native = this.live('listen');
+    const native = this.synced('listen');
     checkHost(host);
     checkInteger('port', port, 0, 65535);
     const opts = checkObject('options', options);
@@ -192,7 +238,7 @@ export class IO {
    * @returns the socket's fd.
    */
   socket(family: SocketFamily): number {
-    const native = this.live('socket');
+    const native = this.synced('socket');
     if (family !== 'ipv4' && family !== 'ipv6') {
       throw new TypeError(`tigerio: family must be 'ipv4' or 'ipv6', got ${describe(family)}`);
     }
@@ -201,13 +247,13 @@ export class IO {
 
   /** The local address of a socket (after listen, connect or accept). */
   localAddress(fd: number): SocketAddress {
-    const native = this.live('localAddress');
+    const native = this.synced('localAddress');
     return toAddress(native.localAddress(checkFd(fd)), 'getsockname');
   }
 
   /** The peer address of a connected socket. */
   remoteAddress(fd: number): SocketAddress {
-    const native = this.live('remoteAddress');
+    const native = this.synced('remoteAddress');
     return toAddress(native.remoteAddress(checkFd(fd)), 'getpeername');
   }
 
@@ -219,7 +265,7 @@ export class IO {
    * @throws IOError (`ENOTCONN`, `EBADF`, ...), TypeError.
    */
   shutdown(fd: number, how: ShutdownHow = 'send'): void {
-    const native = this.live('shutdown');
+    const native = this.synced('shutdown');
     checkFd(fd);
     const bits = how === 'send' ? 1 : how === 'receive' ? 2 : how === 'both' ? 3 : 0;
     if (bits === 0) {
@@ -232,46 +278,50 @@ export class IO {
 
   /** Accepts a connection on a listening fd. Result: the new socket's fd (non-blocking, TCP_NODELAY). */
   accept(fd: number, callback: Callback): OperationId {
-    const native = this.live('accept');
+    this.live('accept');
     checkFd(fd);
     checkCallback(callback);
-    return this.track(native.accept(fd), callback, undefined);
+    return this.submit(KIND_ACCEPT, fd, 0, 0, 0, undefined, callback);
   }
 
   /** Connects a socket from `socket()` to an IP literal and port. Result: 0. */
   connect(fd: number, host: string, port: number, callback: Callback): OperationId {
-    const native = this.live('connect');
+    this.live('connect');
     checkFd(fd);
     checkHost(host);
     checkInteger('port', port, 1, 65535);
     checkCallback(callback);
-    return this.track(native.connect(fd, host, port), callback, undefined);
+    return this.submit(KIND_CONNECT, fd, port, 0, 0, host, callback);
   }
 
   /** Receives into `buffer`. Result: bytes received; 0 means the peer closed. */
   recv(fd: number, buffer: Uint8Array, callback: Callback): OperationId {
-    const native = this.live('recv');
+    this.live('recv');
     checkFd(fd);
     checkBuffer(buffer);
     checkCallback(callback);
-    return this.track(native.recv(fd, buffer), callback, buffer);
+    return this.submit(KIND_RECV, fd, 0, 0, 0, buffer, callback);
   }
 
   /** Sends from `buffer`. Result: bytes sent, which may be fewer than asked. Never raises SIGPIPE. */
   send(fd: number, buffer: Uint8Array, callback: Callback): OperationId {
-    const native = this.live('send');
+    this.live('send');
     checkFd(fd);
     checkBuffer(buffer);
     checkCallback(callback);
-    return this.track(native.send(fd, buffer), callback, buffer);
+    return this.submit(KIND_SEND, fd, 0, 0, 0, buffer, callback);
   }
 
-  /** Completes after at least `nanoseconds` on the monotonic clock. Result: 0. */
+  /**
+   * Completes after at least `nanoseconds` on the monotonic clock, counted
+   * from this call. Result: 0.
+   */
   timeout(nanoseconds: number, callback: Callback): OperationId {
-    const native = this.live('timeout');
+    this.live('timeout');
     checkInteger('nanoseconds', nanoseconds, 0, TIMEOUT_NS_MAX);
     checkCallback(callback);
-    return this.track(native.timeout(nanoseconds), callback, undefined);
+    // The deadline is this call's time plus the delay: stamped now, however late the flush.
+    return this.submit(KIND_TIMEOUT, -1, 0, nanoseconds, jsNowNs() + this.clockOffsetNs + nanoseconds, undefined, callback);
   }
 
   /**
@@ -279,42 +329,42 @@ export class IO {
    * this callback runs. Result: 0.
    */
   close(fd: number, callback: Callback): OperationId {
-    const native = this.live('close');
+    this.live('close');
     checkFd(fd);
     checkCallback(callback);
-    return this.track(native.close(fd), callback, undefined);
+    return this.submit(KIND_CLOSE, fd, 0, 0, 0, undefined, callback);
   }
 
   /** Opens a file. Result: its fd. `mode` (default 0o666) applies when the file is created. */
   open(path: string, flags: OpenFlags, mode: number | undefined, callback: Callback): OperationId {
-    const native = this.live('open');
+    this.live('open');
     checkString('path', path);
     if (typeof flags !== 'string' || !Object.prototype.hasOwnProperty.call(OPEN_FLAGS, flags)) {
       throw new TypeError(`tigerio: flags must be one of ${Object.keys(OPEN_FLAGS).join(' ')}, got ${describe(flags)}`);
     }
     const fileMode = mode === undefined ? FILE_MODE_DEFAULT : checkInteger('mode', mode, 0, 0o7777);
     checkCallback(callback);
-    return this.track(native.open(path, OPEN_FLAGS[flags], fileMode), callback, undefined);
+    return this.submit(KIND_OPEN, -1, OPEN_FLAGS[flags], fileMode, 0, path, callback);
   }
 
   /** Reads from a file at `position` (null: the current position). Result: bytes read; 0 at end of file. */
   read(fd: number, buffer: Uint8Array, position: number | null, callback: Callback): OperationId {
-    const native = this.live('read');
+    this.live('read');
     checkFd(fd);
     checkBuffer(buffer);
     const at = position === null ? -1 : checkInteger('position', position, 0, POSITION_MAX);
     checkCallback(callback);
-    return this.track(native.read(fd, buffer, at), callback, buffer);
+    return this.submit(KIND_READ, fd, 0, at, 0, buffer, callback);
   }
 
   /** Writes to a file at `position` (null: the current position). Result: bytes written. */
   write(fd: number, buffer: Uint8Array, position: number | null, callback: Callback): OperationId {
-    const native = this.live('write');
+    this.live('write');
     checkFd(fd);
     checkBuffer(buffer);
     const at = position === null ? -1 : checkInteger('position', position, 0, POSITION_MAX);
     checkCallback(callback);
-    return this.track(native.write(fd, buffer, at), callback, buffer);
+    return this.submit(KIND_WRITE, fd, 0, at, 0, buffer, callback);
   }
 
   /**
@@ -325,7 +375,12 @@ export class IO {
   cancel(operation: OperationId): boolean {
     const native = this.live('cancel');
     checkInteger('operation', operation, 0, Number.MAX_SAFE_INTEGER);
-    return native.cancel(operation);
+    const slot = this.slots.slotOf(operation);
+    if (slot < 0 || this.callbacks[slot] === undefined) return false;
+    // An operation still in the queue reaches the native layer first, so
+    // that it completes (with ECANCELED) exactly as one already started.
+    if (this.queued > 0) this.flush(native);
+    return native.cancel(slot);
   }
 
   // ---- Cross-thread events --------------------------------------------------
@@ -336,20 +391,20 @@ export class IO {
    * At most `IO.limits.eventsPerIOMax` (64) events per IO.
    */
   eventOpen(): EventHandle {
-    return this.live('eventOpen').eventOpen();
+    return this.synced('eventOpen').eventOpen();
   }
 
   /** Waits for the event to be triggered. One callback per listen; result 0. One listener at a time. */
   eventListen(handle: EventHandle, callback: Callback): OperationId {
-    const native = this.live('eventListen');
+    this.live('eventListen');
     checkInteger('handle', handle, 1, 0xffffffff);
     checkCallback(callback);
-    return this.track(native.eventListen(handle), callback, undefined);
+    return this.submit(KIND_EVENT_LISTEN, -1, 0, handle, 0, undefined, callback);
   }
 
   /** Closes an event of this IO; its pending listener completes with `ECANCELED`. */
   eventClose(handle: EventHandle): void {
-    const native = this.live('eventClose');
+    const native = this.synced('eventClose');
     checkInteger('handle', handle, 1, 0xffffffff);
     native.eventClose(handle);
   }
@@ -392,7 +447,7 @@ export class IO {
    * only while operations are pending. `tick`/`run`/`runForNs` throw while attached.
    */
   attach(): void {
-    const native = this.live('attach');
+    const native = this.synced('attach');
     if (this.attachedToLoop) return;
     native.attach(() => this.dispatchFromLoop());
     this.attachedToLoop = true;
@@ -435,9 +490,10 @@ export class IO {
     };
     try {
       deliverAll();
+      if (this.queued > 0) this.flush(native);
       native.cancelAll();
       while (this.state[STATE_INFLIGHT] > 0) {
-        this.batchCount = native.poll(0);
+        this.batchCount = native.poll(0, 0);
         this.batchIndex = 0;
         if (this.batchCount === 0) {
           throw new Error(`tigerio: deinit: ${this.state[STATE_INFLIGHT]} operations did not complete after cancelAll (a backend bug)`);
@@ -470,11 +526,47 @@ export class IO {
     }
   }
 
-  private track(id: OperationId, callback: Callback, buffer: ArrayBufferView | undefined): OperationId {
-    const slot = id & SLOT_MASK;
+  /** live(), with the submission queue flushed: for a synchronous call that must come after the operations before it. */
+  private synced(method: string): NativeIO {
+    const native = this.live(method);
+    if (this.queued > 0) this.flush(native);
+    return native;
+  }
+
+  /**
+   * Writes one operation into the submission queue: no native call, unless
+   * the queue is full (then it is flushed at once). An attached IO flushes
+   * what was submitted outside its own callbacks in a microtask, the way
+   * Node runs its own follow-up work, so it starts without waiting for a
+   * kernel event.
+   */
+  private submit(kind: number, fd: number, integer: number, a: number, b: number, side: Side, callback: Callback): OperationId {
+    if (this.state[STATE_INFLIGHT] + this.queued >= this.operationsMax) throw fullError(this.operationsMax);
+    const slot = this.slots.allocate();
+    const record = this.queued * RECORD_WORDS;
+    const words = this.queueWords;
+    words[record + SUBMIT_KIND] = kind;
+    words[record + SUBMIT_SLOT] = slot;
+    words[record + SUBMIT_FD] = fd;
+    words[record + SUBMIT_INTEGER] = integer;
+    const numbers = record >> 1;
+    this.queueNumbers[numbers + SUBMIT_NUMBER_A] = a;
+    this.queueNumbers[numbers + SUBMIT_NUMBER_B] = b;
     this.callbacks[slot] = callback;
-    this.buffers[slot] = buffer;
-    return id;
+    this.sides[slot] = side;
+    if (++this.queued === QUEUE_RECORDS) {
+      this.flush(this.native!);
+    } else if (this.attachedToLoop && !this.dispatching && !this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushFromMicrotask);
+    }
+    return this.slots.id(slot);
+  }
+
+  private flush(native: NativeIO): void {
+    const count = this.queued;
+    this.queued = 0;
+    native.flush(count);
   }
 
   /** One round: finish an interrupted batch, then one native poll and its batch. */
@@ -486,7 +578,9 @@ export class IO {
       timeoutNs = 0;
     }
     if (this.native !== native) return; // deinit() ran inside a callback
-    this.batchCount = native.poll(timeoutNs);
+    const count = this.queued;
+    this.queued = 0;
+    this.batchCount = native.poll(timeoutNs, count);
     this.batchIndex = 0;
     this.dispatch();
   }
@@ -494,7 +588,11 @@ export class IO {
   /** Called by the native layer from Node's event loop when the IO is attached. */
   private dispatchFromLoop(): void {
     try {
-      if (this.native !== null && !this.deinitializing) this.pollAndDispatch(0);
+      if (this.native !== null && !this.deinitializing) {
+        this.pollAndDispatch(0);
+        // What the callbacks submitted starts now, before the loop sleeps.
+        if (this.native !== null && this.queued > 0) this.flush(this.native);
+      }
     } finally {
       // A callback that threw leaves part of the batch: the native side then
       // schedules another round at once instead of waiting for the kernel.
@@ -509,7 +607,8 @@ export class IO {
   private dispatch(): void {
     const completions = this.completions;
     const callbacks = this.callbacks;
-    const buffers = this.buffers;
+    const sides = this.sides;
+    const slots = this.slots;
     this.dispatching = true;
     try {
       while (this.batchIndex < this.batchCount) {
@@ -519,7 +618,8 @@ export class IO {
         const slot = word & SLOT_MASK;
         const callback = callbacks[slot]!;
         callbacks[slot] = undefined;
-        buffers[slot] = undefined;
+        sides[slot] = undefined;
+        slots.release(slot);
         if (result >= 0) callback(null, result);
         else callback(ioErrorFromResult(result, OPERATION_NAMES[word >>> KIND_SHIFT]), 0);
       }

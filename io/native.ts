@@ -6,20 +6,16 @@ import { loadNativeAddon } from './load';
 /** The native IO object (native/addon.cc). Every method checks its own arguments too. */
 export interface NativeIO {
   readonly backend: string;
-  // Submissions: each returns an operation id (generation * 2^20 + slot).
-  accept(fd: number): number;
-  connect(fd: number, host: string, port: number): number;
-  recv(fd: number, buffer: ArrayBufferView): number;
-  send(fd: number, buffer: ArrayBufferView): number;
-  timeout(ns: number): number;
-  close(fd: number): number;
-  open(path: string, flags: number, mode: number): number;
-  read(fd: number, buffer: ArrayBufferView, position: number): number;
-  write(fd: number, buffer: ArrayBufferView, position: number): number;
-  eventListen(handle: number): number;
-  cancel(id: number): boolean;
-  // Driving: fills the completions array, returns how many pairs it wrote.
-  poll(timeoutNs: number): number;
+  // Submissions are records in the submission queue (layout.h); these start
+  // the first `count` of them.
+  flush(count: number): void;
+  /** The backend's clock now, in ns. */
+  clock(): number;
+  /** Cancels the operation in `slot` (io/ checked its id's generation). */
+  cancel(slot: number): boolean;
+  // Driving: starts `count` queued submissions, then fills the completions
+  // array and returns how many pairs it wrote.
+  poll(timeoutNs: number, count: number): number;
   attach(dispatch: () => void): void;
   detach(): void;
   cancelAll(): void;
@@ -44,8 +40,13 @@ export interface NativeIOConstructor {
     fdsMax: number,
     completions: Int32Array,
     state: Int32Array,
+    submissions: Int32Array,
+    sides: Side[],
   ): NativeIO;
 }
+
+/** What an operation keeps beside its submission record, by slot: its buffer, host or path. */
+export type Side = ArrayBufferView | string | undefined;
 
 /** Numbers the TypeScript and C++ layers share; defined once, in native/core/layout.h. */
 export interface NativeLayout {
@@ -77,6 +78,18 @@ export interface NativeLayout {
   stateUndelivered: number;
   /** Length of the state array. */
   stateLength: number;
+  /** The submission queue's record: its size in int32 words, the word of each field, the float64 index of each number. */
+  submitRecordWords: number;
+  submitKind: number;
+  submitSlot: number;
+  submitFd: number;
+  submitInteger: number;
+  submitNumberA: number;
+  submitNumberB: number;
+  /** Records in the submission queue; a full queue is flushed at once. */
+  submitQueueRecords: number;
+  /** Bits of an operation id above the slot: a generation that wraps. */
+  idGenerationBits: number;
   /** Bits of open()'s flags argument. */
   openRead: number;
   openWrite: number;

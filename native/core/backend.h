@@ -61,6 +61,8 @@ class Backend {
   // The clock every deadline is measured on: the monotonic clock, or a
   // simulated one (a simulation backend advances it only when nothing is runnable).
   virtual int64_t now_ns() const;
+  // True for a simulated clock, which stands still while JS runs.
+  virtual bool now_is_virtual() const { return false; }
 
   // For attach(): an fd that is readable when wait(0) would find work.
   virtual int poll_fd() const = 0;

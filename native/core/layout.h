@@ -21,6 +21,28 @@ constexpr uint32_t kStateInflight = 0;     // submitted, not yet harvested into 
 constexpr uint32_t kStateUndelivered = 1;  // written by JS: harvested but not yet dispatched
 constexpr uint32_t kStateLength = 2;
 
+// The submission queue: JS writes each operation as one record into an
+// ArrayBuffer the addon reads at the next flush (the poll of a tick, or a
+// flush of its own), so submitting makes no native call. A record is
+// kSubmitRecordWords int32 words: kind, slot, fd, a small integer argument
+// (port, open flags), then two float64 arguments at words 4-5 and 6-7
+// (position, delay and call time of a timeout, event handle, open mode).
+// Buffers, hosts and paths stay in JS, in the `sides` array by slot.
+constexpr uint32_t kSubmitRecordWords = 8;
+constexpr uint32_t kSubmitKind = 0;
+constexpr uint32_t kSubmitSlot = 1;
+constexpr uint32_t kSubmitFd = 2;
+constexpr uint32_t kSubmitInteger = 3;
+constexpr uint32_t kSubmitNumberA = 2;  // float64 index within the record (words 4-5)
+constexpr uint32_t kSubmitNumberB = 3;  // float64 index within the record (words 6-7)
+// Records in the queue: a full queue is flushed at the call that fills it.
+constexpr uint32_t kSubmitQueueRecords = 1024;
+// Ids handed to JS are small integers (no allocation to return one):
+// generation (kIdGenerationBits, wrapping) << kSlotBits | slot.
+constexpr uint32_t kIdGenerationBits = 10;
+static_assert(kSlotBits + kIdGenerationBits <= 30, "operation ids are V8 small integers");
+static_assert(kSubmitRecordWords % 2 == 0 && kSubmitNumberB * 2 + 1 < kSubmitRecordWords, "float64s aligned in a record");
+
 // Bits of open()'s flags, mapped to each OS's own by its backend.
 constexpr uint32_t kOpenRead = 1u << 0;
 constexpr uint32_t kOpenWrite = 1u << 1;

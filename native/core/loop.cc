@@ -53,13 +53,18 @@ Loop::~Loop() {
   backend_.reset();
 }
 
-Op* Loop::acquire(OpKind kind, int32_t fd) {
+Op* Loop::acquire(uint32_t slot, OpKind kind, int32_t fd) {
   TIGERIO_ASSERT(kind < OpKind::count);
-  // The harvested batch (at most `entries`) keeps its slots until JS has run
-  // every callback of it, but those ops are done: they do not count.
-  if (ops_.in_use() - delivering_.size() >= config_.operations_max) return nullptr;
-  Op* op = ops_.acquire();
-  if (op == nullptr) return nullptr;
+  Op* op = ops_.slot(slot);
+  if (op != nullptr && op->state == OpState::delivering) {
+    // JS ran its callback and reuses the slot before the next poll frees it.
+    delivering_.remove(op);
+    ops_.release(op);
+  }
+  op = ops_.acquire(slot);
+  TIGERIO_ASSERT(op != nullptr);  // the memory for one more chunk of 256 slots
+  // io/ keeps at most operations_max in flight (the batch being delivered does not count).
+  TIGERIO_ASSERT(ops_.in_use() - delivering_.size() <= config_.operations_max);
   TIGERIO_ASSERT(op->core_flags == 0 && op->backend_flags == 0);
   op->kind = kind;
   op->fd = fd;
@@ -68,11 +73,28 @@ Op* Loop::acquire(OpKind kind, int32_t fd) {
   return op;
 }
 
-void Loop::start(Op* op) {
+void Loop::begin(Op* op) {
   TIGERIO_ASSERT(op->state == OpState::free && op->kind < OpKind::count);
   op->state = OpState::pending;
   pending_++;
   config_.state[kStateInflight]++;
+}
+
+void Loop::fail(Op* op, int32_t result) {
+  TIGERIO_ASSERT(result < 0);
+  begin(op);
+  complete(op, result);
+}
+
+int64_t Loop::deadline_ns(int64_t delay_ns, int64_t stamped_deadline_ns) const {
+  TIGERIO_ASSERT(delay_ns >= 0);
+  if (backend_->now_is_virtual()) return backend_->now_ns() + delay_ns;
+  TIGERIO_ASSERT(stamped_deadline_ns >= delay_ns);
+  return stamped_deadline_ns;
+}
+
+void Loop::start(Op* op) {
+  begin(op);
   switch (op->kind) {
     case OpKind::timeout:
       timers_.start(op);
@@ -215,8 +237,8 @@ void Loop::request_cancel(Op* op, FdEntry* entry) {
   backend_->cancel(op, entry);
 }
 
-bool Loop::cancel(uint64_t id) {
-  Op* op = ops_.find(id);
+bool Loop::cancel(uint32_t slot) {
+  Op* op = ops_.slot(slot);
   if (op == nullptr || op->state != OpState::pending) return false;
   switch (op->kind) {
     case OpKind::timeout:

@@ -56,13 +56,20 @@ class Loop {
   Backend& backend() { return *backend_; }
   int poll_fd() const { return backend_->poll_fd(); }
 
-  // Submission: acquire() an op (nullptr when operations_max are in flight),
-  // fill its arguments, then start() it.
-  Op* acquire(OpKind kind, int32_t fd);
+  // Submission: acquire() the op of the slot JS chose (io/ allocates ids and
+  // keeps at most operations_max in flight), fill its arguments, then
+  // start() it, or fail() it when its arguments turned out unusable.
+  Op* acquire(uint32_t slot, OpKind kind, int32_t fd);
   void start(Op* op);
-  // True if the op will complete with ECANCELED (or, in a completion
-  // backend whose kernel finished it first, its own result).
-  bool cancel(uint64_t id);
+  void fail(Op* op, int32_t result);
+  // Cancels the op in `slot`: true if it will complete with ECANCELED (or,
+  // in a completion backend whose kernel finished it first, its own
+  // result); false if it has completed already or cannot be cancelled.
+  bool cancel(uint32_t slot);
+  // A timeout's deadline: the one JS stamped at its call (on this clock,
+  // see io/clock.ts), or, on a simulated clock that stands still while JS
+  // runs, now + delay_ns.
+  int64_t deadline_ns(int64_t delay_ns, int64_t stamped_deadline_ns) const;
 
   // Harvests up to `entries` completions into the completions array, waiting
   // up to timeout_ns (-1: no limit) when none is ready. Returns the count.
@@ -113,6 +120,7 @@ class Loop {
   void advance(FdEntry& entry, Direction direction);
   void finish_close(int32_t fd, FdEntry& entry);
   void request_cancel(Op* op, FdEntry* entry);
+  void begin(Op* op);
   void fd_opened(int32_t fd);
   void fire_timers();
   void drain_backend();

@@ -1,13 +1,15 @@
 // The completion slots: every operation in flight owns one, from submission
-// until JS has dispatched its completion. Slots live in chunks that are never
-// moved (so Op pointers stay valid) and never freed before the IO; the table
-// grows a chunk at a time up to operations_max, then acquire() says full.
+// until JS has dispatched its completion. JS chooses the slot (io/ allocates
+// operation ids, so that submitting is a few stores into the submission
+// queue, see layout.h); this table holds the Op of each. Slots live in
+// chunks that are never moved (so Op pointers stay valid) and never freed
+// before the IO; the table grows a chunk at a time up to slots_max.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <new>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "assert.h"
@@ -19,18 +21,20 @@ class OpTable {
  public:
   static constexpr uint32_t kChunkSize = 256;
 
-  explicit OpTable(uint32_t slots_max) : operations_max_(slots_max) {
+  explicit OpTable(uint32_t slots_max) : slots_max_(slots_max) {
     TIGERIO_ASSERT(slots_max >= 1 && slots_max <= (1u << kSlotBits));
   }
 
-  // A free op, its state still `free`; nullptr when slots_max are in use.
-  Op* acquire() {
-    if (free_ == nullptr && !grow()) return nullptr;
-    Op* op = free_;
-    free_ = op->next;
-    op->next = nullptr;
+  // The op of `slot`, free, ready to be filled; nullptr if the memory for
+  // its chunk cannot be had.
+  Op* acquire(uint32_t slot) {
+    TIGERIO_ASSERT(slot < slots_max_);
+    while (slot >= capacity_) {
+      if (!grow()) return nullptr;
+    }
+    Op* op = at(slot);
+    TIGERIO_ASSERT(op->state == OpState::free && op->next == nullptr && op->previous == nullptr);
     in_use_++;
-    TIGERIO_ASSERT(op->state == OpState::free && op->previous == nullptr);
     TIGERIO_ASSERT(in_use_ <= capacity_);
     return op;
   }
@@ -46,14 +50,11 @@ class OpTable {
     op->fd = -1;
     op->core_flags = 0;
     op->backend_flags = 0;
-    op->next = free_;
-    free_ = op;
     in_use_--;
   }
 
   // The op with this id, if it is still the one in its slot; else nullptr.
   Op* find(uint64_t id) {
-    TIGERIO_ASSERT(capacity_ <= operations_max_);
     const uint32_t slot = static_cast<uint32_t>(id & kSlotMask);
     const uint64_t generation = id >> kSlotBits;
     if (slot >= capacity_) return nullptr;
@@ -62,31 +63,31 @@ class OpTable {
     return op;
   }
 
-  Op* at(uint32_t slot) { return &chunks_[slot / kChunkSize][slot % kChunkSize]; }
-  uint32_t capacity() const { return capacity_; }
+  // The op in `slot`, or nullptr beyond the slots ever used.
+  Op* slot(uint32_t slot) { return slot < capacity_ ? at(slot) : nullptr; }
+
   uint32_t in_use() const { return in_use_; }
+  uint32_t slots_max() const { return slots_max_; }
 
  private:
+  Op* at(uint32_t slot) {
+    TIGERIO_ASSERT(slot < capacity_);
+    return &chunks_[slot / kChunkSize][slot % kChunkSize];
+  }
+
   bool grow() {
-    if (capacity_ >= operations_max_) return false;
-    const uint32_t count = std::min(kChunkSize, operations_max_ - capacity_);
+    if (capacity_ >= slots_max_) return false;
     std::unique_ptr<Op[]> chunk(new (std::nothrow) Op[kChunkSize]);
     if (!chunk) return false;
-    // Push in reverse so that slots are handed out in ascending order.
-    for (uint32_t i = count; i-- > 0;) {
-      Op* op = &chunk[i];
-      op->slot = capacity_ + i;
-      op->next = free_;
-      free_ = op;
-    }
+    for (uint32_t i = 0; i < kChunkSize; i++) chunk[i].slot = capacity_ + i;
     chunks_.push_back(std::move(chunk));
-    capacity_ += count;
+    capacity_ += std::min(kChunkSize, slots_max_ - capacity_);
+    TIGERIO_ASSERT(capacity_ <= slots_max_);
     return true;
   }
 
-  const uint32_t operations_max_;
+  const uint32_t slots_max_;
   std::vector<std::unique_ptr<Op[]>> chunks_;
-  Op* free_ = nullptr;
   uint32_t capacity_ = 0;
   uint32_t in_use_ = 0;
 };
