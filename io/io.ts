@@ -424,11 +424,12 @@ export class IO {
   runForNs(nanoseconds: number): void {
     this.checkDrivable('runForNs');
     checkInteger('nanoseconds', nanoseconds, 0, TIMEOUT_NS_MAX);
-    const deadline = process.hrtime.bigint() + BigInt(nanoseconds);
+    // The monotonic clock as doubles: no BigInt allocated per round.
+    const deadline = jsNowNs() + nanoseconds;
     this.pollAndDispatch(0);
     // A callback may deinit() the IO: then there is nothing left to run.
     while (this.native !== null) {
-      const remaining = Number(deadline - process.hrtime.bigint());
+      const remaining = Math.ceil(deadline - jsNowNs());
       if (remaining <= 0) return;
       this.pollAndDispatch(remaining);
     }

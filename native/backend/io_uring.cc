@@ -375,6 +375,10 @@ class IoUringBackend final : public PosixBackend {
     if (sq_pending() > 0 || overflow_head_ != nullptr || !wake_armed_) submit_all();
   }
 
+  void submit() override {
+    if (sq_pending() > 0 || overflow_head_ != nullptr) submit_all();
+  }
+
   void wake() override {
     const uint64_t one = 1;
     // The counter cannot realistically saturate: each wake CQE drains it.

@@ -55,6 +55,10 @@ class Backend {
   // is ready. A failed wait is retried on EINTR and is a broken invariant
   // otherwise, never "no events".
   virtual void wait(int64_t timeout_ns) = 0;
+  // Hands what issue() queued to the kernel now, without waiting (a
+  // completion backend that batches submissions per wait): a synchronous
+  // call such as shutdown() then comes after the operations before it.
+  virtual void submit() {}
   // Thread-safe: makes a wait() in progress (or the next one) return.
   virtual void wake() = 0;
 

@@ -394,6 +394,7 @@ int Loop::address(int fd, bool peer, char* address, size_t address_size, int* po
 
 int Loop::shutdown(int fd, bool send, bool receive) {
   TIGERIO_ASSERT(send || receive);
+  backend_->submit();  // a send submitted before the shutdown goes first
   return backend_->shutdown(fd, send, receive);
 }
 
