@@ -10,18 +10,26 @@ export interface Run {
   stderr: string;
 }
 
-/** The environment without the npm_* variables the outer `npm test` set. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/**
+ * The environment without the npm_* variables the outer `npm test` set, and
+ * without PREBUILDS_ONLY (the release workflow's switch for this checkout's
+ * own tests: the installed copy has no prebuild and must load its build).
+ */
+export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(key)) env[key] = value;
+    if (!/^npm_/i.test(key) && key !== 'PREBUILDS_ONLY') env[key] = value;
   }
-  return { ...env, ...extra };
+  return env;
 }
 
-/** `npm ...args` in `cwd`. On Windows npm is npm.cmd, which Node spawns only through a shell. */
+/**
+ * `npm ...args` in `cwd`. On Windows npm is npm.cmd, which Node spawns only
+ * through a shell, and the shell splits at spaces: quote such arguments.
+ */
 export function npm(args: string[], cwd: string, timeoutMs: number): Run {
-  return run('npm', args, cwd, timeoutMs, process.platform === 'win32');
+  if (process.platform !== 'win32') return run('npm', args, cwd, timeoutMs);
+  return run('npm', args.map((arg) => (/\s/.test(arg) ? `"${arg}"` : arg)), cwd, timeoutMs, true);
 }
 
 export function run(command: string, args: string[], cwd: string, timeoutMs: number, shell = false): Run {
