@@ -7,14 +7,13 @@ import * as path from 'node:path';
 const REQUIRE_LINE = "const { IO } = require('tigerio');";
 const IMPORT_LINE = "import { IO } from 'tigerio';";
 
-/** The first ```js block of README.md: the quick start. */
+/** The quick start: README.md's first ```js block that starts with the require line. */
 export function quickStart(repoRoot: string): string {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const block = /```js\n([\s\S]*?)```/.exec(readme);
-  if (block === null) throw new Error('README.md has no ```js block');
-  const source = block[1];
-  if (!source.startsWith(REQUIRE_LINE + '\n')) {
-    throw new Error(`the quick start no longer starts with ${REQUIRE_LINE}; update test/package/quickstart.ts`);
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]);
+  const source = blocks.find((block) => block.startsWith(REQUIRE_LINE + '\n'));
+  if (source === undefined) {
+    throw new Error(`README.md has no \`\`\`js block starting with ${REQUIRE_LINE}; update test/package/quickstart.ts`);
   }
   return source;
 }
