@@ -14,6 +14,8 @@
 //   --pin             HTTP: server on the last CPU, wrk on the first (taskset); for a
 //                     quiet machine only: beside other load it makes figures worse
 //   --help
+// and, running no benchmark (tools.ts): --compare A.json B.json, --chart A.json
+// With --results, the chart of the run (chart.ts) is written beside its JSON.
 //
 // Peers that need tools: the C epoll ping-pong needs `cc` (compiled into a
 // temporary directory); HTTP needs `wrk` and `nginx`, installed from
@@ -24,12 +26,17 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { IO } from '../../io';
+import { writeChart } from './chart';
 import { parseFlags, RESULT_PREFIX } from './common';
+import { benchTool, TOOLS_HELP } from './tools';
+
+const toolStatus = benchTool(process.argv.slice(2));
+if (toolStatus !== null) process.exit(toolStatus);
 
 const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
-const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n`;
+const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n${TOOLS_HELP}`;
 
 const args = parseFlags(process.argv.slice(2));
 if (args.help) {
@@ -582,6 +589,7 @@ async function main(): Promise<void> {
       raw,
     }, null, 2) + '\n');
     process.stdout.write(`bench: results written to ${file}\n`);
+    process.stdout.write(`bench: chart written to ${writeChart(file)}\n`);
   }
 }
 
