@@ -4,6 +4,7 @@
 // and this file calls callbacks[slot] for each. No JS object per operation
 // beyond the caller's own callback.
 import { binding, type NativeIO, type Side } from './native';
+import { BufferRegistry } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
 import { OperationSlots } from './slots';
 import { deinitializedError, fullError, ioErrorFromResult } from './errors';
@@ -51,6 +52,8 @@ const QUEUE_RECORDS = layout.submitQueueRecords;
 const SUBMIT_SLOT = layout.submitSlot;
 const SUBMIT_FD = layout.submitFd;
 const SUBMIT_INTEGER = layout.submitInteger;
+const SUBMIT_BUFFER = layout.submitBuffer;
+const SUBMIT_LENGTH = layout.submitLength;
 const SUBMIT_NUMBER_A = layout.submitNumberA;
 const SUBMIT_NUMBER_B = layout.submitNumberB;
 const SUBMIT_KIND = layout.submitKind;
@@ -145,6 +148,8 @@ export class IO {
   private readonly completions: Int32Array;
   private readonly state: Int32Array;
   private readonly operationsMax: number;
+  private readonly bufferSizeMax: number;
+  private readonly buffersRegistered: BufferRegistry;
   /** The native clock minus JS's (io/clock.ts): a timeout's deadline is its call's JS time plus this plus its delay. */
   private readonly clockOffsetNs: number;
   private readonly slots: OperationSlots;
@@ -198,6 +203,8 @@ export class IO {
     this.native = new binding.NativeIO(
       backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides);
     this.backend = this.native.backend;
+    this.bufferSizeMax = bufferSizeMax;
+    this.buffersRegistered = new BufferRegistry(this.native);
     this.clockOffsetNs = clockOffsetNs(this.native);
     this.promises = new IOPromises(this);
   }
@@ -300,7 +307,7 @@ export class IO {
     checkFd(fd);
     checkBuffer(buffer);
     checkCallback(callback);
-    return this.submit(KIND_RECV, fd, 0, 0, 0, buffer, callback);
+    return this.submitTransfer(KIND_RECV, fd, buffer, 0, callback);
   }
 
   /** Sends from `buffer`. Result: bytes sent, which may be fewer than asked. Never raises SIGPIPE. */
@@ -309,7 +316,7 @@ export class IO {
     checkFd(fd);
     checkBuffer(buffer);
     checkCallback(callback);
-    return this.submit(KIND_SEND, fd, 0, 0, 0, buffer, callback);
+    return this.submitTransfer(KIND_SEND, fd, buffer, 0, callback);
   }
 
   /**
@@ -354,7 +361,7 @@ export class IO {
     checkBuffer(buffer);
     const at = position === null ? -1 : checkInteger('position', position, 0, POSITION_MAX);
     checkCallback(callback);
-    return this.submit(KIND_READ, fd, 0, at, 0, buffer, callback);
+    return this.submitTransfer(KIND_READ, fd, buffer, at, callback);
   }
 
   /** Writes to a file at `position` (null: the current position). Result: bytes written. */
@@ -364,7 +371,7 @@ export class IO {
     checkBuffer(buffer);
     const at = position === null ? -1 : checkInteger('position', position, 0, POSITION_MAX);
     checkCallback(callback);
-    return this.submit(KIND_WRITE, fd, 0, at, 0, buffer, callback);
+    return this.submitTransfer(KIND_WRITE, fd, buffer, at, callback);
   }
 
   /**
@@ -506,6 +513,7 @@ export class IO {
       this.attachedToLoop = false;
       native.destroy();
       this.native = null;
+      this.buffersRegistered.close();
     }
     if (failed) throw failure;
   }
@@ -542,6 +550,27 @@ export class IO {
    * kernel event.
    */
   private submit(kind: number, fd: number, integer: number, a: number, b: number, side: Side, callback: Callback): OperationId {
+    return this.submitRecord(kind, fd, integer, -1, 0, a, b, side, callback);
+  }
+
+  /** A recv, send, read or write: its bytes named by registered ArrayBuffer, offset and length. */
+  private submitTransfer(kind: number, fd: number, view: ArrayBufferView, position: number, callback: Callback): OperationId {
+    const length = view.byteLength < this.bufferSizeMax ? view.byteLength : this.bufferSizeMax;
+    const id = this.buffersRegistered.idOf(view);
+    return this.submitRecord(kind, fd, 0, id, length, position, view.byteOffset, view, callback);
+  }
+
+  private submitRecord(
+    kind: number,
+    fd: number,
+    integer: number,
+    bufferId: number,
+    length: number,
+    a: number,
+    b: number,
+    side: Side,
+    callback: Callback,
+  ): OperationId {
     if (this.state[STATE_INFLIGHT] + this.queued >= this.operationsMax) throw fullError(this.operationsMax);
     const slot = this.slots.allocate();
     const record = this.queued * RECORD_WORDS;
@@ -550,6 +579,8 @@ export class IO {
     words[record + SUBMIT_SLOT] = slot;
     words[record + SUBMIT_FD] = fd;
     words[record + SUBMIT_INTEGER] = integer;
+    words[record + SUBMIT_BUFFER] = bufferId;
+    words[record + SUBMIT_LENGTH] = length;
     const numbers = record >> 1;
     this.queueNumbers[numbers + SUBMIT_NUMBER_A] = a;
     this.queueNumbers[numbers + SUBMIT_NUMBER_B] = b;

@@ -11,6 +11,10 @@ export interface NativeIO {
   flush(count: number): void;
   /** The backend's clock now, in ns. */
   clock(): number;
+  /** An id for the ArrayBuffer's memory, which submissions then name by number. */
+  registerBuffer(buffer: ArrayBuffer): number;
+  /** The ArrayBuffer of `id` was collected. */
+  unregisterBuffer(id: number): void;
   /** Cancels the operation in `slot` (io/ checked its id's generation). */
   cancel(slot: number): boolean;
   // Driving: starts `count` queued submissions, then fills the completions
@@ -84,6 +88,8 @@ export interface NativeLayout {
   submitSlot: number;
   submitFd: number;
   submitInteger: number;
+  submitBuffer: number;
+  submitLength: number;
   submitNumberA: number;
   submitNumberB: number;
   /** Records in the submission queue; a full queue is flushed at once. */

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "attach.h"
 #include "backend/registry.h"
@@ -129,6 +130,8 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceAccessor<&NativeIO::Backend>("backend"),
                            InstanceMethod<&NativeIO::Flush>("flush"),
                            InstanceMethod<&NativeIO::Clock>("clock"),
+                           InstanceMethod<&NativeIO::RegisterBuffer>("registerBuffer"),
+                           InstanceMethod<&NativeIO::UnregisterBuffer>("unregisterBuffer"),
                            InstanceMethod<&NativeIO::Cancel>("cancel"),
                            InstanceMethod<&NativeIO::Poll>("poll"),
                            InstanceMethod<&NativeIO::Attach>("attach"),
@@ -247,8 +250,9 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       const OpKind kind = static_cast<OpKind>(kind_number);
       Op* op = loop_->acquire(slot, kind, record[kSubmitFd]);
       napi_value side = nullptr;
-      if (kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send || kind == OpKind::open ||
-          kind == OpKind::read || kind == OpKind::write) {
+      // Hosts, paths, and the rare buffer that is not registered (a SharedArrayBuffer's view).
+      const bool transfer = kind == OpKind::recv || kind == OpKind::send || kind == OpKind::read || kind == OpKind::write;
+      if (kind == OpKind::connect || kind == OpKind::open || (transfer && record[kSubmitBuffer] < 0)) {
         if (sides == nullptr) sides = sides_.Value();
         const bool got = napi_get_element(env, sides, slot, &side) == napi_ok;
         TIGERIO_ASSERT(got);
@@ -282,14 +286,14 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::recv:
       case OpKind::send: {
         TransferArgs& transfer = op->transfer();
-        return BufferOf(env, side, buffer_size_max, &transfer.buffer, &transfer.length) ? 0 : kErrInvalid;
+        return Bytes(env, record, numbers, side, buffer_size_max, &transfer.buffer, &transfer.length) ? 0 : kErrInvalid;
       }
       case OpKind::read:
       case OpKind::write: {
         FileTransferArgs& file = op->file_transfer();
         file.position = static_cast<int64_t>(numbers[kSubmitNumberA]);
         TIGERIO_ASSERT(file.position >= -1);
-        return BufferOf(env, side, buffer_size_max, &file.buffer, &file.length) ? 0 : kErrInvalid;
+        return Bytes(env, record, numbers, side, buffer_size_max, &file.buffer, &file.length) ? 0 : kErrInvalid;
       }
       case OpKind::timeout: {
         const double delay_ns = numbers[kSubmitNumberA];
@@ -319,6 +323,65 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     }
     TIGERIO_ASSERT(false && "a kind the submission queue does not carry");
     return kErrInvalid;
+  }
+
+  // The bytes of a transfer: from its registered ArrayBuffer (no Node-API
+  // call), or its view in `sides`. False if they are not there any more.
+  bool Bytes(napi_env env, const int32_t* record, const double* numbers, napi_value side, uint32_t buffer_size_max,
+             uint8_t** data, uint32_t* length) {
+    const int32_t id = record[kSubmitBuffer];
+    if (id < 0) return BufferOf(env, side, buffer_size_max, data, length);
+    TIGERIO_ASSERT(static_cast<size_t>(id) < buffers_.size() && buffers_[static_cast<size_t>(id)].data != nullptr);
+    const RegisteredBuffer& buffer = buffers_[static_cast<size_t>(id)];
+    const double offset = numbers[kSubmitNumberB];
+    const uint32_t bytes = static_cast<uint32_t>(record[kSubmitLength]);
+    TIGERIO_ASSERT(bytes >= 1 && bytes <= buffer_size_max);
+    // io/ took offset and length from the view at the call; a view cannot
+    // outgrow the ArrayBuffer it was registered with.
+    if (!(offset >= 0) || offset + bytes > static_cast<double>(buffer.byte_length)) return false;
+    *data = buffer.data + static_cast<size_t>(offset);
+    *length = bytes;
+    return true;
+  }
+
+  // registerBuffer(arrayBuffer): an id for the ArrayBuffer's memory, which
+  // operations then name by number (io/ keeps the ArrayBuffer reachable
+  // while an operation uses it, and unregisters it once it is collected).
+  Napi::Value RegisterBuffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Live(env)) return env.Undefined();
+    void* data = nullptr;
+    size_t byte_length = 0;
+    if (!info[0].IsArrayBuffer() || napi_get_arraybuffer_info(env, info[0], &data, &byte_length) != napi_ok) {
+      return ThrowType(env, "registerBuffer takes an ArrayBuffer");
+    }
+    if (data == nullptr || byte_length == 0) return ThrowRange(env, "an empty or detached ArrayBuffer cannot be registered");
+    uint32_t id = 0;
+    if (!free_buffer_ids_.empty()) {
+      id = free_buffer_ids_.back();
+      free_buffer_ids_.pop_back();
+    } else {
+      if (buffers_.size() >= kBuffersRegisteredMax) {
+        return ThrowRange(env, "too many ArrayBuffers in use by this IO at once", "ERR_IO_FULL");
+      }
+      id = static_cast<uint32_t>(buffers_.size());
+      buffers_.push_back(RegisteredBuffer{});
+    }
+    TIGERIO_ASSERT(buffers_[id].data == nullptr);
+    buffers_[id] = RegisteredBuffer{static_cast<uint8_t*>(data), byte_length};
+    return Napi::Number::New(env, id);
+  }
+
+  // unregisterBuffer(id): its ArrayBuffer was collected; the id is free again.
+  Napi::Value UnregisterBuffer(const Napi::CallbackInfo& info) {
+    double id = 0;
+    if (!IntegerArg(info, 0, "id", 0, kBuffersRegisteredMax - 1, &id)) return info.Env().Undefined();
+    const size_t index = static_cast<size_t>(id);
+    if (index < buffers_.size() && buffers_[index].data != nullptr) {
+      buffers_[index] = RegisteredBuffer{};
+      free_buffer_ids_.push_back(static_cast<uint32_t>(index));
+    }
+    return info.Env().Undefined();
   }
 
   // flush(count): starts the queued submissions outside a poll (a cancel, a
@@ -462,6 +525,12 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   const int32_t* submissions_ = nullptr;  // its data: JS writes, the flush reads
   Napi::Reference<Napi::Array> sides_;    // per slot: the buffer, host or path of the op
   uint32_t slots_max_ = 0;
+  struct RegisteredBuffer {
+    uint8_t* data = nullptr;
+    size_t byte_length = 0;
+  };
+  std::vector<RegisteredBuffer> buffers_;  // by id
+  std::vector<uint32_t> free_buffer_ids_;
   Napi::Reference<Napi::Int32Array> completions_;
   Napi::Reference<Napi::Int32Array> state_;
   Attachment* attachment_ = nullptr;
@@ -507,6 +576,8 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("submitSlot", kSubmitSlot);
   layout.Set("submitFd", kSubmitFd);
   layout.Set("submitInteger", kSubmitInteger);
+  layout.Set("submitBuffer", kSubmitBuffer);
+  layout.Set("submitLength", kSubmitLength);
   layout.Set("submitNumberA", kSubmitNumberA);
   layout.Set("submitNumberB", kSubmitNumberB);
   layout.Set("submitQueueRecords", kSubmitQueueRecords);

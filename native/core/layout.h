@@ -25,23 +25,31 @@ constexpr uint32_t kStateLength = 2;
 // ArrayBuffer the addon reads at the next flush (the poll of a tick, or a
 // flush of its own), so submitting makes no native call. A record is
 // kSubmitRecordWords int32 words: kind, slot, fd, a small integer argument
-// (port, open flags), then two float64 arguments at words 4-5 and 6-7
-// (position, delay and call time of a timeout, event handle, open mode).
-// Buffers, hosts and paths stay in JS, in the `sides` array by slot.
-constexpr uint32_t kSubmitRecordWords = 8;
+// (port, open flags), the buffer's registration id and its length in
+// bytes, then two float64s at words 6-7 and 8-9: A (position, a timeout's
+// delay, an event handle, open's mode) and B (the buffer's byte offset in
+// its ArrayBuffer, a timeout's deadline). Hosts and paths stay in JS, in
+// the `sides` array by slot, with the buffers (kept reachable there).
+constexpr uint32_t kSubmitRecordWords = 10;
 constexpr uint32_t kSubmitKind = 0;
 constexpr uint32_t kSubmitSlot = 1;
 constexpr uint32_t kSubmitFd = 2;
 constexpr uint32_t kSubmitInteger = 3;
-constexpr uint32_t kSubmitNumberA = 2;  // float64 index within the record (words 4-5)
-constexpr uint32_t kSubmitNumberB = 3;  // float64 index within the record (words 6-7)
+constexpr uint32_t kSubmitBuffer = 4;  // a registered ArrayBuffer's id, or -1: look the view up in `sides`
+constexpr uint32_t kSubmitLength = 5;
+constexpr uint32_t kSubmitNumberA = 3;  // float64 index within the record (words 6-7)
+constexpr uint32_t kSubmitNumberB = 4;  // float64 index within the record (words 8-9)
 // Records in the queue: a full queue is flushed at the call that fills it.
 constexpr uint32_t kSubmitQueueRecords = 1024;
+// ArrayBuffers an IO knows by id at once (io/ registers each the first time
+// an operation uses it, and forgets it when it is collected).
+constexpr uint32_t kBuffersRegisteredMax = 1u << 20;
 // Ids handed to JS are small integers (no allocation to return one):
 // generation (kIdGenerationBits, wrapping) << kSlotBits | slot.
 constexpr uint32_t kIdGenerationBits = 10;
 static_assert(kSlotBits + kIdGenerationBits <= 30, "operation ids are V8 small integers");
 static_assert(kSubmitRecordWords % 2 == 0 && kSubmitNumberB * 2 + 1 < kSubmitRecordWords, "float64s aligned in a record");
+static_assert(kSubmitNumberA * 2 > kSubmitLength, "the float64s follow the int32 fields");
 
 // Bits of open()'s flags, mapped to each OS's own by its backend.
 constexpr uint32_t kOpenRead = 1u << 0;
