@@ -1,13 +1,14 @@
 #include "attach.h"
 
 #include "core/assert.h"
-#include "core/clock.h"
 #include "core/layout.h"
 
 namespace tigerio {
 
 Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
                               Attachment** owner) {
+  TIGERIO_ASSERT(loop != nullptr && owner != nullptr && *owner == nullptr);
+  TIGERIO_ASSERT(loop->poll_fd() >= 0);
   uv_loop_t* uv_loop = nullptr;
   if (napi_get_uv_event_loop(env, &uv_loop) != napi_ok || uv_loop == nullptr) {
     napi_throw_error(env, nullptr, "tigerio: attach(): no libuv loop in this environment");
@@ -51,7 +52,10 @@ void Attachment::OnTimer(uv_timer_t* handle) {
   self->timer_deadline_ns_ = -1;
   self->Dispatch();
 }
-void Attachment::OnIdle(uv_idle_t* handle) { static_cast<Attachment*>(handle->data)->Dispatch(); }
+void Attachment::OnIdle(uv_idle_t* handle) {
+  TIGERIO_ASSERT(handle->data != nullptr);
+  static_cast<Attachment*>(handle->data)->Dispatch();
+}
 
 void Attachment::Rearm() {
   TIGERIO_ASSERT(!closing_);

@@ -25,7 +25,10 @@ constexpr uint64_t kWakeTag = uint64_t{1} << 32;
 class EpollPoller final : public Poller {
  public:
   EpollPoller(int epoll_fd, int wake_fd, uint32_t events_max)
-      : epoll_fd_(epoll_fd), wake_fd_(wake_fd), raw_(events_max) {}
+      : epoll_fd_(epoll_fd), wake_fd_(wake_fd), raw_(events_max) {
+    TIGERIO_ASSERT(epoll_fd >= 0 && wake_fd >= 0 && epoll_fd != wake_fd);
+    TIGERIO_ASSERT(events_max >= 1);
+  }
 
   ~EpollPoller() override {
     ::close(wake_fd_);
@@ -34,7 +37,9 @@ class EpollPoller final : public Poller {
 
   int fd() const override { return epoll_fd_; }
 
-  int add(int fd, uint8_t) override {
+  int add(int fd, uint8_t directions) override {
+    TIGERIO_ASSERT(fd >= 0 && fd != epoll_fd_ && fd != wake_fd_);
+    TIGERIO_ASSERT(directions != 0 && (directions & ~(kReadable | kWritable)) == 0);
     epoll_event event{};
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.u64 = static_cast<uint32_t>(fd);
@@ -45,6 +50,7 @@ class EpollPoller final : public Poller {
   }
 
   void remove(int fd) override {
+    TIGERIO_ASSERT(fd >= 0 && fd != epoll_fd_ && fd != wake_fd_);
     // ENOENT/EBADF: already gone with a close behind our back. Nothing to undo.
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   }

@@ -13,11 +13,14 @@
 
 #include <cstring>
 
+#include "../core/assert.h"
 #include "../core/backend.h"
 
 namespace tigerio {
 
 bool parse_ip_address(const char* host, int port, AddressStorage* address) {
+  TIGERIO_ASSERT(host != nullptr && address != nullptr);
+  TIGERIO_ASSERT(port >= 0 && port <= 65535);
   std::memset(address, 0, sizeof(*address));
   static_assert(sizeof(address->bytes) >= sizeof(sockaddr_in6), "room for IPv6");
 #ifdef _WIN32

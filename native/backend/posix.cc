@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../core/assert.h"
 #include "../core/errors.h"
 #include "../core/layout.h"
 #include "../core/platform.h"
@@ -58,6 +59,7 @@ int new_socket(int domain) {
 }  // namespace
 
 int32_t accept(int fd) {
+  TIGERIO_ASSERT(fd >= 0);
   for (;;) {
 #if defined(__linux__) || defined(__FreeBSD__)
     const int client = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -75,13 +77,16 @@ int32_t accept(int fd) {
       ::close(client);
       return prepared;
     }
+    TIGERIO_ASSERT(client != fd);
     return client;
   }
 }
 
 int32_t recv(int fd, uint8_t* buffer, uint32_t length) {
+  TIGERIO_ASSERT(buffer != nullptr && length >= 1 && length <= kBufferSizeMaxLimit);
   for (;;) {
     const ssize_t n = ::recv(fd, buffer, length, 0);
+    TIGERIO_ASSERT(n <= static_cast<ssize_t>(length));
     if (n >= 0) return static_cast<int32_t>(n);
     if (errno == EINTR) continue;
     return error_result();
@@ -95,8 +100,10 @@ bool is_stream_socket(int fd) {
 }
 
 int32_t send(int fd, const uint8_t* buffer, uint32_t length) {
+  TIGERIO_ASSERT(buffer != nullptr && length >= 1 && length <= kBufferSizeMaxLimit);
   for (;;) {
     const ssize_t n = ::send(fd, buffer, length, kSendFlags);
+    TIGERIO_ASSERT(n <= static_cast<ssize_t>(length));
     if (n >= 0) return static_cast<int32_t>(n);
     if (errno == EINTR) continue;
     return error_result();
@@ -104,6 +111,7 @@ int32_t send(int fd, const uint8_t* buffer, uint32_t length) {
 }
 
 int32_t connect_start(int fd, const AddressStorage& address) {
+  TIGERIO_ASSERT(address.length >= 1 && address.length <= sizeof(address.bytes));
   {
     const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(address.bytes),
                              static_cast<socklen_t>(address.length));
@@ -115,6 +123,7 @@ int32_t connect_start(int fd, const AddressStorage& address) {
 }
 
 int32_t connect_finish(int fd) {
+  TIGERIO_ASSERT(fd >= 0);
   int error = 0;
   socklen_t size = sizeof(error);
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) < 0) return error_result();

@@ -34,6 +34,7 @@ Registry& registry() {
 }  // namespace
 
 int64_t Loop::event_open() {
+  static_assert(kEventsPerIOMax <= 1024, "events are found by a scan");
   uint32_t index = 0;
   while (index < kEventsPerIOMax && events_[index].handle != 0) index++;
   if (index == kEventsPerIOMax) return kErrTooManyFiles;
@@ -43,6 +44,7 @@ int64_t Loop::event_open() {
   while (handle == 0 || r.events.count(handle) != 0) handle++;
   r.next_handle = handle + 1;
   r.events.emplace(handle, Registration{this, index});
+  TIGERIO_ASSERT(handle != 0 && index < kEventsPerIOMax);
   events_[index].handle = handle;
   events_[index].listener = nullptr;
   events_[index].triggered.store(false, std::memory_order_relaxed);
@@ -50,6 +52,7 @@ int64_t Loop::event_open() {
 }
 
 bool Loop::event_close(uint32_t handle) {
+  TIGERIO_ASSERT(handle != 0);
   for (Event& event : events_) {
     if (event.handle != handle) continue;
     {
@@ -74,6 +77,8 @@ bool Loop::event_trigger(uint32_t handle) {
   auto it = r.events.find(handle);
   if (it == r.events.end()) return false;
   Loop* loop = it->second.loop;
+  TIGERIO_ASSERT(loop != nullptr && it->second.index < kEventsPerIOMax);
+  TIGERIO_ASSERT(loop->events_[it->second.index].handle == handle);
   loop->events_[it->second.index].triggered.store(true, std::memory_order_release);
   loop->events_signaled_.store(true, std::memory_order_release);
   // Under the lock: the loop cannot be destroyed (unregister_events takes it).
@@ -103,6 +108,7 @@ void Loop::event_listen(Op* op) {
 void Loop::fire_events() {
   for (Event& event : events_) {
     if (event.listener == nullptr) continue;
+    TIGERIO_ASSERT(event.handle != 0 && event.listener->state == OpState::pending);
     if (!event.triggered.exchange(false, std::memory_order_acq_rel)) continue;
     Op* op = event.listener;
     event.listener = nullptr;
@@ -111,6 +117,7 @@ void Loop::fire_events() {
 }
 
 bool Loop::cancel_event_listener(Op* op) {
+  TIGERIO_ASSERT(op->kind == OpKind::event_listen && op->state == OpState::pending);
   for (Event& event : events_) {
     if (event.listener != op) continue;
     event.listener = nullptr;

@@ -28,19 +28,23 @@ class TimerHeap {
   static int64_t deadline(const Op* op) { return op->args.timeout.deadline_ns; }
 
   void push(Op* op) {
+    TIGERIO_ASSERT(op->kind == OpKind::timeout);
     heap_.push_back(Entry{op->args.timeout.deadline_ns, op->sequence, op});
     sift_up(size() - 1, heap_.back());
+    TIGERIO_ASSERT(heap_[op->heap_index].op == op);
   }
 
   Op* pop() {
     TIGERIO_ASSERT(!heap_.empty());
     Op* op = heap_[0].op;
     remove_at(0);
+    TIGERIO_ASSERT(heap_.empty() || !before(heap_[0], Entry{deadline(op), op->sequence, op}));
     return op;
   }
 
   // True if `op` was in the heap.
   bool remove(Op* op) {
+    TIGERIO_ASSERT(op->kind == OpKind::timeout);
     const uint32_t index = op->heap_index;
     if (index >= size() || heap_[index].op != op) return false;
     remove_at(index);
@@ -49,6 +53,7 @@ class TimerHeap {
 
  private:
   static constexpr uint32_t kArity = 4;
+  static_assert(kArity >= 2 && (kArity & (kArity - 1)) == 0, "a power-of-two arity");
 
   struct Entry {
     int64_t deadline;
@@ -61,11 +66,13 @@ class TimerHeap {
   }
 
   void place(uint32_t index, const Entry& entry) {
+    TIGERIO_ASSERT(index < heap_.size() && entry.op != nullptr);
     heap_[index] = entry;
     entry.op->heap_index = index;
   }
 
   void remove_at(uint32_t index) {
+    TIGERIO_ASSERT(index < heap_.size());
     const Entry last = heap_.back();
     heap_.pop_back();
     if (index == size()) return;  // removed the last entry itself
@@ -79,6 +86,7 @@ class TimerHeap {
 
   // Moves the hole at `index` up while `entry` belongs above it, then fills it.
   void sift_up(uint32_t index, const Entry entry) {
+    TIGERIO_ASSERT(index < heap_.size());
     while (index > 0) {
       const uint32_t parent = (index - 1) / kArity;
       if (!before(entry, heap_[parent])) break;
@@ -91,6 +99,7 @@ class TimerHeap {
   // Moves the hole at `index` down while a child belongs above `entry`, then fills it.
   void sift_down(uint32_t index, const Entry entry) {
     const uint32_t count = size();
+    TIGERIO_ASSERT(index < count);
     for (;;) {
       const uint32_t first = index * kArity + 1;
       if (first >= count) break;
