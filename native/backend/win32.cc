@@ -2,8 +2,10 @@
 
 #include <cstring>
 
+#include "../core/assert.h"
+#include "../core/backend.h"
 #include "../core/errors.h"
-#include "backend.h"
+#include "../core/platform.h"
 
 #ifndef ERROR_ELEVATION_REQUIRED
 #define ERROR_ELEVATION_REQUIRED 740L  // not in every mingw-w64's winerror.h
@@ -249,5 +251,19 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
 }
 
 }  // namespace win32
+
+// The core's platform facts and error numbers (core/platform.h,
+// core/errors.h), Windows': handles are multiples of 4 (the kernel ignores
+// the two low bits), and errors are libuv's fixed Windows numbers, which is
+// what Node's util.getSystemErrorName() knows there.
+extern const uint32_t kFdIndexShift = 2;
+extern const int32_t kErrCanceled = -4081;
+extern const int32_t kErrAgain = -4088;
+extern const int32_t kErrBadFd = -4083;
+extern const int32_t kErrInvalid = -4071;
+extern const int32_t kErrNoMemory = -4057;
+extern const int32_t kErrNotSupported = -4049;
+extern const int32_t kErrTooManyFiles = -4066;
+extern const int32_t kErrBusy = -4082;
 
 }  // namespace tigerio
