@@ -119,6 +119,15 @@ bool is_socket_op(OpKind kind) {
   return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send;
 }
 
+// The error of a Winsock call on a handle this IO knows as a socket.
+// WSAENOTSOCK there means the handle was closed behind the IO's back (the
+// number is no socket any more): for the caller a closed fd, EBADF, as on
+// POSIX (and as a number the IO never knew gets at issue()).
+int32_t socket_call_error(int error) {
+  TIGERIO_ASSERT(error != 0);
+  return error == WSAENOTSOCK ? kErrBadFd : win32::map_error(static_cast<DWORD>(error));
+}
+
 // Files opened by any IO of this process and not yet closed. An fd number
 // this IO did not make is accepted if it is a socket (any socket can be
 // checked) or in this set: otherwise it could be any handle of node.exe,
@@ -138,8 +147,9 @@ void file_registered(int32_t fd) {
   TIGERIO_ASSERT(fd >= 0);
   FileRegistry& registry = file_registry();
   std::lock_guard<std::mutex> lock(registry.mutex);
-  const bool inserted = registry.fds.insert(fd).second;
-  TIGERIO_ASSERT(inserted);  // a handle value is one open file's at a time
+  // Already there only if a file of ours was closed behind the registry's
+  // back and the handle value reused: the entry is right again either way.
+  registry.fds.insert(fd);
 }
 
 void file_unregistered(int32_t fd) {
@@ -551,7 +561,7 @@ int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
   }
   const int error = ::WSAGetLastError();
   if (error == WSA_IO_PENDING) return in_flight(op);
-  return win32::map_error(static_cast<DWORD>(error));
+  return socket_call_error(error);
 }
 
 int32_t IocpBackend::start_accept(Op* op, FdState& state) {
@@ -562,7 +572,7 @@ int32_t IocpBackend::start_accept(Op* op, FdState& state) {
     BOOL listening = FALSE;
     int size = sizeof(listening);
     if (::getsockopt(as_socket(op->fd), SOL_SOCKET, SO_ACCEPTCONN, reinterpret_cast<char*>(&listening), &size) != 0) {
-      return win32::socket_error();
+      return socket_call_error(::WSAGetLastError());
     }
     if (!listening) return kErrInvalid;
     state.listening = 1;
@@ -583,7 +593,7 @@ int32_t IocpBackend::start_accept(Op* op, FdState& state) {
   if (error == ERROR_IO_PENDING) return in_flight(op);
   ::closesocket(accepted);
   scratch->accepted = INVALID_SOCKET;
-  return win32::map_error(static_cast<DWORD>(error));
+  return socket_call_error(error);
 }
 
 int32_t IocpBackend::start_connect(Op* op, FdState& state) {
@@ -598,7 +608,7 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
   const int any_size = target->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   if (::bind(as_socket(op->fd), reinterpret_cast<const sockaddr*>(&any), any_size) != 0) {
     const int error = ::WSAGetLastError();
-    if (error != WSAEINVAL) return win32::map_error(static_cast<DWORD>(error));
+    if (error != WSAEINVAL) return socket_call_error(error);
   }
   Scratch* scratch = prepare(op);
   DWORD bytes = 0;
@@ -608,7 +618,7 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
   }
   const int error = ::WSAGetLastError();
   if (error == ERROR_IO_PENDING) return in_flight(op);
-  return win32::map_error(static_cast<DWORD>(error));
+  return socket_call_error(error);
 }
 
 int32_t IocpBackend::start_file(Op* op, FdState& state) {
@@ -774,23 +784,23 @@ int32_t IocpBackend::packet_result(Op* op, const OVERLAPPED_ENTRY& entry) {
   // Internal is the NTSTATUS: success and warnings are >= 0.
   if (static_cast<LONG>(overlapped->Internal) >= 0) return static_cast<int32_t>(entry.dwNumberOfBytesTransferred);
   DWORD bytes = 0;
-  DWORD error = 0;
+  int32_t result = 0;
   if (is_socket_op(op->kind)) {
     DWORD flags = 0;
     // Translates the NTSTATUS into the Winsock error a synchronous call
-    // would give. The handle is not used for the lookup (the status is in
-    // the OVERLAPPED), so an orphan's reused number is harmless here.
+    // would give, through the socket's provider. WSAENOTSOCK: the socket
+    // was closed behind the IO's back, which is what aborted the op (EBADF).
     if (::WSAGetOverlappedResult(as_socket(op->fd), overlapped, &bytes, FALSE, &flags)) {
       return static_cast<int32_t>(bytes);
     }
-    error = static_cast<DWORD>(::WSAGetLastError());
+    result = socket_call_error(::WSAGetLastError());
   } else {
     if (::GetOverlappedResult(as_handle(op->fd), overlapped, &bytes, FALSE)) return static_cast<int32_t>(bytes);
-    error = ::GetLastError();
+    const DWORD error = ::GetLastError();
     if (op->kind == OpKind::read && (error == ERROR_HANDLE_EOF || error == ERROR_BROKEN_PIPE)) return 0;
-    if (error == ERROR_ACCESS_DENIED) return kErrBadFd;  // as in start_file()
+    // A handle without the access asked: POSIX says EBADF (as in start_file()).
+    result = error == ERROR_ACCESS_DENIED ? kErrBadFd : win32::map_error(error);
   }
-  const int32_t result = win32::map_error(error);
   TIGERIO_ASSERT(result < 0);
   return result;
 }
