@@ -70,17 +70,23 @@ constexpr int32_t kPending = INT32_MIN;     // a packet will come
 constexpr int32_t kRetry = INT32_MIN + 1;   // issue the op again (an accept whose peer gave up)
 constexpr uint32_t kAcceptRetriesMax = 64;  // per issue: dead connections in the backlog skipped at once
 
-// The most one WSASend hands to the kernel. An overlapped send completes
-// only when the kernel has taken the whole buffer, and Wine (like a
-// Windows socket whose peer stops reading) then waits for room to send the
-// rest; when the peer has closed, the reset that follows the first segments
-// must fail the send, and for a send of megabytes under Wine it never does:
-// the packet does not come (issue 11: 1 MiB after the peer's close, no
-// callback after 8 s). A send of at most the socket buffer's worth is taken
-// at once, so its packet comes, and the next send meets the reset
-// (ECONNRESET) as libuv's does. POSIX send completes short the same way;
-// callers loop (io/ does for sendAll). 64 KiB is Windows' default send
-// buffer, and one 64 KiB send per completion keeps a transfer at memory speed.
+// The most one WSASend hands to the kernel (issue 11). An overlapped send
+// completes only once the kernel has taken the whole buffer. Wine sends what
+// fits in the socket buffer at once and leaves the rest waiting for room;
+// when the peer has already closed, the first segments make it answer with
+// a reset, which comes while that send is still being handed out, and the
+// rest left waiting then never completes: measured, a 1 MiB send right after
+// the peer's close had no packet after 3 s (8 s in the issue), while sends up
+// to 512 KiB (what a fresh loopback socket takes at once) always completed,
+// and 640 KiB never did. node:net gets ECONNRESET in milliseconds because its first write is a
+// non-blocking try that reports what fit, and its next write meets the reset
+// at once. Sending at most 64 KiB per call does the same here: the kernel
+// takes it whole, the op completes with that count (a partial send, which the
+// contract allows, as POSIX send), and the caller's next send fails with
+// ECONNRESET. A 64 KiB send still waits for room when the peer stopped
+// reading and the buffer is full; a reset that comes then does wake it
+// (measured), so only a reset arriving within that very call is not covered.
+// On Windows itself the bound only splits large sends into more completions.
 constexpr uint32_t kSendChunkMax = 64 * 1024;
 
 // AcceptEx writes both addresses, each with 16 bytes of its own overhead.
