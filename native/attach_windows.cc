@@ -106,7 +106,7 @@ void Attachment::Close() {
   closing_ = true;
   if (*owner_ == this) *owner_ = nullptr;
   // Joined here, before the IO's backend can go: what the waiter had
-  // dequeued stays handed over, for the backend's next wait().
+  // dequeued completes, and the next tick()/run() harvests it.
   if (waiter_started_) waiter_->waiter_stop();
   napi_async_destroy(env_, context_);
   context_ = nullptr;

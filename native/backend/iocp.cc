@@ -874,15 +874,16 @@ void IocpBackend::wait(int64_t timeout_ns) {
     release_waiter();
     return;
   }
-  // What a waiter dequeued before it stopped comes first, and then nothing blocks.
-  if (take_handoff()) timeout_ns = 0;
+  {
+    std::lock_guard<std::mutex> lock(waiter_mutex_);
+    TIGERIO_ASSERT(!handoff_pending_);  // waiter_stop() took what was handed over
+  }
   const ULONG count = dequeue(port_, entries_.data(), static_cast<ULONG>(entries_.size()), wait_ms(timeout_ns));
   process(entries_.data(), count);
 }
 
 IocpBackend::~IocpBackend() {
   waiter_stop();
-  take_handoff();
   // The core has waited for every issued op to come back before it lets
   // the backend go (Loop::~Loop cancels and drains): the kernel writes into
   // no op's OVERLAPPED or buffer any more.
@@ -894,14 +895,11 @@ IocpBackend::~IocpBackend() {
 
 bool IocpBackend::waiter_start(Notify notify, void* context) {
   TIGERIO_ASSERT(!waiter_running_ && notify != nullptr);
-  // What a stopped waiter handed over is the loop thread's first.
-  take_handoff();
   notify_ = notify;
   notify_context_ = context;
   {
     std::lock_guard<std::mutex> lock(waiter_mutex_);
-    TIGERIO_ASSERT(handoff_count_ == 0);
-    handoff_pending_ = false;
+    TIGERIO_ASSERT(!handoff_pending_ && handoff_count_ == 0);  // see waiter_stop()
     waiter_stopping_ = false;
     rearm_posted_ = false;
     waiter_sleep_ns_ = kAwake;
@@ -929,6 +927,15 @@ void IocpBackend::waiter_stop() {
   TIGERIO_ASSERT(posted);
   waiter_thread_.join();
   waiter_running_ = false;
+  // What it had handed over completes now (JS sees it at the next poll), and
+  // the port is the loop thread's again: a hand-over left pending would make
+  // every later wait() think work had come, and spin.
+  take_handoff();
+  {
+    std::lock_guard<std::mutex> lock(waiter_mutex_);
+    handoff_pending_ = false;
+    TIGERIO_ASSERT(handoff_count_ == 0);
+  }
   TIGERIO_ASSERT(!waiter_thread_.joinable());
 }
 

@@ -27,8 +27,8 @@ class IocpWaiter {
   // parked until the loop thread has taken the hand-over and called
   // waiter_rearm() (or a wait() took it). False if the thread could not start.
   virtual bool waiter_start(Notify notify, void* context) = 0;
-  // Stops and joins the thread. What it had dequeued stays handed over, for
-  // the next wait(). Idempotent.
+  // Loop thread: stops and joins the thread, and completes what it had
+  // handed over (JS sees it at the next poll). Idempotent.
   virtual void waiter_stop() = 0;
   // Loop thread: completes what the waiter handed over (the round's
   // dispatch then harvests them and fires the timers that are due).
