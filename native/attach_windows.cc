@@ -18,6 +18,7 @@ namespace tigerio {
 
 Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
                               Attachment** owner) {
+  TIGERIO_ASSERT(env != nullptr && loop != nullptr && owner != nullptr && *owner == nullptr);
   IocpWaiter* waiter = iocp_waiter(loop->backend());
   if (waiter == nullptr) {
     napi_throw_error(env, nullptr, "tigerio: attach(): this backend cannot be attached on Windows");
@@ -54,12 +55,14 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
   // exiting while attached), so the waiter is joined before the loop goes.
   napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, self, &self->cleanup_);
   self->Rearm();
+  TIGERIO_ASSERT(self->waiter_started_ && !self->closing_);
   return self;
 }
 
 // The waiter thread: something was handed over.
 void Attachment::OnWaiter(void* context) {
   auto* self = static_cast<Attachment*>(context);
+  TIGERIO_ASSERT(self != nullptr && self->rounds_ != nullptr);
   // napi_closing after a release is fine: Close() has joined the waiter
   // before releasing, so this never races the finalizer.
   napi_call_threadsafe_function(self->rounds_, nullptr, napi_tsfn_nonblocking);
@@ -69,14 +72,17 @@ void Attachment::OnWaiter(void* context) {
 void Attachment::OnRound(napi_env env, napi_value, void* context, void*) {
   if (env == nullptr) return;  // the threadsafe function is being torn down
   auto* self = static_cast<Attachment*>(context);
+  TIGERIO_ASSERT(self != nullptr && self->env_ == env);
   if (self->closing_) return;
   self->round_scheduled_ = false;
+  // Completes what the waiter handed over; the dispatch harvests it and
+  // fires due timers, and its Rearm() lets the waiter wait again.
   self->waiter_->waiter_consume();
   self->Dispatch();
 }
 
 void Attachment::Rearm() {
-  TIGERIO_ASSERT(!closing_);
+  TIGERIO_ASSERT(!closing_ && waiter_ != nullptr);
   const bool pending = Pending();
   // Work no packet will announce: a round now, from the loop thread itself
   // (the uv_idle of attach.cc).
@@ -100,18 +106,21 @@ void Attachment::Close() {
   closing_ = true;
   if (*owner_ == this) *owner_ = nullptr;
   // Joined here, before the IO's backend can go: what the waiter had
-  // dequeued stays handed over, for the backend's next wait().
+  // dequeued completes, and the next tick()/run() harvests it.
   if (waiter_started_) waiter_->waiter_stop();
   napi_async_destroy(env_, context_);
   context_ = nullptr;
   napi_delete_reference(env_, dispatch_);
   dispatch_ = nullptr;
-  // Frees this in OnFinalize, on the loop thread, once Node is done with it.
+  TIGERIO_ASSERT(context_ == nullptr && dispatch_ == nullptr);
+  // Frees this in OnFinalize, on the loop thread, once Node is done with it:
+  // no member is touched after this call.
   napi_release_threadsafe_function(rounds_, napi_tsfn_abort);
 }
 
 void Attachment::OnFinalize(napi_env, void* data, void*) {
   auto* self = static_cast<Attachment*>(data);
+  TIGERIO_ASSERT(self != nullptr);
   if (!self->closing_) {
     // Finalized by the environment's teardown before any Close().
     self->closing_ = true;

@@ -2,8 +2,11 @@
 // and file operation is an overlapped call (AcceptEx, ConnectEx, WSARecv,
 // WSASend, ReadFile, WriteFile) whose OVERLAPPED lives in the op's scratch,
 // so nothing is allocated per operation; GetQueuedCompletionStatusEx
-// harvests up to `entries` completions per wait; timeouts are a min-heap
-// whose nearest deadline bounds that wait; wake() posts a packet.
+// harvests up to `entries` completions per wait; wake() posts a packet.
+// Per-fd queues, close-after-drain, cancellation of queued ops, the reused
+// fd rule and timers are the core's (core/loop.h): the core issues only the
+// head of each of an fd's two FIFOs, so this file starts one overlapped call
+// per issue() and reports its result once, through Loop::complete().
 //
 // Rules this file keeps (each one a bug TigerBeetle or libuv met):
 // - A handle is associated with a port at its first operation in an IO,
@@ -11,30 +14,29 @@
 //   completes on that IO's port, not the acceptor's. A handle can be bound
 //   to one port only: an fd used by two IOs fails in the second with EINVAL.
 // - FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: an overlapped call that succeeds
-//   at once posts no packet, and its result is taken there and then (only
-//   when the mode was set: a socket under a non-IFS layered provider keeps
-//   posting packets, as libuv checks too).
-// - Only the head op of each direction per fd is in the kernel; the rest
-//   wait in a FIFO (contract rule 4, same as readiness.cc). Files have one
-//   FIFO for reads and writes: an overlapped handle has no file pointer, so
-//   "the current position" is ours, and the ops run in submission order as
-//   the synchronous POSIX file calls do.
+//   at once posts no packet, and its result is taken there and then, inside
+//   issue() (only when the mode was set: a socket under a non-IFS layered
+//   provider keeps posting packets, as libuv checks too).
+// - An overlapped handle has no file pointer: "the current position" of a
+//   file is ours (FdState::file_position). The core runs a file's reads and
+//   writes in one FIFO (Direction::in), one at a time, so it stays exact.
 // - The kernel owns an op's OVERLAPPED and buffer until its packet comes
-//   back: no op completes before that, not on cancel, close or deinit.
-//   close(fd) cancels (CancelIoEx) what is in flight, completes the queued
-//   ops with ECANCELED at once, and closes the handle (closesocket for a
-//   socket, CloseHandle for a file) only once the cancelled ops are back;
-//   its own callback is last.
+//   back: no op completes before that, not on cancel, close or deinit
+//   (the core waits for every issued op before it closes or frees anything).
 // - The AcceptEx socket is made with the listener's address family.
+// - A send is at most kSendChunkMax bytes per WSASend (see there): a send
+//   may complete with fewer bytes than asked, as POSIX send does.
 // - Waits round up to whole milliseconds, so a timer never fires early and
 //   a sub-millisecond remainder never turns into a busy loop of zero-length
-//   waits; timers are checked after every wait, whatever woke it, so none
-//   is stranded behind a stream of completions.
+//   waits. A failed wait other than a timeout is a broken invariant.
 #include "iocp.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -44,8 +46,8 @@
 
 #include "../core/clock.h"
 #include "../core/errors.h"
+#include "../core/fd_table.h"
 #include "../core/loop.h"
-#include "../core/timers.h"
 #include "win32.h"
 
 namespace tigerio {
@@ -60,41 +62,62 @@ constexpr ULONG_PTR kIoKey = 1;     // an operation's: its OVERLAPPED says which
 constexpr ULONG_PTR kWakeKey = 2;   // wake(): cross-thread events
 constexpr ULONG_PTR kRearmKey = 3;  // the loop thread telling the waiter to re-read the deadline
 
-// Op::flags bits.
-constexpr uint8_t kInFlight = 1;         // the kernel owns the op's OVERLAPPED until its packet
-constexpr uint8_t kCancelRequested = 2;  // CancelIoEx was called for it: a failure is ECANCELED
-constexpr uint8_t kOrphaned = 4;  // in flight on a handle whose number now names another (see forget_old_handle)
+// Op::backend_flags bits.
+constexpr uint8_t kInFlight = 1;  // the kernel owns the op's OVERLAPPED until its packet
 
 // start() and conclude() results besides an op's own.
 constexpr int32_t kPending = INT32_MIN;     // a packet will come
 constexpr int32_t kRetry = INT32_MIN + 1;   // issue the op again (an accept whose peer gave up)
-constexpr uint32_t kAcceptRetriesMax = 64;  // per pump: dead connections in the backlog skipped at once
+constexpr uint32_t kAcceptRetriesMax = 64;  // per issue: dead connections in the backlog skipped at once
+
+// The most one WSASend hands to the kernel (issue 11). An overlapped send
+// completes only once the kernel has taken the whole buffer. Wine sends what
+// fits in the socket buffer at once and leaves the rest waiting for room;
+// when the peer has already closed, the first segments make it answer with
+// a reset, which comes while that send is still being handed out, and the
+// rest left waiting then never completes: measured, a 1 MiB send right after
+// the peer's close had no packet after 3 s (8 s in the issue), while sends up
+// to 512 KiB (what a fresh loopback socket takes at once) always completed,
+// and 640 KiB never did. node:net gets ECONNRESET in milliseconds because its first write is a
+// non-blocking try that reports what fit, and its next write meets the reset
+// at once. Sending at most 64 KiB per call does the same here: the kernel
+// takes it whole, the op completes with that count (a partial send, which the
+// contract allows, as POSIX send), and the caller's next send fails with
+// ECONNRESET. A 64 KiB send still waits for room when the peer stopped
+// reading and the buffer is full; a reset that comes then does wake it
+// (measured), so only a reset arriving within that very call is not covered.
+// On Windows itself the bound only splits large sends into more completions.
+constexpr uint32_t kSendChunkMax = 64 * 1024;
 
 // AcceptEx writes both addresses, each with 16 bytes of its own overhead.
 constexpr DWORD kAcceptAddressBytes = sizeof(sockaddr_in6) + 16;
 
-// Bounds on waiting for cancelled ops to come back: CancelIoEx makes them
-// complete promptly; not doing so within this long is a broken invariant.
-constexpr int64_t kDrainNsMax = 60'000'000'000;
-constexpr DWORD kDrainStepMs = 100;
-
-// What an op keeps in Op::scratch while the kernel has it.
+// What an op keeps in Op::scratch while the kernel has it. The OVERLAPPED
+// is first, and Op::scratch is at a fixed offset in Op, so a dequeued
+// OVERLAPPED* leads back to its op without a pointer stored beside it.
 struct Scratch {
-  OVERLAPPED overlapped;  // first: a dequeued OVERLAPPED* is this Scratch*
-  Op* op;
+  OVERLAPPED overlapped;
+  SOCKET accepted;  // accept: the socket AcceptEx accepts into (INVALID_SOCKET once handed on)
   uint8_t accept_addresses[2 * kAcceptAddressBytes];
 };
+static_assert(offsetof(Scratch, overlapped) == 0, "a dequeued OVERLAPPED* is its Scratch*");
 static_assert(sizeof(Scratch) <= sizeof(Op::scratch), "an op's overlapped state fits its scratch");
 static_assert(alignof(Scratch) <= 16, "Op::scratch is 16-byte aligned");
-// An accept keeps the socket it accepts into in Op::position (unused by accept).
-static_assert(sizeof(SOCKET) <= sizeof(int64_t), "a SOCKET fits Op::position");
 
 Scratch* scratch_of(Op* op) { return std::launder(reinterpret_cast<Scratch*>(op->scratch)); }
 
+Op* op_of(OVERLAPPED* overlapped) {
+  TIGERIO_ASSERT(overlapped != nullptr);
+  Op* op = reinterpret_cast<Op*>(reinterpret_cast<uint8_t*>(overlapped) - offsetof(Op, scratch));
+  TIGERIO_ASSERT(&scratch_of(op)->overlapped == overlapped);
+  return op;
+}
+
 // A fresh OVERLAPPED for a new overlapped call of `op`.
 Scratch* prepare(Op* op) {
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0);
   Scratch* scratch = new (op->scratch) Scratch();
-  scratch->op = op;
+  scratch->accepted = INVALID_SOCKET;
   return scratch;
 }
 
@@ -102,10 +125,20 @@ bool is_socket_op(OpKind kind) {
   return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send;
 }
 
+// The error of a Winsock call on a handle this IO knows as a socket.
+// WSAENOTSOCK there means the handle was closed behind the IO's back (the
+// number is no socket any more): for the caller a closed fd, EBADF, as on
+// POSIX (and as a number the IO never knew gets at issue()).
+int32_t socket_call_error(int error) {
+  TIGERIO_ASSERT(error != 0);
+  return error == WSAENOTSOCK ? kErrBadFd : win32::map_error(static_cast<DWORD>(error));
+}
+
 // Files opened by any IO of this process and not yet closed. An fd number
 // this IO did not make is accepted if it is a socket (any socket can be
 // checked) or in this set: otherwise it could be any handle of node.exe,
-// and closing or writing it would be a disaster, so it is EBADF.
+// and closing or writing it would be a disaster, so it is EBADF. Open and
+// close are not hot paths: the set may allocate.
 struct FileRegistry {
   std::mutex mutex;
   std::unordered_set<int32_t> fds;
@@ -117,18 +150,23 @@ FileRegistry& file_registry() {
 }
 
 void file_registered(int32_t fd) {
+  TIGERIO_ASSERT(fd >= 0);
   FileRegistry& registry = file_registry();
   std::lock_guard<std::mutex> lock(registry.mutex);
+  // Already there only if a file of ours was closed behind the registry's
+  // back and the handle value reused: the entry is right again either way.
   registry.fds.insert(fd);
 }
 
 void file_unregistered(int32_t fd) {
+  TIGERIO_ASSERT(fd >= 0);
   FileRegistry& registry = file_registry();
   std::lock_guard<std::mutex> lock(registry.mutex);
   registry.fds.erase(fd);
 }
 
 bool file_known(int32_t fd) {
+  if (fd < 0) return false;
   FileRegistry& registry = file_registry();
   std::lock_guard<std::mutex> lock(registry.mutex);
   return registry.fds.count(fd) != 0;
@@ -142,6 +180,7 @@ struct Extensions {
 };
 
 int32_t load_extensions(Extensions* out) {
+  TIGERIO_ASSERT(out != nullptr);
   const SOCKET probe = win32::new_socket(AF_INET);
   if (probe == INVALID_SOCKET) return win32::socket_error();
   GUID accept_guid = WSAID_ACCEPTEX;
@@ -155,14 +194,37 @@ int32_t load_extensions(Extensions* out) {
     result = win32::socket_error();
   }
   ::closesocket(probe);
+  TIGERIO_ASSERT(result < 0 || (out->accept_ex != nullptr && out->connect_ex != nullptr));
   return result;
 }
 
-// Milliseconds for a wait of timeout_ns (-1: INFINITE), rounded up.
+// Milliseconds for a wait of timeout_ns (-1: INFINITE), rounded up so that
+// no timer fires early.
 DWORD wait_ms(int64_t timeout_ns) {
+  TIGERIO_ASSERT(timeout_ns >= -1);
   if (timeout_ns < 0) return INFINITE;
   const int64_t ms = (timeout_ns + 999'999) / 1'000'000;
-  return ms >= static_cast<int64_t>(INFINITE) ? INFINITE - 1 : static_cast<DWORD>(ms);
+  const DWORD result = ms >= static_cast<int64_t>(INFINITE) ? INFINITE - 1 : static_cast<DWORD>(ms);
+  TIGERIO_ASSERT(result != INFINITE && (timeout_ns == 0) == (result == 0));
+  return result;
+}
+
+// GetQueuedCompletionStatusEx: the count dequeued, 0 on a timeout. Any other
+// failure (a closed port, a bad argument) is a broken invariant: saying "no
+// events" would make the loop spin or hang silently.
+ULONG dequeue(HANDLE port, OVERLAPPED_ENTRY* entries, ULONG entries_max, DWORD timeout_ms) {
+  TIGERIO_ASSERT(entries != nullptr && entries_max >= 1);
+  ULONG count = 0;
+  if (!::GetQueuedCompletionStatusEx(port, entries, entries_max, &count, timeout_ms, FALSE)) {
+    const DWORD error = ::GetLastError();
+    if (error != WAIT_TIMEOUT) {
+      std::fprintf(stderr, "tigerio: iocp wait failed with Windows error %lu\n", static_cast<unsigned long>(error));
+      TIGERIO_ASSERT(error == WAIT_TIMEOUT);
+    }
+    return 0;
+  }
+  TIGERIO_ASSERT(count >= 1 && count <= entries_max);
+  return count;
 }
 
 class IocpBackend final : public Backend, public IocpWaiter {
@@ -172,132 +234,115 @@ class IocpBackend final : public Backend, public IocpWaiter {
         port_(port),
         extensions_(extensions),
         entries_(entries_max),
-        timers_(loop),
         waiter_entries_(entries_max),
         handoff_(entries_max) {
-    TIGERIO_ASSERT(entries_max >= 1);
+    TIGERIO_ASSERT(entries_max >= 1 && entries_max <= kEntriesMax);
+    TIGERIO_ASSERT(port != nullptr && extensions.accept_ex != nullptr && extensions.connect_ex != nullptr);
   }
 
   ~IocpBackend() override;
 
   const char* name() const override { return "iocp"; }
-  void submit(Op* op) override;
-  bool cancel(Op* op) override;
-  void cancel_all() override;
+  void issue(Op* op, FdEntry* entry) override;
+  void cancel(Op* op, FdEntry* entry) override;
+  void fd_opened(int32_t fd, FdEntry& entry) override;
+  int32_t close(int32_t fd, FdEntry* entry) override;
   void wait(int64_t timeout_ns) override;
   void wake() override {
     // One wake packet in the port at a time is enough: whoever dequeues it
     // clears the flag and then looks at what the wake was for.
-    if (!wake_posted_.exchange(true)) ::PostQueuedCompletionStatus(port_, 0, kWakeKey, nullptr);
+    if (!wake_posted_.exchange(true)) {
+      const BOOL posted = ::PostQueuedCompletionStatus(port_, 0, kWakeKey, nullptr);
+      TIGERIO_ASSERT(posted);  // fails only on a closed port or out of memory
+    }
   }
   // A completion port is not an fd: attach() on Windows uses the waiter.
   int poll_fd() const override { return -1; }
-  int64_t next_deadline_ns() const override { return timers_.next_deadline_ns(); }
 
-  int listen(const char* host, int port, int backlog, bool reuse_port) override {
-    const int fd = win32::listen(host, port, backlog, reuse_port);
-    if (fd >= 0) {
-      opened(fd, Kind::socket, win32::socket_family(fd));
-      if (FdState* state = known(fd)) state->listening = true;
-    }
-    return fd;
-  }
-  int socket(bool ipv6) override {
-    const int fd = win32::socket(ipv6);
-    if (fd >= 0) opened(fd, Kind::socket, ipv6 ? AF_INET6 : AF_INET);
-    return fd;
-  }
+  int listen(const char* host, int port, int backlog, bool reuse_port) override;
+  int socket(bool ipv6) override;
   int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) override {
+    TIGERIO_ASSERT(out != nullptr && port != nullptr && family != nullptr);
     return win32::address(fd, peer, out, out_size, port, family);
   }
-  int shutdown(int fd, bool send, bool receive) override { return win32::shutdown(fd, send, receive); }
-  void close_now(int fd) override;
+  int shutdown(int fd, bool send, bool receive) override {
+    TIGERIO_ASSERT(send || receive);
+    return win32::shutdown(fd, send, receive);
+  }
 
   bool waiter_start(Notify notify, void* context) override;
   void waiter_stop() override;
-  void waiter_consume() override {
-    if (!consume_handoff()) timers_.fire();
-  }
+  void waiter_consume() override;
   void waiter_rearm() override;
 
  private:
-  enum class Kind : uint8_t { unknown, socket, file };
+  enum class Kind : uint8_t { unknown = 0, socket = 1, file = 2 };
 
+  // What the backend keeps in FdEntry::backend: zero (Kind::unknown) when
+  // the number starts a new life with this IO.
   struct FdState {
-    OpQueue readers;            // accept, recv; for a file every read and write
-    OpQueue writers;            // connect, send
-    Op* closer = nullptr;       // a close waiting for the cancelled ops in flight
-    int64_t file_position = 0;  // a file's "current position"
-    uint32_t inflight = 0;      // ops whose OVERLAPPED the kernel has (the queue heads: 2 at most)
-    int family = 0;             // a socket's AF_INET/AF_INET6, for AcceptEx on a listener; 0 unknown
-    Kind kind = Kind::unknown;
-    bool associated = false;       // with this IO's port
-    bool skip_on_success = false;  // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on the handle
-    bool append = false;           // a file opened for appending
-    bool listening = false;        // a socket known to listen (AcceptEx on another would wait forever)
+    int64_t file_position;  // a file's "current position"
+    uint16_t family;        // a socket's AF_INET/AF_INET6, for AcceptEx on a listener; 0 unknown
+    Kind kind;
+    uint8_t associated;       // with this IO's port
+    uint8_t skip_on_success;  // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on the handle
+    uint8_t append;           // a file opened for appending
+    uint8_t listening;        // a socket known to listen (AcceptEx on another would wait forever)
   };
 
-  // fds_ is indexed by fd / 4: handles are multiples of 4 (the kernel
-  // ignores the two low bits), so a number with them set is no handle of ours.
-  static bool indexable(int32_t fd) { return fd >= 0 && (fd & 3) == 0; }
-  static size_t index_of(int32_t fd) { return static_cast<size_t>(fd) >> 2; }
-  static int32_t fd_of(size_t index) { return static_cast<int32_t>(index << 2); }
+  // What the backend knows of a fd it is about to hand to the core (accept,
+  // open, listen, socket): fd_opened() copies it into the fd's fresh entry.
+  struct Opening {
+    int32_t fd = -1;
+    Kind kind = Kind::unknown;
+    uint16_t family = 0;
+    bool append = false;
+    bool listening = false;
+  };
 
-  FdState* known(int32_t fd) {
-    if (!indexable(fd) || index_of(fd) >= fds_.size()) return nullptr;
-    FdState& state = fds_[index_of(fd)];
-    return state.kind == Kind::unknown ? nullptr : &state;
+  static FdState& state_of(FdEntry& entry) { return entry.backend_state<FdState>(); }
+  void note_opening(int32_t fd, Kind kind, int family, bool append, bool listening) {
+    TIGERIO_ASSERT(fd >= 0 && kind != Kind::unknown);
+    TIGERIO_ASSERT(family == 0 || family == AF_INET || family == AF_INET6);
+    opening_ = Opening{fd, kind, static_cast<uint16_t>(family), append, listening};
   }
-  FdState& slot(int32_t fd) {
-    TIGERIO_ASSERT(indexable(fd));
-    const size_t index = index_of(fd);
-    if (index >= fds_.size()) fds_.resize(std::max(index + 1, fds_.size() * 2));
-    return fds_[index];
-  }
-  FdState* state_for(int32_t fd);
-  void opened(int32_t fd, Kind kind, int family);
-  void forget_old_handle(FdState& state);
 
-  static bool is_reader(const FdState& state, OpKind kind) {
-    return state.kind == Kind::file || kind == OpKind::accept || kind == OpKind::recv;
-  }
-  OpQueue& queue_of(FdState& state, OpKind kind) { return is_reader(state, kind) ? state.readers : state.writers; }
-
-  void submit_fd_op(Op* op);
-  void submit_close(Op* op);
-  void submit_open(Op* op);
-  void pump(int32_t fd, bool readers);
+  void issue_fd_op(Op* op, FdEntry& entry);
+  void issue_open(Op* op);
+  void run(Op* op, FdEntry& entry);
   int32_t associate(int32_t fd, FdState& state);
-  int32_t in_flight(Op* op, FdState& state) {
-    op->flags |= kInFlight;
-    state.inflight++;
-    inflight_total_++;
+  int32_t in_flight(Op* op) {
+    TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0);
+    op->backend_flags |= kInFlight;
+    inflight_++;
     return kPending;
   }
   int32_t start(Op* op, FdState& state);
+  int32_t start_transfer(Op* op, FdState& state);
   int32_t start_accept(Op* op, FdState& state);
   int32_t start_connect(Op* op, FdState& state);
   int32_t start_file(Op* op, FdState& state);
-  int32_t conclude(Op* op, int32_t result);
+  int32_t conclude(Op* op, FdState& state, int32_t result);
   int32_t packet_result(Op* op, const OVERLAPPED_ENTRY& entry);
   void process(const OVERLAPPED_ENTRY* entries, ULONG count);
   void finished(Op* op, int32_t result);
-  void cancel_fd(int32_t fd, FdState& state);
-  void close_fd(int32_t fd, Op* op);
-  bool consume_handoff();
+  bool take_handoff();
+  void release_waiter();
   void waiter_main();
 
   const HANDLE port_;
   const Extensions extensions_;
-  std::vector<FdState> fds_;
   std::vector<OVERLAPPED_ENTRY> entries_;
-  Timers timers_;
-  uint32_t inflight_total_ = 0;  // ops the kernel has, all fds
+  uint32_t inflight_ = 0;  // ops whose OVERLAPPED the kernel has (kInFlight), all fds
+  Opening opening_;
   std::atomic<bool> wake_posted_{false};
 
   // attach(): the waiter thread and what it hands to the loop thread.
   // handoff_ belongs to the waiter while !handoff_pending_, to the loop
-  // thread while handoff_pending_; the rest is under waiter_mutex_.
+  // thread while handoff_pending_; the rest is under waiter_mutex_. A
+  // hand-over stays pending (the waiter parked) after the loop thread has
+  // taken its entries, until release_waiter(): after the round's dispatch,
+  // when the timers it made due have fired and the nearest deadline is new.
   static constexpr int64_t kAwake = -2;  // waiter_sleep_ns_: not in GetQueuedCompletionStatusEx
   bool waiter_running_ = false;          // loop thread only
   std::thread waiter_thread_;
@@ -311,62 +356,67 @@ class IocpBackend final : public Backend, public IocpWaiter {
   bool handoff_pending_ = false;
   bool waiter_stopping_ = false;
   bool rearm_posted_ = false;
-  int64_t waiter_deadline_ns_ = -1;  // the nearest deadline the waiter must wake for (-1: none)
+  int64_t waiter_deadline_ns_ = -1;   // the nearest deadline the waiter must wake for (-1: none)
   int64_t waiter_sleep_ns_ = kAwake;  // the deadline it is sleeping toward now (-1: none)
 };
 
-IocpBackend::FdState* IocpBackend::state_for(int32_t fd) {
-  if (FdState* state = known(fd)) return state;
-  if (!indexable(fd)) return nullptr;
-  // Not made by this IO: a socket from elsewhere (an accept on another
-  // thread's IO), or a file another IO of this process opened.
-  Kind kind = Kind::unknown;
-  if (win32::is_socket(fd)) {
-    kind = Kind::socket;
-  } else if (file_known(fd)) {
-    kind = Kind::file;
-  } else {
-    return nullptr;
-  }
-  FdState& state = slot(fd);
-  TIGERIO_ASSERT(state.inflight == 0 && state.readers.empty() && state.writers.empty());
-  state = FdState{};
-  state.kind = kind;
-  return &state;
+// ---- fds ---------------------------------------------------------------------
+
+void IocpBackend::fd_opened(int32_t fd, FdEntry& entry) {
+  TIGERIO_ASSERT(fd >= 0);
+  FdState& state = state_of(entry);
+  TIGERIO_ASSERT(state.kind == Kind::unknown && state.associated == 0);  // zeroed by the core
+  // Every fd the core learns of came from this backend an instant ago
+  // (accept, open, listen, socket), which noted what it is.
+  TIGERIO_ASSERT(opening_.fd == fd);
+  state.kind = opening_.kind;
+  state.family = opening_.family;
+  state.append = opening_.append ? 1 : 0;
+  state.listening = opening_.listening ? 1 : 0;
+  opening_ = Opening{};
+  TIGERIO_ASSERT(state.kind != Kind::unknown);
 }
 
-void IocpBackend::opened(int32_t fd, Kind kind, int family) {
-  loop_->fd_opened(fd);
-  if (!indexable(fd)) return;  // never seen; such an fd is then EBADF to this IO, never misused
-  // The number may have been another handle before, closed behind our back:
-  // the new handle starts unassociated.
-  FdState& state = slot(fd);
-  forget_old_handle(state);
-  state = FdState{};
-  state.kind = kind;
-  state.family = family;
+int IocpBackend::listen(const char* host, int port, int backlog, bool reuse_port) {
+  TIGERIO_ASSERT(host != nullptr && backlog >= 1);
+  const int fd = win32::listen(host, port, backlog, reuse_port);
+  if (fd >= 0) note_opening(fd, Kind::socket, win32::socket_family(fd), false, true);
+  return fd;
 }
 
-// The number now names a new handle while ops of the old one are still here
-// (the old handle was closed behind this IO's back, e.g. by another IO), as
-// readiness.cc's on_fd_opened handles it: ops still waiting fail with EBADF,
-// as a call on the old handle would now, and never run on the new one. Ops
-// the kernel has are orphaned: the packet the old handle's close aborted
-// completes them with EBADF, without touching the new handle's state.
-void IocpBackend::forget_old_handle(FdState& state) {
-  for (OpQueue* queue : {&state.readers, &state.writers}) {
-    while (Op* op = queue->pop()) {
-      if ((op->flags & kInFlight) != 0) {
-        op->flags |= kOrphaned;
-      } else {
-        loop_->complete(op, kErrBadFd);
-      }
+int IocpBackend::socket(bool ipv6) {
+  const int fd = win32::socket(ipv6);
+  if (fd >= 0) note_opening(fd, Kind::socket, ipv6 ? AF_INET6 : AF_INET, false, false);
+  return fd;
+}
+
+int32_t IocpBackend::close(int32_t fd, FdEntry* entry) {
+  TIGERIO_ASSERT(entry == nullptr || (entry->queues[0].empty() && entry->queues[1].empty()));
+  Kind kind = entry != nullptr ? state_of(*entry).kind : Kind::unknown;
+  if (kind == Kind::unknown) {
+    // Not used by this IO yet (or beyond its table): only a socket or a file
+    // of this process's IOs may be closed, never any other handle of node.exe.
+    if (fd >= 0 && win32::is_socket(fd)) {
+      kind = Kind::socket;
+    } else if (file_known(fd)) {
+      kind = Kind::file;
+    } else {
+      return kErrBadFd;
     }
   }
-  if (state.closer != nullptr) loop_->complete(state.closer, kErrBadFd);  // its handle is gone already
+  // Synchronous: the core calls this only once nothing of this IO is in
+  // flight on the handle, so no packet of ours can still name it.
+  if (kind == Kind::socket) return ::closesocket(as_socket(fd)) == 0 ? 0 : win32::socket_error();
+  TIGERIO_ASSERT(kind == Kind::file);
+  file_unregistered(fd);
+  return ::CloseHandle(as_handle(fd)) ? 0 : win32::last_error();
 }
 
-void IocpBackend::submit(Op* op) {
+// ---- issuing -------------------------------------------------------------------
+
+void IocpBackend::issue(Op* op, FdEntry* entry) {
+  TIGERIO_ASSERT(op->state == OpState::pending && (op->core_flags & kOpIssued) != 0);
+  TIGERIO_ASSERT(op->backend_flags == 0);
   switch (op->kind) {
     case OpKind::accept:
     case OpKind::connect:
@@ -374,78 +424,87 @@ void IocpBackend::submit(Op* op) {
     case OpKind::send:
     case OpKind::read:
     case OpKind::write:
-      submit_fd_op(op);
-      return;
-    case OpKind::timeout:
-      timers_.start(op);
-      return;
-    case OpKind::close:
-      submit_close(op);
+      TIGERIO_ASSERT(entry != nullptr);
+      issue_fd_op(op, *entry);
       return;
     case OpKind::open:
-      submit_open(op);
+      TIGERIO_ASSERT(entry == nullptr);
+      issue_open(op);
       return;
-    case OpKind::event_listen:
-    case OpKind::count:
+    default:
       break;
   }
-  TIGERIO_ASSERT(false && "operation kind the loop keeps");
+  TIGERIO_ASSERT(false && "operation kind the core keeps");
 }
 
-void IocpBackend::submit_fd_op(Op* op) {
-  FdState* state = state_for(op->fd);
-  // A close in progress: the fd is as good as closed already.
-  if (state == nullptr || state->closer != nullptr) {
-    loop_->complete(op, kErrBadFd);
-    return;
+void IocpBackend::issue_fd_op(Op* op, FdEntry& entry) {
+  TIGERIO_ASSERT(&loop_->fds().at(op->fd) == &entry);
+  FdState& state = state_of(entry);
+  if (state.kind == Kind::unknown) {
+    // Not made by this IO: a socket from elsewhere (an accept on another
+    // thread's IO), or a file another IO of this process opened.
+    if (win32::is_socket(op->fd)) {
+      state.kind = Kind::socket;
+    } else if (file_known(op->fd)) {
+      state.kind = Kind::file;
+    } else {
+      loop_->complete(op, kErrBadFd);
+      return;
+    }
   }
   const bool socket_op = is_socket_op(op->kind);
-  if (socket_op && state->kind != Kind::socket) {
+  if (socket_op && state.kind != Kind::socket) {
     loop_->complete(op, kErrNotSocket);
     return;
   }
-  if (!socket_op && state->kind != Kind::file) {
+  if (!socket_op && state.kind != Kind::file) {
     // read/write on a socket: use recv/send (Linux would allow read() but
     // not a positioned one; one meaning per operation keeps it simple).
     loop_->complete(op, kErrInvalid);
     return;
   }
-  const bool readers = is_reader(*state, op->kind);
-  OpQueue& queue = readers ? state->readers : state->writers;
-  queue.push(op);
-  if (queue.head() == op) pump(op->fd, readers);
+  const int32_t associated = associate(op->fd, state);
+  if (associated < 0) {
+    loop_->complete(op, associated);
+    return;
+  }
+  run(op, entry);
 }
 
-// Starts the head of one queue of `fd`, and the next ones while they
-// complete at once, until one is in flight or the queue is empty.
-void IocpBackend::pump(int32_t fd, bool readers) {
-  for (uint32_t retries = 0;;) {
-    FdState* state = known(fd);  // again every time: an accept grows fds_
-    if (state == nullptr || state->closer != nullptr) return;
-    OpQueue& queue = readers ? state->readers : state->writers;
-    Op* op = queue.head();
-    if (op == nullptr || (op->flags & kInFlight) != 0) return;
-    int32_t result = start(op, *state);
-    if (result == kPending) return;
-    result = conclude(op, result);
-    if (result == kRetry && ++retries < kAcceptRetriesMax) continue;
-    if (result == kRetry) result = kErrConnectionAborted;
-    FdState* after = known(fd);
-    TIGERIO_ASSERT(after != nullptr);
-    Op* done = (readers ? after->readers : after->writers).pop();
-    TIGERIO_ASSERT(done == op);
+// Starts `op`, and starts it again while it asks to be retried (an accept
+// whose connection died in the backlog), until it is in the kernel or done.
+void IocpBackend::run(Op* op, FdEntry& entry) {
+  TIGERIO_ASSERT(op->state == OpState::pending && (op->backend_flags & kInFlight) == 0);
+  FdState& state = state_of(entry);
+  TIGERIO_ASSERT(state.associated != 0);
+  for (uint32_t attempt = 1;; attempt++) {
+    int32_t result = start(op, state);
+    if (result == kPending) {
+      TIGERIO_ASSERT((op->backend_flags & kInFlight) != 0);
+      return;
+    }
+    result = conclude(op, state, result);
+    if (result == kRetry) {
+      if (attempt < kAcceptRetriesMax) continue;
+      result = kErrConnectionAborted;
+    }
+    TIGERIO_ASSERT(result != kPending && result != kRetry);
+    // The last touch of op here: the core may issue the fd's next op, or
+    // free this one, inside complete().
     loop_->complete(op, result);
+    return;
   }
 }
 
 int32_t IocpBackend::associate(int32_t fd, FdState& state) {
-  if (state.associated) return 0;
+  TIGERIO_ASSERT(state.kind != Kind::unknown);
+  if (state.associated != 0) return 0;
   const HANDLE handle = as_handle(fd);
   if (::CreateIoCompletionPort(handle, port_, kIoKey, 0) == nullptr) {
     // ERROR_INVALID_PARAMETER: bound to another IO's port already.
     return win32::last_error();
   }
-  state.associated = true;
+  state.associated = 1;
   bool skip = true;
   if (state.kind == Kind::socket) {
     // Under a non-IFS layered service provider a success still posts a
@@ -456,78 +515,98 @@ int32_t IocpBackend::associate(int32_t fd, FdState& state) {
            (info.dwServiceFlags1 & XP1_IFS_HANDLES) != 0;
   }
   const UCHAR modes = FILE_SKIP_SET_EVENT_ON_HANDLE | (skip ? FILE_SKIP_COMPLETION_PORT_ON_SUCCESS : 0);
-  state.skip_on_success = ::SetFileCompletionNotificationModes(handle, modes) && skip;
+  state.skip_on_success = ::SetFileCompletionNotificationModes(handle, modes) && skip ? 1 : 0;
+  TIGERIO_ASSERT(state.associated != 0);
   return 0;
 }
 
+// One overlapped call for op: kPending (a packet will come), or its result
+// now (a failure, or a success that posts no packet).
 int32_t IocpBackend::start(Op* op, FdState& state) {
-  const int32_t associated = associate(op->fd, state);
-  if (associated < 0) return associated;
+  TIGERIO_ASSERT(state.associated != 0 && (op->backend_flags & kInFlight) == 0);
+  int32_t result = kErrInvalid;
   switch (op->kind) {
     case OpKind::accept:
-      return start_accept(op, state);
+      result = start_accept(op, state);
+      break;
     case OpKind::connect:
-      return start_connect(op, state);
+      result = start_connect(op, state);
+      break;
     case OpKind::recv:
-    case OpKind::send: {
-      Scratch* scratch = prepare(op);
-      // Winsock copies the WSABUF array before returning: a local is fine.
-      WSABUF buffer;
-      buffer.len = op->length;
-      buffer.buf = reinterpret_cast<char*>(op->buffer);
-      DWORD bytes = 0;
-      DWORD flags = 0;
-      const int rc = op->kind == OpKind::recv
-                         ? ::WSARecv(as_socket(op->fd), &buffer, 1, &bytes, &flags, &scratch->overlapped, nullptr)
-                         : ::WSASend(as_socket(op->fd), &buffer, 1, &bytes, 0, &scratch->overlapped, nullptr);
-      if (rc == 0) return state.skip_on_success ? static_cast<int32_t>(bytes) : in_flight(op, state);
-      const int error = ::WSAGetLastError();
-      if (error == WSA_IO_PENDING) return in_flight(op, state);
-      return win32::map_error(static_cast<DWORD>(error));
-    }
+    case OpKind::send:
+      result = start_transfer(op, state);
+      break;
     case OpKind::read:
     case OpKind::write:
-      return start_file(op, state);
-    default:
+      result = start_file(op, state);
       break;
+    default:
+      TIGERIO_ASSERT(false && "not an fd operation");
   }
-  TIGERIO_ASSERT(false && "not an fd operation");
-  return kErrInvalid;
+  TIGERIO_ASSERT((result == kPending) == ((op->backend_flags & kInFlight) != 0));
+  return result;
+}
+
+int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
+  TransferArgs& transfer = op->transfer();
+  TIGERIO_ASSERT(transfer.length == 0 || transfer.buffer != nullptr);
+  Scratch* scratch = prepare(op);
+  // Winsock copies the WSABUF array before returning: a local is fine.
+  WSABUF buffer;
+  buffer.len = op->kind == OpKind::send ? std::min(transfer.length, kSendChunkMax) : transfer.length;
+  buffer.buf = reinterpret_cast<char*>(transfer.buffer);
+  DWORD bytes = 0;
+  DWORD flags = 0;
+  const int rc = op->kind == OpKind::recv
+                     ? ::WSARecv(as_socket(op->fd), &buffer, 1, &bytes, &flags, &scratch->overlapped, nullptr)
+                     : ::WSASend(as_socket(op->fd), &buffer, 1, &bytes, 0, &scratch->overlapped, nullptr);
+  if (rc == 0) {
+    if (state.skip_on_success == 0) return in_flight(op);
+    TIGERIO_ASSERT(bytes <= buffer.len);
+    return static_cast<int32_t>(bytes);
+  }
+  const int error = ::WSAGetLastError();
+  if (error == WSA_IO_PENDING) return in_flight(op);
+  return socket_call_error(error);
 }
 
 int32_t IocpBackend::start_accept(Op* op, FdState& state) {
-  if (!state.listening) {
+  TIGERIO_ASSERT(op->kind == OpKind::accept && state.kind == Kind::socket);
+  if (state.listening == 0) {
     // AcceptEx on a socket that does not listen may wait instead of failing
     // (it does under Wine): ask first, as POSIX accept fails with EINVAL.
     BOOL listening = FALSE;
     int size = sizeof(listening);
     if (::getsockopt(as_socket(op->fd), SOL_SOCKET, SO_ACCEPTCONN, reinterpret_cast<char*>(&listening), &size) != 0) {
-      return win32::socket_error();
+      return socket_call_error(::WSAGetLastError());
     }
     if (!listening) return kErrInvalid;
-    state.listening = true;
+    state.listening = 1;
   }
   // The accepted socket must have the listener's family (TigerBeetle's IPv6 bug).
-  if (state.family == 0) state.family = win32::socket_family(op->fd);
+  if (state.family == 0) state.family = static_cast<uint16_t>(win32::socket_family(op->fd));
   if (state.family == 0) return kErrInvalid;  // not bound: not listening either
   const SOCKET accepted = win32::new_socket(state.family);
   if (accepted == INVALID_SOCKET) return win32::socket_error();
-  op->position = static_cast<int64_t>(accepted);
   Scratch* scratch = prepare(op);
+  scratch->accepted = accepted;
   DWORD bytes = 0;
   if (extensions_.accept_ex(as_socket(op->fd), accepted, scratch->accept_addresses, 0, kAcceptAddressBytes,
                             kAcceptAddressBytes, &bytes, &scratch->overlapped)) {
-    return state.skip_on_success ? 0 : in_flight(op, state);
+    return state.skip_on_success != 0 ? 0 : in_flight(op);
   }
   const int error = ::WSAGetLastError();
-  if (error == ERROR_IO_PENDING) return in_flight(op, state);
+  if (error == ERROR_IO_PENDING) return in_flight(op);
   ::closesocket(accepted);
-  op->position = -1;
-  return win32::map_error(static_cast<DWORD>(error));
+  scratch->accepted = INVALID_SOCKET;
+  return socket_call_error(error);
 }
 
 int32_t IocpBackend::start_connect(Op* op, FdState& state) {
-  const auto* target = reinterpret_cast<const sockaddr*>(op->address.bytes);
+  TIGERIO_ASSERT(op->kind == OpKind::connect && state.kind == Kind::socket);
+  const AddressStorage& address = op->args.connect.address;
+  TIGERIO_ASSERT(address.length > 0 && address.length <= sizeof(address.bytes));
+  const auto* target = reinterpret_cast<const sockaddr*>(address.bytes);
   // ConnectEx wants a bound socket: bind to the wildcard address and port 0.
   // WSAEINVAL: bound already (a second connect, or bound by its owner).
   sockaddr_storage any{};
@@ -535,55 +614,68 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
   const int any_size = target->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   if (::bind(as_socket(op->fd), reinterpret_cast<const sockaddr*>(&any), any_size) != 0) {
     const int error = ::WSAGetLastError();
-    if (error != WSAEINVAL) return win32::map_error(static_cast<DWORD>(error));
+    if (error != WSAEINVAL) return socket_call_error(error);
   }
   Scratch* scratch = prepare(op);
   DWORD bytes = 0;
-  if (extensions_.connect_ex(as_socket(op->fd), target, static_cast<int>(op->address.length), nullptr, 0, &bytes,
+  if (extensions_.connect_ex(as_socket(op->fd), target, static_cast<int>(address.length), nullptr, 0, &bytes,
                              &scratch->overlapped)) {
-    return state.skip_on_success ? 0 : in_flight(op, state);
+    return state.skip_on_success != 0 ? 0 : in_flight(op);
   }
   const int error = ::WSAGetLastError();
-  if (error == ERROR_IO_PENDING) return in_flight(op, state);
-  return win32::map_error(static_cast<DWORD>(error));
+  if (error == ERROR_IO_PENDING) return in_flight(op);
+  return socket_call_error(error);
 }
 
 int32_t IocpBackend::start_file(Op* op, FdState& state) {
+  TIGERIO_ASSERT(state.kind == Kind::file);
+  FileTransferArgs& transfer = op->file_transfer();
+  TIGERIO_ASSERT(transfer.position >= -1 && state.file_position >= 0);
   Scratch* scratch = prepare(op);
-  const uint64_t offset = static_cast<uint64_t>(op->position >= 0 ? op->position : state.file_position);
+  const uint64_t offset = static_cast<uint64_t>(transfer.position >= 0 ? transfer.position : state.file_position);
   scratch->overlapped.Offset = static_cast<DWORD>(offset);
   scratch->overlapped.OffsetHigh = static_cast<DWORD>(offset >> 32);
   const bool write = op->kind == OpKind::write;
-  if (write && state.append) {
+  if (write && state.append != 0) {
     // "At the end of the file", as O_APPEND (a positioned write appends too, as on Linux).
     scratch->overlapped.Offset = 0xffffffff;
     scratch->overlapped.OffsetHigh = 0xffffffff;
   }
   DWORD bytes = 0;
-  const BOOL ok = write ? ::WriteFile(as_handle(op->fd), op->buffer, op->length, &bytes, &scratch->overlapped)
-                        : ::ReadFile(as_handle(op->fd), op->buffer, op->length, &bytes, &scratch->overlapped);
-  if (ok) return state.skip_on_success ? static_cast<int32_t>(bytes) : in_flight(op, state);
+  const HANDLE handle = as_handle(op->fd);
+  const BOOL ok = write ? ::WriteFile(handle, transfer.buffer, transfer.length, &bytes, &scratch->overlapped)
+                        : ::ReadFile(handle, transfer.buffer, transfer.length, &bytes, &scratch->overlapped);
+  if (ok) {
+    if (state.skip_on_success == 0) return in_flight(op);
+    TIGERIO_ASSERT(bytes <= transfer.length);
+    return static_cast<int32_t>(bytes);
+  }
   const DWORD error = ::GetLastError();
-  if (error == ERROR_IO_PENDING) return in_flight(op, state);
+  if (error == ERROR_IO_PENDING) return in_flight(op);
   if (!write && error == ERROR_HANDLE_EOF) return 0;
   // A handle without the access asked (a write to a file opened 'r'): POSIX says EBADF.
   if (error == ERROR_ACCESS_DENIED) return kErrBadFd;
   return win32::map_error(error);
 }
 
-// The kind-specific end of an op: its result as JS sees it.
-int32_t IocpBackend::conclude(Op* op, int32_t result) {
-  if ((op->flags & kCancelRequested) != 0 && result < 0) result = kErrCanceled;
+// The kind-specific end of an op: its result as JS sees it. `state` is its fd's.
+int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
+  TIGERIO_ASSERT(result != kPending && result != kRetry);
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0 && (op->core_flags & kOpOrphaned) == 0);
+  const bool cancel_requested = (op->core_flags & kOpCancelRequested) != 0;
+  if (cancel_requested && result < 0) result = kErrCanceled;
   switch (op->kind) {
     case OpKind::accept: {
-      const SOCKET accepted = static_cast<SOCKET>(op->position);
-      op->position = -1;
+      Scratch* scratch = scratch_of(op);
+      const SOCKET accepted = scratch->accepted;
+      scratch->accepted = INVALID_SOCKET;
       if (result < 0) {
-        ::closesocket(accepted);
+        if (accepted != INVALID_SOCKET) ::closesocket(accepted);
         // The peer gave up while in the backlog: POSIX accept skips those too.
         const bool died = result == kErrConnectionReset || result == kErrConnectionAborted;
-        return died && (op->flags & kCancelRequested) == 0 ? kRetry : result;
+        return died && !cancel_requested ? kRetry : result;
       }
+      TIGERIO_ASSERT(accepted != INVALID_SOCKET);
       const SOCKET listener = as_socket(op->fd);
       ::setsockopt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char*>(&listener),
                    sizeof(listener));
@@ -593,8 +685,8 @@ int32_t IocpBackend::conclude(Op* op, int32_t result) {
         ::closesocket(accepted);
         return kErrTooManyFiles;
       }
-      const FdState* listener_state = known(op->fd);
-      opened(fd, Kind::socket, listener_state != nullptr ? listener_state->family : 0);
+      // The core records the fd inside complete(), and fd_opened() takes this.
+      note_opening(fd, Kind::socket, state.family, false, false);
       return fd;
     }
     case OpKind::connect:
@@ -606,146 +698,20 @@ int32_t IocpBackend::conclude(Op* op, int32_t result) {
       return result;
     case OpKind::read:
     case OpKind::write:
-      if (result > 0 && op->position < 0) {
-        FdState* state = known(op->fd);
-        if (state != nullptr && !state->append) state->file_position += result;
-      }
+      // Serialized by the core (one FIFO for a file's reads and writes): no
+      // other op of this fd moved the position since this one started.
+      if (result > 0 && op->file_transfer().position < 0 && state.append == 0) state.file_position += result;
       return result;
     default:
+      TIGERIO_ASSERT(result < 0 || static_cast<uint32_t>(result) <= op->transfer().length);
       return result;
   }
 }
 
-// An op's result from its dequeued packet: bytes, or a negative errno.
-int32_t IocpBackend::packet_result(Op* op, const OVERLAPPED_ENTRY& entry) {
-  OVERLAPPED* overlapped = entry.lpOverlapped;
-  // Internal is the NTSTATUS: success and warnings are >= 0.
-  if (static_cast<LONG>(overlapped->Internal) >= 0) return static_cast<int32_t>(entry.dwNumberOfBytesTransferred);
-  DWORD bytes = 0;
-  DWORD error = 0;
-  if (is_socket_op(op->kind)) {
-    DWORD flags = 0;
-    // Translates the NTSTATUS into the Winsock error a synchronous call would give.
-    if (::WSAGetOverlappedResult(as_socket(op->fd), overlapped, &bytes, FALSE, &flags)) {
-      return static_cast<int32_t>(bytes);
-    }
-    error = static_cast<DWORD>(::WSAGetLastError());
-  } else {
-    if (::GetOverlappedResult(as_handle(op->fd), overlapped, &bytes, FALSE)) return static_cast<int32_t>(bytes);
-    error = ::GetLastError();
-    if (op->kind == OpKind::read && (error == ERROR_HANDLE_EOF || error == ERROR_BROKEN_PIPE)) return 0;
-    if (error == ERROR_ACCESS_DENIED) return kErrBadFd;  // as in start_file()
-  }
-  return win32::map_error(error);
-}
-
-void IocpBackend::process(const OVERLAPPED_ENTRY* entries, ULONG count) {
-  for (ULONG i = 0; i < count; i++) {
-    const OVERLAPPED_ENTRY& entry = entries[i];
-    if (entry.lpCompletionKey == kWakeKey) {
-      wake_posted_.store(false);
-      continue;
-    }
-    if (entry.lpCompletionKey == kRearmKey) continue;  // meant for a waiter that has stopped
-    TIGERIO_ASSERT(entry.lpCompletionKey == kIoKey && entry.lpOverlapped != nullptr);
-    Op* op = reinterpret_cast<Scratch*>(entry.lpOverlapped)->op;
-    TIGERIO_ASSERT(scratch_of(op) == reinterpret_cast<Scratch*>(entry.lpOverlapped));
-    finished(op, packet_result(op, entry));
-  }
-}
-
-// The packet of an op in flight came back.
-void IocpBackend::finished(Op* op, int32_t result) {
-  TIGERIO_ASSERT((op->flags & kInFlight) != 0 && op->state == OpState::pending);
-  if ((op->flags & kOrphaned) != 0) {
-    TIGERIO_ASSERT(inflight_total_ > 0);
-    op->flags &= static_cast<uint8_t>(~(kInFlight | kOrphaned));
-    inflight_total_--;
-    // An accept the kernel finished anyway: its socket is nobody's.
-    if (op->kind == OpKind::accept && op->position != -1) ::closesocket(static_cast<SOCKET>(op->position));
-    loop_->complete(op, kErrBadFd);
-    return;
-  }
-  const int32_t fd = op->fd;
-  FdState* state = known(fd);
-  TIGERIO_ASSERT(state != nullptr && state->inflight > 0 && inflight_total_ > 0);
-  op->flags &= static_cast<uint8_t>(~kInFlight);
-  state->inflight--;
-  inflight_total_--;
-  const bool readers = is_reader(*state, op->kind);
-  result = conclude(op, result);
-  if (result == kRetry) {
-    pump(fd, readers);  // still the head, no longer in flight: issued again
-    return;
-  }
-  state = known(fd);  // again: an accept grows fds_
-  TIGERIO_ASSERT(state != nullptr);
-  Op* done = (readers ? state->readers : state->writers).pop();
-  TIGERIO_ASSERT(done == op);
-  loop_->complete(op, result);
-  if (state->closer != nullptr) {
-    if (state->inflight == 0) close_fd(fd, state->closer);
-    return;
-  }
-  pump(fd, readers);
-}
-
-void IocpBackend::submit_close(Op* op) {
-  const int32_t fd = op->fd;
-  FdState* state = state_for(fd);
-  if (state == nullptr || state->closer != nullptr) {
-    loop_->complete(op, kErrBadFd);
-    return;
-  }
-  cancel_fd(fd, *state);
-  if (state->inflight == 0) {
-    close_fd(fd, op);
-  } else {
-    state->closer = op;  // closed when the cancelled ops are back (finished())
-  }
-}
-
-// Completes the queued ops of `fd` with ECANCELED (readers first, as
-// readiness.cc) and asks the kernel to cancel the ones in flight.
-void IocpBackend::cancel_fd(int32_t fd, FdState& state) {
-  for (OpQueue* queue : {&state.readers, &state.writers}) {
-    OpQueue kept;
-    while (Op* op = queue->pop()) {
-      if ((op->flags & kInFlight) == 0) {
-        loop_->complete(op, kErrCanceled);
-        continue;
-      }
-      kept.push(op);
-      if ((op->flags & kCancelRequested) == 0) {
-        op->flags |= kCancelRequested;
-        // ERROR_NOT_FOUND: done already, its packet is on the way.
-        ::CancelIoEx(as_handle(fd), &scratch_of(op)->overlapped);
-      }
-    }
-    *queue = kept;
-  }
-}
-
-void IocpBackend::close_fd(int32_t fd, Op* op) {
-  FdState* state = known(fd);
-  TIGERIO_ASSERT(state != nullptr && state->inflight == 0);
-  TIGERIO_ASSERT(state->readers.empty() && state->writers.empty());
-  const Kind kind = state->kind;
-  *state = FdState{};
-  int32_t result = 0;
-  if (kind == Kind::socket) {
-    if (::closesocket(as_socket(fd)) != 0) result = win32::socket_error();
-  } else {
-    file_unregistered(fd);
-    if (!::CloseHandle(as_handle(fd))) result = win32::last_error();
-  }
-  loop_->fd_closed(fd);
-  if (op != nullptr) loop_->complete(op, result);
-}
-
-void IocpBackend::submit_open(Op* op) {
+void IocpBackend::issue_open(Op* op) {
+  TIGERIO_ASSERT(op->kind == OpKind::open && op->args.open.path != nullptr);
   // UTF-8 -> UTF-16 for CreateFileW (open is not a hot path: it may allocate).
-  const char* path = op->path.get();
+  const char* path = op->args.open.path;
   const int wide_size = ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, nullptr, 0);
   if (wide_size <= 0) {
     loop_->complete(op, kErrInvalid);
@@ -753,7 +719,7 @@ void IocpBackend::submit_open(Op* op) {
   }
   std::vector<wchar_t> wide(static_cast<size_t>(wide_size));
   ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wide.data(), wide_size);
-  const uint32_t flags = op->open_flags;
+  const uint32_t flags = op->args.open.flags;
   DWORD access = 0;
   if (flags & kOpenRead) access |= GENERIC_READ;
   if (flags & kOpenWrite) access |= GENERIC_WRITE;
@@ -772,7 +738,7 @@ void IocpBackend::submit_open(Op* op) {
   } else if (flags & kOpenTruncate) {
     disposition = TRUNCATE_EXISTING;
   }
-  // Windows has no POSIX permission bits: open_mode is not used. Sharing
+  // Windows has no POSIX permission bits: the mode is not used. Sharing
   // everything is what POSIX files do (others may read, write, delete).
   // FILE_FLAG_BACKUP_SEMANTICS lets a directory open, as open(2) does (its
   // reads then fail with EISDIR), so code that opens and then checks works.
@@ -784,130 +750,144 @@ void IocpBackend::submit_open(Op* op) {
     return;
   }
   int32_t fd = -1;
-  if (!win32::to_fd(reinterpret_cast<uintptr_t>(handle), &fd) || !indexable(fd)) {
+  if (!win32::to_fd(reinterpret_cast<uintptr_t>(handle), &fd) || (fd & 3) != 0) {
     ::CloseHandle(handle);
     loop_->complete(op, kErrTooManyFiles);
     return;
   }
   file_registered(fd);
-  opened(fd, Kind::file, 0);
-  FdState* state = known(fd);
-  TIGERIO_ASSERT(state != nullptr);
-  state->append = (flags & kOpenAppend) != 0;
-  loop_->complete(op, fd);
+  note_opening(fd, Kind::file, 0, (flags & kOpenAppend) != 0, false);
+  loop_->complete(op, fd);  // the core records the fd, and fd_opened() takes the note
 }
 
-bool IocpBackend::cancel(Op* op) {
-  if (op->kind == OpKind::timeout) return timers_.cancel(op);
-  // open finishes at submission; a close waiting for its fd's ops is not undone.
-  if (op->kind == OpKind::open || op->kind == OpKind::close) return false;
-  FdState* state = known(op->fd);
-  if (state == nullptr) return false;
-  if ((op->flags & kInFlight) != 0) {
-    // An orphan's handle is gone: its aborted packet is on its way.
-    if ((op->flags & (kCancelRequested | kOrphaned)) != 0) return false;
-    // ERROR_NOT_FOUND: the kernel finished it first; its packet brings its own result.
-    if (!::CancelIoEx(as_handle(op->fd), &scratch_of(op)->overlapped)) return false;
-    op->flags |= kCancelRequested;
-    return true;
+// ---- cancelling ----------------------------------------------------------------
+
+void IocpBackend::cancel(Op* op, FdEntry* entry) {
+  TIGERIO_ASSERT(op->state == OpState::pending && (op->core_flags & kOpCancelRequested) != 0);
+  // issue() either completed the op or left it in the kernel: an op the
+  // core can ask back is in flight, and its packet will complete it.
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) != 0 && inflight_ > 0);
+  TIGERIO_ASSERT(op->kind != OpKind::open);  // completed inside issue()
+  if ((op->core_flags & kOpOrphaned) != 0) {
+    // Its handle was closed behind the IO's back, which aborted it (or it
+    // finished): its packet is on the way. The number names another
+    // handle now, which must not be touched for it.
+    TIGERIO_ASSERT(entry == nullptr);
+    return;
   }
-  if (!queue_of(*state, op->kind).remove(op)) return false;
-  loop_->complete(op, kErrCanceled);
-  return true;
+  TIGERIO_ASSERT(entry != nullptr && state_of(*entry).associated != 0);
+  // ERROR_NOT_FOUND: the kernel finished it first; its packet brings its own
+  // result. Either way the packet comes, and finished() completes the op.
+  ::CancelIoEx(as_handle(op->fd), &scratch_of(op)->overlapped);
 }
 
-void IocpBackend::cancel_all() {
-  // The loop thread drains the port itself here: the waiter steps aside.
-  const bool waiter_was_running = waiter_running_;
-  waiter_stop();
-  consume_handoff();
-  for (size_t index = 0; index < fds_.size(); index++) {
-    FdState& state = fds_[index];
-    if (state.kind != Kind::unknown) cancel_fd(fd_of(index), state);
-  }
-  timers_.cancel_all();
-  // "Completes everything before it returns": the cancelled ops' packets,
-  // then the closes that waited for them (finished() does both).
-  const int64_t started_ns = monotonic_ns();
-  while (inflight_total_ > 0) {
-    TIGERIO_ASSERT(monotonic_ns() - started_ns < kDrainNsMax);
-    ULONG count = 0;
-    if (!::GetQueuedCompletionStatusEx(port_, entries_.data(), static_cast<ULONG>(entries_.size()), &count,
-                                      kDrainStepMs, FALSE)) {
-      count = 0;
+// ---- completions ---------------------------------------------------------------
+
+// An op's result from its dequeued packet: bytes, or a negative errno.
+int32_t IocpBackend::packet_result(Op* op, const OVERLAPPED_ENTRY& entry) {
+  OVERLAPPED* overlapped = entry.lpOverlapped;
+  TIGERIO_ASSERT(overlapped == &scratch_of(op)->overlapped);
+  // Internal is the NTSTATUS: success and warnings are >= 0.
+  if (static_cast<LONG>(overlapped->Internal) >= 0) return static_cast<int32_t>(entry.dwNumberOfBytesTransferred);
+  DWORD bytes = 0;
+  int32_t result = 0;
+  if (is_socket_op(op->kind)) {
+    DWORD flags = 0;
+    // Translates the NTSTATUS into the Winsock error a synchronous call
+    // would give, through the socket's provider. WSAENOTSOCK: the socket
+    // was closed behind the IO's back, which is what aborted the op (EBADF).
+    if (::WSAGetOverlappedResult(as_socket(op->fd), overlapped, &bytes, FALSE, &flags)) {
+      return static_cast<int32_t>(bytes);
     }
-    process(entries_.data(), count);
+    result = socket_call_error(::WSAGetLastError());
+  } else {
+    if (::GetOverlappedResult(as_handle(op->fd), overlapped, &bytes, FALSE)) return static_cast<int32_t>(bytes);
+    const DWORD error = ::GetLastError();
+    if (op->kind == OpKind::read && (error == ERROR_HANDLE_EOF || error == ERROR_BROKEN_PIPE)) return 0;
+    // A handle without the access asked: POSIX says EBADF (as in start_file()).
+    result = error == ERROR_ACCESS_DENIED ? kErrBadFd : win32::map_error(error);
   }
-  if (waiter_was_running) TIGERIO_ASSERT(waiter_start(notify_, notify_context_));
+  TIGERIO_ASSERT(result < 0);
+  return result;
+}
+
+void IocpBackend::process(const OVERLAPPED_ENTRY* entries, ULONG count) {
+  TIGERIO_ASSERT(count == 0 || entries != nullptr);
+  for (ULONG i = 0; i < count; i++) {
+    const OVERLAPPED_ENTRY& entry = entries[i];
+    if (entry.lpCompletionKey == kWakeKey) {
+      wake_posted_.store(false);
+      continue;
+    }
+    if (entry.lpCompletionKey == kRearmKey) continue;  // meant for a waiter that has stopped
+    TIGERIO_ASSERT(entry.lpCompletionKey == kIoKey && entry.lpOverlapped != nullptr);
+    Op* op = op_of(entry.lpOverlapped);
+    finished(op, packet_result(op, entry));
+  }
+}
+
+// The packet of an op in flight came back: the kernel is done with its
+// OVERLAPPED and buffer.
+void IocpBackend::finished(Op* op, int32_t result) {
+  TIGERIO_ASSERT(op->state == OpState::pending && (op->core_flags & kOpIssued) != 0);
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) != 0 && inflight_ > 0);
+  op->backend_flags &= static_cast<uint8_t>(~kInFlight);
+  inflight_--;
+  if ((op->core_flags & kOpOrphaned) != 0) {
+    // Its fd number names another handle now: nothing of the fd's state is
+    // this op's. An accept the kernel finished anyway made a socket nobody has.
+    if (op->kind == OpKind::accept && scratch_of(op)->accepted != INVALID_SOCKET) {
+      ::closesocket(scratch_of(op)->accepted);
+      scratch_of(op)->accepted = INVALID_SOCKET;
+    }
+    loop_->complete(op, kErrBadFd);  // the core says EBADF for an orphan whatever the kernel said
+    return;
+  }
+  FdEntry& entry = loop_->fds().at(op->fd);
+  TIGERIO_ASSERT(entry.queue(op_direction(op->kind)).head() == op);
+  result = conclude(op, state_of(entry), result);
+  if (result == kRetry) {
+    run(op, entry);  // still its fd's head: issued again
+    return;
+  }
+  loop_->complete(op, result);
 }
 
 void IocpBackend::wait(int64_t timeout_ns) {
+  TIGERIO_ASSERT(timeout_ns >= -1);
   if (waiter_running_) {
-    // The waiter is the port's reader now: take what it handed over, never block.
-    waiter_consume();
+    // The waiter is the port's reader now: take what it hands over, waiting
+    // for it as long as asked (a deinit drains cancelled ops this way). An
+    // empty hand-over (a deadline passed) ends the wait too: the waiter is
+    // parked until released, so nothing else would come.
+    if (!take_handoff() && timeout_ns != 0) {
+      std::unique_lock<std::mutex> lock(waiter_mutex_);
+      const auto ready = [this] { return handoff_pending_; };
+      if (timeout_ns < 0) {
+        waiter_cv_.wait(lock, ready);
+      } else {
+        waiter_cv_.wait_for(lock, std::chrono::nanoseconds(timeout_ns), ready);
+      }
+      lock.unlock();
+      take_handoff();
+    }
+    release_waiter();
     return;
   }
-  // What a waiter dequeued before it stopped comes first, and then nothing blocks.
-  if (consume_handoff()) timeout_ns = 0;
-  timeout_ns = timers_.bound_wait_ns(timeout_ns);
-  ULONG count = 0;
-  if (!::GetQueuedCompletionStatusEx(port_, entries_.data(), static_cast<ULONG>(entries_.size()), &count,
-                                    wait_ms(timeout_ns), FALSE)) {
-    count = 0;  // WAIT_TIMEOUT
+  {
+    std::lock_guard<std::mutex> lock(waiter_mutex_);
+    TIGERIO_ASSERT(!handoff_pending_);  // waiter_stop() took what was handed over
   }
+  const ULONG count = dequeue(port_, entries_.data(), static_cast<ULONG>(entries_.size()), wait_ms(timeout_ns));
   process(entries_.data(), count);
-  timers_.fire();
-}
-
-void IocpBackend::close_now(int fd) {
-  FdState* state = known(fd);
-  Kind kind = state != nullptr ? state->kind : Kind::unknown;
-  if (state != nullptr) {
-    // At destroy, ops may still be pending (an IO finalized without
-    // deinit): the destructor waits for those in flight.
-    cancel_fd(fd, *state);
-    while (state->readers.pop() != nullptr) {
-    }
-    while (state->writers.pop() != nullptr) {
-    }
-    *state = FdState{};
-  } else if (win32::is_socket(fd)) {
-    kind = Kind::socket;
-  } else if (file_known(fd)) {
-    kind = Kind::file;
-  }
-  if (kind == Kind::socket) {
-    ::closesocket(as_socket(fd));
-  } else if (kind == Kind::file) {
-    file_unregistered(fd);
-    ::CloseHandle(as_handle(fd));
-  }
 }
 
 IocpBackend::~IocpBackend() {
   waiter_stop();
-  // The kernel writes into an op's OVERLAPPED (and buffer) until its packet
-  // is dequeued: wait for every op in flight before the ops are freed.
-  for (size_t index = 0; index < fds_.size(); index++) {
-    if (fds_[index].inflight > 0) ::CancelIoEx(as_handle(fd_of(index)), nullptr);
-  }
-  const int64_t started_ns = monotonic_ns();
-  ULONG count = 0;
-  for (ULONG i = 0; i < handoff_count_ && handoff_pending_; i++) {
-    if (handoff_[i].lpCompletionKey == kIoKey && inflight_total_ > 0) inflight_total_--;
-  }
-  while (inflight_total_ > 0 && monotonic_ns() - started_ns < kDrainNsMax) {
-    if (!::GetQueuedCompletionStatusEx(port_, entries_.data(), static_cast<ULONG>(entries_.size()), &count,
-                                      kDrainStepMs, FALSE)) {
-      continue;
-    }
-    for (ULONG i = 0; i < count; i++) {
-      if (entries_[i].lpCompletionKey != kIoKey) continue;
-      Op* op = reinterpret_cast<Scratch*>(entries_[i].lpOverlapped)->op;
-      if (op->kind == OpKind::accept && op->position >= 0) ::closesocket(static_cast<SOCKET>(op->position));
-      inflight_total_--;
-    }
-  }
+  // The core has waited for every issued op to come back before it lets
+  // the backend go (Loop::~Loop cancels and drains): the kernel writes into
+  // no op's OVERLAPPED or buffer any more.
+  TIGERIO_ASSERT(inflight_ == 0);
   ::CloseHandle(port_);
 }
 
@@ -919,10 +899,11 @@ bool IocpBackend::waiter_start(Notify notify, void* context) {
   notify_context_ = context;
   {
     std::lock_guard<std::mutex> lock(waiter_mutex_);
+    TIGERIO_ASSERT(!handoff_pending_ && handoff_count_ == 0);  // see waiter_stop()
     waiter_stopping_ = false;
     rearm_posted_ = false;
     waiter_sleep_ns_ = kAwake;
-    waiter_deadline_ns_ = next_deadline_ns();
+    waiter_deadline_ns_ = loop_->next_deadline_ns();
   }
   try {
     waiter_thread_ = std::thread([this] { waiter_main(); });
@@ -942,48 +923,88 @@ void IocpBackend::waiter_stop() {
   waiter_cv_.notify_all();
   // Breaks a GetQueuedCompletionStatusEx in progress (if the waiter is not
   // in one, the packet is dropped by the next wait()).
-  ::PostQueuedCompletionStatus(port_, 0, kRearmKey, nullptr);
+  const BOOL posted = ::PostQueuedCompletionStatus(port_, 0, kRearmKey, nullptr);
+  TIGERIO_ASSERT(posted);
   waiter_thread_.join();
   waiter_running_ = false;
+  // What it had handed over completes now (JS sees it at the next poll), and
+  // the port is the loop thread's again: a hand-over left pending would make
+  // every later wait() think work had come, and spin.
+  take_handoff();
+  {
+    std::lock_guard<std::mutex> lock(waiter_mutex_);
+    handoff_pending_ = false;
+    TIGERIO_ASSERT(handoff_count_ == 0);
+  }
+  TIGERIO_ASSERT(!waiter_thread_.joinable());
+}
+
+void IocpBackend::waiter_consume() {
+  TIGERIO_ASSERT(waiter_running_);
+  // The waiter stays parked: the round's dispatch fires the timers that
+  // made it hand over, and waiter_rearm() after it lets it wait again for
+  // the deadline that is nearest then (not for the one just due).
+  take_handoff();
 }
 
 void IocpBackend::waiter_rearm() {
   if (!waiter_running_) return;
-  const int64_t deadline_ns = next_deadline_ns();
+  const int64_t deadline_ns = loop_->next_deadline_ns();
+  TIGERIO_ASSERT(deadline_ns >= -1);
   bool post = false;
+  bool release = false;
   {
     std::lock_guard<std::mutex> lock(waiter_mutex_);
     waiter_deadline_ns_ = deadline_ns;
-    const bool sleeping = waiter_sleep_ns_ != kAwake;
-    const bool sooner = deadline_ns >= 0 && (waiter_sleep_ns_ < 0 || deadline_ns < waiter_sleep_ns_);
-    if (sleeping && sooner && !rearm_posted_) {
-      rearm_posted_ = true;
-      post = true;
+    if (handoff_pending_) {
+      // Parked: released once its entries have been taken (else the next
+      // round takes them and releases it).
+      release = handoff_count_ == 0;
+      if (release) handoff_pending_ = false;
+    } else {
+      const bool sleeping = waiter_sleep_ns_ != kAwake;
+      const bool sooner = deadline_ns >= 0 && (waiter_sleep_ns_ < 0 || deadline_ns < waiter_sleep_ns_);
+      if (sleeping && sooner && !rearm_posted_) {
+        rearm_posted_ = true;
+        post = true;
+      }
     }
   }
-  if (post) ::PostQueuedCompletionStatus(port_, 0, kRearmKey, nullptr);
+  if (release) waiter_cv_.notify_all();
+  if (post) {
+    const BOOL posted = ::PostQueuedCompletionStatus(port_, 0, kRearmKey, nullptr);
+    TIGERIO_ASSERT(posted);
+  }
 }
 
-// Loop thread: completes what the waiter handed over, fires due timers,
-// and lets the waiter wait again, for the nearest deadline as it is now.
-bool IocpBackend::consume_handoff() {
+// Loop thread: completes what the waiter handed over (if anything); true if
+// it had handed over. The waiter stays parked until release_waiter().
+bool IocpBackend::take_handoff() {
   ULONG count = 0;
   {
     std::lock_guard<std::mutex> lock(waiter_mutex_);
     if (!handoff_pending_) return false;
     count = handoff_count_;
+    handoff_count_ = 0;
   }
+  TIGERIO_ASSERT(count <= handoff_.size());
   // The waiter does not touch handoff_ while handoff_pending_.
   process(handoff_.data(), count);
-  timers_.fire();
+  return true;
+}
+
+// Loop thread: lets a parked waiter wait again, for the nearest deadline now.
+void IocpBackend::release_waiter() {
+  TIGERIO_ASSERT(waiter_running_);
+  const int64_t deadline_ns = loop_->next_deadline_ns();
   {
     std::lock_guard<std::mutex> lock(waiter_mutex_);
+    if (!handoff_pending_) return;
+    TIGERIO_ASSERT(handoff_count_ == 0);  // taken before release
     handoff_pending_ = false;
-    handoff_count_ = 0;
-    waiter_deadline_ns_ = next_deadline_ns();
+    waiter_deadline_ns_ = deadline_ns;
   }
   waiter_cv_.notify_all();
-  return true;
 }
 
 void IocpBackend::waiter_main() {
@@ -997,11 +1018,8 @@ void IocpBackend::waiter_main() {
       waiter_sleep_ns_ = deadline_ns;
     }
     const DWORD timeout_ms = deadline_ns < 0 ? INFINITE : wait_ms(std::max<int64_t>(0, deadline_ns - monotonic_ns()));
-    ULONG count = 0;
-    if (!::GetQueuedCompletionStatusEx(port_, waiter_entries_.data(), static_cast<ULONG>(waiter_entries_.size()),
-                                      &count, timeout_ms, FALSE)) {
-      count = 0;
-    }
+    const ULONG count =
+        dequeue(port_, waiter_entries_.data(), static_cast<ULONG>(waiter_entries_.size()), timeout_ms);
     ULONG kept = 0;
     bool rearmed = false;
     for (ULONG i = 0; i < count; i++) {
@@ -1011,16 +1029,19 @@ void IocpBackend::waiter_main() {
         waiter_entries_[kept++] = waiter_entries_[i];
       }
     }
+    TIGERIO_ASSERT(kept <= count);
     const bool due = deadline_ns >= 0 && monotonic_ns() >= deadline_ns;
     {
       std::lock_guard<std::mutex> lock(waiter_mutex_);
       waiter_sleep_ns_ = kAwake;
       if (rearmed) rearm_posted_ = false;
       if (kept == 0 && !due) continue;  // a re-arm, or woken early: wait again
+      TIGERIO_ASSERT(!handoff_pending_ && handoff_count_ == 0);
       std::copy(waiter_entries_.begin(), waiter_entries_.begin() + kept, handoff_.begin());
       handoff_count_ = kept;
       handoff_pending_ = true;
     }
+    waiter_cv_.notify_all();  // a loop thread waiting in wait() for a hand-over
     notify_(notify_context_);
   }
 }
@@ -1028,6 +1049,7 @@ void IocpBackend::waiter_main() {
 }  // namespace
 
 std::unique_ptr<Backend> create_iocp_backend(Loop* loop, const LoopConfig& config, int* error) {
+  TIGERIO_ASSERT(loop != nullptr && error != nullptr);
   const int32_t started = win32::startup();
   if (started < 0) {
     *error = started;

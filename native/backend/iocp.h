@@ -22,17 +22,20 @@ class IocpWaiter {
   using Notify = void (*)(void* context);
 
   // Starts the waiter thread. After each hand-over (completions, a wake(),
-  // or the nearest deadline passing) it calls notify(context) from its own
-  // thread and then waits until the loop thread has called waiter_consume().
-  // False if the thread could not start.
+  // or the nearest deadline (Loop::next_deadline_ns(), the core's timers)
+  // passing) it calls notify(context) from its own thread and then stays
+  // parked until the loop thread has taken the hand-over and called
+  // waiter_rearm() (or a wait() took it). False if the thread could not start.
   virtual bool waiter_start(Notify notify, void* context) = 0;
-  // Stops and joins the thread. What it had dequeued stays handed over, for
-  // the next wait(). Idempotent.
+  // Loop thread: stops and joins the thread, and completes what it had
+  // handed over (JS sees it at the next poll). Idempotent.
   virtual void waiter_stop() = 0;
-  // Loop thread: completes what the waiter handed over and fires due timers.
+  // Loop thread: completes what the waiter handed over (the round's
+  // dispatch then harvests them and fires the timers that are due).
   virtual void waiter_consume() = 0;
-  // Loop thread: after submissions, so the waiter sleeps no longer than the
-  // nearest deadline.
+  // Loop thread: after a round's dispatch and after submissions. Lets a
+  // parked waiter wait again, and makes sure it sleeps no longer than the
+  // nearest deadline as it is now.
   virtual void waiter_rearm() = 0;
 
  protected:

@@ -2,8 +2,10 @@
 
 #include <cstring>
 
+#include "../core/assert.h"
+#include "../core/backend.h"
 #include "../core/errors.h"
-#include "backend.h"
+#include "../core/platform.h"
 
 #ifndef ERROR_ELEVATION_REQUIRED
 #define ERROR_ELEVATION_REQUIRED 740L  // not in every mingw-w64's winerror.h
@@ -12,7 +14,17 @@
 namespace tigerio {
 namespace win32 {
 
-int32_t map_error(DWORD error) {
+namespace {
+
+// The longest IP literal inet_ntop writes, with its NUL (POSIX's
+// INET6_ADDRSTRLEN; Windows' 65 leaves room for a scope id we never print).
+constexpr size_t kAddressTextMax = 46;
+
+}  // namespace
+
+namespace {
+
+int32_t translate(DWORD error) {
   switch (error) {
     case ERROR_NOACCESS:
     case WSAEACCES:
@@ -126,6 +138,14 @@ int32_t map_error(DWORD error) {
   }
 }
 
+}  // namespace
+
+int32_t map_error(DWORD error) {
+  const int32_t result = translate(error);
+  TIGERIO_ASSERT(result < 0);  // every error has a name, unknown ones UNKNOWN
+  return result;
+}
+
 int32_t startup() {
   // Thread-safe once: WSAStartup is reference counted, and we never call
   // WSACleanup (workers and the process may still use sockets).
@@ -134,23 +154,28 @@ int32_t startup() {
     const int rc = ::WSAStartup(MAKEWORD(2, 2), &data);
     return rc == 0 ? 0 : map_error(static_cast<DWORD>(rc));
   }();
+  TIGERIO_ASSERT(result <= 0);
   return result;
 }
 
 bool is_socket(int32_t fd) {
+  if (fd < 0) return false;  // no handle value: never passed to Winsock as one
   int type = 0;
   int size = sizeof(type);
   return ::getsockopt(as_socket(fd), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &size) == 0;
 }
 
 int socket_family(int32_t fd) {
+  TIGERIO_ASSERT(fd >= 0);
   sockaddr_storage storage{};
   int size = sizeof(storage);
   if (::getsockname(as_socket(fd), reinterpret_cast<sockaddr*>(&storage), &size) != 0) return 0;
+  TIGERIO_ASSERT(size > 0 && size <= static_cast<int>(sizeof(storage)));
   return storage.ss_family;
 }
 
 SOCKET new_socket(int family) {
+  TIGERIO_ASSERT(family == AF_INET || family == AF_INET6);
   // Overlapped for IOCP; not inherited by child processes (as CLOEXEC on POSIX).
   SOCKET socket = ::WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
                                WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
@@ -165,6 +190,7 @@ SOCKET new_socket(int family) {
 }
 
 void set_nodelay(SOCKET socket) {
+  TIGERIO_ASSERT(socket != INVALID_SOCKET);
   const BOOL one = TRUE;
   ::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof(one));
 }
@@ -173,17 +199,20 @@ namespace {
 
 // A new socket as an fd, or a negative errno (the socket is closed then).
 int adopt(SOCKET socket) {
+  TIGERIO_ASSERT(socket != INVALID_SOCKET);
   int32_t fd = -1;
   if (!to_fd(static_cast<uintptr_t>(socket), &fd)) {
     ::closesocket(socket);
     return kErrTooManyFiles;
   }
+  TIGERIO_ASSERT(fd >= 0);
   return fd;
 }
 
 }  // namespace
 
 int listen(const char* host, int port, int backlog, bool reuse_port) {
+  TIGERIO_ASSERT(host != nullptr && port >= 0 && port <= 65535 && backlog >= 1);
   if (const int32_t started = startup(); started < 0) return started;
   // No SO_REUSEPORT on Windows. And no SO_REUSEADDR either: there it lets
   // another socket steal a bound port (libuv does not set it for the same
@@ -215,6 +244,7 @@ int socket(bool ipv6) {
 }
 
 int shutdown(int fd, bool send, bool receive) {
+  TIGERIO_ASSERT(send || receive);
   const int how = send && receive ? SD_BOTH : send ? SD_SEND : SD_RECEIVE;
   if (::shutdown(as_socket(fd), how) == 0) return 0;
   const int error = ::WSAGetLastError();
@@ -222,6 +252,7 @@ int shutdown(int fd, bool send, bool receive) {
 }
 
 int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
+  TIGERIO_ASSERT(out != nullptr && out_size >= kAddressTextMax && port != nullptr && family != nullptr);
   sockaddr_storage storage{};
   int size = sizeof(storage);
   auto* raw = reinterpret_cast<sockaddr*>(&storage);
@@ -249,5 +280,19 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
 }
 
 }  // namespace win32
+
+// The core's platform facts and error numbers (core/platform.h,
+// core/errors.h), Windows': handles are multiples of 4 (the kernel ignores
+// the two low bits), and errors are libuv's fixed Windows numbers, which is
+// what Node's util.getSystemErrorName() knows there.
+extern const uint32_t kFdIndexShift = 2;
+extern const int32_t kErrCanceled = -4081;
+extern const int32_t kErrAgain = -4088;
+extern const int32_t kErrBadFd = -4083;
+extern const int32_t kErrInvalid = -4071;
+extern const int32_t kErrNoMemory = -4057;
+extern const int32_t kErrNotSupported = -4049;
+extern const int32_t kErrTooManyFiles = -4066;
+extern const int32_t kErrBusy = -4082;
 
 }  // namespace tigerio

@@ -28,6 +28,40 @@
 #include <cstdint>
 
 namespace tigerio {
+
+// libuv's Windows error numbers (include/uv/errno.h) that Winsock and Win32
+// errors map to (map_error), so that Node names them as on Linux. The few the
+// core produces itself (kErrCanceled, kErrBadFd, ...) are the core's
+// (core/errors.h), defined with these numbers in win32.cc.
+constexpr int32_t kErrAccess = -4092;
+constexpr int32_t kErrAddressInUse = -4091;
+constexpr int32_t kErrAddressNotAvailable = -4090;
+constexpr int32_t kErrAddressFamily = -4089;
+constexpr int32_t kErrAlready = -4084;
+constexpr int32_t kErrConnectionAborted = -4079;
+constexpr int32_t kErrConnectionRefused = -4078;
+constexpr int32_t kErrConnectionReset = -4077;
+constexpr int32_t kErrExists = -4075;
+constexpr int32_t kErrFault = -4074;
+constexpr int32_t kErrHostUnreachable = -4073;
+constexpr int32_t kErrIO = -4070;
+constexpr int32_t kErrIsConnected = -4069;
+constexpr int32_t kErrIsDirectory = -4068;
+constexpr int32_t kErrMessageSize = -4065;
+constexpr int32_t kErrNameTooLong = -4064;
+constexpr int32_t kErrNetworkUnreachable = -4062;
+constexpr int32_t kErrNoBuffers = -4060;
+constexpr int32_t kErrNoEntry = -4058;
+constexpr int32_t kErrNoSpace = -4055;
+constexpr int32_t kErrNotConnected = -4053;
+constexpr int32_t kErrNotDirectory = -4052;
+constexpr int32_t kErrNotSocket = -4050;
+constexpr int32_t kErrPermission = -4048;
+constexpr int32_t kErrPipe = -4047;
+constexpr int32_t kErrTimedOut = -4039;
+constexpr int32_t kErrFileTooBig = -4036;
+constexpr int32_t kErrUnknown = -4094;
+
 namespace win32 {
 
 // Winsock or Win32 error number -> libuv's Windows errno (core/errors.h),
