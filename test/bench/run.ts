@@ -26,6 +26,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { IO } from '../../io';
+import type { ResultRow } from './results-file';
 import { writeChart } from './chart';
 import { parseFlags, RESULT_PREFIX } from './common';
 import { benchTool, TOOLS_HELP } from './tools';
@@ -77,17 +78,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-bench-'));
 
 // ---- Rows ---------------------------------------------------------------------
 
-interface Row {
-  benchmark: string;
-  backend: string;
-  tigerio: number | null;
-  peer: string;
-  peerFigure: number | null;
-  unit: string;
-  /** true: more is better (throughput); false: less is better (time, memory). */
-  higherIsBetter: boolean;
-  /** > 1: tigerio ahead. */
-  ratio: number | null;
+/** A row of the table: the recorded JSON's fields (results-file.ts) and a note for the printed table. */
+interface Row extends ResultRow {
   note?: string;
 }
 
