@@ -41,7 +41,8 @@ import {
 } from './http/response';
 import * as limits from './limits';
 import { route, type Responder, type RouteTable } from './routes';
-import { openStatic } from './static';
+import { openStatic, type OpenedFile } from './static';
+import { conditionalFields, decide, validatorsOf } from './http/conditional';
 import type { ServerOptions } from './options';
 
 /** What a connection needs from its worker. */
@@ -198,7 +199,10 @@ export class Connection implements Responder {
         this.requestStart = -1;
         this.handle(parser.request!);
       } else if (result === CONTINUE) {
-        back.writeBytes(CONTINUE_BYTES);
+        // RFC 9110 §10.1.1: a server MAY omit 100 Continue once body bytes
+        // have arrived. The client is sending already; an interim response
+        // then only costs bytes (and confuses clients that did not wait).
+        if (this.recvStart === this.recvEnd) back.writeBytes(CONTINUE_BYTES);
       } else if (result === ERROR) {
         this.respondError(parser.errorStatus, true);
         break;
@@ -265,40 +269,78 @@ export class Connection implements Responder {
     this.lingerAfterFlush = linger;
   }
 
-  file(urlPath: string): void {
+  file(urlPath: string, query: string, fallback: CannedResponse | null): void {
     const root = this.host.root!;
-    const head = this.request!.method === 'HEAD';
+    const request = this.request!;
     const mode = this.mode;
     this.busy = true;
     this.opsPending++;
-    openStatic(this.io, root, urlPath, (status, file) => {
+    openStatic(this.io, root, urlPath, (result) => {
       this.opsPending--;
       if (this.closed) {
-        if (file !== null) {
+        if (result.status === 200) {
           this.opsPending++;
-          this.io.close(file.fd, this.onFileClosedBound);
+          this.io.close(result.file.fd, this.onFileClosedBound);
         }
         return this.maybeRelease();
       }
       this.busy = false;
-      if (file === null) {
-        const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
-        writeHead(this.back, status, this.host.clock.value, TEXT, body.length, mode);
-        if (!head) this.back.writeBytes(body);
-      } else {
-        writeHead(this.back, 200, this.host.clock.value, file.contentType, file.size, mode);
-        if (head || file.size === 0) {
-          this.opsPending++;
-          this.io.close(file.fd, this.onFileClosedBound);
-        } else {
-          this.busy = true;
-          this.fileFd = file.fd;
-          this.filePosition = 0;
-          this.fileRemaining = file.size;
-        }
-      }
+      if (result.status === 200) this.startFile(request, result.file, mode);
+      else if (result.status === 404 && fallback !== null) this.back.writeBytes(fallback.get(request.method === 'HEAD', mode));
+      else if (result.status === 301) this.staticStatus(request, 301, mode, `Location: ${urlPath}/${query}\r\n`);
+      else this.staticStatus(request, result.status, mode, '');
       this.process();
     });
+  }
+
+  /** A static response without the file's bytes: its status text as the body. */
+  private staticStatus(request: HttpRequest, status: number, mode: ConnectionMode, extra: string): void {
+    const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
+    writeHead(this.back, status, this.host.clock.value, TEXT, body.length, mode, extra);
+    if (request.method !== 'HEAD') this.back.writeBytes(body);
+  }
+
+  /** Validators, conditional GET and ranges (http/conditional.ts), then the head and, unless HEAD/304/416, the bytes. */
+  private startFile(request: HttpRequest, file: OpenedFile, mode: ConnectionMode): void {
+    const v = validatorsOf(file.size, file.mtimeMs);
+    const cacheControl = this.host.options.cacheControl;
+    const validators =
+      `ETag: ${v.etag}\r\nLast-Modified: ${v.lastModified}\r\n` + (cacheControl === null ? '' : `Cache-Control: ${cacheControl}\r\n`);
+    const decision = decide(request.method, conditionalFields(request.headers), file.size, v);
+    const date = this.host.clock.value;
+    let start = 0;
+    let length = 0;
+    switch (decision.status) {
+      case 304:
+        // No Content-Type, no Content-Length: a 304 describes the stored
+        // response, it carries none (RFC 9110 §15.4.5).
+        writeHead(this.back, 304, date, null, -1, mode, validators);
+        break;
+      case 416: {
+        const body = Buffer.from(`${STATUS_TEXT[416]}\n`);
+        writeHead(this.back, 416, date, TEXT, body.length, mode, `Content-Range: bytes */${file.size}\r\n`);
+        if (request.method !== 'HEAD') this.back.writeBytes(body);
+        break;
+      }
+      case 206:
+        start = decision.start;
+        length = decision.end - decision.start + 1;
+        writeHead(this.back, 206, date, file.contentType, length, mode,
+          `Accept-Ranges: bytes\r\nContent-Range: bytes ${decision.start}-${decision.end}/${file.size}\r\n${validators}`);
+        break;
+      default:
+        length = file.size;
+        writeHead(this.back, 200, date, file.contentType, length, mode, `Accept-Ranges: bytes\r\n${validators}`);
+    }
+    if (request.method === 'HEAD' || length === 0) {
+      this.opsPending++;
+      this.io.close(file.fd, this.onFileClosedBound);
+      return;
+    }
+    this.busy = true;
+    this.fileFd = file.fd;
+    this.filePosition = start;
+    this.fileRemaining = length;
   }
 
   private readFile(): void {
