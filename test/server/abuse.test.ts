@@ -145,7 +145,10 @@ for (const mode of ['reuseport', 'single'] as const) {
       let closed = false;
       const raw = stalled.socket;
       raw.removeAllListeners('data');
-      await delay(2500); // well past the 1 s send timeout
+      // This wait is the test itself: the client must not read for longer
+      // than the 1 s send timeout, and no event marks that the server has
+      // given up (it closes a socket this paused client does not read).
+      await delay(2500);
       await within(
         new Promise<void>((resolve) => {
           raw.on('data', (d: Buffer) => (received += d.length));
@@ -228,7 +231,8 @@ describe('server: running out of file descriptors (EMFILE)', function () {
 
   for (const mode of ['reuseport', 'single'] as const) {
     it(`keeps serving existing connections and resumes accepting when fds free up (accept-mode ${mode})`, async () => {
-      const server = await startServer(['--port', '0', '--threads', '2', '--accept-mode', mode, '--quiet'], {
+      // Not --quiet: the accept backoff's warning on stderr is the event this test waits for.
+      const server = await startServer(['--port', '0', '--threads', '2', '--accept-mode', mode], {
         shellPrefix: 'ulimit -n 64',
       });
       const port = server.port;
@@ -250,7 +254,7 @@ describe('server: running out of file descriptors (EMFILE)', function () {
           s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
           extra.push(s);
         }
-        await delay(1000);
+        await server.stderrMatches(/accept: (EMFILE|ENFILE)/);
         // Existing connections still get answers while accept fails.
         for (const [i, c] of first.entries()) {
           c.write('GET /json HTTP/1.1\r\nHost: x\r\n\r\n');
