@@ -42,7 +42,7 @@ import {
 import * as limits from './limits';
 import { route, type Responder, type RouteTable } from './routes';
 import { openStatic, type OpenedFile } from './static';
-import { conditionalFields, decide, validatorsOf } from './http/conditional';
+import { conditionalFields, decide, validatorsOf, type ConditionalFields } from './http/conditional';
 import type { ServerOptions } from './options';
 
 /** What a connection needs from its worker. */
@@ -234,7 +234,9 @@ export class Connection implements Responder {
     // longer than that: there is always room here.
     this.recvPending = true;
     this.opsPending++;
-    this.io.recv(this.fd, buffer.subarray(this.recvEnd), this.onRecvBound);
+    // The whole buffer itself when it is empty (the usual case between
+    // keep-alive requests): no view allocated per recv.
+    this.io.recv(this.fd, this.recvEnd === 0 ? buffer : buffer.subarray(this.recvEnd), this.onRecvBound);
   }
 
   // ---- Requests and responses --------------------------------------------------
@@ -271,7 +273,10 @@ export class Connection implements Responder {
 
   file(urlPath: string, query: string, fallback: CannedResponse | null): void {
     const root = this.host.root!;
-    const request = this.request!;
+    // What the response needs from the request, read now: the request
+    // object is the parser's, valid until it parses the next one.
+    const method = this.request!.method;
+    const fields = conditionalFields(this.request!.headers);
     const mode = this.mode;
     this.busy = true;
     this.opsPending++;
@@ -285,28 +290,28 @@ export class Connection implements Responder {
         return this.maybeRelease();
       }
       this.busy = false;
-      if (result.status === 200) this.startFile(request, result.file, mode);
-      else if (result.status === 404 && fallback !== null) this.back.writeBytes(fallback.get(request.method === 'HEAD', mode));
-      else if (result.status === 301) this.staticStatus(request, 301, mode, `Location: ${urlPath}/${query}\r\n`);
-      else this.staticStatus(request, result.status, mode, '');
+      if (result.status === 200) this.startFile(method, fields, result.file, mode);
+      else if (result.status === 404 && fallback !== null) this.back.writeBytes(fallback.get(method === 'HEAD', mode));
+      else if (result.status === 301) this.staticStatus(method, 301, mode, `Location: ${urlPath}/${query}\r\n`);
+      else this.staticStatus(method, result.status, mode, '');
       this.process();
     });
   }
 
   /** A static response without the file's bytes: its status text as the body. */
-  private staticStatus(request: HttpRequest, status: number, mode: ConnectionMode, extra: string): void {
+  private staticStatus(method: string, status: number, mode: ConnectionMode, extra: string): void {
     const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
     writeHead(this.back, status, this.host.clock.value, TEXT, body.length, mode, extra);
-    if (request.method !== 'HEAD') this.back.writeBytes(body);
+    if (method !== 'HEAD') this.back.writeBytes(body);
   }
 
   /** Validators, conditional GET and ranges (http/conditional.ts), then the head and, unless HEAD/304/416, the bytes. */
-  private startFile(request: HttpRequest, file: OpenedFile, mode: ConnectionMode): void {
+  private startFile(method: string, fields: ConditionalFields, file: OpenedFile, mode: ConnectionMode): void {
     const v = validatorsOf(file.size, file.mtimeMs);
     const cacheControl = this.host.options.cacheControl;
     const validators =
       `ETag: ${v.etag}\r\nLast-Modified: ${v.lastModified}\r\n` + (cacheControl === null ? '' : `Cache-Control: ${cacheControl}\r\n`);
-    const decision = decide(request.method, conditionalFields(request.headers), file.size, v);
+    const decision = decide(method, fields, file.size, v);
     const date = this.host.clock.value;
     let start = 0;
     let length = 0;
@@ -319,7 +324,7 @@ export class Connection implements Responder {
       case 416: {
         const body = Buffer.from(`${STATUS_TEXT[416]}\n`);
         writeHead(this.back, 416, date, TEXT, body.length, mode, `Content-Range: bytes */${file.size}\r\n`);
-        if (request.method !== 'HEAD') this.back.writeBytes(body);
+        if (method !== 'HEAD') this.back.writeBytes(body);
         break;
       }
       case 206:
@@ -332,7 +337,7 @@ export class Connection implements Responder {
         length = file.size;
         writeHead(this.back, 200, date, file.contentType, length, mode, `Accept-Ranges: bytes\r\n${validators}`);
     }
-    if (request.method === 'HEAD' || length === 0) {
+    if (method === 'HEAD' || length === 0) {
       this.opsPending++;
       this.io.close(file.fd, this.onFileClosedBound);
       return;
@@ -406,7 +411,7 @@ export class Connection implements Responder {
   private send(): void {
     this.sendPending = true;
     this.opsPending++;
-    this.io.send(this.fd, this.front.buf.subarray(this.sendOffset, this.sendLength), this.onSendBound);
+    this.io.send(this.fd, this.front.view(this.sendOffset, this.sendLength), this.onSendBound);
   }
 
   private onSend(error: IOError | null, n: number): void {

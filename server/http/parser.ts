@@ -29,24 +29,9 @@ export interface ParserLimits {
   maxBodyBytes: number;
 }
 
-export interface HttpRequest {
-  /** Method as sent (case-sensitive, RFC 9110 §9.1). */
-  method: string;
-  /** request-target as sent (origin-form, absolute-form, ...). */
-  target: string;
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and later 1.x minors). */
-  versionMinor: number;
-  /** Field lines in order, flat: [name, value, name, value, ...]; names as sent, values without surrounding whitespace. */
-  headers: string[];
-  /** The body after chunked decoding; empty when none. */
-  body: Buffer;
-  /** Whether the connection may carry another request after this one. */
-  keepAlive: boolean;
-  chunked: boolean;
-  expectContinue: boolean;
-  /** The Content-Type field's value, or null. */
-  contentType: string | null;
-}
+import { ParsedRequest, TargetCache, type HttpRequest } from './request';
+
+export type { HttpRequest } from './request';
 
 const CR = 13;
 const LF = 10;
@@ -139,6 +124,11 @@ const H_CONNECTION = bytes('connection');
 const H_HOST = bytes('host');
 const H_EXPECT = bytes('expect');
 const H_CONTENT_TYPE = bytes('content-type');
+const H_100_CONTINUE = bytes('100-continue');
+const H_CLOSE = bytes('close');
+const H_KEEP_ALIVE = bytes('keep-alive');
+const OPTION_CLOSE = 1;
+const OPTION_KEEP_ALIVE = 2;
 const HTTP_SLASH = bytes('HTTP/');
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'].map((m) => ({ name: m, bytes: bytes(m) }));
@@ -157,7 +147,10 @@ export class RequestParser {
   private lineStart = 0;
   /** Empty lines skipped before the request line (RFC 9112 §2.2), bounded. */
   private skipped = 0;
-  private current: HttpRequest | null = null;
+  private current: ParsedRequest | null = null;
+  /** The one request object, reused (see request.ts). */
+  private readonly reusable: ParsedRequest;
+  private readonly targets = new TargetCache();
   private body: Buffer = EMPTY;
   private bodyLength = 0;
   /** Bytes left of the fixed-length body or of the current chunk. */
@@ -168,7 +161,9 @@ export class RequestParser {
   private extState = X_BEFORE_SEMI;
   private trailerBytes = 0;
 
-  constructor(private readonly limits: ParserLimits) {}
+  constructor(private readonly limits: ParserLimits) {
+    this.reusable = new ParsedRequest(limits.maxHeaderCount);
+  }
 
   /** Forgets everything: ready for a new connection. */
   reset(): void {
@@ -252,7 +247,7 @@ export class RequestParser {
     return consumed;
   }
 
-  private complete(request: HttpRequest): void {
+  private complete(request: ParsedRequest): void {
     request.body = this.bodyLength === 0 ? EMPTY : this.body.subarray(0, this.bodyLength);
     this.body = EMPTY;
     this.bodyLength = 0;
@@ -284,7 +279,7 @@ export class RequestParser {
   }
 
   /** Parses a complete head [s, e); null when it failed (error set). Sets the body state. */
-  private parseHead(buf: Buffer, s: number, e: number): HttpRequest | null {
+  private parseHead(buf: Buffer, s: number, e: number): ParsedRequest | null {
     const limits = this.limits;
     // request-line = method SP request-target SP HTTP-version CRLF
     const lineLf = buf.indexOf(LF, s);
@@ -297,7 +292,7 @@ export class RequestParser {
     const targetStart = ++i;
     while (i < lineEnd && buf[i] > 0x20 && buf[i] < 0x7f) i++;
     if (i === targetStart || buf[i] !== SP) return this.failHead(400, 'malformed request line (target)');
-    const target = buf.toString('latin1', targetStart, i);
+    const targetEnd = i;
     i++;
     if (lineEnd - i !== 8 || !startsWith(buf, i, HTTP_SLASH) || !isDigit(buf[i + 5]) || buf[i + 6] !== 0x2e || !isDigit(buf[i + 7])) {
       return this.failHead(400, 'malformed request line (version)');
@@ -305,7 +300,8 @@ export class RequestParser {
     if (buf[i + 5] !== 0x31) return this.failHead(505, 'HTTP version not supported');
     const versionMinor = buf[i + 7] - 0x30;
 
-    const headers: string[] = [];
+    const request = this.reusable;
+    request.reset(buf);
     let contentLength = -1;
     let transferEncoding: string[] | null = null;
     let close = false;
@@ -332,9 +328,7 @@ export class RequestParser {
         if ((c < 0x20 && c !== HTAB) || c === 0x7f) return this.failHead(400, 'invalid character in header field value');
       }
       if (++count > limits.maxHeaderCount) return this.failHead(431, 'too many header fields');
-      const name = buf.toString('latin1', ls, nameEnd);
-      const value = buf.toString('latin1', j, ve);
-      headers.push(name, value);
+      request.addField(ls, nameEnd, j, ve);
       const nameLength = nameEnd - ls;
       if (nameLength === 14 && nameIs(buf, ls, H_CONTENT_LENGTH)) {
         const length = parseContentLength(buf, j, ve);
@@ -343,23 +337,22 @@ export class RequestParser {
         contentLength = length;
       } else if (nameLength === 17 && nameIs(buf, ls, H_TRANSFER_ENCODING)) {
         transferEncoding ??= [];
-        for (const coding of value.toLowerCase().split(',')) {
+        for (const coding of buf.latin1Slice(j, ve).toLowerCase().split(',')) {
           const trimmed = coding.trim();
           if (trimmed !== '') transferEncoding.push(trimmed);
         }
       } else if (nameLength === 10 && nameIs(buf, ls, H_CONNECTION)) {
-        for (const option of value.toLowerCase().split(',')) {
-          const trimmed = option.trim();
-          if (trimmed === 'close') close = true;
-          else if (trimmed === 'keep-alive') keepAliveToken = true;
-        }
+        // Byte by byte: browsers send `Connection: keep-alive` on every request.
+        const options = connectionOptions(buf, j, ve);
+        if ((options & OPTION_CLOSE) !== 0) close = true;
+        if ((options & OPTION_KEEP_ALIVE) !== 0) keepAliveToken = true;
       } else if (nameLength === 4 && nameIs(buf, ls, H_HOST)) {
         if (!isValidHost(buf, j, ve)) return this.failHead(400, 'invalid Host field value');
         hosts++;
       } else if (nameLength === 6 && nameIs(buf, ls, H_EXPECT)) {
-        if (value.toLowerCase() === '100-continue') expectContinue = true;
+        if (ve - j === H_100_CONTINUE.length && nameIs(buf, j, H_100_CONTINUE)) expectContinue = true;
       } else if (nameLength === 12 && nameIs(buf, ls, H_CONTENT_TYPE)) {
-        contentType = value;
+        contentType = buf.latin1Slice(j, ve);
       }
       ls = lf + 1;
     }
@@ -376,17 +369,12 @@ export class RequestParser {
       chunked = true;
     }
     if (contentLength > limits.maxBodyBytes) return this.failHead(413, 'body too large');
-    const request: HttpRequest = {
-      method,
-      target,
-      versionMinor,
-      headers,
-      body: EMPTY,
-      keepAlive: versionMinor >= 1 ? !close : keepAliveToken && !close,
-      chunked,
-      expectContinue: false,
-      contentType,
-    };
+    request.method = method;
+    request.target = this.targets.get(buf, targetStart, targetEnd);
+    request.versionMinor = versionMinor;
+    request.keepAlive = versionMinor >= 1 ? !close : keepAliveToken && !close;
+    request.chunked = chunked;
+    request.contentType = contentType;
     this.bodyLength = 0;
     if (chunked) {
       this.state = S_CHUNK_SIZE;
@@ -398,6 +386,8 @@ export class RequestParser {
       this.remaining = contentLength;
       this.body = Buffer.allocUnsafe(contentLength);
     }
+    // A body follows: the head's bytes will not stay where they are.
+    if (this.state !== S_HEAD) request.detach();
     request.expectContinue = expectContinue && versionMinor >= 1 && this.state !== S_HEAD;
     return request;
   }
@@ -555,11 +545,29 @@ function nameIs(buf: Buffer, at: number, lower: Uint8Array): boolean {
   return true;
 }
 
+/** The Connection options among `close` and `keep-alive` (case-insensitive; a comma-separated list with OWS). */
+function connectionOptions(buf: Buffer, s: number, e: number): number {
+  let found = 0;
+  let i = s;
+  while (i < e) {
+    while (i < e && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
+    let end = i;
+    while (end < e && buf[end] !== 0x2c) end++;
+    let last = end;
+    while (last > i && (buf[last - 1] === SP || buf[last - 1] === HTAB)) last--;
+    const n = last - i;
+    if (n === 5 && nameIs(buf, i, H_CLOSE)) found |= OPTION_CLOSE;
+    else if (n === 10 && nameIs(buf, i, H_KEEP_ALIVE)) found |= OPTION_KEEP_ALIVE;
+    i = end;
+  }
+  return found;
+}
+
 function internMethod(buf: Buffer, s: number, e: number): string {
   for (const m of METHODS) {
     if (m.bytes.length === e - s && startsWith(buf, s, m.bytes)) return m.name;
   }
-  return buf.toString('latin1', s, e);
+  return buf.latin1Slice(s, e);
 }
 
 /**

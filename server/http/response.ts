@@ -65,6 +65,26 @@ export class OutBuffer {
     this.length += bytes.length;
   }
 
+  /**
+   * buf[start, end) as a Buffer for io.send. The view is kept and handed
+   * out again for the same range of the same buffer: a connection that
+   * answers the same response again and again (keep-alive hello, the same
+   * pipelined burst) sends without allocating a view per send.
+   */
+  view(start: number, end: number): Buffer {
+    const cached = this.cachedView;
+    if (cached !== null && this.cachedOf === this.buf && this.cachedStart === start && cached.length === end - start) return cached;
+    const view = this.buf.subarray(start, end);
+    this.cachedView = view;
+    this.cachedOf = this.buf;
+    this.cachedStart = start;
+    return view;
+  }
+
+  private cachedView: Buffer | null = null;
+  private cachedOf: Buffer | null = null;
+  private cachedStart = 0;
+
   /** Drops a buffer that grew for one big response. Only when empty. */
   shrink(limit: number): void {
     if (this.length === 0 && this.buf.length > limit) this.buf = Buffer.allocUnsafe(this.initialSize);
