@@ -15,14 +15,15 @@
 // pipelined requests wait until the file has been read to the end, which
 // keeps responses in request order.
 //
-// Timeouts: one io.timeout per connection, re-armed lazily. Each state sets
-// `deadline`; when the timer fires early (the deadline moved later), it is
-// re-armed for the remainder, and it is cancelled (io.cancel) and re-armed
-// only when a deadline moves earlier. The hot path (a keep-alive request
-// answered at once) touches no timer at all.
+// Timeouts: no timer per connection. Each state sets `deadline`; the
+// worker's TimeoutQueue (timeouts.ts: one heap, one io.timeout) looks at the
+// connection when its queued time comes and queues it again if the deadline
+// moved later meanwhile; only a deadline that moves earlier moves it in the
+// heap. The hot path (a keep-alive request answered at once) touches no
+// timer at all.
 //
 // Lifetime: closeNow() closes the fd (the IO completes our pending recv and
-// send with ECANCELED first) and cancels the timer; the object goes back to
+// send with ECANCELED first) and leaves the timeout queue; the object goes back to
 // the pool once every callback it is owed has run (`opsPending` is 0).
 import { performance } from 'node:perf_hooks';
 import type { IO, IOError } from '../io';
@@ -42,6 +43,7 @@ import {
 import * as limits from './limits';
 import { route, type Responder, type RouteTable } from './routes';
 import { openStatic, type OpenedFile } from './static';
+import type { TimeoutEntry, TimeoutQueue } from './timeouts';
 import { conditionalFields, decide, validatorsOf, type ConditionalFields } from './http/conditional';
 import type { ServerOptions } from './options';
 
@@ -52,6 +54,8 @@ export interface ConnectionHost {
   readonly parserLimits: ParserLimits;
   readonly clock: DateClock;
   readonly routes: RouteTable;
+  /** Every connection's deadline, one timer for all. */
+  readonly timeouts: TimeoutQueue;
   /** Canonical --root, or null. */
   readonly root: string | null;
   /** Set when graceful shutdown began: responses say `Connection: close`. */
@@ -64,7 +68,7 @@ export interface ConnectionHost {
 
 const TEXT = 'text/plain; charset=utf-8';
 
-export class Connection implements Responder {
+export class Connection implements Responder, TimeoutEntry {
   fd = -1;
   closed = true;
 
@@ -100,10 +104,9 @@ export class Connection implements Responder {
   private lastActivity = 0;
   private lastProgress = 0;
   private deadline = Infinity;
-  private timerArmed = false;
-  private timerAt = 0;
-  private timerId = 0;
-  private timerSeq = 0;
+  /** Owned by the worker's TimeoutQueue (see timeouts.ts). */
+  timeoutIndex = -1;
+  timeoutAt = 0;
 
   private readonly onRecvBound = (error: IOError | null, n: number): void => this.onRecv(error, n);
   private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
@@ -149,7 +152,7 @@ export class Connection implements Responder {
   closeNow(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timerArmed) this.io.cancel(this.timerId);
+    this.host.timeouts.remove(this);
     if (this.fileFd >= 0) this.closeFile();
     this.opsPending++;
     this.io.close(this.fd, this.onClosedBound);
@@ -496,30 +499,18 @@ export class Connection implements Responder {
 
   private setDeadline(at: number): void {
     this.deadline = at;
-    if (this.timerArmed) {
-      if (this.timerAt <= at) return; // fires first, then re-arms for the rest
-      this.io.cancel(this.timerId);
-    }
-    this.arm(at);
+    const timeouts = this.host.timeouts;
+    // Queued to be looked at no later than `at`: it will be, and re-queued
+    // then for what remains (the hot path: nothing to do here).
+    if (at === Infinity || timeouts.covers(this, at)) return;
+    timeouts.schedule(this, at);
   }
 
-  private arm(at: number): void {
-    const seq = ++this.timerSeq;
-    this.timerArmed = true;
-    this.timerAt = at;
-    this.opsPending++;
-    const delayNs = Math.ceil(Math.max(0, at - performance.now()) * 1e6);
-    this.timerId = this.io.timeout(delayNs, (error) => this.onTimer(seq, error));
-  }
-
-  private onTimer(seq: number, error: IOError | null): void {
-    this.opsPending--;
-    if (seq !== this.timerSeq) return this.maybeRelease(); // superseded by a re-arm
-    this.timerArmed = false;
-    if (this.closed) return this.maybeRelease();
-    if (error !== null) return;
-    if (performance.now() < this.deadline) {
-      if (this.deadline !== Infinity) this.arm(this.deadline);
+  /** The queue's call: expire if the deadline has passed, else queue again for it. */
+  onTimeout(now: number): void {
+    if (this.closed || this.deadline === Infinity) return;
+    if (now < this.deadline) {
+      this.host.timeouts.schedule(this, this.deadline);
       return;
     }
     this.expire();
