@@ -167,6 +167,8 @@ class ServerWorker implements ConnectionHost {
       this.listenerOpen = false;
     }
     for (const connection of [...this.active]) connection.drain();
+    // Said after draining began: from here every response says Connection: close.
+    this.log(`shutting down: ${this.active.size} connection(s) still open`);
     this.io.timeout(this.options.shutdownTimeoutMs * 1e6, (error) => {
       if (error !== null || this.finished) return;
       if (this.active.size > 0) this.log(`shutdown: closing ${this.active.size} connection(s) still busy after ${this.options.shutdownTimeoutMs} ms`);

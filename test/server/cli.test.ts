@@ -102,7 +102,9 @@ describe('server: CLI', function () {
       await busy.responses(1);
       server.child.kill('SIGTERM');
       await idle.waitClosed(); // idle: closed at once
-      await untilRefused(port); // every worker (or the accepting thread) has taken the shutdown
+      await untilRefused(port); // no accept path is left open...
+      // ...and both workers have begun draining (each says so once it has).
+      await server.stderrMatches(/\[0\]: shutting down[\s\S]*\[1\]: shutting down|\[1\]: shutting down[\s\S]*\[0\]: shutting down/);
       busy.write('world');
       const rs = await busy.responses(2);
       expect(rs[1].status).to.equal(200);
