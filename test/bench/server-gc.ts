@@ -5,12 +5,16 @@
 // per process, so the worker thread's isolate reports too), warms it up,
 // then sends --requests requests over --connections keep-alive
 // connections (--pipeline N requests per write; 1 = one at a time) and
-// counts the scavenges and mark-compacts the server printed meanwhile.
+// counts the scavenges and mark-compacts the server printed meanwhile,
+// and the server's CPU time per request (user + system, from /proc on
+// Linux): on a shared machine that is steadier than requests per second,
+// which other load moves by tens of percent.
 // A benchmark, not a test: it prints figures and never fails on them.
 //
 //   node dist/test/bench/server-gc.js [--requests 100000] [--connections 10]
 //        [--pipeline 1] [--main path/to/server/main.js]
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { numberFlag, parseFlags, report } from './common';
@@ -50,20 +54,36 @@ async function main(): Promise<void> {
   try {
     await load(port, Math.min(20_000, REQUESTS)); // warm-up: JIT, pools, buffers at their steady sizes
     const before = { ...counts };
+    const cpuBefore = cpuSeconds(server.pid!);
     const started = process.hrtime.bigint();
     await load(port, REQUESTS);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpuAfter = cpuSeconds(server.pid!);
+    const cpuUsPerRequest = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / REQUESTS;
     // --trace-gc lines are written by the server as they happen; give the pipe a moment.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const scavenges = counts.scavenges - before.scavenges;
     const markCompacts = counts.markCompacts - before.markCompacts;
     process.stdout.write(
       `server-gc: ${REQUESTS} requests (${CONNECTIONS} connections, ${PIPELINE} per write) in ${seconds.toFixed(2)} s: ` +
-        `${scavenges} scavenges, ${markCompacts} mark-compacts in the server (${MAIN})\n`,
+        `${scavenges} scavenges, ${markCompacts} mark-compacts in the server; ` +
+        `server CPU ${cpuUsPerRequest === null ? 'n/a' : cpuUsPerRequest.toFixed(2) + ' us'} per request (${MAIN})\n`,
     );
-    report({ requests: REQUESTS, connections: CONNECTIONS, pipeline: PIPELINE, scavenges, markCompacts, seconds });
+    report({ requests: REQUESTS, connections: CONNECTIONS, pipeline: PIPELINE, scavenges, markCompacts, seconds, cpuUsPerRequest });
   } finally {
     server.kill('SIGTERM');
+  }
+}
+
+/** User + system CPU seconds of a process (Linux /proc), or null elsewhere. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+    return ticks / 100; // USER_HZ: 100 on every Linux ABI Node runs on
+  } catch {
+    return null;
   }
 }
 
