@@ -220,6 +220,14 @@ describe('server: static files (issue 16)', function () {
     }
   });
 
+  it('--help says what / serves with --root, and documents --cache-control', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/GET {2}\/ {7}--root's index\.html when --root is given and has one; otherwise/);
+    expect(stdout).to.include('--cache-control VALUE');
+    expect(stdout).to.include('OPTIONS');
+  });
+
   it('--cache-control refuses a value that would inject header lines', async () => {
     const { code, stderr } = await runCli(['--cache-control', 'max-age=1\r\nSet-Cookie: x=y']);
     expect(code).to.equal(2);
