@@ -139,6 +139,8 @@ for (const mode of ['reuseport', 'single'] as const) {
       const stalled = await RawClient.connect(port);
       stalled.socket.pause(); // reads nothing: the server's sends stall once the buffers fill
       stalled.write('GET /sparse.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+      // A head start for the server's sends (nothing to await: this client
+      // reads nothing, by design); the test does not depend on its length.
       await delay(200);
       for (let i = 0; i < 5; i++) expect((await request(port, { path: '/json' })).status).to.equal(200);
       let received = 0;
