@@ -12,7 +12,11 @@
 // A benchmark, not a test: it prints figures and never fails on them.
 //
 //   node dist/test/bench/server-gc.js [--requests 100000] [--connections 10]
-//        [--pipeline 1] [--main path/to/server/main.js]
+//        [--pipeline 1] [--main path/to/server/main.js] [--raw]
+//
+// --raw measures the raw tigerio peer of http-peers.ts instead (answers
+// each request head with a canned response, no parser, no timers): the
+// difference in CPU per request is what the sample server's own work costs.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -24,6 +28,11 @@ const REQUESTS = numberFlag(args, 'requests', 100_000);
 const CONNECTIONS = numberFlag(args, 'connections', 10);
 const PIPELINE = numberFlag(args, 'pipeline', 1);
 const MAIN = args.main ?? path.join(__dirname, '..', '..', 'server', 'main.js');
+const RAW = args.raw === 'true';
+const COMMAND = RAW
+  ? [path.join(__dirname, 'http-peers.js'), '--kind', 'tigerio-raw']
+  : [MAIN, '--threads', '1', '--port', '0', '--quiet'];
+const WHAT = RAW ? 'the raw tigerio peer' : MAIN;
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(PIPELINE), 'latin1');
 const BODY = 'Hello, World!';
 
@@ -33,7 +42,7 @@ interface GcCounts {
 }
 
 async function main(): Promise<void> {
-  const server = spawn(process.execPath, ['--trace-gc', MAIN, '--threads', '1', '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, ['--trace-gc', ...COMMAND], { stdio: ['ignore', 'pipe', 'inherit'] });
   const counts: GcCounts = { scavenges: 0, markCompacts: 0 };
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -46,8 +55,8 @@ async function main(): Promise<void> {
         out = out.slice(nl + 1);
         if (line.includes('Scavenge')) counts.scavenges++;
         else if (line.includes('Mark-Compact') || line.includes('Mark-sweep')) counts.markCompacts++;
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-        if (m) resolve(Number(m[1]));
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)|^listening (\d+)/.exec(line);
+        if (m) resolve(Number(m[1] ?? m[2]));
       }
     });
   });
@@ -67,7 +76,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `server-gc: ${REQUESTS} requests (${CONNECTIONS} connections, ${PIPELINE} per write) in ${seconds.toFixed(2)} s: ` +
         `${scavenges} scavenges, ${markCompacts} mark-compacts in the server; ` +
-        `server CPU ${cpuUsPerRequest === null ? 'n/a' : cpuUsPerRequest.toFixed(2) + ' us'} per request (${MAIN})\n`,
+        `server CPU ${cpuUsPerRequest === null ? 'n/a' : cpuUsPerRequest.toFixed(2) + ' us'} per request (${WHAT})\n`,
     );
     report({ requests: REQUESTS, connections: CONNECTIONS, pipeline: PIPELINE, scavenges, markCompacts, seconds, cpuUsPerRequest });
   } finally {
