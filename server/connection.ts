@@ -15,14 +15,15 @@
 // pipelined requests wait until the file has been read to the end, which
 // keeps responses in request order.
 //
-// Timeouts: one io.timeout per connection, re-armed lazily. Each state sets
-// `deadline`; when the timer fires early (the deadline moved later), it is
-// re-armed for the remainder, and it is cancelled (io.cancel) and re-armed
-// only when a deadline moves earlier. The hot path (a keep-alive request
-// answered at once) touches no timer at all.
+// Timeouts: no timer per connection. Each state sets `deadline`; the
+// worker's TimeoutQueue (timeouts.ts: one heap, one io.timeout) looks at the
+// connection when its queued time comes and queues it again if the deadline
+// moved later meanwhile; only a deadline that moves earlier moves it in the
+// heap. The hot path (a keep-alive request answered at once) touches no
+// timer at all.
 //
 // Lifetime: closeNow() closes the fd (the IO completes our pending recv and
-// send with ECANCELED first) and cancels the timer; the object goes back to
+// send with ECANCELED first) and leaves the timeout queue; the object goes back to
 // the pool once every callback it is owed has run (`opsPending` is 0).
 import { performance } from 'node:perf_hooks';
 import type { IO, IOError } from '../io';
@@ -41,7 +42,9 @@ import {
 } from './http/response';
 import * as limits from './limits';
 import { route, type Responder, type RouteTable } from './routes';
-import { openStatic } from './static';
+import { openStatic, type OpenedFile } from './static';
+import type { TimeoutEntry, TimeoutQueue } from './timeouts';
+import { conditionalFields, decide, validatorsOf, type ConditionalFields } from './http/conditional';
 import type { ServerOptions } from './options';
 
 /** What a connection needs from its worker. */
@@ -51,6 +54,8 @@ export interface ConnectionHost {
   readonly parserLimits: ParserLimits;
   readonly clock: DateClock;
   readonly routes: RouteTable;
+  /** Every connection's deadline, one timer for all. */
+  readonly timeouts: TimeoutQueue;
   /** Canonical --root, or null. */
   readonly root: string | null;
   /** Set when graceful shutdown began: responses say `Connection: close`. */
@@ -63,7 +68,7 @@ export interface ConnectionHost {
 
 const TEXT = 'text/plain; charset=utf-8';
 
-export class Connection implements Responder {
+export class Connection implements Responder, TimeoutEntry {
   fd = -1;
   closed = true;
 
@@ -99,10 +104,9 @@ export class Connection implements Responder {
   private lastActivity = 0;
   private lastProgress = 0;
   private deadline = Infinity;
-  private timerArmed = false;
-  private timerAt = 0;
-  private timerId = 0;
-  private timerSeq = 0;
+  /** Owned by the worker's TimeoutQueue (see timeouts.ts). */
+  timeoutIndex = -1;
+  timeoutAt = 0;
 
   private readonly onRecvBound = (error: IOError | null, n: number): void => this.onRecv(error, n);
   private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
@@ -148,7 +152,7 @@ export class Connection implements Responder {
   closeNow(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timerArmed) this.io.cancel(this.timerId);
+    this.host.timeouts.remove(this);
     if (this.fileFd >= 0) this.closeFile();
     this.opsPending++;
     this.io.close(this.fd, this.onClosedBound);
@@ -198,7 +202,10 @@ export class Connection implements Responder {
         this.requestStart = -1;
         this.handle(parser.request!);
       } else if (result === CONTINUE) {
-        back.writeBytes(CONTINUE_BYTES);
+        // RFC 9110 §10.1.1: a server MAY omit 100 Continue once body bytes
+        // have arrived. The client is sending already; an interim response
+        // then only costs bytes (and confuses clients that did not wait).
+        if (this.recvStart === this.recvEnd) back.writeBytes(CONTINUE_BYTES);
       } else if (result === ERROR) {
         this.respondError(parser.errorStatus, true);
         break;
@@ -230,7 +237,9 @@ export class Connection implements Responder {
     // longer than that: there is always room here.
     this.recvPending = true;
     this.opsPending++;
-    this.io.recv(this.fd, buffer.subarray(this.recvEnd), this.onRecvBound);
+    // The whole buffer itself when it is empty (the usual case between
+    // keep-alive requests): no view allocated per recv.
+    this.io.recv(this.fd, this.recvEnd === 0 ? buffer : buffer.subarray(this.recvEnd), this.onRecvBound);
   }
 
   // ---- Requests and responses --------------------------------------------------
@@ -265,40 +274,81 @@ export class Connection implements Responder {
     this.lingerAfterFlush = linger;
   }
 
-  file(urlPath: string): void {
+  file(urlPath: string, query: string, fallback: CannedResponse | null): void {
     const root = this.host.root!;
-    const head = this.request!.method === 'HEAD';
+    // What the response needs from the request, read now: the request
+    // object is the parser's, valid until it parses the next one.
+    const method = this.request!.method;
+    const fields = conditionalFields(this.request!.headers);
     const mode = this.mode;
     this.busy = true;
     this.opsPending++;
-    openStatic(this.io, root, urlPath, (status, file) => {
+    openStatic(this.io, root, urlPath, (result) => {
       this.opsPending--;
       if (this.closed) {
-        if (file !== null) {
+        if (result.status === 200) {
           this.opsPending++;
-          this.io.close(file.fd, this.onFileClosedBound);
+          this.io.close(result.file.fd, this.onFileClosedBound);
         }
         return this.maybeRelease();
       }
       this.busy = false;
-      if (file === null) {
-        const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
-        writeHead(this.back, status, this.host.clock.value, TEXT, body.length, mode);
-        if (!head) this.back.writeBytes(body);
-      } else {
-        writeHead(this.back, 200, this.host.clock.value, file.contentType, file.size, mode);
-        if (head || file.size === 0) {
-          this.opsPending++;
-          this.io.close(file.fd, this.onFileClosedBound);
-        } else {
-          this.busy = true;
-          this.fileFd = file.fd;
-          this.filePosition = 0;
-          this.fileRemaining = file.size;
-        }
-      }
+      if (result.status === 200) this.startFile(method, fields, result.file, mode);
+      else if (result.status === 404 && fallback !== null) this.back.writeBytes(fallback.get(method === 'HEAD', mode));
+      else if (result.status === 301) this.staticStatus(method, 301, mode, `Location: ${urlPath}/${query}\r\n`);
+      else this.staticStatus(method, result.status, mode, '');
       this.process();
     });
+  }
+
+  /** A static response without the file's bytes: its status text as the body. */
+  private staticStatus(method: string, status: number, mode: ConnectionMode, extra: string): void {
+    const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
+    writeHead(this.back, status, this.host.clock.value, TEXT, body.length, mode, extra);
+    if (method !== 'HEAD') this.back.writeBytes(body);
+  }
+
+  /** Validators, conditional GET and ranges (http/conditional.ts), then the head and, unless HEAD/304/416, the bytes. */
+  private startFile(method: string, fields: ConditionalFields, file: OpenedFile, mode: ConnectionMode): void {
+    const v = validatorsOf(file.size, file.mtimeMs);
+    const cacheControl = this.host.options.cacheControl;
+    const validators =
+      `ETag: ${v.etag}\r\nLast-Modified: ${v.lastModified}\r\n` + (cacheControl === null ? '' : `Cache-Control: ${cacheControl}\r\n`);
+    const decision = decide(method, fields, file.size, v);
+    const date = this.host.clock.value;
+    let start = 0;
+    let length = 0;
+    switch (decision.status) {
+      case 304:
+        // No Content-Type, no Content-Length: a 304 describes the stored
+        // response, it carries none (RFC 9110 §15.4.5).
+        writeHead(this.back, 304, date, null, -1, mode, validators);
+        break;
+      case 416: {
+        const body = Buffer.from(`${STATUS_TEXT[416]}\n`);
+        writeHead(this.back, 416, date, TEXT, body.length, mode, `Content-Range: bytes */${file.size}\r\n`);
+        if (method !== 'HEAD') this.back.writeBytes(body);
+        break;
+      }
+      case 206:
+        start = decision.start;
+        length = decision.end - decision.start + 1;
+        writeHead(this.back, 206, date, file.contentType, length, mode,
+          `Accept-Ranges: bytes\r\nContent-Range: bytes ${decision.start}-${decision.end}/${file.size}\r\n${validators}`);
+        break;
+      default:
+        length = file.size;
+        writeHead(this.back, 200, date, file.contentType, length, mode, `Accept-Ranges: bytes\r\n${validators}`);
+    }
+    if (method === 'HEAD' || length === 0) {
+      this.opsPending++;
+      this.io.close(file.fd, this.onFileClosedBound);
+      return;
+    }
+    this.busy = true;
+    this.fileFd = file.fd;
+    this.filePosition = start;
+    this.fileRemaining = length;
   }
 
   private readFile(): void {
@@ -364,7 +414,7 @@ export class Connection implements Responder {
   private send(): void {
     this.sendPending = true;
     this.opsPending++;
-    this.io.send(this.fd, this.front.buf.subarray(this.sendOffset, this.sendLength), this.onSendBound);
+    this.io.send(this.fd, this.front.view(this.sendOffset, this.sendLength), this.onSendBound);
   }
 
   private onSend(error: IOError | null, n: number): void {
@@ -449,30 +499,18 @@ export class Connection implements Responder {
 
   private setDeadline(at: number): void {
     this.deadline = at;
-    if (this.timerArmed) {
-      if (this.timerAt <= at) return; // fires first, then re-arms for the rest
-      this.io.cancel(this.timerId);
-    }
-    this.arm(at);
+    const timeouts = this.host.timeouts;
+    // Queued to be looked at no later than `at`: it will be, and re-queued
+    // then for what remains (the hot path: nothing to do here).
+    if (at === Infinity || timeouts.covers(this, at)) return;
+    timeouts.schedule(this, at);
   }
 
-  private arm(at: number): void {
-    const seq = ++this.timerSeq;
-    this.timerArmed = true;
-    this.timerAt = at;
-    this.opsPending++;
-    const delayNs = Math.ceil(Math.max(0, at - performance.now()) * 1e6);
-    this.timerId = this.io.timeout(delayNs, (error) => this.onTimer(seq, error));
-  }
-
-  private onTimer(seq: number, error: IOError | null): void {
-    this.opsPending--;
-    if (seq !== this.timerSeq) return this.maybeRelease(); // superseded by a re-arm
-    this.timerArmed = false;
-    if (this.closed) return this.maybeRelease();
-    if (error !== null) return;
-    if (performance.now() < this.deadline) {
-      if (this.deadline !== Infinity) this.arm(this.deadline);
+  /** The queue's call: expire if the deadline has passed, else queue again for it. */
+  onTimeout(now: number): void {
+    if (this.closed || this.deadline === Infinity) return;
+    if (now < this.deadline) {
+      this.host.timeouts.schedule(this, this.deadline);
       return;
     }
     this.expire();

@@ -23,6 +23,8 @@ export interface ServerOptions {
   sendTimeoutMs: number;
   shutdownTimeoutMs: number;
   maxConnections: number;
+  /** Cache-Control value for static files (200, 206, 304); null: none sent. */
+  cacheControl: string | null;
   quiet: boolean;
 }
 
@@ -59,6 +61,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'send-timeout-ms', key: 'sendTimeoutMs', kind: 'int', arg: 'MS', min: 1, max: INT_MAX, help: `A response that makes no progress this long (client stopped reading) is dropped. Default ${limits.SEND_TIMEOUT_MS}.` },
   { name: 'shutdown-timeout-ms', key: 'shutdownTimeoutMs', kind: 'int', arg: 'MS', min: 0, max: INT_MAX, help: `On SIGINT/SIGTERM, in-flight requests get this long before every connection is closed. Default ${limits.SHUTDOWN_TIMEOUT_MS}.` },
   { name: 'max-connections', key: 'maxConnections', kind: 'int', arg: 'N', min: 1, max: 1_000_000, help: `Open connections per worker; accepting pauses at the limit. Default ${limits.MAX_CONNECTIONS}.` },
+  { name: 'cache-control', key: 'cacheControl', kind: 'string', arg: 'VALUE', help: "Cache-Control for static files, e.g. 'public, max-age=3600'. Default: none (browsers revalidate with the ETag / Last-Modified every file carries)." },
   { name: 'quiet', key: 'quiet', kind: 'bool', help: 'Print nothing but the startup line and errors.' },
   { name: 'help', key: 'help', kind: 'bool', help: 'Print this help and exit.' },
 ];
@@ -78,6 +81,7 @@ export function defaultOptions(platform: NodeJS.Platform = process.platform): Se
     sendTimeoutMs: limits.SEND_TIMEOUT_MS,
     shutdownTimeoutMs: limits.SHUTDOWN_TIMEOUT_MS,
     maxConnections: limits.MAX_CONNECTIONS,
+    cacheControl: null,
     quiet: false,
   };
 }
@@ -136,6 +140,10 @@ function convert(flag: Flag, value: string): unknown {
       return value;
     case 'string':
       if (value === '') throw new UsageError(`--${flag.name} must not be empty`);
+      if (flag.name === 'cache-control' && !/^[\x20-\x7e]+$/.test(value)) {
+        // It goes into every static response's head verbatim: no CR/LF (header injection), no control bytes.
+        throw new UsageError(`--cache-control must be printable ASCII (a header field value), got ${JSON.stringify(value)}`);
+      }
       if (flag.name === 'host' && !isIpLiteral(value)) {
         throw new UsageError(`--host must be an IPv4 or IPv6 address literal (no names), got '${value}'`);
       }
@@ -157,10 +165,15 @@ export function helpText(): string {
     'A small multi-threaded HTTP/1.1 server on tigerio.',
     '',
     'Routes:',
-    '  GET  /       "Hello, World!" as text/plain (the benchmark route)',
+    '  GET  /       --root\'s index.html when --root is given and has one; otherwise',
+    '               "Hello, World!" as text/plain (the benchmark route)',
     '  GET  /json   {"message":"Hello, World!"} as application/json',
     '  POST /echo   the request body back, with its Content-Type',
-    '  GET  /...    files under --root, when given',
+    '  GET  /...    files under --root, when given: ETag, Last-Modified, 304 for',
+    '               If-None-Match / If-Modified-Since, single byte ranges (206, 416;',
+    '               several ranges get the whole file), a directory without its',
+    '               trailing slash redirects (301) to it with the slash',
+    '  OPTIONS      200 with Allow (also OPTIONS *)',
     '',
     'Flags (--flag VALUE or --flag=VALUE):',
   ];

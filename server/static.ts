@@ -4,8 +4,8 @@
 // segment, NUL bytes, and symlinks whose target lies outside the root (the
 // path is canonicalized with realpath and must stay under the canonical
 // root). File data is read with io.open/io.read/io.close; node:fs is used
-// only for what the IO has no operation for: realpath and fstat (size and
-// type of the opened file).
+// only for what the IO has no operation for: realpath and stat (size,
+// mtime and type of the opened file).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { IO } from '../io';
@@ -77,53 +77,60 @@ export function isInside(root: string, candidate: string): boolean {
 export interface OpenedFile {
   fd: number;
   size: number;
+  mtimeMs: number;
   contentType: string;
 }
 
+/** What a URL path names: an opened file, a directory named without its trailing slash (301 to the slashed path), or an error status. */
+export type StaticResult =
+  | { status: 200; file: OpenedFile }
+  | { status: 301 }
+  | { status: 400 | 404 };
+
 /**
- * Opens the file a URL path names: realpath, the root check, io.open, fstat;
- * a directory is served as its index.html. Calls back exactly once, with a
- * status (400/404) or the opened file (whose fd the caller must close).
+ * Opens the file a URL path names: realpath, the root check, io.open, stat.
+ * A directory named with a trailing slash is served as its index.html; one
+ * named without it is a 301, so that the page's relative links resolve
+ * inside the directory (as nginx does). Calls back exactly once; an opened
+ * file's fd is the caller's to close.
  */
-export function openStatic(io: IO, root: string, urlPath: string, callback: (status: number, file: OpenedFile | null) => void): void {
+export function openStatic(io: IO, root: string, urlPath: string, callback: (result: StaticResult) => void): void {
   const resolved = resolveUnderRoot(root, urlPath);
   if (typeof resolved === 'number') {
-    queueMicrotask(() => callback(resolved, null));
+    queueMicrotask(() => callback({ status: resolved }));
     return;
   }
-  openCanonical(io, root, resolved, true, callback);
+  openCanonical(io, root, resolved, urlPath.endsWith('/') ? 'index' : 'redirect', callback);
 }
 
 function openCanonical(
   io: IO,
   root: string,
   candidate: string,
-  allowIndex: boolean,
-  callback: (status: number, file: OpenedFile | null) => void,
+  directory: 'index' | 'redirect' | 'refuse',
+  callback: (result: StaticResult) => void,
 ): void {
   fs.realpath.native(candidate, (error, real) => {
     if (error !== null || !isInside(root, real)) {
-      callback(404, null);
+      callback({ status: 404 });
       return;
     }
     io.open(real, 'r', undefined, (openError, fd) => {
       if (openError !== null) {
-        callback(404, null);
+        callback({ status: 404 });
         return;
       }
       // stat by path, not fstat(fd): on Windows the IO's fd is an OS handle,
       // which node:fs (C runtime descriptors) does not take.
       fs.stat(real, (statError, stats) => {
         if (statError === null && stats.isFile()) {
-          callback(200, { fd, size: stats.size, contentType: contentTypeOf(real) });
+          callback({ status: 200, file: { fd, size: stats.size, mtimeMs: stats.mtimeMs, contentType: contentTypeOf(real) } });
           return;
         }
         io.close(fd, () => {
-          if (statError === null && stats.isDirectory() && allowIndex) {
-            openCanonical(io, root, path.join(real, 'index.html'), false, callback);
-          } else {
-            callback(404, null);
-          }
+          if (statError !== null || !stats.isDirectory() || directory === 'refuse') callback({ status: 404 });
+          else if (directory === 'redirect') callback({ status: 301 });
+          else openCanonical(io, root, path.join(real, 'index.html'), 'refuse', callback);
         });
       });
     });

@@ -18,6 +18,7 @@ import { CannedResponse, DateClock } from './http/response';
 import * as limits from './limits';
 import type { ServerOptions } from './options';
 import type { RouteTable } from './routes';
+import { TimeoutQueue } from './timeouts';
 
 export interface WorkerInit {
   index: number;
@@ -46,6 +47,7 @@ class ServerWorker implements ConnectionHost {
   readonly clock = new DateClock();
   readonly routes: RouteTable;
   readonly root: string | null;
+  readonly timeouts: TimeoutQueue;
   draining = false;
 
   private readonly active = new Set<Connection>();
@@ -64,6 +66,7 @@ class ServerWorker implements ConnectionHost {
     private readonly onFinished: () => void,
   ) {
     this.root = init.root;
+    this.timeouts = new TimeoutQueue(io);
     this.parserLimits = {
       maxHeaderBytes: options.maxHeaderBytes,
       maxHeaderCount: limits.MAX_HEADER_COUNT,
@@ -164,6 +167,8 @@ class ServerWorker implements ConnectionHost {
       this.listenerOpen = false;
     }
     for (const connection of [...this.active]) connection.drain();
+    // Said after draining began: from here every response says Connection: close.
+    this.log(`shutting down: ${this.active.size} connection(s) still open`);
     this.io.timeout(this.options.shutdownTimeoutMs * 1e6, (error) => {
       if (error !== null || this.finished) return;
       if (this.active.size > 0) this.log(`shutdown: closing ${this.active.size} connection(s) still busy after ${this.options.shutdownTimeoutMs} ms`);
@@ -175,6 +180,7 @@ class ServerWorker implements ConnectionHost {
   private maybeFinish(): void {
     if (!this.draining || this.finished || this.listenerOpen || this.active.size > 0) return;
     this.finished = true;
+    this.timeouts.stop();
     // Completes the date and shutdown timers with ECANCELED (their callbacks
     // ignore that) and frees the IO; safe inside one of its callbacks.
     this.io.deinit();
@@ -196,8 +202,8 @@ function main(): void {
   try {
     io = new IO({
       backend: init.options.backend ?? undefined,
-      // Per connection at most: recv, send, timer (+ one being cancelled),
-      // file read, file close, socket close; plus accepts and timers.
+      // Per connection at most: recv, send, file read, file close, socket
+      // close (timeouts are one timer per worker); plus accepts and timers.
       operationsMax: Math.min(1 << 20, init.options.maxConnections * 8 + 1024),
     });
   } catch (error) {

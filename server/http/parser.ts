@@ -29,24 +29,9 @@ export interface ParserLimits {
   maxBodyBytes: number;
 }
 
-export interface HttpRequest {
-  /** Method as sent (case-sensitive, RFC 9110 §9.1). */
-  method: string;
-  /** request-target as sent (origin-form, absolute-form, ...). */
-  target: string;
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and later 1.x minors). */
-  versionMinor: number;
-  /** Field lines in order, flat: [name, value, name, value, ...]; names as sent, values without surrounding whitespace. */
-  headers: string[];
-  /** The body after chunked decoding; empty when none. */
-  body: Buffer;
-  /** Whether the connection may carry another request after this one. */
-  keepAlive: boolean;
-  chunked: boolean;
-  expectContinue: boolean;
-  /** The Content-Type field's value, or null. */
-  contentType: string | null;
-}
+import { ParsedRequest, TargetCache, type HttpRequest } from './request';
+
+export type { HttpRequest } from './request';
 
 const CR = 13;
 const LF = 10;
@@ -55,7 +40,59 @@ const HTAB = 9;
 const COLON = 58;
 const MAX_LEADING_EMPTY_LINE_BYTES = 16;
 const MAX_CHUNK_EXTENSION_BYTES = 4096;
+/** Hex digits of a chunk size, leading zeros included (16 hold any 64-bit size). */
+const MAX_CHUNK_SIZE_DIGITS = 16;
+/** A method longer than this is not one we could know (the longest registered ones are about 20 bytes). */
+const MAX_METHOD_BYTES = 64;
 const EMPTY = Buffer.alloc(0);
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+// (RFC 9112 §7.1.1), one byte at a time so that any split parses the same.
+// BWS is allowed only before ';' and '=' and after them: whitespace at the
+// end of the line ("5 \r\n"), a bare ';' and a name that is not a token are
+// errors.
+const X_BEFORE_SEMI = 0; // after the size or a value: BWS, then ';'
+const X_BEFORE_NAME = 1; // after ';': BWS, then a token
+const X_NAME = 2; // in the name: tchar, or BWS / '=' / ';' / CR
+const X_AFTER_NAME = 3; // BWS after the name: '=' or ';'
+const X_BEFORE_VALUE = 4; // after '=': BWS, then a token or a quoted-string
+const X_TOKEN_VALUE = 5;
+const X_QUOTED = 6;
+const X_QUOTED_PAIR = 7;
+const X_AFTER_VALUE = 8; // after a value: CR, or BWS then ';'
+const X_DONE = 9; // CR seen
+const X_ERROR = 10;
+
+function chunkExtStep(state: number, c: number): number {
+  const ws = c === SP || c === HTAB;
+  switch (state) {
+    case X_BEFORE_SEMI:
+      return ws ? X_BEFORE_SEMI : c === 0x3b ? X_BEFORE_NAME : X_ERROR;
+    case X_BEFORE_NAME:
+      return ws ? X_BEFORE_NAME : TCHAR[c] === 1 ? X_NAME : X_ERROR;
+    case X_NAME:
+      if (TCHAR[c] === 1) return X_NAME;
+      return c === CR ? X_DONE : ws ? X_AFTER_NAME : c === 0x3d ? X_BEFORE_VALUE : c === 0x3b ? X_BEFORE_NAME : X_ERROR;
+    case X_AFTER_NAME:
+      return ws ? X_AFTER_NAME : c === 0x3d ? X_BEFORE_VALUE : c === 0x3b ? X_BEFORE_NAME : X_ERROR;
+    case X_BEFORE_VALUE:
+      return ws ? X_BEFORE_VALUE : c === 0x22 ? X_QUOTED : TCHAR[c] === 1 ? X_TOKEN_VALUE : X_ERROR;
+    case X_TOKEN_VALUE:
+      if (TCHAR[c] === 1) return X_TOKEN_VALUE;
+      return c === CR ? X_DONE : ws ? X_BEFORE_SEMI : c === 0x3b ? X_BEFORE_NAME : X_ERROR;
+    case X_QUOTED:
+      // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+      if (c === 0x22) return X_AFTER_VALUE;
+      if (c === 0x5c) return X_QUOTED_PAIR;
+      return ws || c === 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80 ? X_QUOTED : X_ERROR;
+    case X_QUOTED_PAIR:
+      return ws || (c >= 0x21 && c <= 0x7e) || c >= 0x80 ? X_QUOTED : X_ERROR;
+    case X_AFTER_VALUE:
+      return c === CR ? X_DONE : ws ? X_BEFORE_SEMI : c === 0x3b ? X_BEFORE_NAME : X_ERROR;
+    default:
+      return X_ERROR;
+  }
+}
 
 const S_HEAD = 0;
 const S_BODY = 1;
@@ -87,6 +124,11 @@ const H_CONNECTION = bytes('connection');
 const H_HOST = bytes('host');
 const H_EXPECT = bytes('expect');
 const H_CONTENT_TYPE = bytes('content-type');
+const H_100_CONTINUE = bytes('100-continue');
+const H_CLOSE = bytes('close');
+const H_KEEP_ALIVE = bytes('keep-alive');
+const OPTION_CLOSE = 1;
+const OPTION_KEEP_ALIVE = 2;
 const HTTP_SLASH = bytes('HTTP/');
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'].map((m) => ({ name: m, bytes: bytes(m) }));
@@ -105,7 +147,10 @@ export class RequestParser {
   private lineStart = 0;
   /** Empty lines skipped before the request line (RFC 9112 §2.2), bounded. */
   private skipped = 0;
-  private current: HttpRequest | null = null;
+  private current: ParsedRequest | null = null;
+  /** The one request object, reused (see request.ts). */
+  private readonly reusable: ParsedRequest;
+  private readonly targets = new TargetCache();
   private body: Buffer = EMPTY;
   private bodyLength = 0;
   /** Bytes left of the fixed-length body or of the current chunk. */
@@ -113,9 +158,12 @@ export class RequestParser {
   private chunkSize = 0;
   private chunkDigits = 0;
   private extensionBytes = 0;
+  private extState = X_BEFORE_SEMI;
   private trailerBytes = 0;
 
-  constructor(private readonly limits: ParserLimits) {}
+  constructor(private readonly limits: ParserLimits) {
+    this.reusable = new ParsedRequest(limits.maxHeaderCount);
+  }
 
   /** Forgets everything: ready for a new connection. */
   reset(): void {
@@ -163,7 +211,10 @@ export class RequestParser {
       const headEnd = this.findHeadEnd(buf, p, limit);
       if (headEnd === -2) return p - start;
       if (headEnd === -1) {
-        if (end - p >= this.limits.maxHeaderBytes) return this.fail(431, 'header block too large', p - start);
+        if (end - p >= this.limits.maxHeaderBytes) {
+          const [status, message] = classifyOversizedHead(buf, p, limit);
+          return this.fail(status, message, p - start);
+        }
         return p - start;
       }
       const request = this.parseHead(buf, p, headEnd);
@@ -196,7 +247,7 @@ export class RequestParser {
     return consumed;
   }
 
-  private complete(request: HttpRequest): void {
+  private complete(request: ParsedRequest): void {
     request.body = this.bodyLength === 0 ? EMPTY : this.body.subarray(0, this.bodyLength);
     this.body = EMPTY;
     this.bodyLength = 0;
@@ -228,7 +279,7 @@ export class RequestParser {
   }
 
   /** Parses a complete head [s, e); null when it failed (error set). Sets the body state. */
-  private parseHead(buf: Buffer, s: number, e: number): HttpRequest | null {
+  private parseHead(buf: Buffer, s: number, e: number): ParsedRequest | null {
     const limits = this.limits;
     // request-line = method SP request-target SP HTTP-version CRLF
     const lineLf = buf.indexOf(LF, s);
@@ -236,11 +287,12 @@ export class RequestParser {
     let i = s;
     while (i < lineEnd && TCHAR[buf[i]] === 1) i++;
     if (i === s || buf[i] !== SP) return this.failHead(400, 'malformed request line (method)');
+    if (i - s > MAX_METHOD_BYTES) return this.failHead(400, 'method too long');
     const method = internMethod(buf, s, i);
     const targetStart = ++i;
     while (i < lineEnd && buf[i] > 0x20 && buf[i] < 0x7f) i++;
     if (i === targetStart || buf[i] !== SP) return this.failHead(400, 'malformed request line (target)');
-    const target = buf.toString('latin1', targetStart, i);
+    const targetEnd = i;
     i++;
     if (lineEnd - i !== 8 || !startsWith(buf, i, HTTP_SLASH) || !isDigit(buf[i + 5]) || buf[i + 6] !== 0x2e || !isDigit(buf[i + 7])) {
       return this.failHead(400, 'malformed request line (version)');
@@ -248,7 +300,8 @@ export class RequestParser {
     if (buf[i + 5] !== 0x31) return this.failHead(505, 'HTTP version not supported');
     const versionMinor = buf[i + 7] - 0x30;
 
-    const headers: string[] = [];
+    const request = this.reusable;
+    request.reset(buf);
     let contentLength = -1;
     let transferEncoding: string[] | null = null;
     let close = false;
@@ -275,9 +328,7 @@ export class RequestParser {
         if ((c < 0x20 && c !== HTAB) || c === 0x7f) return this.failHead(400, 'invalid character in header field value');
       }
       if (++count > limits.maxHeaderCount) return this.failHead(431, 'too many header fields');
-      const name = buf.toString('latin1', ls, nameEnd);
-      const value = buf.toString('latin1', j, ve);
-      headers.push(name, value);
+      request.addField(ls, nameEnd, j, ve);
       const nameLength = nameEnd - ls;
       if (nameLength === 14 && nameIs(buf, ls, H_CONTENT_LENGTH)) {
         const length = parseContentLength(buf, j, ve);
@@ -286,22 +337,22 @@ export class RequestParser {
         contentLength = length;
       } else if (nameLength === 17 && nameIs(buf, ls, H_TRANSFER_ENCODING)) {
         transferEncoding ??= [];
-        for (const coding of value.toLowerCase().split(',')) {
+        for (const coding of buf.latin1Slice(j, ve).toLowerCase().split(',')) {
           const trimmed = coding.trim();
           if (trimmed !== '') transferEncoding.push(trimmed);
         }
       } else if (nameLength === 10 && nameIs(buf, ls, H_CONNECTION)) {
-        for (const option of value.toLowerCase().split(',')) {
-          const trimmed = option.trim();
-          if (trimmed === 'close') close = true;
-          else if (trimmed === 'keep-alive') keepAliveToken = true;
-        }
+        // Byte by byte: browsers send `Connection: keep-alive` on every request.
+        const options = connectionOptions(buf, j, ve);
+        if ((options & OPTION_CLOSE) !== 0) close = true;
+        if ((options & OPTION_KEEP_ALIVE) !== 0) keepAliveToken = true;
       } else if (nameLength === 4 && nameIs(buf, ls, H_HOST)) {
+        if (!isValidHost(buf, j, ve)) return this.failHead(400, 'invalid Host field value');
         hosts++;
       } else if (nameLength === 6 && nameIs(buf, ls, H_EXPECT)) {
-        if (value.toLowerCase() === '100-continue') expectContinue = true;
+        if (ve - j === H_100_CONTINUE.length && nameIs(buf, j, H_100_CONTINUE)) expectContinue = true;
       } else if (nameLength === 12 && nameIs(buf, ls, H_CONTENT_TYPE)) {
-        contentType = value;
+        contentType = buf.latin1Slice(j, ve);
       }
       ls = lf + 1;
     }
@@ -318,17 +369,12 @@ export class RequestParser {
       chunked = true;
     }
     if (contentLength > limits.maxBodyBytes) return this.failHead(413, 'body too large');
-    const request: HttpRequest = {
-      method,
-      target,
-      versionMinor,
-      headers,
-      body: EMPTY,
-      keepAlive: versionMinor >= 1 ? !close : keepAliveToken && !close,
-      chunked,
-      expectContinue: false,
-      contentType,
-    };
+    request.method = method;
+    request.target = this.targets.get(buf, targetStart, targetEnd);
+    request.versionMinor = versionMinor;
+    request.keepAlive = versionMinor >= 1 ? !close : keepAliveToken && !close;
+    request.chunked = chunked;
+    request.contentType = contentType;
     this.bodyLength = 0;
     if (chunked) {
       this.state = S_CHUNK_SIZE;
@@ -340,6 +386,8 @@ export class RequestParser {
       this.remaining = contentLength;
       this.body = Buffer.allocUnsafe(contentLength);
     }
+    // A body follows: the head's bytes will not stay where they are.
+    if (this.state !== S_HEAD) request.detach();
     request.expectContinue = expectContinue && versionMinor >= 1 && this.state !== S_HEAD;
     return request;
   }
@@ -380,17 +428,25 @@ export class RequestParser {
           const c = buf[p];
           const digit = HEX[c];
           if (digit >= 0) {
+            // A size no integer here can hold is a malformed message (400),
+            // not a large one (413): it cannot be framed at all. Leading
+            // zeros are bounded too, so that the line stays short.
             this.chunkSize = this.chunkSize * 16 + digit;
-            this.chunkDigits++;
             p++;
-            if (this.bodyLength + this.chunkSize > this.limits.maxBodyBytes) return this.failBody(413, 'body too large', p);
+            if (++this.chunkDigits > MAX_CHUNK_SIZE_DIGITS || this.chunkSize > Number.MAX_SAFE_INTEGER) {
+              return this.failBody(400, 'chunk size not representable', p);
+            }
             break;
           }
           if (this.chunkDigits === 0) return this.failBody(400, 'malformed chunk size', p);
+          // The size is complete and well-formed: now (not digit by digit)
+          // is when "too large" can be told from "malformed".
+          if (this.bodyLength + this.chunkSize > this.limits.maxBodyBytes) return this.failBody(413, 'body too large', p);
           if (c === CR) this.state = S_CHUNK_SIZE_LF;
           else if (c === 0x3b || c === SP || c === HTAB) {
             this.state = S_CHUNK_EXT;
             this.extensionBytes = 0;
+            this.extState = c === 0x3b ? X_BEFORE_NAME : X_BEFORE_SEMI;
           } else return this.failBody(400, 'malformed chunk size', p);
           p++;
           break;
@@ -398,9 +454,11 @@ export class RequestParser {
         case S_CHUNK_EXT: {
           if (p === end) return p;
           const c = buf[p++];
-          if (c === CR) this.state = S_CHUNK_SIZE_LF;
-          else if ((c < 0x20 && c !== HTAB) || c === 0x7f) return this.failBody(400, 'malformed chunk extension', p);
-          else if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.failBody(400, 'chunk extension too long', p);
+          if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.failBody(400, 'chunk extension too long', p);
+          const next = chunkExtStep(this.extState, c);
+          if (next === X_ERROR) return this.failBody(400, 'malformed chunk extension', p);
+          if (next === X_DONE) this.state = S_CHUNK_SIZE_LF;
+          else this.extState = next;
           break;
         }
         case S_CHUNK_SIZE_LF: {
@@ -487,11 +545,29 @@ function nameIs(buf: Buffer, at: number, lower: Uint8Array): boolean {
   return true;
 }
 
+/** The Connection options among `close` and `keep-alive` (case-insensitive; a comma-separated list with OWS). */
+function connectionOptions(buf: Buffer, s: number, e: number): number {
+  let found = 0;
+  let i = s;
+  while (i < e) {
+    while (i < e && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
+    let end = i;
+    while (end < e && buf[end] !== 0x2c) end++;
+    let last = end;
+    while (last > i && (buf[last - 1] === SP || buf[last - 1] === HTAB)) last--;
+    const n = last - i;
+    if (n === 5 && nameIs(buf, i, H_CLOSE)) found |= OPTION_CLOSE;
+    else if (n === 10 && nameIs(buf, i, H_KEEP_ALIVE)) found |= OPTION_KEEP_ALIVE;
+    i = end;
+  }
+  return found;
+}
+
 function internMethod(buf: Buffer, s: number, e: number): string {
   for (const m of METHODS) {
     if (m.bytes.length === e - s && startsWith(buf, s, m.bytes)) return m.name;
   }
-  return buf.toString('latin1', s, e);
+  return buf.latin1Slice(s, e);
 }
 
 /**
@@ -507,7 +583,10 @@ function parseContentLength(buf: Buffer, s: number, e: number): number {
     let digits = 0;
     while (i < e && isDigit(buf[i])) {
       n = n * 10 + (buf[i] - 0x30);
-      if (++digits > 15) return -1;
+      // Beyond 2^53 - 1 the number cannot be held exactly: malformed (400),
+      // where a well-formed length over the body limit is 413.
+      if (n > Number.MAX_SAFE_INTEGER) return -1;
+      digits++;
       i++;
     }
     if (digits === 0) return -1;
@@ -518,4 +597,57 @@ function parseContentLength(buf: Buffer, s: number, e: number): number {
     if (buf[i] !== 0x2c) return -1;
     i++;
   }
+}
+
+/**
+ * Why a head that reached maxHeaderBytes without its end failed, from its
+ * first maxHeaderBytes bytes only (so any split gives the same answer):
+ * a request line still unfinished there is a method too long (400) or a
+ * request-target too long (414, RFC 9110 §15.5.15); otherwise the fields
+ * are too large (431).
+ */
+function classifyOversizedHead(buf: Buffer, s: number, limit: number): [number, string] {
+  const lf = buf.indexOf(LF, s);
+  if (lf >= 0 && lf < limit) return [431, 'header block too large'];
+  let i = s;
+  while (i < limit && TCHAR[buf[i]] === 1) i++;
+  if (i === limit || i - s > MAX_METHOD_BYTES) return [400, 'method too long'];
+  if (buf[i] !== SP) return [400, 'malformed request line (method)'];
+  return [414, 'request-target too long'];
+}
+
+/** reg-name characters: unreserved / sub-delims (RFC 3986 §3.2.2); '%' is checked apart. */
+const REG_NAME = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=") REG_NAME[c.charCodeAt(0)] = 1;
+/** Inside an IP-literal's brackets: IPv6 (hex, ':', '.') and IPvFuture (unreserved, sub-delims, ':'). */
+const IP_LITERAL = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:") IP_LITERAL[c.charCodeAt(0)] = 1;
+
+/**
+ * Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2). userinfo
+ * ('@'), a path ('/'), a list ("h, other") and an empty value are 400:
+ * RFC 9112 §3.2 makes an invalid Host a 400, and an empty one names no
+ * authority this server could be, so it is refused too.
+ */
+function isValidHost(buf: Buffer, s: number, e: number): boolean {
+  if (s === e) return false;
+  let i = s;
+  if (buf[i] === 0x5b /* [ */) {
+    i++;
+    while (i < e && IP_LITERAL[buf[i]] === 1) i++;
+    if (i === s + 1 || i === e || buf[i] !== 0x5d /* ] */) return false;
+    i++;
+  } else {
+    while (i < e) {
+      const c = buf[i];
+      if (REG_NAME[c] === 1) i++;
+      else if (c === 0x25 /* % */ && i + 2 < e && HEX[buf[i + 1]] >= 0 && HEX[buf[i + 2]] >= 0) i += 3;
+      else break;
+    }
+    if (i === s) return false;
+  }
+  if (i === e) return true;
+  if (buf[i] !== COLON) return false;
+  for (i++; i < e; i++) if (!isDigit(buf[i])) return false;
+  return true;
 }

@@ -14,11 +14,16 @@ const CONNECTION_LINE = ['', 'Connection: close\r\n', 'Connection: keep-alive\r\
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
   100: 'Continue',
   200: 'OK',
+  206: 'Partial Content',
+  301: 'Moved Permanently',
+  304: 'Not Modified',
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  414: 'URI Too Long',
+  416: 'Range Not Satisfiable',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',
@@ -60,6 +65,26 @@ export class OutBuffer {
     this.length += bytes.length;
   }
 
+  /**
+   * buf[start, end) as a Buffer for io.send. The view is kept and handed
+   * out again for the same range of the same buffer: a connection that
+   * answers the same response again and again (keep-alive hello, the same
+   * pipelined burst) sends without allocating a view per send.
+   */
+  view(start: number, end: number): Buffer {
+    const cached = this.cachedView;
+    if (cached !== null && this.cachedOf === this.buf && this.cachedStart === start && cached.length === end - start) return cached;
+    const view = this.buf.subarray(start, end);
+    this.cachedView = view;
+    this.cachedOf = this.buf;
+    this.cachedStart = start;
+    return view;
+  }
+
+  private cachedView: Buffer | null = null;
+  private cachedOf: Buffer | null = null;
+  private cachedStart = 0;
+
   /** Drops a buffer that grew for one big response. Only when empty. */
   shrink(limit: number): void {
     if (this.length === 0 && this.buf.length > limit) this.buf = Buffer.allocUnsafe(this.initialSize);
@@ -90,7 +115,7 @@ export class DateClock {
   }
 }
 
-/** Status line, Server, Date, Content-Type (when given), Content-Length, Connection, extra lines, blank line. */
+/** Status line, Server, Date, Content-Type (when given), Content-Length (when >= 0), Connection, extra lines, blank line. */
 export function writeHead(
   out: OutBuffer,
   status: number,
@@ -103,7 +128,8 @@ export function writeHead(
   out.writeLatin1(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\nServer: ${SERVER_NAME}\r\nDate: ${date}\r\n` +
       (contentType === null ? '' : `Content-Type: ${contentType}\r\n`) +
-      `Content-Length: ${contentLength}\r\n${CONNECTION_LINE[mode]}${extra}\r\n`,
+      (contentLength < 0 ? '' : `Content-Length: ${contentLength}\r\n`) +
+      `${CONNECTION_LINE[mode]}${extra}\r\n`,
   );
 }
 

@@ -19,15 +19,18 @@
 //
 // Peers that need tools: the C epoll ping-pong needs `cc` (compiled into a
 // temporary directory); HTTP needs `wrk` and `nginx`, installed from
-// Debian's packages (apt-get) when missing, which the runner says it does.
+// Debian's packages (apt-get) when missing, and Bun, installed from npm
+// (@oven/bun-linux-x64) into the temporary directory when missing; the
+// runner says when it installs anything, and skips a peer it cannot get.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { IO } from '../../io';
-import type { ResultRow } from './results-file';
+import { ensureBun } from './bun-peer';
 import { writeChart } from './chart';
+import type { ResultRow } from './results-file';
 import { parseFlags, RESULT_PREFIX } from './common';
 import { benchTool, TOOLS_HELP } from './tools';
 
@@ -64,8 +67,10 @@ for (const backend of backends) {
 const D = {
   pingpongMs: quick ? 500 : 5000,
   warmupMs: quick ? 100 : 300,
-  wrkSeconds: quick ? 2 : 10,
+  wrkSeconds: quick ? 2 : 5,
   wrkWarmupSeconds: quick ? 0 : 1,
+  /** HTTP: every server measured this many times, the rounds interleaved; the median is reported. */
+  httpRounds: quick ? 1 : 3,
   timeoutsCount: quick ? 100_000 : 1_000_000,
   idleCount: quick ? 1000 : 10_000,
   overheadMs: quick ? 300 : 2000,
@@ -378,9 +383,15 @@ function startServer(command: string, argv: string[], portFrom: ((stdout: string
   });
 }
 
-function runWrk(wrk: string, port: number, seconds: number): Promise<{ requestsPerSecond: number | null; output: string }> {
+/** The wrk Lua script that writes 16 requests per write (the pipelined rows). */
+const PIPELINE_SCRIPT = path.join(SOURCE_DIR, 'pipeline.lua');
+const PIPELINE_DEPTH = 16;
+
+function runWrk(wrk: string, port: number, seconds: number, pipelined: boolean): Promise<{ requestsPerSecond: number | null; output: string }> {
   return new Promise((resolve) => {
-    const [file, fileArgs] = pinned(WRK_CPU, wrk, ['-t1', '-c100', `-d${seconds}s`, `http://127.0.0.1:${port}/`]);
+    const script = pipelined ? ['-s', PIPELINE_SCRIPT] : [];
+    const tail = pipelined ? ['--', String(PIPELINE_DEPTH)] : [];
+    const [file, fileArgs] = pinned(WRK_CPU, wrk, ['-t1', '-c100', `-d${seconds}s`, ...script, `http://127.0.0.1:${port}/`, ...tail]);
     const child = spawn(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let output = '';
@@ -398,13 +409,13 @@ function runWrk(wrk: string, port: number, seconds: number): Promise<{ requestsP
   });
 }
 
-async function measureHttp(name: string, wrk: string, start: () => Promise<Server>): Promise<number | null> {
+async function measureHttp(name: string, wrk: string, start: () => Promise<Server>, pipelined: boolean): Promise<number | null> {
   let server: Server | null = null;
   try {
     server = await start();
-    if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds);
-    const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds);
-    raw.push({ command: `wrk ${name}`, requestsPerSecond, output });
+    if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds, pipelined);
+    const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds, pipelined);
+    raw.push({ command: `wrk ${name}${pipelined ? ' (pipelined)' : ''}`, requestsPerSecond, output });
     if (requestsPerSecond === null) note(`${name}: wrk gave no figure: ${output.trim().split('\n').slice(-2).join(' / ')}`);
     return requestsPerSecond;
   } catch (error) {
@@ -413,6 +424,13 @@ async function measureHttp(name: string, wrk: string, start: () => Promise<Serve
   } finally {
     await server?.stop();
   }
+}
+
+function median(values: (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (known.length === 0) return null;
+  const mid = known.length >> 1;
+  return known.length % 2 === 1 ? known[mid] : (known[mid - 1] + known[mid]) / 2;
 }
 
 function nginxConfig(dir: string, port: number): string {
@@ -442,12 +460,20 @@ http {
 `;
 }
 
+interface Contender {
+  /** Key for the figures: name + (pipelined). */
+  name: string;
+  pipelined: boolean;
+  start: () => Promise<Server>;
+}
+
 async function http(): Promise<void> {
   const { wrk, nginx } = ensureHttpTools();
   if (wrk === null) {
     note('wrk unavailable: the HTTP benchmark is skipped');
     return;
   }
+  const bun = ensureBun(tmp, which, note);
   if (pin) note(`HTTP: servers pinned to CPU ${SERVER_CPU}, wrk to CPU ${WRK_CPU} (taskset)`);
   const portFromLine = (pattern: RegExp) => (stdout: string): number | null => {
     const match = pattern.exec(stdout);
@@ -455,34 +481,80 @@ async function http(): Promise<void> {
   };
   const peerServer = (kind: string) => () =>
     startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', kind], portFromLine(/listening (\d+)/));
-  const nodeHttp = await measureHttp('node:http', wrk, peerServer('http'));
-  const nodeRaw = await measureHttp('node:net raw', wrk, peerServer('raw'));
-  let nginxFigure: number | null = null;
+  const tigerio = (backend: string, threads: number) => () =>
+    startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', String(threads), '--port', '0', '--backend', backend, '--quiet'],
+      portFromLine(/listening on http:\/\/127\.0\.0\.1:(\d+)/));
+  const contenders: Contender[] = [];
+  const add = (name: string, start: () => Promise<Server>, pipelined = false): void => {
+    contenders.push({ name, start, pipelined });
+  };
+  add('node:http', peerServer('http'));
+  add('node:net raw', peerServer('raw'));
   if (nginx !== null) {
     const dir = fs.mkdtempSync(path.join(tmp, 'nginx-'));
-    nginxFigure = await measureHttp('nginx', wrk, async () => {
+    const startNginx = async (): Promise<Server> => {
       const port = await freePort();
       fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, port));
       return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
-    });
+    };
+    add('nginx', startNginx);
+    add('nginx', startNginx, true);
+  }
+  if (bun !== null) {
+    const startBun = () => startServer(bun, [path.join(SOURCE_DIR, 'bun-hello.mjs')], portFromLine(/listening (\d+)/));
+    add('Bun.serve', startBun);
+    add('Bun.serve', startBun, true);
   }
   for (const backend of backends) {
-    const figure = await measureHttp(`tigerio ${backend}`, wrk, () =>
-      startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet'],
-        portFromLine(/listening on http:\/\/127\.0\.0\.1:(\d+)/)));
-    const base = { benchmark: 'HTTP hello, wrk -t1 -c100, 1 thread', backend, tigerio: figure, unit: 'req/s', higherIsBetter: true };
-    addRow({ ...base, peer: 'node:http', peerFigure: nodeHttp });
-    addRow({ ...base, peer: 'node:net answering raw', peerFigure: nodeRaw });
-    if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: nginxFigure });
+    add(`tigerio ${backend}`, tigerio(backend, 1));
+    add(`tigerio ${backend}`, tigerio(backend, 1), true);
+    add(`tigerio raw ${backend}`, () =>
+      startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'tigerio-raw', '--backend', backend], portFromLine(/listening (\d+)/)));
+  }
+  // --threads 2 beside --threads 1 (unpinned only: pinning would put both threads on one CPU).
+  const twoThreads = !pin && os.cpus().length >= 2;
+  if (twoThreads) add(`tigerio ${backends[0]} 2 threads`, tigerio(backends[0], 2));
+  // Rounds interleaved (every server once per round), the median kept: a
+  // disturbance from other load on the machine hits one server's figure
+  // in one round, not one server's every figure.
+  const figures = new Map<string, (number | null)[]>();
+  const key = (c: Contender): string => `${c.name}${c.pipelined ? ' pipelined' : ''}`;
+  for (let round = 1; round <= D.httpRounds; round++) {
+    if (D.httpRounds > 1) process.stdout.write(`bench: http round ${round} of ${D.httpRounds}\n`);
+    for (const c of contenders) {
+      const figure = await measureHttp(c.name, wrk, c.start, c.pipelined);
+      figures.set(key(c), [...(figures.get(key(c)) ?? []), figure]);
+    }
+  }
+  const fig = (name: string): number | null => median(figures.get(name) ?? []);
+  if (D.httpRounds > 1) note(`HTTP: each figure is the median of ${D.httpRounds} interleaved rounds of wrk -t1 -c100 -d${D.wrkSeconds}s after a ${D.wrkWarmupSeconds} s warm-up`);
+  for (const backend of backends) {
+    const base = { benchmark: 'HTTP hello, wrk -t1 -c100, 1 thread', backend, tigerio: fig(`tigerio ${backend}`), unit: 'req/s', higherIsBetter: true };
+    addRow({ ...base, peer: 'node:http', peerFigure: fig('node:http') });
+    addRow({ ...base, peer: 'node:net answering raw', peerFigure: fig('node:net raw') });
+    if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: fig('nginx') });
+    if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: fig('Bun.serve') });
+  }
+  for (const backend of backends) {
+    const base = {
+      benchmark: `HTTP hello pipelined, ${PIPELINE_DEPTH} requests per write (wrk + pipeline.lua), 1 thread`,
+      backend, tigerio: fig(`tigerio ${backend} pipelined`), unit: 'req/s', higherIsBetter: true,
+    };
+    if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: fig('nginx pipelined') });
+    if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: fig('Bun.serve pipelined') });
   }
   // The I/O layer alone: tigerio answering raw, as the node:net raw peer does (no parser, no timers).
   for (const backend of backends) {
-    const figure = await measureHttp(`tigerio raw ${backend}`, wrk, () =>
-      startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'tigerio-raw', '--backend', backend],
-        portFromLine(/listening (\d+)/)));
     addRow({
-      benchmark: 'HTTP hello answered raw (no parser)', backend, tigerio: figure, unit: 'req/s', higherIsBetter: true,
-      peer: 'node:net answering raw', peerFigure: nodeRaw,
+      benchmark: 'HTTP hello answered raw (no parser)', backend, tigerio: fig(`tigerio raw ${backend}`), unit: 'req/s', higherIsBetter: true,
+      peer: 'node:net answering raw', peerFigure: fig('node:net raw'),
+    });
+  }
+  if (twoThreads) {
+    addRow({
+      benchmark: 'HTTP hello, sample server --threads 2 (wrk shares the CPUs)', backend: backends[0],
+      tigerio: fig(`tigerio ${backends[0]} 2 threads`), unit: 'req/s', higherIsBetter: true,
+      peer: 'the same, --threads 1', peerFigure: fig(`tigerio ${backends[0]}`),
     });
   }
 }

@@ -139,13 +139,18 @@ for (const mode of ['reuseport', 'single'] as const) {
       const stalled = await RawClient.connect(port);
       stalled.socket.pause(); // reads nothing: the server's sends stall once the buffers fill
       stalled.write('GET /sparse.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+      // A head start for the server's sends (nothing to await: this client
+      // reads nothing, by design); the test does not depend on its length.
       await delay(200);
       for (let i = 0; i < 5; i++) expect((await request(port, { path: '/json' })).status).to.equal(200);
       let received = 0;
       let closed = false;
       const raw = stalled.socket;
       raw.removeAllListeners('data');
-      await delay(2500); // well past the 1 s send timeout
+      // This wait is the test itself: the client must not read for longer
+      // than the 1 s send timeout, and no event marks that the server has
+      // given up (it closes a socket this paused client does not read).
+      await delay(2500);
       await within(
         new Promise<void>((resolve) => {
           raw.on('data', (d: Buffer) => (received += d.length));
@@ -228,7 +233,8 @@ describe('server: running out of file descriptors (EMFILE)', function () {
 
   for (const mode of ['reuseport', 'single'] as const) {
     it(`keeps serving existing connections and resumes accepting when fds free up (accept-mode ${mode})`, async () => {
-      const server = await startServer(['--port', '0', '--threads', '2', '--accept-mode', mode, '--quiet'], {
+      // Not --quiet: the accept backoff's warning on stderr is the event this test waits for.
+      const server = await startServer(['--port', '0', '--threads', '2', '--accept-mode', mode], {
         shellPrefix: 'ulimit -n 64',
       });
       const port = server.port;
@@ -250,7 +256,7 @@ describe('server: running out of file descriptors (EMFILE)', function () {
           s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
           extra.push(s);
         }
-        await delay(1000);
+        await server.stderrMatches(/accept: (EMFILE|ENFILE)/);
         // Existing connections still get answers while accept fails.
         for (const [i, c] of first.entries()) {
           c.write('GET /json HTTP/1.1\r\nHost: x\r\n\r\n');

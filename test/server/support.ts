@@ -16,6 +16,8 @@ export interface ServerProcess {
   /** Sends `signal` and resolves with the exit; kills with SIGKILL (and rejects) after `ms`. */
   stop(signal?: NodeJS.Signals, ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the server's stderr matches `pattern` (checked on every chunk), bounded. */
+  stderrMatches(pattern: RegExp, ms?: number): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -84,6 +86,22 @@ export async function startServer(args: string[], options: { shellPrefix?: strin
     stdout: () => out,
     stderr: () => err,
     exited,
+    stderrMatches(pattern: RegExp, ms = 15_000) {
+      return within(
+        new Promise<void>((resolve) => {
+          const check = (): void => {
+            if (pattern.test(err)) {
+              child.stderr!.off('data', check);
+              resolve();
+            }
+          };
+          child.stderr!.on('data', check);
+          check();
+        }),
+        ms,
+        `server stderr to match ${pattern}`,
+      );
+    },
     stop(signal: NodeJS.Signals = 'SIGTERM', ms = 15_000) {
       child.kill(signal);
       return within(exited, ms, `server exit after ${signal}`).catch((error) => {
@@ -253,4 +271,39 @@ export function parseResponses(data: Buffer, headRequests = 0): ParsedResponse[]
     p = end + 4 + length;
   }
   return out;
+}
+
+/**
+ * Resolves once connecting to `port` is refused (every listener closed):
+ * the event that shows a shutdown reached every accept path. Each attempt
+ * waits for its own outcome; bounded overall.
+ */
+export function untilRefused(port: number, ms = 15_000): Promise<void> {
+  return within(
+    (async () => {
+      for (;;) {
+        const code = await new Promise<string | null>((resolve) => {
+          const socket = net.connect({ host: '127.0.0.1', port });
+          socket.on('connect', () => {
+            socket.destroy();
+            resolve(null);
+          });
+          socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        });
+        if (code === 'ECONNREFUSED') return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })(),
+    ms,
+    `connections to port ${port} refused`,
+  );
+}
+
+/** Whether this machine can listen on the IPv6 loopback (::1). */
+export function ipv6LoopbackAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, '::1', () => server.close(() => resolve(true)));
+  });
 }
