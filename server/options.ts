@@ -160,7 +160,7 @@ function isIpLiteral(value: string): boolean {
 /** The --help text: usage, every flag with its argument and default, the routes, and signals. */
 export function helpText(): string {
   const lines = [
-    'Usage: npm start -- [flags]        (or: node dist/server/main.js [flags])',
+    'Usage: tigerio-server [flags]      (in a checkout: npm start -- [flags], or node dist/server/main.js [flags])',
     '',
     'A small multi-threaded HTTP/1.1 server on tigerio.',
     '',

@@ -17,7 +17,7 @@ describe('server: CLI', function () {
     const { code, stdout } = await runCli(['--help']);
     expect(code).to.equal(0);
     for (const flag of FLAGS) expect(stdout).to.include(`--${flag.name}`);
-    expect(stdout).to.match(/Usage: npm start/);
+    expect(stdout).to.match(/Usage: tigerio-server \[flags\].*npm start -- \[flags\]/);
     for (const route of ['/json', '/echo']) expect(stdout).to.include(route);
   });
 
