@@ -83,7 +83,7 @@ const LISTEN_BACKLOG_DEFAULT = 511;
 /** Timeouts are integer nanoseconds up to 2^53 - 1 (about 104 days). */
 const TIMEOUT_NS_MAX = layout.timeoutNsMax;
 /** File positions are byte offsets up to 2^53 - 1; `null` means the current position. */
-const POSITION_MAX = Number.MAX_SAFE_INTEGER;
+const POSITION_MAX = layout.fileBytesMax;
 /** Sizes, offsets and lengths of truncate and allocate: bytes up to 2^53 - 1. */
 const FILE_BYTES_MAX = layout.fileBytesMax;
 const FILE_MODE_DEFAULT = 0o666;
@@ -133,6 +133,8 @@ export class IO {
     fdsMaxDefault: layout.fdsMaxDefault,
     eventsPerIOMax: layout.eventsPerIOMax,
     timeoutNsMax: layout.timeoutNsMax,
+    fileBytesMax: layout.fileBytesMax,
+    directAlignment: layout.directAlignment,
   });
 
   /**

@@ -121,4 +121,8 @@ export interface IOLimits {
   readonly eventsPerIOMax: number;
   /** Longest timeout, in nanoseconds. */
   readonly timeoutNsMax: number;
+  /** Largest file position, truncate length, or allocate offset + length, in bytes (2^53 - 1). */
+  readonly fileBytesMax: number;
+  /** Alignment of direct I/O, in bytes: the same as `IO.directAlignment`. */
+  readonly directAlignment: number;
 }

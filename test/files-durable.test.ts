@@ -452,6 +452,8 @@ forEachBackend('files for databases', (scope) => {
     expect(A).to.be.a('number');
     expect(A & (A - 1), 'a power of two').to.equal(0);
     expect(A).to.be.at.least(512);
+    expect(IO.limits.directAlignment).to.equal(A);
+    expect(IO.limits.fileBytesMax).to.equal(Number.MAX_SAFE_INTEGER);
     for (const size of [0, 1, 100, A - 1, A + 1, 3 * A + 512]) {
       expectThrows(() => io.alignedBuffer(size), RangeError);
     }
