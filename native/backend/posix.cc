@@ -191,6 +191,7 @@ int32_t open(const char* path, uint32_t flags, uint32_t mode) {
 }
 
 int32_t fsync(int fd, bool data_only) {
+  TIGERIO_ASSERT(fd >= 0);
   for (;;) {
 #if defined(__APPLE__)
     (void)data_only;  // F_FULLFSYNC is the only call that reaches the disk's platters there
@@ -209,6 +210,7 @@ int32_t fsync(int fd, bool data_only) {
 }
 
 int64_t file_size(int fd) {
+  TIGERIO_ASSERT(fd >= 0);
   struct stat status;
   if (::fstat(fd, &status) < 0) return error_result();
   TIGERIO_ASSERT(status.st_size >= 0);
@@ -216,7 +218,7 @@ int64_t file_size(int fd) {
 }
 
 int32_t truncate(int fd, int64_t length_bytes) {
-  TIGERIO_ASSERT(length_bytes >= 0);
+  TIGERIO_ASSERT(fd >= 0 && length_bytes >= 0);
   static_assert(sizeof(off_t) == 8, "64-bit file offsets");
   for (;;) {
     if (::ftruncate(fd, static_cast<off_t>(length_bytes)) == 0) return 0;
@@ -226,7 +228,7 @@ int32_t truncate(int fd, int64_t length_bytes) {
 }
 
 int32_t allocate(int fd, int64_t offset_bytes, int64_t length_bytes) {
-  TIGERIO_ASSERT(offset_bytes >= 0 && length_bytes >= 1);
+  TIGERIO_ASSERT(fd >= 0 && offset_bytes >= 0 && length_bytes >= 1);
   TIGERIO_ASSERT(offset_bytes <= INT64_MAX - length_bytes);
 #if defined(__APPLE__)
   // F_PREALLOCATE reserves blocks past the physical end of the file only,
