@@ -15,6 +15,7 @@ import { expect } from 'chai';
 import { IO, IOError, type Callback } from '../io';
 import { expectIOError, expectThrows } from './support/assertions';
 import { forEachBackend } from './support/backends';
+import { seededRandom } from './support/random';
 import { complete, fail, runUntil, runUntilIdle, submit, succeed, type Outcome } from './support/run';
 
 const A = IO.directAlignment;
@@ -445,6 +446,91 @@ forEachBackend('files for databases', (scope) => {
     io.deinit();
     for (const [name, outcome] of outcomes) expectOnceResultOrCanceled(outcome, name, name, true);
     expect(io.pending).to.equal(0);
+  });
+
+  it('random batches of file operations on one fd agree with a model of the file (seeded)', function () {
+    const seed = Number(process.env.TIGERIO_FILES_SEED ?? (Date.now() % 1_000_000));
+    const random = seededRandom(seed);
+    const below = (n: number): number => Math.floor(random() * n);
+    const io = scope.create();
+    const file = path.join(directory, 'model.bin');
+    const fd = succeed(io, 'open', (callback) => io.open(file, 'w+', undefined, callback));
+    let model = Buffer.alloc(0);
+    const resize = (size: number): void => {
+      if (size <= model.length) {
+        model = model.subarray(0, size);
+      } else {
+        model = Buffer.concat([model, Buffer.alloc(size - model.length)]);
+      }
+    };
+    const context = (round: number, what: string): string => `seed ${seed} (TIGERIO_FILES_SEED=${seed} to replay), round ${round}: ${what}`;
+    for (let round = 0; round < 150; round++) {
+      const order: number[] = [];
+      const checks: ((error: IOError | null, result: number) => void)[] = [];
+      const outcomes: Outcome[] = [];
+      const count = 1 + below(8);
+      for (let index = 0; index < count; index++) {
+        const choice = below(7);
+        let what = '';
+        let start: (callback: Callback) => number;
+        let check: (error: IOError | null, result: number) => void;
+        if (choice === 0) {
+          const position = below(200_000);
+          const data = randomBytes(1 + below(8192));
+          what = `write ${data.length} at ${position}`;
+          if (position + data.length > model.length) resize(position + data.length);
+          data.copy(model, position);
+          start = (callback) => io.write(fd, data, position, callback);
+          check = (error, result) => expect([error, result], context(round, what)).to.deep.equal([null, data.length]);
+        } else if (choice === 1) {
+          const position = below(model.length + 100);
+          const buffer = Buffer.alloc(1 + below(8192), 0xee);
+          const expected = Buffer.from(model.subarray(Math.min(position, model.length), Math.min(position + buffer.length, model.length)));
+          what = `read ${buffer.length} at ${position}`;
+          start = (callback) => io.read(fd, buffer, position, callback);
+          check = (error, result) => {
+            expect([error, result], context(round, what)).to.deep.equal([null, expected.length]);
+            expect(buffer.subarray(0, result).equals(expected), context(round, `${what}: bytes`)).to.equal(true);
+          };
+        } else if (choice === 2) {
+          const length = below(256_000);
+          what = `truncate to ${length}`;
+          resize(length);
+          start = (callback) => io.truncate(fd, length, callback);
+          check = (error, result) => expect([error, result], context(round, what)).to.deep.equal([null, 0]);
+        } else if (choice === 3) {
+          const offset = below(200_000);
+          const length = 1 + below(32_768);
+          what = `allocate ${length} at ${offset}`;
+          if (offset + length > model.length) resize(offset + length);
+          start = (callback) => io.allocate(fd, offset, length, callback);
+          check = (error, result) => expect([error, result], context(round, what)).to.deep.equal([null, 0]);
+        } else if (choice === 4) {
+          const size = model.length;
+          what = `fileSize (${size})`;
+          start = (callback) => io.fileSize(fd, callback);
+          check = (error, result) => expect([error, result], context(round, what)).to.deep.equal([null, size]);
+        } else {
+          const data = choice === 5;
+          what = data ? 'fdatasync' : 'fsync';
+          start = (callback) => (data ? io.fdatasync(fd, callback) : io.fsync(fd, callback));
+          check = (error, result) => expect([error, result], context(round, what)).to.deep.equal([null, 0]);
+        }
+        checks.push(check);
+        outcomes.push(submit((callback) => start((error, result) => {
+          order.push(index);
+          callback(error, result);
+        })));
+      }
+      runUntil(io, () => outcomes.every((outcome) => outcome.done), context(round, 'the batch'));
+      outcomes.forEach((outcome, index) => {
+        expect(outcome.calls, context(round, `op ${index} callbacks`)).to.equal(1);
+        checks[index](outcome.error, outcome.result);
+      });
+      expect(order, context(round, 'callbacks in submission order')).to.deep.equal([...Array(count).keys()]);
+    }
+    succeed(io, 'close', (callback) => io.close(fd, callback));
+    expect(fs.readFileSync(file).equals(model), `seed ${seed}: node:fs reads the model's bytes`).to.equal(true);
   });
 
   it('alignedBuffer checks its size; IO.directAlignment is a power of two', function () {
