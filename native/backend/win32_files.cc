@@ -41,7 +41,13 @@ int32_t file_allocate(int32_t fd, int64_t offset_bytes, int64_t length_bytes) {
     FILE_ALLOCATION_INFO allocation;
     allocation.AllocationSize.QuadPart = end_bytes;
     if (!::SetFileInformationByHandle(handle, FileAllocationInfo, &allocation, sizeof(allocation))) {
-      return last_error();
+      const DWORD error = ::GetLastError();
+      // A file system (or Wine) without FileAllocationInfo: moving the end
+      // of file below is then the allocation (see win32_files.h). Anything
+      // else, ERROR_DISK_FULL first, is the answer.
+      if (error != ERROR_CALL_NOT_IMPLEMENTED && error != ERROR_INVALID_FUNCTION && error != ERROR_NOT_SUPPORTED) {
+        return map_error(error);
+      }
     }
   }
   if (end_bytes > standard.EndOfFile.QuadPart) {

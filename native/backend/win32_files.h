@@ -36,7 +36,13 @@ int32_t file_truncate(int32_t fd, int64_t length_bytes);
 // zeros up to a later write's offset (its valid data length) when that
 // write comes. SetFileValidData, which would skip that, needs a privilege
 // and exposes the disk's old contents: not used. A sparse file's holes are
-// not filled. ENOSPC when the volume lacks the room.
+// not filled. ENOSPC when the volume lacks the room. Where the file system
+// does not implement FileAllocationInfo (ERROR_CALL_NOT_IMPLEMENTED,
+// ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED: Wine, some redirectors),
+// only the end of file moves: on NTFS and ReFS that allocates the clusters
+// of a non-sparse file anyway (what tigerio opens); under Wine it is the
+// host's ftruncate, which leaves a hole.
+
 int32_t file_allocate(int32_t fd, int64_t offset_bytes, int64_t length_bytes);
 
 // The CreateFileW flags that open()'s layout.h bits add to
