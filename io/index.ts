@@ -9,6 +9,7 @@ export type {
   IOOptions,
   ListenOptions,
   OpenFlags,
+  OpenOptions,
   OperationId,
   ShutdownHow,
   SocketAddress,
