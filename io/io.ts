@@ -3,7 +3,8 @@
 // call per tick writes (kind|slot, result) pairs into a shared Int32Array,
 // and this file calls callbacks[slot] for each. No JS object per operation
 // beyond the caller's own callback.
-import { binding, type NativeIO } from './native';
+import { binding, type NativeIO, type NativeWorld } from './native';
+import { worldOf } from './world';
 import { deinitializedError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
 import type {
@@ -113,12 +114,14 @@ export class IO {
     return binding.eventTrigger(handle);
   }
 
-  /** The backend this IO runs on: `epoll`, `io_uring`, `kqueue`, `iocp`. */
+  /** The backend this IO runs on: `epoll`, `io_uring`, `kqueue`, `iocp`, `simulation`. */
   readonly backend: string;
   /** The same operations returning promises, for code that prefers `await`. */
   readonly promises: IOPromises;
 
   private native: NativeIO | null;
+  /** The simulated world of a `simulation` IO, whose virtual clock runForNs() counts; else null. */
+  private readonly world: NativeWorld | null;
   private readonly completions: Int32Array;
   private readonly state: Int32Array;
   /** Callback of the operation in each slot; undefined when the slot is free. */
@@ -148,10 +151,16 @@ export class IO {
     const bufferSizeMax = optionalInteger(
       'options.bufferSizeMax', opts.bufferSizeMax, BUFFER_SIZE_MAX_DEFAULT, 1, BUFFER_SIZE_MAX_LIMIT);
     const fdsMax = optionalInteger('options.fdsMax', opts.fdsMax, FDS_MAX_DEFAULT, 1, FDS_MAX_LIMIT);
+    // A simulated IO joins a world: the one its Simulation made, or its own.
+    this.world = backend === 'simulation' ? worldOf(opts) : null;
+    if (this.world === null && opts.seed !== undefined) {
+      throw new TypeError("tigerio: options.seed is for backend 'simulation' only");
+    }
     this.completions = new Int32Array(entries * 2);
     this.state = new Int32Array(layout.stateLength);
     this.native = new binding.NativeIO(
-      backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state);
+      this.world === null ? backend : `simulation:${this.world.id}`,
+      entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state);
     this.backend = this.native.backend;
     this.promises = new IOPromises(this);
   }
@@ -369,12 +378,18 @@ export class IO {
   runForNs(nanoseconds: number): void {
     this.checkDrivable('runForNs');
     checkInteger('nanoseconds', nanoseconds, 0, TIMEOUT_NS_MAX);
-    const deadline = process.hrtime.bigint() + BigInt(nanoseconds);
+    const deadline = this.clockNs() + BigInt(nanoseconds);
     this.pollAndDispatch(0);
     // A callback may deinit() the IO: then there is nothing left to run.
     while (this.native !== null) {
-      const remaining = Number(deadline - process.hrtime.bigint());
+      const remaining = Number(deadline - this.clockNs());
       if (remaining <= 0) return;
+      if (this.world !== null && this.state[STATE_INFLIGHT] === 0 && this.batchIndex >= this.batchCount) {
+        // Simulated, nothing pending: no callback can come, and virtual time
+        // passes only if someone moves it (the native poll does not wait then).
+        this.world.runUntil(Number(deadline));
+        return;
+      }
       this.pollAndDispatch(remaining);
     }
   }
@@ -460,6 +475,11 @@ export class IO {
     return this.native;
   }
 
+  /** The clock runForNs() counts on: the monotonic clock, or a simulated world's virtual one. */
+  private clockNs(): bigint {
+    return this.world === null ? process.hrtime.bigint() : BigInt(this.world.nowNs());
+  }
+
   private checkDrivable(method: string): void {
     this.live(method);
     if (this.attachedToLoop) {
@@ -494,7 +514,11 @@ export class IO {
   /** Called by the native layer from Node's event loop when the IO is attached. */
   private dispatchFromLoop(): void {
     try {
-      if (this.native !== null && !this.deinitializing) this.pollAndDispatch(0);
+      if (this.native !== null && !this.deinitializing) {
+        // Simulated: when nothing in the world is runnable, its clock moves to the next event.
+        if (this.world !== null) this.world.step(-1);
+        this.pollAndDispatch(0);
+      }
     } finally {
       // A callback that threw leaves part of the batch: the native side then
       // schedules another round at once instead of waiting for the kernel.

@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/layout.h"
 #include "core/loop.h"
+#include "simulation_addon.h"
 
 namespace tigerio {
 
@@ -509,6 +510,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("eventTrigger", Napi::Function::New(env, EventTrigger, "eventTrigger"));
   exports.Set("layout", Layout(env));
+  register_simulation(env, exports);
   return exports;
 }
 

@@ -23,7 +23,10 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
     napi_throw_error(env, nullptr, "tigerio: attach(): could not set up the callback context");
     return nullptr;
   }
-  const int rc = uv_poll_init(uv_loop, &self->poll_, loop->poll_fd());
+  // A backend with no kernel object (the simulation) has no fd to poll: its
+  // rounds come from the idle handle (Backend::has_unsubmitted) and the timer.
+  self->polling_ = loop->poll_fd() >= 0;
+  const int rc = self->polling_ ? uv_poll_init(uv_loop, &self->poll_, loop->poll_fd()) : 0;
   if (rc != 0) {
     napi_async_destroy(env, self->context_);
     napi_delete_reference(env, self->dispatch_);
@@ -36,8 +39,8 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
   self->poll_.data = self;
   self->timer_.data = self;
   self->idle_.data = self;
-  self->handles_open_ = 3;
-  uv_poll_start(&self->poll_, UV_READABLE, OnPoll);
+  self->handles_open_ = self->polling_ ? 3 : 2;
+  if (self->polling_) uv_poll_start(&self->poll_, UV_READABLE, OnPoll);
   // Node waits for this hook's handle at environment teardown (a worker
   // exiting while attached), so the handles are closed before its loop is.
   napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, self, &self->cleanup_);
@@ -74,6 +77,7 @@ void Attachment::Rearm() {
   uv_handle_t* const handles[] = {reinterpret_cast<uv_handle_t*>(&poll_), reinterpret_cast<uv_handle_t*>(&timer_),
                                   reinterpret_cast<uv_handle_t*>(&idle_)};
   for (uv_handle_t* handle : handles) {
+    if (handle == reinterpret_cast<uv_handle_t*>(&poll_) && !polling_) continue;
     if (pending) {
       uv_ref(handle);
     } else {
@@ -88,14 +92,14 @@ void Attachment::Close() {
   if (*owner_ == this) *owner_ = nullptr;
   // Stopping the poll takes the fd out of libuv's epoll set now, before the
   // backend closes it.
-  uv_poll_stop(&poll_);
+  if (polling_) uv_poll_stop(&poll_);
   uv_timer_stop(&timer_);
   uv_idle_stop(&idle_);
   napi_async_destroy(env_, context_);
   context_ = nullptr;
   napi_delete_reference(env_, dispatch_);
   dispatch_ = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
+  if (polling_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnClosed);
 }

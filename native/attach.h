@@ -101,6 +101,7 @@ class Attachment {
   uv_idle_t idle_;
   int64_t timer_deadline_ns_ = -1;
   int handles_open_ = 0;
+  bool polling_ = false;  // the backend has a poll fd (not the simulation)
 #endif
 };
 

@@ -45,7 +45,8 @@ for (const name of only) {
   }
 }
 const available = IO.backends();
-const backends = args.backends ? args.backends.split(',') : available;
+// The simulation is no kernel to compare: it has its own row (simulation.ts).
+const backends = args.backends ? args.backends.split(',') : available.filter((name) => name !== 'simulation');
 for (const backend of backends) {
   if (!available.includes(backend)) {
     process.stderr.write(`bench: backend '${backend}' is not available here (${available.join(', ')})\n`);
