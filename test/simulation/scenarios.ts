@@ -86,7 +86,11 @@ export function echoScenario(seed: number, faults: SimulationFaults = NETWORK_FA
     const client: EchoClient = { sent: message, echoed: Buffer.alloc(0), ending: null };
     clients.push(client);
     const fd = clientIO.socket('ipv4');
+    let ended = false;
+    // The first ending counts: the close then cancels the client's other op.
     const done = (ending: string | null): void => {
+      if (ended) return;
+      ended = true;
       client.ending = ending;
       clientIO.close(fd, () => {
         if (++finished === clientCount) server.close(listener, () => {});
