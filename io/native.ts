@@ -99,6 +99,8 @@ export interface NativeWorld {
   trace(): string;
   traceEvents(): number;
   nodeCount(): number;
+  /** fds open in the world, over all its IOs. */
+  openFds(): number;
   crash(node: number): void;
 }
 

@@ -148,6 +148,11 @@ export class Simulation {
     return this.world.traceEvents();
   }
 
+  /** fds open in the world (sockets and files of all its IOs): a leak check for tests. */
+  get openFds(): number {
+    return this.world.openFds();
+  }
+
   /** Operations pending on all of this world's IOs. */
   get pending(): number {
     let pending = 0;

@@ -57,6 +57,7 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
                            InstanceMethod<&NativeWorld::Trace>("trace"),
                            InstanceMethod<&NativeWorld::TraceEvents>("traceEvents"),
                            InstanceMethod<&NativeWorld::NodeCount>("nodeCount"),
+                           InstanceMethod<&NativeWorld::OpenFds>("openFds"),
                            InstanceMethod<&NativeWorld::Crash>("crash"),
                        });
   }
@@ -128,6 +129,8 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
   }
 
   Napi::Value NodeCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), world_->node_count()); }
+
+  Napi::Value OpenFds(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), world_->fds_open()); }
 
   Napi::Value Crash(const Napi::CallbackInfo& info) {
     if (!info[0].IsNumber()) {

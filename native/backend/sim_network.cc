@@ -336,6 +336,7 @@ int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
     socket.reset_read = true;
     socket.in.read = socket.in.delivered = socket.in.written;
     world_.trace().mix(0xdead);
+    service(index, Direction::in);  // a recv waiting on this end learns of the reset too
     return kConnectionReset;
   }
   Socket& peer = sockets_[peer_index];
@@ -504,6 +505,11 @@ int32_t Network::close(uint32_t index) {
       append(peer, socket.node, nullptr, 0, Pipe::kFin);
     }
     sockets_[peer].peer = -1;
+    complete_waiters(socket, kBadFd);  // another IO's ops on the same fd: closed under them
+    release(index);
+    // A send of the peer waiting for room in this end's buffer now meets a closed socket.
+    service(peer, Direction::out);
+    return 0;
   }
   complete_waiters(socket, kBadFd);  // another IO's ops on the same fd: closed under them
   release(index);

@@ -77,6 +77,7 @@ class World {
   Object* fd_find(int32_t fd);
   void fd_release(int32_t fd);
   void fds_owned_by(uint32_t node, std::vector<int32_t>* fds) const;
+  uint32_t fds_open() const { return fds_open_; }
 
   void schedule(int64_t at_ns, EventKind kind, uint32_t target, uint64_t generation);
   // Runs every event due now.
