@@ -25,8 +25,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { IO } from '../../io';
 import { parseFlags, RESULT_PREFIX } from './common';
+import { simulationRow } from './simulation-row';
 
-const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead'] as const;
+const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'simulation'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n`;
@@ -558,6 +559,7 @@ async function main(): Promise<void> {
     idle,
     'pingpong-idle': pingpongIdle,
     overhead,
+    simulation: () => simulationRow(nodeChild, addRow, quick ? 300 : 2000),
   };
   for (const name of BENCHMARKS) {
     if (!only.includes(name)) continue;
