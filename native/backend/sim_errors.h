@@ -26,5 +26,18 @@ constexpr int32_t kAddressInUse = -EADDRINUSE, kAddressFamily = -EAFNOSUPPORT, k
                   kNotConnected = -ENOTCONN, kNotSocket = -ENOTSOCK, kPipe = -EPIPE, kNoSpace = -ENOSPC;
 #endif
 
+// The same small number for the same error on every OS (the values above
+// differ per OS), so that the trace hash is equal across OSes; 0 for none of them.
+inline uint32_t error_ordinal(int32_t error) {
+  static const int32_t errors[] = {kAddressInUse, kAddressFamily, kAlready,      kBadFd,        kCanceled,
+                                   kConnectionRefused, kConnectionReset, kExists, kInvalid,  kIO,
+                                   kIsConnected, kTooManyFiles, kNoEntry, kNotConnected, kNotSocket,
+                                   kPipe, kNoSpace};
+  for (uint32_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+    if (errors[i] == error) return i + 1;
+  }
+  return 0;
+}
+
 }  // namespace sim
 }  // namespace tigerio

@@ -241,7 +241,7 @@ int32_t Network::attempt(Op* op, Socket& socket, uint32_t index) {
     case OpKind::accept:
       return try_accept(op, socket);
     case OpKind::recv:
-      return try_recv(op, socket, index);
+      return try_recv(op, socket);
     case OpKind::send:
       return try_send(op, socket, index);
     case OpKind::connect:
@@ -264,8 +264,7 @@ int32_t Network::try_accept(Op* op, Socket& listener) {
   return fd;
 }
 
-int32_t Network::try_recv(Op* op, Socket& socket, uint32_t index) {
-  (void)index;
+int32_t Network::try_recv(Op* op, Socket& socket) {
   if (socket.state == Socket::connecting) return kWait;
   if (socket.state != Socket::connected) return kNotConnected;
   if (socket.error != 0) {

@@ -45,7 +45,7 @@ int32_t World::fd_allocate(Object::Type type, uint32_t index, uint32_t owner) {
   lowest_free_ = slot + 1;
   const int32_t fd = static_cast<int32_t>(slot << kFdIndexShift);
   TIGERIO_ASSERT(fd >= 0 && fd_find(fd) == &fds_[slot]);
-  trace_.mix((static_cast<uint64_t>(fd) << 8) | type);
+  trace_.mix((uint64_t{slot} << 8) | type);  // the slot, not the fd: equal on every OS
   return fd;
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "../core/errors.h"
+#include "../core/platform.h"
 #include "sim_errors.h"
 #include "sim_waiters.h"
 
@@ -33,11 +34,19 @@ SimulationBackend::~SimulationBackend() {
   world_->detach_node(node_);
 }
 
+// What the trace records of an fd or a result: the same on every OS. fd
+// numbers are handle-like multiples of 4 on Windows (kFdIndexShift), and
+// errno values differ per OS.
+uint64_t SimulationBackend::traced_fd(int32_t fd) {
+  return fd < 0 ? 0xffffffffULL : static_cast<uint64_t>(static_cast<uint32_t>(fd) >> kFdIndexShift);
+}
+
 void SimulationBackend::complete(Op* op, int32_t result) {
   TIGERIO_ASSERT(op->state == OpState::pending);
-  sim::Trace& trace = world_->trace();
-  trace.mix((static_cast<uint64_t>(static_cast<uint32_t>(result)) << 32) | (uint64_t{node_} << 8) |
-            static_cast<uint8_t>(op->kind));
+  const bool makes_fd = op->kind == OpKind::accept || op->kind == OpKind::open;
+  const uint64_t traced = result < 0 ? (uint64_t{1} << 31) | sim::error_ordinal(result)
+                                     : (makes_fd ? traced_fd(result) : static_cast<uint64_t>(result));
+  world_->trace().mix((traced << 32) | (uint64_t{node_} << 8) | static_cast<uint8_t>(op->kind));
   loop_->complete(op, result);
 }
 
@@ -46,8 +55,7 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT(op->state == OpState::pending);
   sim::Waiter& waiter = sim::waiter_of(op);
   waiter = sim::Waiter{nullptr, this, 0};
-  world_->trace().mix((static_cast<uint64_t>(static_cast<uint32_t>(op->fd)) << 16) | (uint64_t{node_} << 8) |
-                      static_cast<uint8_t>(op->kind));
+  world_->trace().mix((traced_fd(op->fd) << 16) | (uint64_t{node_} << 8) | static_cast<uint8_t>(op->kind));
   switch (op->kind) {
     case OpKind::accept:
     case OpKind::connect:
@@ -134,7 +142,7 @@ int32_t SimulationBackend::close(int32_t fd, FdEntry* entry) {
   world_->fd_release(fd);  // first: a close never finds its own number half-gone
   const int32_t result = closed.type == sim::Object::socket ? world_->network().close(closed.index)
                                                             : world_->disk().close(closed.index);
-  world_->trace().mix((static_cast<uint64_t>(static_cast<uint32_t>(fd)) << 8) | 0xc1);
+  world_->trace().mix((traced_fd(fd) << 8) | 0xc1);
   return result;
 }
 

@@ -51,6 +51,7 @@ class SimulationBackend final : public Backend {
  private:
   void issue_file_op(Op* op);
   int32_t perform_file_op(Op* op);
+  static uint64_t traced_fd(int32_t fd);
   bool consume_wake();
 
   std::shared_ptr<sim::World> world_;
