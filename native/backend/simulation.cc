@@ -185,8 +185,17 @@ void SimulationBackend::wake() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     wake_pending_ = true;
+    // Under the lock: set_wake_hook(nullptr) returns only once no call runs.
+    if (wake_hook_ != nullptr) wake_hook_(wake_hook_data_);
   }
   woken_.notify_one();
+}
+
+void SimulationBackend::set_wake_hook(void (*hook)(void*), void* data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  TIGERIO_ASSERT(hook == nullptr || wake_hook_ == nullptr);
+  wake_hook_ = hook;
+  wake_hook_data_ = data;
 }
 
 bool SimulationBackend::has_unsubmitted() const {

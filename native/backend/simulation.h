@@ -28,6 +28,7 @@ class SimulationBackend final : public Backend {
   int32_t close(int32_t fd, FdEntry* entry) override;
   void wait(int64_t timeout_ns) override;
   void wake() override;
+  void set_wake_hook(void (*hook)(void*), void* data) override;
   int64_t now_ns() const override { return world_->now_ns(); }
   int poll_fd() const override { return -1; }  // no kernel object: attach() drives it by rounds
   // For attach(): a round can make progress by moving the virtual clock.
@@ -61,6 +62,8 @@ class SimulationBackend final : public Backend {
   std::mutex mutex_;
   std::condition_variable woken_;
   bool wake_pending_ = false;
+  void (*wake_hook_)(void*) = nullptr;  // attach(): wakes Node's loop (under mutex_)
+  void* wake_hook_data_ = nullptr;
 };
 
 // "simulation:<world id>": an IO on that world. nullptr with `error` set otherwise.

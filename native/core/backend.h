@@ -65,6 +65,13 @@ class Backend {
   // For attach(): an fd that is readable when wait(0) would find work, or
   // -1 for a backend with no kernel object (attach() then drives it by rounds).
   virtual int poll_fd() const = 0;
+  // For attach() of a backend with no poll fd: `hook(data)` is called, from
+  // any thread, whenever wake() is (nullptr removes it; once this returns,
+  // the old hook is no longer running or called).
+  virtual void set_wake_hook(void (*hook)(void*), void* data) {
+    (void)hook;
+    (void)data;
+  }
   // For attach(): submissions that only the next wait() hands to the
   // kernel (io_uring batches SQEs per tick).
   virtual bool has_unsubmitted() const { return false; }
