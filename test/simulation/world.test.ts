@@ -1,10 +1,13 @@
 // The simulated world itself: its virtual clock, IOs sharing it, what
 // deinit() and crash() do to its fds, connections and files.
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import { IO, Simulation } from '../../io';
 import { expectIOError, expectThrows } from '../support/assertions';
 import { runUntil, submit, succeed } from '../support/run';
 import { connectedPair } from '../support/sockets';
+import { fixturePath } from '../support/child';
 
 const HOUR_NS = 3600e9;
 
@@ -189,6 +192,32 @@ describe('simulation: the world', () => {
     const start = sim.nowNs;
     await io.promises.timeout(HOUR_NS);
     expect(sim.nowNs - start).to.be.at.least(HOUR_NS);
+    io.deinit();
+  });
+
+  it("io.run() of a simulated IO waits for another thread's event triggers (the one wait in wall time)", async () => {
+    const sim = new Simulation({ seed: 11 });
+    const io = sim.io();
+    const handle = io.eventOpen();
+    const count = 5;
+    const worker = new Worker(fixturePath('event-trigger-worker'), { workerData: { handle, count } });
+    const exited = once(worker, 'exit');
+    await once(worker, 'online');
+    let callbacks = 0;
+    const errors: unknown[] = [];
+    const listen = (): void => {
+      io.eventListen(handle, (error) => {
+        if (error !== null) errors.push(error);
+        callbacks++;
+        if (callbacks < count) listen();
+        worker.postMessage('ack');
+      });
+    };
+    listen();
+    io.run(); // nothing in the world can happen: it blocks until the worker's trigger
+    expect(errors).to.deep.equal([]);
+    expect(callbacks).to.equal(count);
+    await exited;
     io.deinit();
   });
 
