@@ -282,8 +282,10 @@ int32_t Network::try_recv(Op* op, Socket& socket) {
     if (world_.random().chance(world_.faults().short_recv_ppm)) {
       length = 1 + static_cast<uint32_t>(world_.random().below(length));
     }
+    TIGERIO_ASSERT(length >= 1 && length <= unread && pipe.read >= pipe.base);
     std::memcpy(recv.buffer, pipe.bytes.data() + (pipe.read - pipe.base), length);
     pipe.read += length;
+    TIGERIO_ASSERT(pipe.read <= pipe.delivered);
     world_.trace().mix_bytes(recv.buffer, length);
     const uint64_t consumed = pipe.read - pipe.base;
     if (consumed >= kCompactBytes && consumed * 2 >= pipe.bytes.size()) {
@@ -345,7 +347,9 @@ int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
   if (world_.random().chance(world_.faults().partial_send_ppm)) {
     length = 1 + static_cast<uint32_t>(world_.random().below(length));
   }
+  TIGERIO_ASSERT(length >= 1 && length <= send.length);
   append(peer_index, socket.node, send.buffer, length, 0);
+  TIGERIO_ASSERT(peer.in.queued() <= kSocketBufferBytes);
   return static_cast<int32_t>(length);
 }
 
@@ -381,12 +385,14 @@ void Network::deliver(uint32_t index, uint64_t generation) {
     changed = true;
   }
   if (!changed) return;
+  TIGERIO_ASSERT(pipe.read <= pipe.delivered && pipe.delivered <= pipe.written);
   world_.trace().mix(pipe.delivered ^ (uint64_t{index} << 40));
   service(index, Direction::in);
   if (pipe.reset) service(index, Direction::out);
 }
 
 void Network::service(uint32_t index, Direction direction) {
+  TIGERIO_ASSERT(index < sockets_.size() && direction != Direction::none);
   Socket& socket = sockets_[index];
   if (socket.state == Socket::free) return;
   WaitList& list = socket.waiting[static_cast<uint8_t>(direction)];
@@ -481,6 +487,7 @@ void Network::complete_waiters(Socket& socket, int32_t result) {
 }
 
 int32_t Network::close(uint32_t index) {
+  TIGERIO_ASSERT(index < sockets_.size());
   Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state != Socket::free);
   if (socket.state == Socket::listening) {
