@@ -477,6 +477,15 @@ bool Network::cancel(Op* op, uint32_t index) {
   return true;
 }
 
+void Network::orphan_waiters(Socket& socket) {
+  for (WaitList& list : socket.waiting) {
+    while (Op* op = list.front()) {
+      list.pop();
+      orphans_.push(op, kOrphan);
+    }
+  }
+}
+
 void Network::complete_waiters(Socket& socket, int32_t result) {
   for (WaitList& list : socket.waiting) {
     while (Op* op = list.front()) {
@@ -511,13 +520,13 @@ int32_t Network::close(uint32_t index) {
       append(peer, socket.node, nullptr, 0, Pipe::kFin);
     }
     sockets_[peer].peer = -1;
-    complete_waiters(socket, kBadFd);  // another IO's ops on the same fd: closed under them
+    orphan_waiters(socket);  // another IO's ops on the same fd: closed behind its back
     release(index);
     // A send of the peer waiting for room in this end's buffer now meets a closed socket.
     service(peer, Direction::out);
     return 0;
   }
-  complete_waiters(socket, kBadFd);  // another IO's ops on the same fd: closed under them
+  orphan_waiters(socket);  // another IO's ops on the same fd: closed behind its back
   release(index);
   return 0;
 }

@@ -77,6 +77,10 @@ class Network {
   void issue(Op* op, uint32_t socket);
   // Takes back a waiting op; false if it is not waiting here.
   bool cancel(Op* op, uint32_t socket);
+  // Takes back an op whose socket another IO closed (see close()); false if it is not one.
+  bool cancel_orphan(Op* op) { return orphans_.remove(op); }
+  // Waiter::waiting of an op in orphans_.
+  static constexpr uint8_t kOrphan = 3;
   int32_t close(uint32_t socket);
   void deliver(uint32_t socket, uint64_t generation);
   void connect_arrives(uint32_t socket, uint64_t generation);
@@ -99,10 +103,15 @@ class Network {
   int32_t find_listener(const Address& address);
   uint16_t ephemeral_port();
   void complete_waiters(Socket& socket, int32_t result);
+  void orphan_waiters(Socket& socket);
 
   World& world_;
   std::deque<Socket> sockets_;  // a deque: a socket's reference survives allocating another
   std::vector<uint32_t> free_;
+  // Ops of IOs whose socket another IO of the world closed: as a kernel
+  // does, nothing tells their IO; they wait until it makes an fd with that
+  // number (the core then takes them back: rule 9) or cancels them.
+  WaitList orphans_;
   uint16_t next_port_ = 0;
   bool port_seeded_ = false;
   // Faults between nodes: the current partition and clogged links.

@@ -31,11 +31,12 @@ struct WaitList {
   bool empty() const { return head == nullptr; }
   Op* front() const { return head; }
 
-  void push(Op* op) {
+  // `mark` is what Waiter::waiting says while it is here (the owner's own kinds of waiting).
+  void push(Op* op, uint8_t mark = 1) {
     Waiter& waiter = waiter_of(op);
-    TIGERIO_ASSERT(waiter.waiting == 0);
+    TIGERIO_ASSERT(waiter.waiting == 0 && mark != 0);
     waiter.next = nullptr;
-    waiter.waiting = 1;
+    waiter.waiting = mark;
     if (tail == nullptr) {
       head = op;
     } else {

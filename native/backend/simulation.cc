@@ -15,6 +15,7 @@ namespace {
 // Waiter::waiting values: in a socket's list, or for the disk's delay.
 constexpr uint8_t kWaitingSocket = 1;
 constexpr uint8_t kWaitingDisk = 2;
+static_assert(sim::Network::kOrphan != kWaitingSocket && sim::Network::kOrphan != kWaitingDisk, "distinct marks");
 
 }  // namespace
 
@@ -124,8 +125,14 @@ void SimulationBackend::cancel(Op* op, FdEntry* entry) {
     complete(op, sim::kCanceled);
     return;
   }
-  // Every other op the backend holds waits on the socket its fd names: a
-  // close of that fd by another IO completes its waiters at once.
+  if (waiter.waiting == sim::Network::kOrphan) {
+    // Its socket was closed by another IO (rule 9): the core is taking it back.
+    const bool removed = world_->network().cancel_orphan(op);
+    TIGERIO_ASSERT(removed);
+    complete(op, sim::kCanceled);
+    return;
+  }
+  // Every other op the backend holds waits on the socket its fd names.
   TIGERIO_ASSERT(waiter.waiting == kWaitingSocket);
   sim::Object* object = world_->fd_find(op->fd);
   TIGERIO_ASSERT(object != nullptr && object->type == sim::Object::socket);

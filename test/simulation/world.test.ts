@@ -135,6 +135,36 @@ describe('simulation: the world', () => {
     b.deinit();
   });
 
+  it('rule 9: an fd closed behind an IO\'s back (by another IO of the world) keeps its ops waiting until the number comes back, then EBADF', () => {
+    const sim = new Simulation({ seed: 12 });
+    const a = sim.io();
+    const b = sim.io();
+    const { client, server, listener, port } = connectedPair(a);
+    const orphan = submit((callback) => a.recv(client, Buffer.alloc(8), callback));
+    a.tick();
+    succeed(b, 'close behind the back', (callback) => b.close(client, callback));
+    sim.runForNs(10_000_000);
+    expect(orphan.done, 'the IO cannot know yet').to.equal(false);
+    const reused = a.socket('ipv4');
+    expect(reused).to.equal(client);
+    sim.run();
+    expectIOError(orphan.error, 'EBADF', 'recv');
+    // The new socket with the old number works at once.
+    const accept = submit((callback) => a.accept(listener, callback));
+    const connect = submit((callback) => a.connect(reused, '127.0.0.1', port, callback));
+    sim.run();
+    expect(connect.error).to.equal(null);
+    const received = Buffer.alloc(8);
+    const recv = submit((callback) => a.recv(reused, received, callback));
+    succeed(a, 'send', (callback) => a.send(accept.result, Buffer.from('four'), callback));
+    sim.run();
+    expect(received.subarray(0, recv.result).toString()).to.equal('four');
+    void server;
+    a.deinit();
+    b.deinit();
+    expect(sim.openFds).to.equal(0);
+  });
+
   it('keeps simulated fds out of the process: an IO on epoll and one on the simulation use the same numbers independently', () => {
     const sim = new Simulation({ seed: 8 });
     const simulated = sim.io();
