@@ -2,12 +2,15 @@
 export { IO } from './io';
 export { IOError } from './errors';
 export { IOPromises } from './promises';
+export { addressFamily, addressPort, decodeAddress } from './address';
+export type { AddressBuffer } from './address';
 export type {
   Callback,
   EventHandle,
   IOLimits,
   IOOptions,
   ListenOptions,
+  ListenUnixOptions,
   OpenFlags,
   OperationId,
   ShutdownHow,

@@ -15,6 +15,7 @@
 
 #include "../core/assert.h"
 #include "../core/backend.h"
+#include "../core/layout.h"
 
 namespace tigerio {
 
@@ -38,6 +39,37 @@ bool parse_ip_address(const char* host, int port, AddressStorage* address) {
   if (::inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
     v6.sin6_family = AF_INET6;
     v6.sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address->bytes, &v6, sizeof(v6));
+    address->length = sizeof(v6);
+    return true;
+  }
+  return false;
+}
+
+bool parse_address_object(const uint8_t* object, AddressStorage* address) {
+  TIGERIO_ASSERT(object != nullptr && address != nullptr);
+  std::memset(address, 0, sizeof(*address));
+  const uint8_t family = object[kAddressFamily];
+  uint16_t port_network = 0;
+  std::memcpy(&port_network, object + kAddressPort, 2);  // stored big-endian: network order already
+  if (port_network == 0) return false;
+  if (family == 4) {
+    sockaddr_in v4{};
+    v4.sin_family = AF_INET;
+    v4.sin_port = port_network;
+    std::memcpy(&v4.sin_addr, object + kAddressIp, 4);
+    std::memcpy(address->bytes, &v4, sizeof(v4));
+    address->length = sizeof(v4);
+    return true;
+  }
+  if (family == 6) {
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = port_network;
+    uint32_t scope = 0;
+    for (uint32_t i = 0; i < 4; i++) scope |= static_cast<uint32_t>(object[kAddressScope + i]) << (8 * i);
+    v6.sin6_scope_id = scope;
+    std::memcpy(&v6.sin6_addr, object + kAddressIp, 16);
     std::memcpy(address->bytes, &v6, sizeof(v6));
     address->length = sizeof(v6);
     return true;

@@ -26,13 +26,19 @@ enum class OpKind : uint8_t {
   read,
   write,
   event_listen,
+  // Issue 14: datagrams, local sockets, sendfile (appended: kinds keep their numbers).
+  send_to,
+  recv_from,
+  connect_unix,
+  send_file,
   count,
 };
 
 // What IOError.syscall says for each kind (exported to JS as layout.operationNames).
 inline const char* op_kind_name(OpKind kind) {
   static const char* const names[] = {"accept", "connect", "recv", "send", "timeout",
-                                      "close",  "open",    "read", "write", "eventListen"};
+                                      "close",  "open",    "read", "write", "eventListen",
+                                      "sendTo", "recvFrom", "connectUnix", "sendFile"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -49,9 +55,13 @@ inline Direction op_direction(OpKind kind) {
     case OpKind::recv:
     case OpKind::read:
     case OpKind::write:
+    case OpKind::recv_from:
       return Direction::in;
     case OpKind::connect:
     case OpKind::send:
+    case OpKind::send_to:
+    case OpKind::connect_unix:
+    case OpKind::send_file:
       return Direction::out;
     default:
       return Direction::none;
@@ -103,6 +113,30 @@ struct OpenArgs {
 struct EventListenArgs {
   uint32_t handle;
 };
+// Bytes of the largest socket address a datagram names (sockaddr_in6 on
+// every OS); its length follows from its family (backend's address_length).
+constexpr uint32_t kDatagramAddressBytes = 28;
+struct SendToArgs {
+  uint8_t* buffer;
+  uint32_t length;
+  alignas(4) uint8_t address[kDatagramAddressBytes];  // a sockaddr_in or sockaddr_in6
+};
+struct RecvFromArgs {
+  uint8_t* buffer;
+  uint32_t length;
+  // The caller's address object (layout.h kAddress*, kAddressBytes): the
+  // sender goes there, in the OS-neutral layout io/ decodes.
+  uint8_t* address;
+};
+struct ConnectUnixArgs {
+  const char* path;      // owned by Op::path_storage; may start with NUL (Linux's abstract namespace)
+  uint32_t path_length;  // bytes, without a terminating NUL
+};
+struct SendFileArgs {
+  int64_t offset;  // in the file; the file's own position is neither used nor moved
+  uint32_t length;
+  int32_t file_fd;
+};
 
 union OpArgs {
   AcceptArgs accept;
@@ -115,6 +149,10 @@ union OpArgs {
   FileTransferArgs read;
   FileTransferArgs write;
   EventListenArgs event_listen;
+  SendToArgs send_to;
+  RecvFromArgs recv_from;
+  ConnectUnixArgs connect_unix;
+  SendFileArgs send_file;
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");
@@ -133,7 +171,7 @@ struct Op {
   uint32_t heap_index = 0;  // position in the timer heap
   uint64_t sequence = 0;    // submission order: ties between equal deadlines go FIFO
   OpArgs args{};
-  std::unique_ptr<char[]> path_storage;  // open: the path (open is not a hot path)
+  std::unique_ptr<char[]> path_storage;  // open, connect_unix: the path (not hot paths)
   alignas(16) uint8_t scratch[128];
 
   uint64_t id() const { return (static_cast<uint64_t>(generation) << kSlotBits) | slot; }
