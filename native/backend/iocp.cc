@@ -431,6 +431,14 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
       TIGERIO_ASSERT(entry == nullptr);
       issue_open(op);
       return;
+    case OpKind::send_to:
+    case OpKind::recv_from:
+    case OpKind::connect_unix:
+    case OpKind::send_file:
+      // Issue 14 is not on IOCP yet (WSASendTo/WSARecvFrom, AF_UNIX,
+      // TransmitFile): an error in the callback, never a crash.
+      loop_->complete(op, kErrNotSupported);
+      return;
     default:
       break;
   }

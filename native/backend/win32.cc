@@ -295,4 +295,8 @@ extern const int32_t kErrNotSupported = -4049;
 extern const int32_t kErrTooManyFiles = -4066;
 extern const int32_t kErrBusy = -4082;
 
+// Issue 14: Windows' sun_path is 108 bytes, as Linux's; no abstract namespace.
+uint32_t unix_path_max() { return 107; }
+bool unix_abstract_namespace() { return false; }
+
 }  // namespace tigerio
