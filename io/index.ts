@@ -2,7 +2,6 @@
 export { IO } from './io';
 export { IOError } from './errors';
 export { IOPromises } from './promises';
-export { addressFamily, addressPort, decodeAddress } from './address';
 export type { AddressBuffer } from './address';
 export type {
   Callback,

@@ -10,7 +10,7 @@ import { clockOffsetNs, jsNowNs } from './clock';
 import { OperationSlots } from './slots';
 import { deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
-import { ADDRESS_BYTES, newAddressBuffer, type AddressBuffer } from './address';
+import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
 import type {
   Callback,
   EventHandle,
@@ -137,6 +137,28 @@ export class IO {
     unixPathMax: layout.unixPathMax,
     addressBytes: layout.addressBytes,
   });
+
+  /** The family of the sender in an address object (`io.addressBuffer()`): 4, 6, or 0 before any datagram. No allocation. */
+  static addressFamily(address: AddressBuffer): 0 | 4 | 6 {
+    checkAddressBuffer(address);
+    return addressFamily(address);
+  }
+
+  /** The port of the sender in an address object. No allocation. */
+  static addressPort(address: AddressBuffer): number {
+    checkAddressBuffer(address);
+    return addressPort(address);
+  }
+
+  /**
+   * The sender in an address object as a {@link SocketAddress} (this
+   * allocates its strings: for logging, or a map keyed by peer).
+   * @throws RangeError when no datagram has filled it yet.
+   */
+  static decodeAddress(address: AddressBuffer): SocketAddress {
+    checkAddressBuffer(address);
+    return decodeAddress(address);
+  }
 
   static backends(): string[] {
     return binding.backends();

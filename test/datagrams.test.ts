@@ -2,7 +2,9 @@
 // address object, truncation (EMSGSIZE), a connected UDP socket's send/recv
 // and ECONNREFUSED, many datagrams, cancel/close/deinit with each pending.
 import { expect } from 'chai';
-import { IO, addressFamily, addressPort, decodeAddress } from '../io';
+import { IO } from '../io';
+
+const { addressFamily, addressPort, decodeAddress } = IO;
 import { expectIOError, expectThrows } from './support/assertions';
 import { forEachBackend } from './support/backends';
 import { complete, runUntil, submit, succeed } from './support/run';
