@@ -10,9 +10,6 @@ import { forEachBackend } from './support/backends';
 import { complete, runUntil, submit, succeed } from './support/run';
 import { closedPort, familyOf, hasIPv6Loopback, type Host } from './support/sockets';
 
-/** Issue 14 is not on IOCP yet: there every operation of it fails with ENOTSUP (checked below). */
-const issue14On = (backend: string): boolean => backend !== 'iocp';
-
 function boundUdp(io: IO, host: Host): { fd: number; port: number } {
   const fd = io.udpSocket(familyOf(host));
   io.bind(fd, host, 0);
@@ -20,10 +17,6 @@ function boundUdp(io: IO, host: Host): { fd: number; port: number } {
 }
 
 forEachBackend('datagrams', (scope) => {
-  beforeEach(function () {
-    if (!issue14On(scope.backend)) this.skip(); // see 'reports ENOTSUP on iocp' below
-  });
-
   for (const host of ['127.0.0.1', '::1'] as Host[]) {
     it(`echoes a datagram over ${host}: the sender reaches the caller through the address object`, function () {
       if (host === '::1' && !hasIPv6Loopback()) this.skip(); // no IPv6 loopback on this machine
@@ -203,16 +196,5 @@ forEachBackend('datagrams', (scope) => {
     expect(await io.promises.sendTo(receiver.fd, Buffer.from('back'), address)).to.equal(4);
     expect(await io.promises.recvFrom(sender.fd, inbox, address)).to.equal(4);
     expect(addressPort(address)).to.equal(receiver.port);
-  });
-});
-
-forEachBackend('datagrams where issue 14 is missing', (scope) => {
-  it('reports ENOTSUP on iocp (sendTo/recvFrom/AF_UNIX/TransmitFile are not implemented there yet)', function () {
-    if (issue14On(scope.backend)) this.skip(); // implemented on this backend: the suites above cover it
-    const io = scope.create();
-    expectIOError(expectThrows(() => io.udpSocket('ipv4'), Error), 'ENOTSUP', 'socket');
-    const listener = io.listen('127.0.0.1', 0);
-    const outcome = complete(io, 'recvFrom', (cb) => io.recvFrom(listener, Buffer.alloc(8), io.addressBuffer(), cb));
-    expectIOError(outcome.error, 'ENOTSUP', 'recvFrom');
   });
 });

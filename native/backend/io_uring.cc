@@ -604,7 +604,7 @@ class IoUringBackend final : public PosixBackend {
       UringMessage& m = uring_message(op);
       const RecvFromArgs& args = op->args.recv_from;
       if (m.message.msg_namelen > 0) {
-        posix::write_address_object(reinterpret_cast<const sockaddr*>(&m.from), args.address);
+        write_address_object(reinterpret_cast<const sockaddr*>(&m.from), args.address);
       } else {
         std::memset(args.address, 0, kAddressBytes);
       }

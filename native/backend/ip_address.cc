@@ -46,6 +46,26 @@ bool parse_ip_address(const char* host, int port, AddressStorage* address) {
   return false;
 }
 
+void write_address_object(const void* raw, uint8_t* out) {
+  TIGERIO_ASSERT(raw != nullptr && out != nullptr);
+  static_assert(kAddressIp + 16 <= kAddressBytes, "an IPv6 address fits the object");
+  std::memset(out, 0, kAddressBytes);
+  const auto* address = static_cast<const sockaddr*>(raw);
+  if (address->sa_family == AF_INET) {
+    const auto* v4 = static_cast<const sockaddr_in*>(raw);
+    out[kAddressFamily] = 4;
+    std::memcpy(out + kAddressPort, &v4->sin_port, 2);  // network order: big-endian
+    std::memcpy(out + kAddressIp, &v4->sin_addr, 4);
+  } else if (address->sa_family == AF_INET6) {
+    const auto* v6 = static_cast<const sockaddr_in6*>(raw);
+    out[kAddressFamily] = 6;
+    std::memcpy(out + kAddressPort, &v6->sin6_port, 2);
+    const uint32_t scope = v6->sin6_scope_id;
+    for (uint32_t i = 0; i < 4; i++) out[kAddressScope + i] = static_cast<uint8_t>(scope >> (8 * i));
+    std::memcpy(out + kAddressIp, &v6->sin6_addr, 16);
+  }
+}
+
 bool parse_address_object(const uint8_t* object, AddressStorage* address) {
   TIGERIO_ASSERT(object != nullptr && address != nullptr);
   std::memset(address, 0, sizeof(*address));

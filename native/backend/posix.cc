@@ -300,25 +300,6 @@ socklen_t datagram_address_length(const uint8_t* address) {
   return family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
 
-void write_address_object(const sockaddr* address, uint8_t* out) {
-  TIGERIO_ASSERT(address != nullptr && out != nullptr);
-  std::memset(out, 0, kAddressBytes);
-  if (address->sa_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
-    out[kAddressFamily] = 4;
-    std::memcpy(out + kAddressPort, &v4->sin_port, 2);  // network order: big-endian
-    std::memcpy(out + kAddressIp, &v4->sin_addr, 4);
-  } else if (address->sa_family == AF_INET6) {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
-    out[kAddressFamily] = 6;
-    std::memcpy(out + kAddressPort, &v6->sin6_port, 2);
-    const uint32_t scope = v6->sin6_scope_id;
-    for (uint32_t i = 0; i < 4; i++) out[kAddressScope + i] = static_cast<uint8_t>(scope >> (8 * i));
-    std::memcpy(out + kAddressIp, &v6->sin6_addr, 16);
-  }
-  TIGERIO_ASSERT(kAddressIp + 16 <= kAddressBytes);
-}
-
 int32_t send_to(int fd, const uint8_t* buffer, uint32_t length, const uint8_t* address) {
   TIGERIO_ASSERT(buffer != nullptr && length >= 1 && length <= kBufferSizeMaxLimit);
   const socklen_t address_length = datagram_address_length(address);

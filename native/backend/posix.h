@@ -41,8 +41,6 @@ int shutdown(int fd, bool send, bool receive);
 // ---- Issue 14: datagrams, Unix sockets, sendfile ----
 // A sendTo's address (a sockaddr_in or sockaddr_in6 in SendToArgs) as the OS takes it.
 socklen_t datagram_address_length(const uint8_t* address);
-// Writes a received sockaddr into a recvFrom address object (layout.h kAddress*).
-void write_address_object(const sockaddr* address, uint8_t* out);
 int32_t send_to(int fd, const uint8_t* buffer, uint32_t length, const uint8_t* address);
 // One datagram: its size, or -EMSGSIZE when it was longer than `length`
 // (the buffer then holds its first `length` bytes); the sender goes into `address_out`.

@@ -24,6 +24,9 @@ bool parse_ip_address(const char* host, int port, AddressStorage* address);
 // A recvFrom address object (layout.h kAddress*) as a socket address; false
 // if it holds none (family 0) or its port is 0.
 bool parse_address_object(const uint8_t* object, AddressStorage* address);
+// Writes a received socket address (a sockaddr_in or sockaddr_in6; anything
+// else leaves family 0) into a recvFrom address object.
+void write_address_object(const void* address, uint8_t* object);
 // The longest Unix socket path in bytes (sun_path less its NUL: 107 on
 // Linux and Windows, 103 on macOS/BSD); defined by the backend layer.
 uint32_t unix_path_max();
