@@ -66,17 +66,27 @@ forEachBackend('datagrams', (scope) => {
     expect(Buffer.from(small.subarray(0, size)).toString()).to.equal('ok');
   });
 
-  it('sends and receives on a connected UDP socket with send/recv, and reports ECONNREFUSED from a port nothing listens on', function () {
+  it('sends and receives on a connected UDP socket with send/recv', function () {
     const io = scope.create();
     const peer = boundUdp(io, '127.0.0.1');
     const fd = io.udpSocket('ipv4');
     succeed(io, 'connect', (cb) => io.connect(fd, '127.0.0.1', peer.port, cb));
     succeed(io, 'send', (cb) => io.send(fd, Buffer.from('connected'), cb));
     const inbox = Buffer.alloc(32);
-    const size = succeed(io, 'recvFrom', (cb) => io.recvFrom(peer.fd, inbox, io.addressBuffer(), cb));
+    const address = io.addressBuffer();
+    const size = succeed(io, 'recvFrom', (cb) => io.recvFrom(peer.fd, inbox, address, cb));
     expect(inbox.toString('utf8', 0, size)).to.equal('connected');
+    succeed(io, 'reply', (cb) => io.sendTo(peer.fd, Buffer.from('back'), address, cb));
+    expect(succeed(io, 'recv', (cb) => io.recv(fd, inbox, cb))).to.equal(4);
+    expect(inbox.toString('utf8', 0, 4)).to.equal('back');
+  });
 
-    // Linux reports the ICMP port unreachable to a connected UDP socket's next operation.
+  it('reports ECONNREFUSED to a connected UDP socket whose datagram reached a port nothing listens on', function () {
+    // Wine 8 never reports the ICMP "port unreachable" to a connected UDP
+    // socket (measured: a blocking recv after the send times out, with
+    // SIO_UDP_CONNRESET on or off); Linux and Windows do.
+    if (process.platform === 'win32' && process.env.WINEPREFIX !== undefined) this.skip();
+    const io = scope.create();
     const refused = io.udpSocket('ipv4');
     const port = closedPort(io);
     succeed(io, 'connect', (cb) => io.connect(refused, '127.0.0.1', port, cb));

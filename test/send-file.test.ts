@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import type { IO, IOError } from '../io';
 import { expectIOError, expectThrows } from './support/assertions';
 import { forEachBackend } from './support/backends';
-import { complete, runUntil, submit, succeed } from './support/run';
+import { complete, runUntil, submit, succeed, type Outcome } from './support/run';
 import { connectedPair, recvExactly } from './support/sockets';
 
 function pattern(length: number): Buffer {
@@ -154,40 +154,34 @@ forEachBackend('sendFile', (scope) => {
     const bytes = pattern(8 << 20);
     const file = fileWith(io, bytes);
     try {
-      // Fill the socket first, so that the next sendFile has to wait.
-      const fill = (fd: number): void => {
-        let full = false;
-        const next = (): void => {
-          io.sendFile(fd, file, 0, bytes.length, (error, sent) => {
-            expect(error).to.equal(null);
-            if (sent === bytes.length) next(); // the whole file fit: the buffer is bigger, go on
-            else full = true;
-          });
-        };
-        next();
-        runUntil(io, () => full, 'a full socket');
+      // sendFile on `fd` until one is still waiting 20 ms later: the socket
+      // is full (nobody reads the other end), and that one waits for room.
+      // (A sendFile may send less than asked without the socket being
+      // full: IOCP sends at most 64 KiB per TransmitFile.)
+      const waiting = (fd: number): Outcome => {
+        for (let attempt = 0; attempt < 10_000; attempt++) {
+          const outcome = submit((cb) => io.sendFile(fd, file, 0, bytes.length, cb));
+          io.runForNs(20_000_000);
+          if (!outcome.done) return outcome;
+          expect(outcome.error).to.equal(null);
+        }
+        throw new Error('the socket never filled up');
       };
       const a = connectedPair(io);
-      fill(a.server);
-      const cancelled = submit((cb) => io.sendFile(a.server, file, 0, bytes.length, cb));
-      io.tick();
+      const cancelled = waiting(a.server);
       expect(io.cancel(cancelled.id)).to.equal(true);
       runUntil(io, () => cancelled.done, 'the cancelled sendFile');
       expectIOError(cancelled.error, 'ECANCELED', 'sendFile');
 
       const b = connectedPair(io);
-      fill(b.server);
-      const closedUnder = submit((cb) => io.sendFile(b.server, file, 0, bytes.length, cb));
-      io.tick();
+      const closedUnder = waiting(b.server);
       const close = submit((cb) => io.close(b.server, cb));
       runUntil(io, () => close.done, 'the close');
       expectIOError(closedUnder.error, 'ECANCELED', 'sendFile');
       expect(closedUnder.calls).to.equal(1);
 
       const c = connectedPair(io);
-      fill(c.server);
-      const pending = submit((cb) => io.sendFile(c.server, file, 0, bytes.length, cb));
-      io.tick();
+      const pending = waiting(c.server);
       io.deinit();
       expect(pending.calls).to.equal(1);
       expectIOError(pending.error, 'ECANCELED', 'sendFile');

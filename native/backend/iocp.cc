@@ -344,6 +344,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int32_t start_connect(Op* op, FdState& state);
   int32_t start_file(Op* op, FdState& state);
   int32_t start_datagram(Op* op, FdState& state);
+  int32_t connect_datagram(Op* op, const AddressStorage& address);
   int32_t start_send_file(Op* op, FdState& state);
   int32_t conclude(Op* op, FdState& state, int32_t result);
   int32_t packet_result(Op* op, const OVERLAPPED_ENTRY& entry);
@@ -615,6 +616,23 @@ int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
   return socket_call_error(error);
 }
 
+// Issue 14: connect() of a UDP socket (ConnectEx is for connection-oriented
+// sockets only). It only sets the peer, at once. A connected UDP socket then
+// reports an ICMP "port unreachable" to its next operation, as Linux does
+// (udp_socket() turned that off for the unconnected socket).
+int32_t IocpBackend::connect_datagram(Op* op, const AddressStorage& address) {
+  TIGERIO_ASSERT(op->kind == OpKind::connect && address.length > 0);
+  const SOCKET socket = as_socket(op->fd);
+  if (::connect(socket, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<int>(address.length)) != 0) {
+    return socket_call_error(::WSAGetLastError());
+  }
+  BOOL report = TRUE;
+  DWORD bytes = 0;
+  ::WSAIoctl(socket, SIO_UDP_CONNRESET, &report, sizeof(report), nullptr, 0, &bytes, nullptr, nullptr);
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0);
+  return 0;
+}
+
 // Issue 14: one datagram (WSASendTo, WSARecvFrom).
 int32_t IocpBackend::start_datagram(Op* op, FdState& state) {
   TIGERIO_ASSERT(op->kind == OpKind::send_to || op->kind == OpKind::recv_from);
@@ -719,6 +737,7 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
   const AddressStorage& address = op->args.connect.address;
   TIGERIO_ASSERT(address.length > 0 && address.length <= sizeof(address.bytes));
   const auto* target = reinterpret_cast<const sockaddr*>(address.bytes);
+  if (win32::is_datagram(op->fd)) return connect_datagram(op, address);
   // ConnectEx wants a bound socket: bind to the wildcard address and port 0.
   // WSAEINVAL: bound already (a second connect, or bound by its owner).
   sockaddr_storage any{};
@@ -776,6 +795,13 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
   TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0 && (op->core_flags & kOpOrphaned) == 0);
   const bool cancel_requested = (op->core_flags & kOpCancelRequested) != 0;
   if (cancel_requested && result < 0) result = kErrCanceled;
+  // Issue 14: on a UDP socket WSAECONNRESET is an ICMP "port unreachable":
+  // POSIX (and so the contract) calls that ECONNREFUSED.
+  if (result == kErrConnectionReset && (op->kind == OpKind::recv || op->kind == OpKind::send ||
+                                        op->kind == OpKind::recv_from || op->kind == OpKind::send_to) &&
+      win32::is_datagram(op->fd)) {
+    result = kErrConnectionRefused;
+  }
   switch (op->kind) {
     case OpKind::accept: {
       Scratch* scratch = scratch_of(op);
@@ -828,8 +854,11 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
       TIGERIO_ASSERT(result < 0 || static_cast<uint32_t>(result) <= op->args.recv_from.length);
       return result;
     case OpKind::send_to:
-    case OpKind::send_file:
       return result;
+    case OpKind::send_file:
+      // Wine's TransmitFile says WSAENOTCONN when the peer reset the
+      // connection mid-transfer (measured); POSIX's sendfile says EPIPE.
+      return result == kErrNotConnected ? kErrPipe : result;
     default:
       TIGERIO_ASSERT(result < 0 || static_cast<uint32_t>(result) <= op->transfer().length);
       return result;

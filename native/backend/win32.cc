@@ -258,6 +258,14 @@ int udp_socket(bool ipv6) {
   return adopt(socket);
 }
 
+bool is_datagram(int32_t fd) {
+  if (fd < 0) return false;
+  int type = 0;
+  int size = sizeof(type);
+  return ::getsockopt(as_socket(fd), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &size) == 0 &&
+         type == SOCK_DGRAM;
+}
+
 int bind(int fd, const char* host, int port) {
   TIGERIO_ASSERT(host != nullptr && port >= 0 && port <= 65535);
   AddressStorage address;
