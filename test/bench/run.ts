@@ -653,6 +653,17 @@ async function sendfile(): Promise<void> {
       benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, io.sendFile server`, backend, tigerio: figure,
       unit: 'req/s', higherIsBetter: true, peer: 'nginx, 1 worker, sendfile on', peerFigure: nginxFigure,
     });
+    // The sample server (--root, 1 thread): the same file through its parser, root checks, validators and sendFile.
+    const sample = await measure(`tigerio sample server ${backend}`, () =>
+      startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet', '--root', root],
+        (stdout) => {
+          const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+          return match ? Number(match[1]) : null;
+        }));
+    addRow({
+      benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, sample server --root, 1 thread`, backend, tigerio: sample,
+      unit: 'req/s', higherIsBetter: true, peer: 'nginx, 1 worker, sendfile on', peerFigure: nginxFigure,
+    });
   }
 }
 
