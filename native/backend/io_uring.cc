@@ -549,6 +549,7 @@ class IoUringBackend final : public PosixBackend {
   // tries sendfile(2) first and waits in the ring (a POLL_ADD) only when
   // the socket is full.
   bool issue_now(Op* op) {
+    TIGERIO_ASSERT(op->state == OpState::pending && uring(op).stage == Stage::idle);
     if (op->kind == OpKind::connect_unix) {
       const ConnectUnixArgs& args = op->args.connect_unix;
       loop_->complete(op, posix::connect_unix(op->fd, args.path, args.path_length));
@@ -600,6 +601,8 @@ class IoUringBackend final : public PosixBackend {
   // A CQE of one of issue 14's kinds: true if the op goes on (sendFile
   // waits again), false to finish it with `*result`.
   bool handle_issue14(Op* op, int32_t* result, bool cancel_requested) {
+    TIGERIO_ASSERT(op->kind == OpKind::recv_from || op->kind == OpKind::send_file);
+    TIGERIO_ASSERT(uring(op).stage == Stage::idle);
     if (op->kind == OpKind::recv_from && *result >= 0) {
       UringMessage& m = uring_message(op);
       const RecvFromArgs& args = op->args.recv_from;

@@ -276,6 +276,8 @@ namespace {
 
 // A non-blocking, close-on-exec socket of any type (prepare_socket's no-SIGPIPE too).
 int new_socket_of(int domain, int type, bool nodelay) {
+  TIGERIO_ASSERT(domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX);
+  TIGERIO_ASSERT(type == SOCK_STREAM || type == SOCK_DGRAM);
 #ifdef SOCK_NONBLOCK
   const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 #else
@@ -359,6 +361,8 @@ bool unix_address(const char* path, uint32_t path_length, sockaddr_un* out, sock
 }
 
 int32_t connect_unix(int fd, const char* path, uint32_t path_length) {
+  TIGERIO_ASSERT(fd >= 0 && path != nullptr);
+  TIGERIO_ASSERT(path_length >= 1 && path_length <= unix_path_max());
   sockaddr_un address;
   socklen_t address_length = 0;
   if (!unix_address(path, path_length, &address, &address_length)) return -EINVAL;
@@ -403,6 +407,8 @@ int32_t send_file(int socket_fd, int file_fd, int64_t offset, uint32_t length) {
 int udp_socket(bool ipv6) { return new_socket_of(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM, false); }
 
 int bind(int fd, const char* host, int port) {
+  TIGERIO_ASSERT(host != nullptr);
+  TIGERIO_ASSERT(port >= 0 && port <= 65535);
   AddressStorage address;
   if (!parse_ip_address(host, port, &address)) return -EINVAL;
   if (::bind(fd, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<socklen_t>(address.length)) < 0) {
