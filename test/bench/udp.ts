@@ -4,8 +4,13 @@
 // (so the receive buffer never overflows and nothing is dropped by design).
 // A window whose datagrams do not all arrive within 50 ms is counted as lost
 // and the next one goes. The figure is datagrams received per second.
+// tigerio keeps --depth recvFrom operations posted on the receiving socket
+// (each with its own buffer and address object, posted again by its
+// callback): a flush then issues them one after another, so one tick
+// receives up to --depth datagrams, as libuv reads up to 32 per readable
+// event under node:dgram. --depth 1 is one recvFrom at a time.
 //
-//   node udp.js --impl tigerio --backend epoll --duration 5000
+//   node udp.js --impl tigerio --backend epoll --duration 5000 [--depth 16]
 //   node udp.js --impl dgram --duration 5000
 import * as dgram from 'node:dgram';
 import { IO } from '../../io';
@@ -17,6 +22,7 @@ const impl = args.impl ?? 'tigerio';
 const durationMs = numberFlag(args, 'duration', 5000);
 const warmupMs = numberFlag(args, 'warmup', 300);
 const windowSize = numberFlag(args, 'window', 64);
+const depth = numberFlag(args, 'depth', 16);
 const STALL_NS = 50_000_000;
 
 function tigerio(backend: string): void {
@@ -27,8 +33,6 @@ function tigerio(backend: string): void {
   const sender = io.udpSocket('ipv4');
   io.bind(sender, '127.0.0.1', 0);
   const message = new Uint8Array(MESSAGE_BYTES).fill(0x61);
-  const inbox = new Uint8Array(2048);
-  const address = io.addressBuffer();
   let received = 0;
   let inWindow = 0;
   let lost = 0;
@@ -51,21 +55,27 @@ function tigerio(backend: string): void {
       sendWindow();
     });
   };
-  const onReceived = (error: { code: string } | null, size: number): void => {
-    if (error) {
-      if (running && failure === null) failure = `recvFrom: ${error.code}`;
-      return;
-    }
-    if (size !== MESSAGE_BYTES && failure === null) failure = `recvFrom: ${size} bytes`;
-    received++;
-    inWindow++;
-    if (running) io.recvFrom(receiver, inbox, address, onReceived);
-    if (inWindow === windowSize && running) {
-      io.cancel(stallTimer);
-      sendWindow();
-    }
-  };
-  io.recvFrom(receiver, inbox, address, onReceived);
+  // One receiver per posted recvFrom: its buffer, its address object, its callback (made once).
+  const receivers = Array.from({ length: depth }, () => {
+    const inbox = new Uint8Array(2048);
+    const address = io.addressBuffer();
+    const onReceived = (error: { code: string } | null, size: number): void => {
+      if (error) {
+        if (running && failure === null) failure = `recvFrom: ${error.code}`;
+        return;
+      }
+      if (size !== MESSAGE_BYTES && failure === null) failure = `recvFrom: ${size} bytes`;
+      received++;
+      inWindow++;
+      if (running) io.recvFrom(receiver, inbox, address, onReceived);
+      if (inWindow === windowSize && running) {
+        io.cancel(stallTimer);
+        sendWindow();
+      }
+    };
+    return { inbox, address, onReceived };
+  });
+  for (const r of receivers) io.recvFrom(receiver, r.inbox, r.address, r.onReceived);
   sendWindow();
   io.runForNs(warmupMs * 1e6);
   const before = received;
@@ -80,7 +90,7 @@ function tigerio(backend: string): void {
   if (failure !== null) throw new Error(failure);
   io.deinit();
   report({
-    impl: 'tigerio', backend, window: windowSize, datagrams: counted, lost: lost - lostBefore,
+    impl: 'tigerio', backend, window: windowSize, depth, datagrams: counted, lost: lost - lostBefore,
     seconds: elapsedNs / 1e9, datagramsPerSecond: counted / (elapsedNs / 1e9), cpuSeconds: (cpu.user + cpu.system) / 1e6,
   });
 }
