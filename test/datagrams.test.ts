@@ -150,6 +150,9 @@ forEachBackend('datagrams', (scope) => {
     expectThrows(() => io.bind(fd, '127.0.0.1', 70000), RangeError);
     expect(() => decodeAddress(io.addressBuffer())).to.throw(RangeError);
     expect(io.pending).to.equal(0);
+    // An address object no datagram has filled names no peer: EINVAL in the callback.
+    const empty = complete(io, 'sendTo an empty address object', (cb) => io.sendTo(fd, new Uint8Array(1), io.addressBuffer(), cb));
+    expectIOError(empty.error, 'EINVAL', 'sendTo');
   });
 
   it('fails bind with EADDRINUSE on a port in use, and sendTo to a closed fd with EBADF', function () {

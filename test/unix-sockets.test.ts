@@ -46,6 +46,8 @@ forEachBackend('unix sockets', (scope) => {
     const at = socketPath();
     const { listener, client, server } = unixPair(io, at);
     expect(exchange(io, client, server, Buffer.from('hello over unix'))).to.deep.equal(Buffer.from('hello over unix'));
+    // The address helpers report IP addresses only.
+    expectIOError(expectThrows(() => io.localAddress(client), Error), 'EAFNOSUPPORT', 'getsockname');
     const big = Buffer.alloc(1 << 20);
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 255;
     expect(exchange(io, server, client, big).equals(big)).to.equal(true);
