@@ -59,6 +59,7 @@
         "sources": [
           "native/attach_windows.cc",
           "native/backend/win32.cc",
+          "native/backend/win32_files.cc",
           "native/backend/iocp.cc"
         ],
         "sources!": ["native/attach.cc"],

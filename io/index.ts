@@ -11,6 +11,7 @@ export type {
   ListenOptions,
   ListenUnixOptions,
   OpenFlags,
+  OpenOptions,
   OperationId,
   ShutdownHow,
   SocketAddress,

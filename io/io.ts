@@ -19,6 +19,7 @@ import type {
   ListenOptions,
   ListenUnixOptions,
   OpenFlags,
+  OpenOptions,
   OperationId,
   ShutdownHow,
   SocketAddress,
@@ -50,6 +51,11 @@ const KIND_OPEN = KIND.open;
 const KIND_READ = KIND.read;
 const KIND_WRITE = KIND.write;
 const KIND_EVENT_LISTEN = KIND.eventListen;
+const KIND_FSYNC = KIND.fsync;
+const KIND_FDATASYNC = KIND.fdatasync;
+const KIND_FILE_SIZE = KIND.fileSize;
+const KIND_TRUNCATE = KIND.truncate;
+const KIND_ALLOCATE = KIND.allocate;
 const KIND_SEND_TO = KIND.sendTo;
 const KIND_RECV_FROM = KIND.recvFrom;
 const KIND_CONNECT_UNIX = KIND.connectUnix;
@@ -72,6 +78,8 @@ const SUBMIT_KIND = layout.submitKind;
 const OPERATION_NAMES = layout.operationNames;
 const STATE_INFLIGHT = layout.stateInflight;
 const STATE_UNDELIVERED = layout.stateUndelivered;
+/** A completion whose value is in `completionValues` (a size beyond int32), not in its result word. */
+const COMPLETION_VALUE_FLAG = layout.completionValueFlag;
 
 /** Limits of the constructor's options; see {@link IOOptions}. */
 const ENTRIES_DEFAULT = layout.entriesDefault;
@@ -86,8 +94,12 @@ const LISTEN_BACKLOG_DEFAULT = 511;
 /** Timeouts are integer nanoseconds up to 2^53 - 1 (about 104 days). */
 const TIMEOUT_NS_MAX = layout.timeoutNsMax;
 /** File positions are byte offsets up to 2^53 - 1; `null` means the current position. */
-const POSITION_MAX = Number.MAX_SAFE_INTEGER;
+const POSITION_MAX = layout.fileBytesMax;
+/** Sizes, offsets and lengths of truncate and allocate: bytes up to 2^53 - 1. */
+const FILE_BYTES_MAX = layout.fileBytesMax;
 const FILE_MODE_DEFAULT = 0o666;
+const DIRECT_ALIGNMENT = layout.directAlignment;
+const OPEN_OPTION_KEYS = new Set(['mode', 'direct']);
 
 const OPEN_FLAGS: Record<OpenFlags, number> = {
   r: layout.openRead,
@@ -132,11 +144,21 @@ export class IO {
     fdsMaxDefault: layout.fdsMaxDefault,
     eventsPerIOMax: layout.eventsPerIOMax,
     timeoutNsMax: layout.timeoutNsMax,
+    fileBytesMax: layout.fileBytesMax,
+    directAlignment: layout.directAlignment,
     datagramIpv4Max: layout.datagramIpv4Max,
     datagramIpv6Max: layout.datagramIpv6Max,
     unixPathMax: layout.unixPathMax,
     addressBytes: layout.addressBytes,
   });
+
+  /**
+   * The alignment, in bytes, of direct I/O (`open(..., { direct: true })`):
+   * every read and write on a direct fd must have its buffer's address, its
+   * length and its position multiples of it. 4096: the logical block size of
+   * 4Kn disks and the page size, enough for the devices in common use.
+   */
+  static readonly directAlignment: number = DIRECT_ALIGNMENT;
 
   /** The family of the sender in an address object (`io.addressBuffer()`): 4, 6, or 0 before any datagram. No allocation. */
   static addressFamily(address: AddressBuffer): 0 | 4 | 6 {
@@ -183,6 +205,8 @@ export class IO {
 
   private native: NativeIO | null;
   private readonly completions: Int32Array;
+  /** Beside `completions`, by pair index: values that may not fit an int32 (fileSize's bytes). */
+  private readonly completionValues: Float64Array;
   private readonly state: Int32Array;
   private readonly operationsMax: number;
   private readonly bufferSizeMax: number;
@@ -235,6 +259,7 @@ export class IO {
       'options.bufferSizeMax', opts.bufferSizeMax, BUFFER_SIZE_MAX_DEFAULT, 1, BUFFER_SIZE_MAX_LIMIT);
     const fdsMax = optionalInteger('options.fdsMax', opts.fdsMax, FDS_MAX_DEFAULT, 1, FDS_MAX_LIMIT);
     this.completions = new Int32Array(entries * 2);
+    this.completionValues = new Float64Array(entries);
     this.state = new Int32Array(layout.stateLength);
     this.operationsMax = operationsMax;
     this.slots = new OperationSlots(operationsMax + entries);
@@ -242,7 +267,8 @@ export class IO {
     this.queueWords = new Int32Array(queue);
     this.queueNumbers = new Float64Array(queue);
     this.native = new binding.NativeIO(
-      backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides);
+      backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides,
+      this.completionValues);
     this.backend = this.native.backend;
     this.bufferSizeMax = bufferSizeMax;
     this.buffersRegistered = new BufferRegistry(this.native);
@@ -436,16 +462,42 @@ export class IO {
     return this.submit(KIND_CLOSE, fd, 0, 0, 0, undefined, callback);
   }
 
-  /** Opens a file. Result: its fd. `mode` (default 0o666) applies when the file is created. */
-  open(path: string, flags: OpenFlags, mode: number | undefined, callback: Callback): OperationId {
+  /**
+   * Opens a file. Result: its fd. The third argument is the mode (default
+   * 0o666, applied when the file is created), `undefined`, or
+   * {@link OpenOptions} `{ mode?, direct? }`: `direct: true` bypasses the
+   * page cache (see {@link IO.directAlignment}); a file system that refuses
+   * it fails the open with `EINVAL`.
+   */
+  open(path: string, flags: OpenFlags, options: number | OpenOptions | undefined, callback: Callback): OperationId {
     this.live('open');
     checkString('path', path);
     if (typeof flags !== 'string' || !Object.prototype.hasOwnProperty.call(OPEN_FLAGS, flags)) {
       throw new TypeError(`tigerio: flags must be one of ${Object.keys(OPEN_FLAGS).join(' ')}, got ${describe(flags)}`);
     }
-    const fileMode = mode === undefined ? FILE_MODE_DEFAULT : checkInteger('mode', mode, 0, 0o7777);
+    let fileMode = FILE_MODE_DEFAULT;
+    let direct = false;
+    if (typeof options === 'number') {
+      fileMode = checkInteger('mode', options, 0, 0o7777);
+    } else if (options !== undefined) {
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+        throw new TypeError(`tigerio: open's third argument must be a mode number, undefined or { mode?, direct? }, got ${describe(options)}`);
+      }
+      for (const key of Object.keys(options)) {
+        // A misspelt `direct` would silently open through the page cache.
+        if (!OPEN_OPTION_KEYS.has(key)) throw new TypeError(`tigerio: unknown open option '${key}' (known: mode, direct)`);
+      }
+      if (options.mode !== undefined) fileMode = checkInteger('options.mode', options.mode, 0, 0o7777);
+      if (options.direct !== undefined) {
+        if (typeof options.direct !== 'boolean') {
+          throw new TypeError(`tigerio: options.direct must be a boolean, got ${describe(options.direct)}`);
+        }
+        direct = options.direct;
+      }
+    }
     checkCallback(callback);
-    return this.submit(KIND_OPEN, -1, OPEN_FLAGS[flags], fileMode, 0, path, callback);
+    const bits = OPEN_FLAGS[flags] | (direct ? layout.openDirect : 0);
+    return this.submit(KIND_OPEN, -1, bits, fileMode, 0, path, callback);
   }
 
   /** Reads from a file at `position` (null: the current position). Result: bytes read; 0 at end of file. */
@@ -550,6 +602,92 @@ export class IO {
     checkCallback(callback);
     const clamped = length < this.bufferSizeMax ? length : this.bufferSizeMax;
     return this.submitRecord(KIND_SEND_FILE, socketFd, fileFd, -1, clamped, offset, 0, undefined, callback);
+  }
+
+  /**
+   * Makes the file's data and metadata durable: result 0 once the writes
+   * completed before it, and the file's size and other metadata, have
+   * reached stable storage. Runs after the fd's earlier operations.
+   * Linux: fsync(2); macOS: fcntl F_FULLFSYNC (a plain fsync there stops at
+   * the drive's cache), fsync where the file system refuses it; Windows:
+   * FlushFileBuffers.
+   */
+  fsync(fd: number, callback: Callback): OperationId {
+    this.live('fsync');
+    checkFd(fd);
+    checkCallback(callback);
+    return this.submit(KIND_FSYNC, fd, 0, 0, 0, undefined, callback);
+  }
+
+  /**
+   * Makes the file's data durable, and of its metadata only what reading
+   * the data back needs (the size after an append): result 0. Linux:
+   * fdatasync(2), which skips timestamps; macOS: F_FULLFSYNC as `fsync`;
+   * Windows: FlushFileBuffers as `fsync`.
+   */
+  fdatasync(fd: number, callback: Callback): OperationId {
+    this.live('fdatasync');
+    checkFd(fd);
+    checkCallback(callback);
+    return this.submit(KIND_FDATASYNC, fd, 0, 0, 0, undefined, callback);
+  }
+
+  /** The file's size. Result: its size in bytes (exact up to 2^53 - 1), after the fd's earlier operations. */
+  fileSize(fd: number, callback: Callback): OperationId {
+    this.live('fileSize');
+    checkFd(fd);
+    checkCallback(callback);
+    return this.submit(KIND_FILE_SIZE, fd, 0, 0, 0, undefined, callback);
+  }
+
+  /**
+   * Sets the file's size to `length` bytes (0..2^53 - 1): a shorter file
+   * loses its tail, a longer one reads as zeros there (a hole where the file
+   * system has them: no disk blocks; see `allocate`). Result: 0.
+   */
+  truncate(fd: number, length: number, callback: Callback): OperationId {
+    this.live('truncate');
+    checkFd(fd);
+    checkInteger('length', length, 0, FILE_BYTES_MAX);
+    checkCallback(callback);
+    return this.submit(KIND_TRUNCATE, fd, 0, length, 0, undefined, callback);
+  }
+
+  /**
+   * Reserves disk blocks for bytes [offset, offset + length) and makes the
+   * file at least offset + length bytes long (never shorter): later writes
+   * there cannot fail for want of space. Result: 0; `ENOSPC` when the disk
+   * lacks the room. Linux: posix_fallocate (fallocate; glibc writes zeros
+   * where the file system has none); macOS: F_PREALLOCATE at the end of the
+   * file, then ftruncate; Windows: FileAllocationInfo, then the end of file.
+   * `offset` 0..2^53 - 1, `length` 1..2^53 - 1, their sum at most 2^53 - 1.
+   */
+  allocate(fd: number, offset: number, length: number, callback: Callback): OperationId {
+    this.live('allocate');
+    checkFd(fd);
+    checkInteger('offset', offset, 0, FILE_BYTES_MAX);
+    checkInteger('length', length, 1, FILE_BYTES_MAX);
+    if (offset + length > FILE_BYTES_MAX) {
+      throw new RangeError(`tigerio: offset + length must be at most ${FILE_BYTES_MAX}, got ${offset} + ${length}`);
+    }
+    checkCallback(callback);
+    return this.submit(KIND_ALLOCATE, fd, 0, offset, length, undefined, callback);
+  }
+
+  /**
+   * A zeroed Uint8Array of `size` bytes whose memory starts at an address
+   * aligned to {@link IO.directAlignment}: a buffer for direct I/O. `size`
+   * must be a multiple of the alignment, 1 block up to `IO.limits.bufferSizeMaxLimit`
+   * bytes. Its `buffer` is an ArrayBuffer up to one block larger; use only the view.
+   */
+  alignedBuffer(size: number): Uint8Array {
+    this.live('alignedBuffer');
+    checkInteger('size', size, DIRECT_ALIGNMENT, layout.bufferSizeMaxLimit);
+    if (size % DIRECT_ALIGNMENT !== 0) {
+      throw new RangeError(`tigerio: size must be a multiple of IO.directAlignment (${DIRECT_ALIGNMENT}), got ${size}`);
+    }
+    const memory = new ArrayBuffer(size + DIRECT_ALIGNMENT);
+    return new Uint8Array(memory, binding.alignmentOffset(memory), size);
   }
 
   /**
@@ -853,22 +991,23 @@ export class IO {
    */
   private dispatch(): void {
     const completions = this.completions;
+    const values = this.completionValues;
     const callbacks = this.callbacks;
     const sides = this.sides;
     const slots = this.slots;
     this.dispatching = true;
     try {
       while (this.batchIndex < this.batchCount) {
-        const index = this.batchIndex++ << 1;
-        const word = completions[index];
-        const result = completions[index + 1];
+        const at = this.batchIndex++;
+        const word = completions[at << 1];
+        const result = completions[(at << 1) + 1];
         const slot = word & SLOT_MASK;
         const callback = callbacks[slot]!;
         callbacks[slot] = undefined;
         sides[slot] = undefined;
         if (word >>> KIND_SHIFT >= KIND_SEND_TO) this.addressSides[slot] = undefined;
         slots.release(slot);
-        if (result >= 0) callback(null, result);
+        if (result >= 0) callback(null, (word & COMPLETION_VALUE_FLAG) === 0 ? result : values[at]);
         else callback(ioErrorFromResult(result, OPERATION_NAMES[word >>> KIND_SHIFT]), 0);
       }
     } finally {

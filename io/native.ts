@@ -51,6 +51,7 @@ export interface NativeIOConstructor {
     state: Int32Array,
     submissions: Int32Array,
     sides: Side[],
+    completionValues: Float64Array,
   ): NativeIO;
 }
 
@@ -108,6 +109,14 @@ export interface NativeLayout {
   openTruncate: number;
   openAppend: number;
   openExclusive: number;
+  /** open()'s direct I/O bit: O_DIRECT, F_NOCACHE, FILE_FLAG_NO_BUFFERING. */
+  openDirect: number;
+  /** Bytes a direct read/write's buffer address, length and position must be multiples of. */
+  directAlignment: number;
+  /** The largest file offset or length (2^53 - 1: exact in a JS number). */
+  fileBytesMax: number;
+  /** Set in a completion's first word when its value is the float64 at its index in the completion values array. */
+  completionValueFlag: number;
   /** recvFrom's address object: its size and the byte offset of each field. */
   addressBytes: number;
   addressFamily: number;
@@ -130,6 +139,8 @@ export interface NativeBinding {
   backends(): string[];
   /** Thread-safe: wakes the listener of an event from any thread. */
   eventTrigger(handle: number): boolean;
+  /** Bytes from the start of the ArrayBuffer's memory to its first address aligned to `directAlignment`. */
+  alignmentOffset(buffer: ArrayBuffer): number;
 }
 
 /** dist/io/native.js -> the package root, where binding.gyp, build/ and prebuilds/ are. */

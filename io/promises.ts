@@ -3,7 +3,7 @@
 // errors reject too. The IO must be driven (attach(), or tick/run) for these
 // to settle; attach() is the natural partner of await.
 import type { IO } from './io';
-import type { Callback, OpenFlags } from './types';
+import type { Callback, OpenFlags, OpenOptions } from './types';
 import type { AddressBuffer } from './address';
 
 /** Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`. */
@@ -47,9 +47,9 @@ export class IOPromises {
     return settle((callback) => this.io.close(fd, callback));
   }
 
-  /** See {@link IO.open}. Resolves with the file's fd. */
-  open(path: string, flags: OpenFlags, mode?: number): Promise<number> {
-    return settle((callback) => this.io.open(path, flags, mode, callback));
+  /** See {@link IO.open}. Resolves with the file's fd. The third argument: a mode, or `{ mode?, direct? }`. */
+  open(path: string, flags: OpenFlags, options?: number | OpenOptions): Promise<number> {
+    return settle((callback) => this.io.open(path, flags, options, callback));
   }
 
   /** See {@link IO.read}. */
@@ -60,6 +60,31 @@ export class IOPromises {
   /** See {@link IO.write}. */
   write(fd: number, buffer: Uint8Array, position: number | null): Promise<number> {
     return settle((callback) => this.io.write(fd, buffer, position, callback));
+  }
+
+  /** See {@link IO.fsync}. Resolves with 0 once the data and metadata are durable. */
+  fsync(fd: number): Promise<number> {
+    return settle((callback) => this.io.fsync(fd, callback));
+  }
+
+  /** See {@link IO.fdatasync}. Resolves with 0 once the data is durable. */
+  fdatasync(fd: number): Promise<number> {
+    return settle((callback) => this.io.fdatasync(fd, callback));
+  }
+
+  /** See {@link IO.fileSize}. Resolves with the size in bytes. */
+  fileSize(fd: number): Promise<number> {
+    return settle((callback) => this.io.fileSize(fd, callback));
+  }
+
+  /** See {@link IO.truncate}. */
+  truncate(fd: number, length: number): Promise<number> {
+    return settle((callback) => this.io.truncate(fd, length, callback));
+  }
+
+  /** See {@link IO.allocate}. */
+  allocate(fd: number, offset: number, length: number): Promise<number> {
+    return settle((callback) => this.io.allocate(fd, offset, length, callback));
   }
 
   /** See {@link IO.sendTo}. Resolves with bytes sent. */

@@ -5,7 +5,9 @@
  * @param error - `null` on success, otherwise the {@link IOError}.
  * @param result - On success: bytes transferred (`recv`, `send`, `read`,
  *   `write`; `recv` of 0 means the peer closed), the new fd (`accept`,
- *   `open`), or 0 (`connect`, `timeout`, `close`, `eventListen`). 0 on error.
+ *   `open`), the file's size in bytes (`fileSize`, exact up to 2^53 - 1),
+ *   or 0 (`connect`, `timeout`, `close`, `eventListen`, `fsync`,
+ *   `fdatasync`, `truncate`, `allocate`). 0 on error.
  */
 export type Callback = (error: import('./errors').IOError | null, result: number) => void;
 
@@ -56,6 +58,23 @@ export interface ListenUnixOptions {
  * create; `ax` as `a` but fail if it exists; `a+`/`ax+` as `a`/`ax` and read.
  */
 export type OpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'a+' | 'ax+';
+
+/**
+ * Options of {@link IO.open} (the third argument may also be a mode number, or undefined).
+ */
+export interface OpenOptions {
+  /** Permission bits for a file the open creates, before the umask. Default 0o666, range 0..0o7777. Ignored on Windows. */
+  mode?: number;
+  /**
+   * Direct I/O: bypass the OS's page cache (O_DIRECT on Linux, F_NOCACHE on
+   * macOS, FILE_FLAG_NO_BUFFERING | FILE_FLAG_WRITE_THROUGH on Windows).
+   * Every read and write on the fd must then have its buffer's address, its
+   * length and its position multiples of {@link IO.directAlignment} (use
+   * {@link IO.alignedBuffer}), or it fails with `EINVAL`. A file system that
+   * refuses direct I/O fails the open with `EINVAL`. Default false.
+   */
+  direct?: boolean;
+}
 
 /** Options of the {@link IO} constructor. Every limit is bounded and checked. */
 export interface IOOptions {
@@ -108,6 +127,10 @@ export interface IOLimits {
   readonly eventsPerIOMax: number;
   /** Longest timeout, in nanoseconds. */
   readonly timeoutNsMax: number;
+  /** Largest file position, truncate length, or allocate offset + length, in bytes (2^53 - 1). */
+  readonly fileBytesMax: number;
+  /** Alignment of direct I/O, in bytes: the same as `IO.directAlignment`. */
+  readonly directAlignment: number;
   /** The largest UDP datagram `sendTo` takes, IPv4 (65507) and IPv6 (65527) bytes. */
   readonly datagramIpv4Max: number;
   readonly datagramIpv6Max: number;

@@ -153,7 +153,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   }
 
   // new NativeIO(backend, entries, operationsMax, bufferSizeMax, fdsMax, completions: Int32Array,
-  //              state: Int32Array, submissions: Int32Array, sides: Array)
+  //              state: Int32Array, submissions: Int32Array, sides: Array, completionValues: Float64Array)
   explicit NativeIO(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIO>(info) {
     Napi::Env env = info.Env();
     std::string backend;
@@ -181,6 +181,12 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       ThrowType(env, "sides must be an Array");
       return;
     }
+    if (!info[9].IsTypedArray() || info[9].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[9].As<Napi::Float64Array>().ElementLength() != static_cast<size_t>(entries)) {
+      ThrowType(env, "completionValues must be a Float64Array of entries float64s");
+      return;
+    }
+    Napi::Float64Array completion_values = info[9].As<Napi::Float64Array>();
     submissions_array_ = Napi::Persistent(info[7].As<Napi::Int32Array>());
     submissions_ = info[7].As<Napi::Int32Array>().Data();
     sides_ = Napi::Persistent(info[8].As<Napi::Array>());
@@ -191,6 +197,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     }
     completions_ = Napi::Persistent(completions);
     state_ = Napi::Persistent(state);
+    completion_values_ = Napi::Persistent(completion_values);
     LoopConfig config{};
     config.entries = static_cast<uint32_t>(entries);
     config.operations_max = static_cast<uint32_t>(operations_max);
@@ -198,6 +205,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     config.fds_max = static_cast<uint32_t>(fds_max);
     config.completions = completions.Data();
     config.state = state.Data();
+    config.completion_values = completion_values.Data();
     int error = 0;
     loop_ = Loop::create(backend, config, create_backend, &error);
     if (!loop_) {
@@ -325,6 +333,27 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::event_listen:
         op->args.event_listen.handle = static_cast<uint32_t>(numbers[kSubmitNumberA]);
         return 0;
+      case OpKind::fsync:
+      case OpKind::fdatasync:
+        return 0;
+      case OpKind::file_size:
+        op->args.file_size.size_bytes = 0;
+        return 0;
+      case OpKind::truncate: {
+        const double length_bytes = numbers[kSubmitNumberA];
+        TIGERIO_ASSERT(length_bytes >= 0 && length_bytes <= kFileBytesMax);
+        op->args.truncate.length_bytes = static_cast<int64_t>(length_bytes);
+        return 0;
+      }
+      case OpKind::allocate: {
+        const double offset_bytes = numbers[kSubmitNumberA];
+        const double length_bytes = numbers[kSubmitNumberB];
+        // io/ checked both, and their sum, at the call.
+        TIGERIO_ASSERT(offset_bytes >= 0 && length_bytes >= 1 && offset_bytes + length_bytes <= kFileBytesMax);
+        op->args.allocate.offset_bytes = static_cast<int64_t>(offset_bytes);
+        op->args.allocate.length_bytes = static_cast<int64_t>(length_bytes);
+        return 0;
+      }
       case OpKind::send_to:
       case OpKind::recv_from:
       case OpKind::connect_unix:
@@ -655,6 +684,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   std::vector<uint32_t> free_buffer_ids_;
   Napi::Reference<Napi::Int32Array> completions_;
   Napi::Reference<Napi::Int32Array> state_;
+  Napi::Reference<Napi::Float64Array> completion_values_;
   Attachment* attachment_ = nullptr;
   bool cleanup_registered_ = false;
 };
@@ -674,6 +704,24 @@ Napi::Value EventTrigger(const Napi::CallbackInfo& info) {
   double handle = 0;
   if (!IntegerArg(info, 0, "handle", 1, 4294967295.0, &handle)) return info.Env().Undefined();
   return Napi::Boolean::New(info.Env(), Loop::event_trigger(static_cast<uint32_t>(handle)));
+}
+
+// alignmentOffset(arrayBuffer): bytes from the start of its memory to the
+// first address that is a multiple of the direct alignment (0 if it starts
+// on one). An ArrayBuffer's memory never moves, so io/ asks once per buffer.
+Napi::Value AlignmentOffset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data = nullptr;
+  size_t byte_length = 0;
+  if (!info[0].IsArrayBuffer() || napi_get_arraybuffer_info(env, info[0], &data, &byte_length) != napi_ok) {
+    return ThrowType(env, "alignmentOffset takes an ArrayBuffer");
+  }
+  if (data == nullptr || byte_length == 0) return ThrowRange(env, "an empty or detached ArrayBuffer has no address");
+  const uintptr_t misalignment = reinterpret_cast<uintptr_t>(data) % kDirectAlignmentBytes;
+  const uint32_t offset = misalignment == 0 ? 0 : static_cast<uint32_t>(kDirectAlignmentBytes - misalignment);
+  TIGERIO_ASSERT(offset < kDirectAlignmentBytes);
+  TIGERIO_ASSERT((reinterpret_cast<uintptr_t>(data) + offset) % kDirectAlignmentBytes == 0);
+  return Napi::Number::New(env, offset);
 }
 
 Napi::Object Layout(Napi::Env env) {
@@ -710,6 +758,10 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("openTruncate", kOpenTruncate);
   layout.Set("openAppend", kOpenAppend);
   layout.Set("openExclusive", kOpenExclusive);
+  layout.Set("openDirect", kOpenDirect);
+  layout.Set("directAlignment", kDirectAlignmentBytes);
+  layout.Set("fileBytesMax", kFileBytesMax);
+  layout.Set("completionValueFlag", kCompletionValueFlag);
   layout.Set("addressBytes", kAddressBytes);
   layout.Set("addressFamily", kAddressFamily);
   layout.Set("addressPort", kAddressPort);
@@ -730,6 +782,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIO", NativeIO::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("eventTrigger", Napi::Function::New(env, EventTrigger, "eventTrigger"));
+  exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));
   exports.Set("layout", Layout(env));
   return exports;
 }

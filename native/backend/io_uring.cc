@@ -29,6 +29,13 @@
 //   accepted fd, bytes received): that result is real and must not be lost.
 // - Timeouts are the core's (a user-space heap); the kernel only bounds the
 //   wait (IORING_ENTER_EXT_ARG, or an internal IORING_OP_TIMEOUT before 5.11).
+// - Files for databases run in the kernel too: IORING_OP_FSYNC (with
+//   IORING_FSYNC_DATASYNC for fdatasync), IORING_OP_FALLOCATE (falling back
+//   to posix_fallocate where the file system answers EOPNOTSUPP, as glibc
+//   does), IORING_OP_STATX for fileSize (its 256-byte struct statx comes from
+//   a pool, grown in chunks and kept: nothing is allocated per op once warm),
+//   and IORING_OP_FTRUNCATE where the kernel has it (6.9+; probed, not
+//   required), else a synchronous ftruncate at issue.
 #include "io_uring.h"
 
 #if defined(__linux__) && defined(__has_include)
@@ -53,6 +60,10 @@
 #if TIGERIO_HAVE_IO_URING
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#if !defined(STATX_SIZE)
+#include <linux/stat.h>  // struct statx, before glibc 2.28 declared it
+#endif
 #include <netinet/in.h>
 #include <poll.h>
 #include <netinet/tcp.h>
@@ -65,6 +76,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -117,12 +129,54 @@ uint32_t next_power_of_two(uint64_t value) {
 }
 
 // The opcodes the backend issues: a kernel without one of them is not offered.
+// FSYNC (5.1), FALLOCATE and STATX (5.6) are within the 5.6 floor OPENAT sets.
 constexpr uint8_t kOpcodesNeeded[] = {
     IORING_OP_ACCEPT, IORING_OP_CONNECT,       IORING_OP_RECV,         IORING_OP_SEND,
     IORING_OP_READ,   IORING_OP_WRITE,         IORING_OP_OPENAT,       IORING_OP_TIMEOUT,
-    IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
+    IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC, IORING_OP_FALLOCATE,
+    IORING_OP_STATX,
     // Issue 14: datagrams (sendTo, recvFrom) and sendFile's wait for a writable socket.
     IORING_OP_SENDMSG, IORING_OP_RECVMSG, IORING_OP_POLL_ADD,
+};
+// IORING_OP_FTRUNCATE (Linux 6.9): the kernel ABI's number, since headers
+// older than 6.9 do not name it. Used where the probe finds it; without it
+// truncate is a synchronous ftruncate(2) at issue.
+constexpr uint8_t kOpFtruncate = 55;
+
+// What the probe found: usable at all, and the optional opcodes.
+struct UringSupport {
+  bool usable;
+  bool ftruncate;
+};
+
+// fileSize's statx buffers (256 bytes each, more than Op::scratch holds):
+// chunks allocated when every buffer is in use, kept for the backend's life,
+// so a warm backend allocates nothing per op. At most one fileSize per fd is
+// in the kernel (the core issues an fd's file ops one at a time).
+class StatxPool {
+ public:
+  struct statx* acquire() {
+    if (free_.empty()) grow();
+    struct statx* buffer = free_.back();
+    free_.pop_back();
+    TIGERIO_ASSERT(buffer != nullptr);
+    return buffer;
+  }
+  void release(struct statx* buffer) {
+    TIGERIO_ASSERT(buffer != nullptr);
+    TIGERIO_ASSERT(free_.size() < free_.capacity());  // reserved by grow(): no allocation here
+    free_.push_back(buffer);
+  }
+
+ private:
+  static constexpr size_t kChunk = 16;
+  void grow() {
+    chunks_.emplace_back(new struct statx[kChunk]);
+    free_.reserve(chunks_.size() * kChunk);
+    for (size_t i = 0; i < kChunk; i++) free_.push_back(&chunks_.back()[i]);
+  }
+  std::vector<std::unique_ptr<struct statx[]>> chunks_;
+  std::vector<struct statx*> free_;
 };
 
 // What the backend keeps in Op::scratch while it owns an op.
@@ -135,6 +189,7 @@ enum class Stage : uint8_t {
 
 struct UringOp {
   Op* overflow_next;
+  struct statx* statx;  // fileSize: the kernel's output, from the pool, from issue to finish
   uint32_t sq_index;  // where its SQE went (our SQ tail at the time): still ours until the kernel's head passes it
   Stage stage;
 };
@@ -151,7 +206,7 @@ struct UringMessage {
   iovec vector;
   sockaddr_in6 from;  // recvFrom's sender, copied into the caller's address object at the CQE
 };
-constexpr size_t kUringMessageOffset = 16;
+constexpr size_t kUringMessageOffset = (sizeof(UringOp) + alignof(UringMessage) - 1) & ~(alignof(UringMessage) - 1);
 static_assert(sizeof(UringOp) <= kUringMessageOffset, "the UringOp comes first in Op::scratch");
 static_assert(kUringMessageOffset + sizeof(UringMessage) <= sizeof(Op::scratch), "UringMessage fits in Op::scratch");
 
@@ -239,11 +294,11 @@ struct Ring {
   }
 };
 
-bool probe_io_uring() {
+UringSupport probe_io_uring() {
   io_uring_params params;
   std::memset(&params, 0, sizeof(params));
   const int fd = sys_io_uring_setup(2, &params);
-  if (fd < 0) return false;  // ENOSYS, EPERM (seccomp, io_uring_disabled), ENOMEM...
+  if (fd < 0) return UringSupport{false, false};  // ENOSYS, EPERM (seccomp, io_uring_disabled), ENOMEM...
   bool usable = (params.features & IORING_FEAT_NODROP) != 0 && (params.features & IORING_FEAT_RW_CUR_POS) != 0;
   constexpr uint32_t kProbeOps = 256;
   alignas(io_uring_probe) uint8_t storage[sizeof(io_uring_probe) + kProbeOps * sizeof(io_uring_probe_op)];
@@ -254,9 +309,19 @@ bool probe_io_uring() {
     if (!usable) break;
     if (opcode > probe->last_op || (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) == 0) usable = false;
   }
+  const bool ftruncate =
+      usable && kOpFtruncate <= probe->last_op && (probe->ops[kOpFtruncate].flags & IO_URING_OP_SUPPORTED) != 0;
   ::close(fd);
-  return usable;
+  return UringSupport{usable, ftruncate};
 }
+
+const UringSupport& uring_support() {
+  static const UringSupport support = probe_io_uring();
+  return support;
+}
+
+// statx(fd, "", AT_EMPTY_PATH): the fd itself.
+const char kEmptyPath[] = "";
 
 class IoUringBackend final : public PosixBackend {
  public:
@@ -318,6 +383,13 @@ class IoUringBackend final : public PosixBackend {
         state.known = 1;
       }
     }
+    if (op->kind == OpKind::truncate && !uring_support().ftruncate) {
+      // Before 6.9: no ftruncate in the ring. It is its fd's head, so the
+      // ops before it are done: running it now keeps their order.
+      loop_->complete(op, posix::truncate(op->fd, op->args.truncate.length_bytes));
+      return;
+    }
+    if (op->kind == OpKind::file_size) uring(op).statx = statx_pool_.acquire();
     if (issue_now(op)) return;
     issued_++;
     enqueue(op);
@@ -531,6 +603,31 @@ class IoUringBackend final : public PosixBackend {
         sqe->off = file.position < 0 ? ~uint64_t{0} : static_cast<uint64_t>(file.position);
         break;
       }
+      case OpKind::fsync:
+      case OpKind::fdatasync:
+        // off 0, len 0: the whole file.
+        sqe->opcode = IORING_OP_FSYNC;
+        sqe->fsync_flags = op->kind == OpKind::fdatasync ? IORING_FSYNC_DATASYNC : 0;
+        break;
+      case OpKind::file_size:
+        sqe->opcode = IORING_OP_STATX;
+        sqe->addr = reinterpret_cast<uintptr_t>(kEmptyPath);
+        sqe->len = STATX_SIZE;
+        sqe->statx_flags = AT_EMPTY_PATH;
+        sqe->off = reinterpret_cast<uintptr_t>(uring(op).statx);  // addr2: the output
+        break;
+      case OpKind::truncate:
+        TIGERIO_ASSERT(uring_support().ftruncate);
+        sqe->opcode = kOpFtruncate;
+        sqe->off = static_cast<uint64_t>(op->args.truncate.length_bytes);
+        break;
+      case OpKind::allocate:
+        // mode 0: allocate and extend the size, as posix_fallocate.
+        sqe->opcode = IORING_OP_FALLOCATE;
+        sqe->off = static_cast<uint64_t>(op->args.allocate.offset_bytes);
+        sqe->addr = static_cast<uint64_t>(op->args.allocate.length_bytes);
+        sqe->len = 0;
+        break;
       case OpKind::send_to:
       case OpKind::recv_from:
       case OpKind::send_file:
@@ -817,6 +914,11 @@ class IoUringBackend final : public PosixBackend {
     }
     // An op a cancel interrupted in an io-wq worker (a blocking read) says EINTR.
     if (result == -EINTR && cancel_requested) result = kErrCanceled;
+    if (op->kind == OpKind::allocate && result == -EOPNOTSUPP && !cancel_requested) {
+      // The file system has no fallocate: allocate by writing, as glibc's
+      // posix_fallocate (what epoll runs) does. Its fd's head: order holds.
+      result = posix::allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes);
+    }
     if ((op->kind == OpKind::recv_from || op->kind == OpKind::send_file) && handle_issue14(op, &result, cancel_requested)) return;
     finish(op, result);
   }
@@ -826,7 +928,21 @@ class IoUringBackend final : public PosixBackend {
     TIGERIO_ASSERT(issued_ > 0);
     TIGERIO_ASSERT(uring(op).overflow_next == nullptr);
     issued_--;
-    uring(op).stage = Stage::idle;
+    UringOp& u = uring(op);
+    u.stage = Stage::idle;
+    if (op->kind == OpKind::file_size) {
+      // The kernel is done with the buffer (its CQE came, or it never read the SQE).
+      struct statx* status = u.statx;
+      u.statx = nullptr;
+      TIGERIO_ASSERT(status != nullptr);
+      int64_t size_or_error = result;
+      if (result >= 0) {
+        size_or_error = (status->stx_mask & STATX_SIZE) != 0 ? static_cast<int64_t>(status->stx_size) : kErrNotSupported;
+      }
+      statx_pool_.release(status);
+      loop_->complete_size(op, size_or_error);
+      return;
+    }
     loop_->complete(op, result);
   }
 
@@ -843,14 +959,12 @@ class IoUringBackend final : public PosixBackend {
   uint32_t issued_ = 0;    // ops given to issue() and not yet finished
   Op* overflow_head_ = nullptr;
   Op* overflow_tail_ = nullptr;
+  StatxPool statx_pool_;
 };
 
 }  // namespace
 
-bool io_uring_available() {
-  static const bool available = probe_io_uring();
-  return available;
-}
+bool io_uring_available() { return uring_support().usable; }
 
 std::unique_ptr<Backend> create_io_uring_backend(Loop* loop, const LoopConfig& config, int* error) {
   if (!io_uring_available()) {

@@ -49,6 +49,7 @@
 #include "../core/fd_table.h"
 #include "../core/loop.h"
 #include "win32.h"
+#include "win32_files.h"
 
 namespace tigerio {
 
@@ -463,6 +464,20 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
     case OpKind::open:
       TIGERIO_ASSERT(entry == nullptr);
       issue_open(op);
+      return;
+    // Synchronous, as on epoll: Windows has no overlapped flush, size or truncate.
+    case OpKind::fsync:
+    case OpKind::fdatasync:
+      loop_->complete(op, win32::file_sync(op->fd));
+      return;
+    case OpKind::file_size:
+      loop_->complete_size(op, win32::file_size(op->fd));
+      return;
+    case OpKind::truncate:
+      loop_->complete(op, win32::file_truncate(op->fd, op->args.truncate.length_bytes));
+      return;
+    case OpKind::allocate:
+      loop_->complete(op, win32::file_allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes));
       return;
     case OpKind::connect_unix:
       // AF_UNIX on IOCP is not done: AcceptEx needs 2 x 126 bytes of
@@ -901,7 +916,9 @@ void IocpBackend::issue_open(Op* op) {
   // reads then fail with EISDIR), so code that opens and then checks works.
   const HANDLE handle =
       ::CreateFileW(wide.data(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, disposition,
-                    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED | FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+                    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED | FILE_FLAG_BACKUP_SEMANTICS |
+                        win32::file_open_flags(op->args.open.flags),
+                    nullptr);
   if (handle == INVALID_HANDLE_VALUE) {
     loop_->complete(op, win32::last_error());
     return;

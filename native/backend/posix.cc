@@ -14,6 +14,7 @@
 #endif
 
 #include <cerrno>
+#include <cstdint>
 #include <cstddef>
 #include <cstring>
 
@@ -175,17 +176,103 @@ int open_os_flags(uint32_t flags) {
   if (flags & kOpenTruncate) os_flags |= O_TRUNC;
   if (flags & kOpenAppend) os_flags |= O_APPEND;
   if (flags & kOpenExclusive) os_flags |= O_EXCL;
+#if defined(O_DIRECT)
+  if (flags & kOpenDirect) os_flags |= O_DIRECT;
+#endif
   return os_flags;
 }
 
 int32_t open(const char* path, uint32_t flags, uint32_t mode) {
+#if !defined(O_DIRECT) && !defined(F_NOCACHE)
+  if (flags & kOpenDirect) return -EINVAL;  // no way to bypass the page cache here
+#endif
   const int os_flags = open_os_flags(flags);
   for (;;) {
     const int fd = ::open(path, os_flags, static_cast<mode_t>(mode));
-    if (fd >= 0) return fd;
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      return error_result();
+    }
+#if !defined(O_DIRECT) && defined(F_NOCACHE)
+    // macOS: no O_DIRECT; F_NOCACHE turns the cache off for this fd.
+    if ((flags & kOpenDirect) && ::fcntl(fd, F_NOCACHE, 1) < 0) {
+      const int32_t result = error_result();
+      ::close(fd);
+      return result;
+    }
+#endif
+    return fd;
+  }
+}
+
+int32_t fsync(int fd, bool data_only) {
+  TIGERIO_ASSERT(fd >= 0);
+  for (;;) {
+#if defined(__APPLE__)
+    (void)data_only;  // F_FULLFSYNC is the only call that reaches the disk's platters there
+    if (::fcntl(fd, F_FULLFSYNC) == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno == EBADF) return error_result();
+    // Network and FAT file systems refuse F_FULLFSYNC (ENOTSUP, ENOTTY,
+    // EINVAL): fsync is the most they offer (libuv and SQLite do the same).
+    if (::fsync(fd) == 0) return 0;
+#else
+    if ((data_only ? ::fdatasync(fd) : ::fsync(fd)) == 0) return 0;
+#endif
     if (errno == EINTR) continue;
     return error_result();
   }
+}
+
+int64_t file_size(int fd) {
+  TIGERIO_ASSERT(fd >= 0);
+  struct stat status;
+  if (::fstat(fd, &status) < 0) return error_result();
+  TIGERIO_ASSERT(status.st_size >= 0);
+  return static_cast<int64_t>(status.st_size);
+}
+
+int32_t truncate(int fd, int64_t length_bytes) {
+  TIGERIO_ASSERT(fd >= 0 && length_bytes >= 0);
+  static_assert(sizeof(off_t) == 8, "64-bit file offsets");
+  for (;;) {
+    if (::ftruncate(fd, static_cast<off_t>(length_bytes)) == 0) return 0;
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int32_t allocate(int fd, int64_t offset_bytes, int64_t length_bytes) {
+  TIGERIO_ASSERT(fd >= 0 && offset_bytes >= 0 && length_bytes >= 1);
+  TIGERIO_ASSERT(offset_bytes <= INT64_MAX - length_bytes);
+#if defined(__APPLE__)
+  // F_PREALLOCATE reserves blocks past the physical end of the file only,
+  // and leaves the size alone: reserve what the end lacks, contiguous if
+  // the disk has it, then move the end (as TigerBeetle does).
+  const int64_t end_bytes = offset_bytes + length_bytes;
+  const int64_t size_bytes = file_size(fd);
+  if (size_bytes < 0) return static_cast<int32_t>(size_bytes);
+  if (end_bytes <= size_bytes) return 0;
+  fstore_t store{};
+  store.fst_flags = F_ALLOCATECONTIG | F_ALLOCATEALL;
+  store.fst_posmode = F_PEOFPOSMODE;
+  store.fst_offset = 0;
+  store.fst_length = static_cast<off_t>(end_bytes - size_bytes);
+  if (::fcntl(fd, F_PREALLOCATE, &store) < 0) {
+    store.fst_flags = F_ALLOCATEALL;
+    if (::fcntl(fd, F_PREALLOCATE, &store) < 0) return error_result();
+  }
+  return truncate(fd, end_bytes);
+#else
+  for (;;) {
+    // posix_fallocate returns the error number, and leaves errno alone. glibc
+    // writes zeros into the holes where the file system has no fallocate.
+    const int error = ::posix_fallocate(fd, static_cast<off_t>(offset_bytes), static_cast<off_t>(length_bytes));
+    if (error == 0) return 0;
+    if (error == EINTR) continue;
+    return -error;
+  }
+#endif
 }
 
 int32_t close(int fd) {

@@ -26,9 +26,27 @@ int32_t connect_start(int fd, const AddressStorage& address);   // 0, -EINPROGRE
 int32_t connect_finish(int fd);                                 // 0, -EAGAIN (still connecting), or error
 int32_t read(int fd, uint8_t* buffer, uint32_t length, int64_t position);
 int32_t write(int fd, const uint8_t* buffer, uint32_t length, int64_t position);
+// kOpenDirect: O_DIRECT where the OS has it (Linux, FreeBSD; a file system
+// that refuses it fails the open with EINVAL), F_NOCACHE set after the open
+// on macOS, EINVAL where the OS has neither.
 int32_t open(const char* path, uint32_t flags, uint32_t mode);
-// open()'s layout.h kOpen* bits as the OS's O_* flags (close-on-exec always): for io_uring's openat.
+// open()'s layout.h kOpen* bits as the OS's O_* flags (close-on-exec always,
+// O_DIRECT for kOpenDirect): for io_uring's openat, which only Linux has.
 int open_os_flags(uint32_t flags);
+// Makes the data (data_only: fdatasync) or the data and metadata (fsync)
+// of fd durable: 0 or a negative errno. macOS: F_FULLFSYNC (a plain fsync
+// there only reaches the drive's cache), falling back to fsync where the
+// file system refuses F_FULLFSYNC; its fdatasync is the same F_FULLFSYNC.
+int32_t fsync(int fd, bool data_only);
+// The size of fd's file in bytes (fstat), or a negative errno.
+int64_t file_size(int fd);
+// ftruncate: 0 or a negative errno.
+int32_t truncate(int fd, int64_t length_bytes);
+// Gives [offset, offset + length) disk blocks and makes the file at least
+// offset + length bytes long (posix_fallocate; F_PREALLOCATE then ftruncate
+// on macOS, which can only preallocate at the end of a file): 0 or a
+// negative errno (ENOSPC when the disk is full: the point of allocating).
+int32_t allocate(int fd, int64_t offset_bytes, int64_t length_bytes);
 int32_t close(int fd);
 // Makes an fd that this IO did not create non-blocking; -EBADF if not open.
 int32_t ensure_nonblocking(int fd);

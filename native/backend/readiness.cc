@@ -60,6 +60,23 @@ void ReadinessBackend::issue(Op* op, FdEntry* entry) {
       loop_->complete(op, posix::write(op->fd, write.buffer, write.length, write.position));
       return;
     }
+    // No readiness API waits on a regular file: these run here, to the end
+    // (an fsync blocks the thread for as long as the disk takes).
+    case OpKind::fsync:
+    case OpKind::fdatasync:
+      loop_->complete(op, posix::fsync(op->fd, op->kind == OpKind::fdatasync));
+      return;
+    case OpKind::file_size:
+      loop_->complete_size(op, posix::file_size(op->fd));
+      return;
+    case OpKind::truncate:
+      loop_->complete(op, posix::truncate(op->fd, op->args.truncate.length_bytes));
+      return;
+    case OpKind::allocate: {
+      const AllocateArgs& allocate = op->args.allocate;
+      loop_->complete(op, posix::allocate(op->fd, allocate.offset_bytes, allocate.length_bytes));
+      return;
+    }
     default:
       break;
   }
@@ -155,7 +172,7 @@ void ReadinessBackend::retry(FdEntry& entry, Direction direction, int error) {
   // Every head is issued (the core issues a head as soon as it is one), and
   // here nothing else is in flight: a readiness op waits only for its event.
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0 && op->state == OpState::pending);
-  if (op->kind == OpKind::read || op->kind == OpKind::write) return;  // done at issue
+  if (op_is_file_op(op->kind)) return;  // done at issue
   int32_t result = attempt(op);
   // A socket error the poller already took (kqueue's fflags): a connect
   // still "in progress", or a recv that now reads end of stream, fails with it.
@@ -185,11 +202,12 @@ void ReadinessBackend::cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT(op->state == OpState::pending);
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
   (void)entry;
-  // Only socket ops wait (open, read and write complete when issued), and a
-  // waiting one is nowhere in the kernel: it is given back at once.
+  // Only socket ops wait (open and the file ops complete when issued), and
+  // a waiting one is nowhere in the kernel: it is given back at once.
   TIGERIO_ASSERT(op->kind == OpKind::accept || op->kind == OpKind::connect || op->kind == OpKind::recv ||
                  op->kind == OpKind::send || op->kind == OpKind::send_to || op->kind == OpKind::recv_from ||
                  op->kind == OpKind::send_file);
+  TIGERIO_ASSERT(!op_is_file_op(op->kind));
   loop_->complete(op, kErrCanceled);
 }
 

@@ -20,6 +20,7 @@ struct FdEntry {
   OpQueue queues[2];  // indexed by Direction: only the head is issued to the backend
   Op* closer;         // a close waiting for the ops on this fd to complete
   uint8_t advancing;  // bit per Direction: Loop::advance() is issuing heads of it
+  uint8_t direct;     // opened by this IO with kOpenDirect: reads and writes must be aligned (layout.h)
   alignas(8) uint8_t backend[24];  // the backend's own per-fd state; zero when the number starts a new life
 
   bool idle() const { return queues[0].empty() && queues[1].empty() && closer == nullptr; }
@@ -35,6 +36,7 @@ struct FdEntry {
   }
 };
 static_assert(std::is_trivial<FdEntry>::value, "a zeroed FdEntry is an unused one");
+static_assert(sizeof(void*) != 8 || sizeof(FdEntry) == 88, "FdEntry size changed: the README's fdsMax cost says 88 bytes");
 
 class FdTable {
  public:

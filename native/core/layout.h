@@ -15,6 +15,12 @@ constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
 // A completion is two int32 words: (kind << kKindShift | slot, result).
 // result >= 0 is the operation's value; result < 0 is a libuv-style errno.
 constexpr uint32_t kKindShift = 24;
+// A value that may not fit in an int32 (fileSize: a size in bytes) travels
+// beside the pair: the completion's first word has kCompletionValueFlag set,
+// its result word is 0, and the value is the float64 at the same index in
+// the `completion values` array (entries float64s shared with JS), exact up
+// to 2^53 - 1. Only fileSize sets it; every other completion is the pair alone.
+constexpr uint32_t kCompletionValueFlag = 1u << 23;
 
 // The state array JS reads without a native call.
 constexpr uint32_t kStateInflight = 0;     // submitted, not yet harvested into completions
@@ -58,6 +64,19 @@ constexpr uint32_t kOpenCreate = 1u << 2;
 constexpr uint32_t kOpenTruncate = 1u << 3;
 constexpr uint32_t kOpenAppend = 1u << 4;
 constexpr uint32_t kOpenExclusive = 1u << 5;
+// open(path, flags, { direct: true }): O_DIRECT (Linux, FreeBSD), F_NOCACHE
+// (macOS), FILE_FLAG_NO_BUFFERING | FILE_FLAG_WRITE_THROUGH (Windows). Every
+// read and write on such an fd must have its buffer's address, its length and
+// its position (when given) a multiple of kDirectAlignmentBytes, or it fails
+// with EINVAL before the kernel sees it (the core checks, the same on every OS).
+constexpr uint32_t kOpenDirect = 1u << 6;
+// The alignment direct I/O asks for: the largest logical block size of the
+// devices in common use (4Kn disks; 512e and 512n disks need less), and the
+// page size, so it satisfies Linux's O_DIRECT and Windows' NO_BUFFERING
+// rules on them. TigerBeetle's sector_size is the same.
+constexpr uint32_t kDirectAlignmentBytes = 4096;
+// File offsets and lengths (positions, truncate, allocate): exact in a JS number.
+constexpr double kFileBytesMax = 9007199254740991.0;
 
 // The address object of recvFrom (io.addressBuffer()): the sender of a
 // datagram, written by the backend in one OS-neutral layout so that io/
@@ -99,6 +118,10 @@ static_assert(kOperationsMaxDefault <= kOperationsMaxLimit, "default operationsM
 static_assert(kOperationsMaxLimit + kEntriesMax <= (1u << kSlotBits), "in-flight ops and one batch fit the slot space");
 static_assert(kFdsMaxDefault <= kFdsMaxLimit, "default fdsMax in range");
 static_assert(kKindShift >= kSlotBits, "a completion's kind bits sit above its slot bits");
+static_assert(kCompletionValueFlag >= (1u << kSlotBits) && kCompletionValueFlag < (1u << kKindShift),
+              "the value flag sits between a completion's slot and kind bits");
+static_assert((kDirectAlignmentBytes & (kDirectAlignmentBytes - 1)) == 0, "the direct alignment is a power of two");
+static_assert(kBufferSizeMaxLimit % kDirectAlignmentBytes == 0, "the largest transfer is a whole number of direct blocks");
 static_assert(kEventsPerIOMax >= 1, "an IO has events");
 
 }  // namespace tigerio

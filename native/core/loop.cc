@@ -20,6 +20,20 @@ uint8_t direction_bit(Direction direction) { return static_cast<uint8_t>(1u << s
 
 bool makes_fd(OpKind kind) { return kind == OpKind::accept || kind == OpKind::open; }
 
+// A read or write on an fd opened with kOpenDirect: its buffer's address,
+// its (clamped) length and its position must be multiples of the direct
+// alignment. The current position (-1) is the kernel's to check.
+bool direct_transfer_aligned(Op& op) {
+  TIGERIO_ASSERT(op_is_file_op(op.kind));
+  if (op.kind != OpKind::read && op.kind != OpKind::write) return true;
+  const FileTransferArgs& file = op.file_transfer();
+  TIGERIO_ASSERT(file.length >= 1);
+  const uint64_t mask = kDirectAlignmentBytes - 1;
+  if ((reinterpret_cast<uintptr_t>(file.buffer) & mask) != 0) return false;
+  if ((file.length & mask) != 0) return false;
+  return file.position < 0 || (static_cast<uint64_t>(file.position) & mask) == 0;
+}
+
 }  // namespace
 
 Loop::Loop(const LoopConfig& config)
@@ -28,7 +42,7 @@ Loop::Loop(const LoopConfig& config)
   TIGERIO_ASSERT(config.operations_max >= 1 && config.operations_max <= kOperationsMaxLimit);
   TIGERIO_ASSERT(config.buffer_size_max >= 1 && config.buffer_size_max <= kBufferSizeMaxLimit);
   TIGERIO_ASSERT(config.fds_max >= 1 && config.fds_max <= kFdsMaxLimit);
-  TIGERIO_ASSERT(config.completions != nullptr && config.state != nullptr);
+  TIGERIO_ASSERT(config.completions != nullptr && config.state != nullptr && config.completion_values != nullptr);
   config_.state[kStateInflight] = 0;
   config_.state[kStateUndelivered] = 0;
 }
@@ -147,6 +161,12 @@ void Loop::advance(FdEntry& entry, Direction direction) {
   for (Op* head = queue.head(); head != nullptr && entry.closer == nullptr; head = queue.head()) {
     if ((head->core_flags & kOpIssued) != 0) break;
     TIGERIO_ASSERT(head->state == OpState::pending);
+    if (entry.direct != 0 && !direct_transfer_aligned(*head)) {
+      // Refused here, in its turn, the same on every OS (macOS's F_NOCACHE
+      // would take it; Linux and Windows refuse it with EINVAL too).
+      complete(head, kErrInvalid);
+      continue;
+    }
     head->core_flags |= kOpIssued;
     backend_->issue(head, &entry);
   }
@@ -177,13 +197,30 @@ void Loop::complete(Op* op, int32_t result) {
   op->state = OpState::ready;
   op->result = result;
   ready_.push(op);
-  if (makes_fd(op->kind) && result >= 0) fd_opened(result);
+  if (makes_fd(op->kind) && result >= 0) {
+    fd_opened(result);
+    if (op->kind == OpKind::open && (op->args.open.flags & kOpenDirect) != 0) {
+      FdEntry* opened = fds_.find(result);
+      if (opened != nullptr) opened->direct = 1;
+    }
+  }
   if (entry == nullptr) return;
   if (entry->closer != nullptr) {
     if (entry->queues[0].empty() && entry->queues[1].empty()) finish_close(op->fd, *entry);
   } else {
     advance(*entry, direction);
   }
+}
+
+void Loop::complete_size(Op* op, int64_t size_or_error) {
+  TIGERIO_ASSERT(op->kind == OpKind::file_size);
+  TIGERIO_ASSERT(size_or_error >= INT32_MIN);
+  if (size_or_error < 0) {
+    complete(op, static_cast<int32_t>(size_or_error));
+    return;
+  }
+  op->args.file_size.size_bytes = size_or_error;
+  complete(op, 0);
 }
 
 void Loop::start_close(Op* op) {
@@ -364,7 +401,13 @@ uint32_t Loop::poll(int64_t timeout_ns) {
     Op* op = ready_.pop();
     op->state = OpState::delivering;
     delivering_.push(op);
-    words[2 * count] = static_cast<int32_t>((static_cast<uint32_t>(op->kind) << kKindShift) | op->slot);
+    uint32_t word = (static_cast<uint32_t>(op->kind) << kKindShift) | op->slot;
+    if (op->kind == OpKind::file_size && op->result >= 0) {
+      TIGERIO_ASSERT(op->result == 0 && op->args.file_size.size_bytes >= 0);
+      word |= kCompletionValueFlag;
+      config_.completion_values[count] = static_cast<double>(op->args.file_size.size_bytes);
+    }
+    words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;
     count++;
   }

@@ -39,6 +39,7 @@ struct LoopConfig {
   uint32_t fds_max;          // fd table entries (fd numbers >> kFdIndexShift below it)
   int32_t* completions;      // entries * 2 int32 words, shared with JS
   int32_t* state;            // kStateLength int32 words, shared with JS
+  double* completion_values;  // entries float64s, shared with JS: wide values (layout.h kCompletionValueFlag)
 };
 
 class Loop {
@@ -80,6 +81,9 @@ class Loop {
   // Backends: an issued op is done; queues it for the next harvest and
   // issues its fd's next op.
   void complete(Op* op, int32_t result);
+  // Backends: a fileSize is done. size_or_error >= 0 is the size in bytes
+  // (delivered beside the completion, see layout.h), < 0 a negative errno.
+  void complete_size(Op* op, int64_t size_or_error);
   FdTable& fds() { return fds_; }
   // The pending op with this id (a completion backend's user_data), or nullptr.
   Op* find_pending(uint64_t id) {

@@ -26,6 +26,11 @@ enum class OpKind : uint8_t {
   read,
   write,
   event_listen,
+  fsync,
+  fdatasync,
+  file_size,
+  truncate,
+  allocate,
   // Issue 14: datagrams, local sockets, sendfile (appended: kinds keep their numbers).
   send_to,
   recv_from,
@@ -36,17 +41,21 @@ enum class OpKind : uint8_t {
 
 // What IOError.syscall says for each kind (exported to JS as layout.operationNames).
 inline const char* op_kind_name(OpKind kind) {
-  static const char* const names[] = {"accept", "connect", "recv", "send", "timeout",
-                                      "close",  "open",    "read", "write", "eventListen",
-                                      "sendTo", "recvFrom", "connectUnix", "sendFile"};
+  static const char* const names[] = {"accept",    "connect",  "recv",     "send",     "timeout",
+                                      "close",     "open",     "read",     "write",    "eventListen",
+                                      "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
+                                      "sendTo",    "recvFrom", "connectUnix", "sendFile"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
 }
 
-// The fd queue an op waits in (see fd_table.h): accept, recv, read and write
-// share one FIFO (a file's reads and writes run in submission order, as
-// synchronous calls would; a socket's receiving side), connect and send the other.
+// The fd queue an op waits in (see fd_table.h): accept, recv and every file
+// operation (read, write, fsync, fdatasync, fileSize, truncate, allocate)
+// share one FIFO (a file's operations run one at a time in submission order,
+// as synchronous calls would: an fsync covers the writes before it, a
+// fileSize sees them; a socket's receiving side, recvFrom included), connect,
+// send, sendTo, connectUnix and sendFile the other.
 enum class Direction : uint8_t { in = 0, out = 1, none = 2 };
 
 inline Direction op_direction(OpKind kind) {
@@ -55,6 +64,11 @@ inline Direction op_direction(OpKind kind) {
     case OpKind::recv:
     case OpKind::read:
     case OpKind::write:
+    case OpKind::fsync:
+    case OpKind::fdatasync:
+    case OpKind::file_size:
+    case OpKind::truncate:
+    case OpKind::allocate:
     case OpKind::recv_from:
       return Direction::in;
     case OpKind::connect:
@@ -65,6 +79,23 @@ inline Direction op_direction(OpKind kind) {
       return Direction::out;
     default:
       return Direction::none;
+  }
+}
+
+// The file operations that take an fd (open makes one): issued as the head
+// of the fd's `in` queue, synchronous on the readiness backends.
+inline bool op_is_file_op(OpKind kind) {
+  switch (kind) {
+    case OpKind::read:
+    case OpKind::write:
+    case OpKind::fsync:
+    case OpKind::fdatasync:
+    case OpKind::file_size:
+    case OpKind::truncate:
+    case OpKind::allocate:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -113,6 +144,17 @@ struct OpenArgs {
 struct EventListenArgs {
   uint32_t handle;
 };
+struct SyncArgs {};  // fsync, fdatasync: the whole file
+struct FileSizeArgs {
+  int64_t size_bytes;  // out: set by Loop::complete_size, harvested as the completion's value
+};
+struct TruncateArgs {
+  int64_t length_bytes;  // the new size: shorter drops the tail, longer reads as zeros
+};
+struct AllocateArgs {
+  int64_t offset_bytes;  // [offset, offset + length) gets disk blocks; the size grows to cover it
+  int64_t length_bytes;  // >= 1
+};
 // Bytes of the largest socket address a datagram names (sockaddr_in6 on
 // every OS); its length follows from its family (backend's address_length).
 constexpr uint32_t kDatagramAddressBytes = 28;
@@ -149,6 +191,11 @@ union OpArgs {
   FileTransferArgs read;
   FileTransferArgs write;
   EventListenArgs event_listen;
+  SyncArgs fsync;
+  SyncArgs fdatasync;
+  FileSizeArgs file_size;
+  TruncateArgs truncate;
+  AllocateArgs allocate;
   SendToArgs send_to;
   RecvFromArgs recv_from;
   ConnectUnixArgs connect_unix;

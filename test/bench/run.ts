@@ -37,7 +37,7 @@ import { benchTool, TOOLS_HELP } from './tools';
 const toolStatus = benchTool(process.argv.slice(2));
 if (toolStatus !== null) process.exit(toolStatus);
 
-const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'udp', 'unix-pingpong', 'sendfile'] as const;
+const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'fsync', 'udp', 'unix-pingpong', 'sendfile'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n${TOOLS_HELP}`;
@@ -74,6 +74,7 @@ const D = {
   timeoutsCount: quick ? 100_000 : 1_000_000,
   idleCount: quick ? 1000 : 10_000,
   overheadMs: quick ? 300 : 2000,
+  fsyncMs: quick ? 1000 : 5000,
 };
 
 const HERE = __dirname; // dist/test/bench
@@ -239,6 +240,21 @@ async function idle(): Promise<void> {
     addRow({
       benchmark: `${D.idleCount / 1000}k idle conns, RSS/conn`, backend, tigerio: num(result, 'rssPerConnection'),
       unit: 'B', higherIsBetter: false, peer: 'node:net + data listener', peerFigure: num(peer, 'rssPerConnection'),
+    });
+  }
+}
+
+/** 4 KiB write + fdatasync in a loop (test/bench/fsync.ts), against node:fs's callbacks. */
+async function durableWrites(): Promise<void> {
+  const common = ['--duration', String(D.fsyncMs)];
+  const options = { timeoutMs: D.fsyncMs * 3 + 60_000 };
+  const peer = await nodeChild('fsync.js', ['--impl', 'fs', ...common], options);
+  if (peer?.tmpfs === true) note(`fsync: ${String(peer.directory)} is tmpfs: fdatasync reaches no disk there`);
+  for (const backend of backends) {
+    const result = await nodeChild('fsync.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    addRow({
+      benchmark: `4 KiB write + fdatasync, ${D.fsyncMs / 1000} s`, backend, tigerio: num(result, 'pairsPerSecond'),
+      unit: 'pairs/s', higherIsBetter: true, peer: 'node:fs write + fdatasync', peerFigure: num(peer, 'pairsPerSecond'),
     });
   }
 }
@@ -736,6 +752,7 @@ async function main(): Promise<void> {
     idle,
     'pingpong-idle': pingpongIdle,
     overhead,
+    fsync: durableWrites,
     udp,
     'unix-pingpong': unixPingpong,
     sendfile,

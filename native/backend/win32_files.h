@@ -1,0 +1,56 @@
+// The file operations of issue 13 on Windows, as synchronous calls on a
+// file HANDLE (the fd is the handle's value, see win32.h). Each returns 0
+// (or a size) or a negative libuv-style errno from win32::map_error, so the
+// same condition has the same `code` as on Linux. The IOCP backend runs them
+// at issue, as the readiness backends run the POSIX ones: Windows has no
+// overlapped flush, size query, truncate or allocation.
+#pragma once
+
+#include <cstdint>
+
+#include "win32.h"
+
+namespace tigerio {
+namespace win32 {
+
+// fsync and fdatasync: FlushFileBuffers, which writes the file's data and
+// metadata through the OS cache and asks the device to flush its own cache
+// (Windows has no data-only flush). Needs a handle opened for writing:
+// otherwise EACCES (ERROR_ACCESS_DENIED), unlike POSIX.
+int32_t file_sync(int32_t fd);
+
+// The file's size in bytes (GetFileSizeEx), or a negative errno.
+int64_t file_size(int32_t fd);
+
+// Sets the end of file to length_bytes (SetFileInformationByHandle,
+// FileEndOfFileInfo): shorter drops the tail, longer reads as zeros.
+int32_t file_truncate(int32_t fd, int64_t length_bytes);
+
+// allocate: the nearest honest equivalent of posix_fallocate. NTFS reserves
+// clusters up to offset + length (FileAllocationInfo, only ever growing it:
+// a smaller allocation size would cut the file), then the end of file moves
+// up to offset + length (FileEndOfFileInfo) if it was before it, so the size
+// matches POSIX's and the clusters stay the file's after the handle closes
+// (NTFS frees an allocation beyond the end of file at the last close). The
+// clusters are not zeroed at once: NTFS reads them as zeros and writes
+// zeros up to a later write's offset (its valid data length) when that
+// write comes. SetFileValidData, which would skip that, needs a privilege
+// and exposes the disk's old contents: not used. A sparse file's holes are
+// not filled. ENOSPC when the volume lacks the room. Where the file system
+// does not implement FileAllocationInfo (ERROR_CALL_NOT_IMPLEMENTED,
+// ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED: Wine, some redirectors),
+// only the end of file moves: on NTFS and ReFS that allocates the clusters
+// of a non-sparse file anyway (what tigerio opens); under Wine it is the
+// host's ftruncate, which leaves a hole.
+
+int32_t file_allocate(int32_t fd, int64_t offset_bytes, int64_t length_bytes);
+
+// The CreateFileW flags that open()'s layout.h bits add to
+// FILE_FLAG_OVERLAPPED: kOpenDirect is FILE_FLAG_NO_BUFFERING (no cache;
+// sector-aligned buffers, lengths and offsets, which the core checks against
+// kDirectAlignmentBytes) | FILE_FLAG_WRITE_THROUGH (a write completes once
+// it is on the device, not in its cache).
+DWORD file_open_flags(uint32_t open_flags);
+
+}  // namespace win32
+}  // namespace tigerio
