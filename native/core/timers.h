@@ -15,44 +15,92 @@ namespace tigerio {
 
 class Timers {
  public:
+  // Timeouts usually arrive in deadline order (a zero or fixed delay, each
+  // call later than the last): those join a FIFO in O(1); the others go
+  // into the heap. Both stay sorted by (deadline, submission), and the
+  // next due is the earlier of their heads.
   void start(Op* op) {
     TIGERIO_ASSERT(op->kind == OpKind::timeout && op->state == OpState::pending);
     TIGERIO_ASSERT(op->args.timeout.deadline_ns >= 0);
-    heap_.push(op);
+    const Op* tail = ordered_.tail_;
+    if (tail == nullptr || TimerHeap::deadline(tail) <= TimerHeap::deadline(op)) {
+      TIGERIO_ASSERT(tail == nullptr || tail->sequence < op->sequence);
+      op->heap_index = kInOrdered;
+      ordered_.push(op);
+    } else {
+      heap_.push(op);
+    }
   }
 
   // True if op was waiting (it no longer is).
   bool cancel(Op* op) {
     TIGERIO_ASSERT(op->kind == OpKind::timeout);
+    if (op->heap_index == kInOrdered) {
+      ordered_.remove(op);
+      return true;
+    }
     return heap_.remove(op);
   }
 
   // The next timeout due at now_ns, in (deadline, submission) order, or nullptr.
   Op* pop_expired(int64_t now_ns) {
-    if (heap_.empty() || TimerHeap::deadline(heap_.top()) > now_ns) return nullptr;
-    Op* op = heap_.pop();
-    TIGERIO_ASSERT(op->kind == OpKind::timeout);
+    Op* op = next();
+    if (op == nullptr || TimerHeap::deadline(op) > now_ns) return nullptr;
+    take(op);
     return op;
   }
 
-  Op* pop_any() { return heap_.empty() ? nullptr : heap_.pop(); }
+  Op* pop_any() {
+    Op* op = next();
+    if (op != nullptr) take(op);
+    return op;
+  }
 
-  bool empty() const { return heap_.empty(); }
-  uint32_t size() const { return heap_.size(); }
+  bool empty() const { return heap_.empty() && ordered_.empty(); }
+  uint32_t size() const { return heap_.size() + ordered_.size(); }
 
   // The nearest deadline (monotonic ns), or -1.
-  int64_t next_deadline_ns() const { return heap_.empty() ? -1 : TimerHeap::deadline(heap_.top()); }
+  int64_t next_deadline_ns() const {
+    const Op* op = next();
+    return op == nullptr ? -1 : TimerHeap::deadline(op);
+  }
 
   // A wait of timeout_ns (-1: no limit) shortened to end at the nearest deadline.
   int64_t bound_wait_ns(int64_t timeout_ns, int64_t now_ns) const {
     TIGERIO_ASSERT(timeout_ns >= -1);
-    if (heap_.empty()) return timeout_ns;
-    const int64_t until_ns = std::max<int64_t>(0, TimerHeap::deadline(heap_.top()) - now_ns);
+    const int64_t deadline_ns = next_deadline_ns();
+    if (deadline_ns < 0) return timeout_ns;
+    const int64_t until_ns = std::max<int64_t>(0, deadline_ns - now_ns);
     return timeout_ns < 0 ? until_ns : std::min(timeout_ns, until_ns);
   }
 
  private:
+  // Op::heap_index of an op in the FIFO: no heap index is that large.
+  static constexpr uint32_t kInOrdered = UINT32_MAX;
+
+  // The earlier of the two heads by (deadline, submission), or nullptr.
+  Op* next() const {
+    Op* ordered = ordered_.head();
+    Op* heaped = heap_.top();
+    if (ordered == nullptr) return heaped;
+    if (heaped == nullptr) return ordered;
+    const int64_t a = TimerHeap::deadline(ordered), b = TimerHeap::deadline(heaped);
+    return (a < b || (a == b && ordered->sequence < heaped->sequence)) ? ordered : heaped;
+  }
+
+  void take(Op* op) {
+    TIGERIO_ASSERT(op->kind == OpKind::timeout);
+    if (op->heap_index == kInOrdered) {
+      TIGERIO_ASSERT(ordered_.head() == op);
+      ordered_.remove(op);
+    } else {
+      Op* popped = heap_.pop();
+      TIGERIO_ASSERT(popped == op);
+    }
+  }
+
   TimerHeap heap_;
+  OpQueue ordered_{};  // deadlines non-decreasing from head to tail
 };
 
 }  // namespace tigerio
