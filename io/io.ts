@@ -551,13 +551,13 @@ export class IO {
     }
     checkAddressBuffer(to);
     checkCallback(portOrCallback);
-    checkDatagramLength(buffer.byteLength, DATAGRAM_IPV6_MAX, this.bufferSizeMax);
+    checkDatagramLength(buffer.byteLength, addressFamily(to) === 4 ? DATAGRAM_IPV4_MAX : DATAGRAM_IPV6_MAX, this.bufferSizeMax);
     return this.submitDatagram(KIND_SEND_TO, fd, buffer, to, 0, undefined, portOrCallback as Callback);
   }
 
   /**
    * Receives one datagram into `buffer`, and its sender into `address` (an
-   * object from `io.addressBuffer()`, read with `decodeAddress`/`addressPort`).
+   * object from `io.addressBuffer()`, read with `IO.addressPort`/`IO.decodeAddress`).
    * Result: the datagram's size. A datagram longer than the buffer fails
    * with `EMSGSIZE`: the buffer then holds its first `buffer.byteLength`
    * bytes, `address` its sender, and the rest is gone (as the kernel drops it).

@@ -141,6 +141,7 @@ forEachBackend('datagrams', (scope) => {
     const fd = io.udpSocket('ipv4');
     const callback = (): void => {};
     expectThrows(() => io.sendTo(fd, new Uint8Array(65508), '127.0.0.1', 9, callback), RangeError);
+    expectThrows(() => io.sendTo(fd, new Uint8Array(65528), '::1', 9, callback), RangeError);
     expectThrows(() => io.sendTo(fd, new Uint8Array(1), 'localhost', 9, callback), TypeError);
     expectThrows(() => io.sendTo(fd, new Uint8Array(1), '127.0.0.1', 0, callback), RangeError);
     expectThrows(() => io.recvFrom(fd, new Uint8Array(8), new Uint8Array(3), callback), RangeError);
