@@ -191,8 +191,26 @@ bool file_known(int32_t fd) {
 struct Extensions {
   LPFN_ACCEPTEX accept_ex = nullptr;
   LPFN_CONNECTEX connect_ex = nullptr;
-  LPFN_TRANSMITFILE transmit_file = nullptr;  // sendFile; nullptr: ENOTSUP
 };
+
+// TransmitFile (sendFile), looked up once per process at its first sendFile,
+// through the socket it sends on: an IO that never sends a file makes no
+// call for it. nullptr: the provider has none (ENOTSUP).
+LPFN_TRANSMITFILE transmit_file_of(SOCKET socket) {
+  TIGERIO_ASSERT(socket != INVALID_SOCKET);
+  static std::atomic<LPFN_TRANSMITFILE> cached{nullptr};
+  LPFN_TRANSMITFILE function = cached.load(std::memory_order_acquire);
+  if (function != nullptr) return function;
+  GUID guid = WSAID_TRANSMITFILE;
+  DWORD bytes = 0;
+  if (::WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), &function, sizeof(function), &bytes,
+                 nullptr, nullptr) != 0) {
+    return nullptr;
+  }
+  TIGERIO_ASSERT(function != nullptr);
+  cached.store(function, std::memory_order_release);
+  return function;
+}
 
 int32_t load_extensions(Extensions* out) {
   TIGERIO_ASSERT(out != nullptr);
@@ -207,11 +225,6 @@ int32_t load_extensions(Extensions* out) {
       ::WSAIoctl(probe, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid, sizeof(connect_guid), &out->connect_ex,
                  sizeof(out->connect_ex), &bytes, nullptr, nullptr) != 0) {
     result = win32::socket_error();
-  }
-  GUID transmit_guid = WSAID_TRANSMITFILE;
-  if (result == 0 && ::WSAIoctl(probe, SIO_GET_EXTENSION_FUNCTION_POINTER, &transmit_guid, sizeof(transmit_guid),
-                                &out->transmit_file, sizeof(out->transmit_file), &bytes, nullptr, nullptr) != 0) {
-    out->transmit_file = nullptr;  // optional: only sendFile needs it
   }
   ::closesocket(probe);
   TIGERIO_ASSERT(result < 0 || (out->accept_ex != nullptr && out->connect_ex != nullptr));
@@ -690,16 +703,16 @@ int32_t IocpBackend::start_datagram(Op* op, FdState& state) {
 int32_t IocpBackend::start_send_file(Op* op, FdState& state) {
   TIGERIO_ASSERT(op->kind == OpKind::send_file);
   const SendFileArgs& args = op->args.send_file;
-  if (extensions_.transmit_file == nullptr) return kErrNotSupported;
   // Only a file an IO of this process opened: any other number may be any handle of node.exe.
   if (!file_known(args.file_fd)) return kErrBadFd;
+  const LPFN_TRANSMITFILE transmit_file = transmit_file_of(as_socket(op->fd));
+  if (transmit_file == nullptr) return kErrNotSupported;
   Scratch* scratch = prepare(op);
   const uint64_t offset = static_cast<uint64_t>(args.offset);
   scratch->overlapped.Offset = static_cast<DWORD>(offset);
   scratch->overlapped.OffsetHigh = static_cast<DWORD>(offset >> 32);
   const DWORD length = std::min(args.length, kSendChunkMax);
-  if (extensions_.transmit_file(as_socket(op->fd), as_handle(args.file_fd), length, 0, &scratch->overlapped, nullptr,
-                                0)) {
+  if (transmit_file(as_socket(op->fd), as_handle(args.file_fd), length, 0, &scratch->overlapped, nullptr, 0)) {
     if (state.skip_on_success == 0) return in_flight(op);
     // Done at once: TransmitFile says how much only through the OVERLAPPED.
     DWORD bytes = 0;
