@@ -13,7 +13,12 @@
       "native/core/events.cc",
       "native/core/fd_owners.cc",
       "native/backend/registry.cc",
-      "native/backend/ip_address.cc"
+      "native/backend/ip_address.cc",
+      "native/backend/simulation.cc",
+      "native/backend/sim_world.cc",
+      "native/backend/sim_network.cc",
+      "native/backend/sim_disk.cc",
+      "native/simulation_addon.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

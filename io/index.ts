@@ -2,6 +2,8 @@
 export { IO } from './io';
 export { IOError } from './errors';
 export { IOPromises } from './promises';
+export { Simulation } from './simulation';
+export type { SimulationFaults, SimulationIOOptions, SimulationOptions } from './simulation';
 export type { AddressBuffer } from './address';
 export type {
   Callback,

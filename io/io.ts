@@ -4,10 +4,11 @@
 // and this file calls callbacks[slot] for each. No JS object per operation
 // beyond the caller's own callback.
 import { unlinkSync } from 'node:fs';
-import { binding, type NativeIO, type Side } from './native';
+import { binding, type NativeIO, type NativeWorld, type Side } from './native';
 import { BufferRegistry } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
 import { OperationSlots } from './slots';
+import { worldOf } from './world';
 import { deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
 import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
@@ -130,6 +131,14 @@ const OPEN_FLAGS: Record<OpenFlags, number> = {
  * io.deinit();
  * ```
  */
+/**
+ * Internal (not exported by the package entry): starts the operations an
+ * IO holds in its submission queue. A Simulation calls it on each of its IOs
+ * before its world's clock moves, so that what callbacks submitted is in
+ * the world first.
+ */
+export const FLUSH_SUBMISSIONS: unique symbol = Symbol('tigerio.flushSubmissions');
+
 export class IO {
   /** Backends usable on this machine, best first. The first is the default. */
   /** Every limit of an IO's options and operations, defined once in the native layer. */
@@ -198,12 +207,14 @@ export class IO {
     return binding.eventTrigger(handle);
   }
 
-  /** The backend this IO runs on: `epoll`, `io_uring`, `kqueue`, `iocp`. */
+  /** The backend this IO runs on: `epoll`, `io_uring`, `kqueue`, `iocp`, `simulation`. */
   readonly backend: string;
   /** The same operations returning promises, for code that prefers `await`. */
   readonly promises: IOPromises;
 
   private native: NativeIO | null;
+  /** The simulated world of a `simulation` IO, whose virtual clock runForNs() counts; else null. */
+  private readonly world: NativeWorld | null;
   private readonly completions: Int32Array;
   /** Beside `completions`, by pair index: values that may not fit an int32 (fileSize's bytes). */
   private readonly completionValues: Float64Array;
@@ -258,6 +269,11 @@ export class IO {
     const bufferSizeMax = optionalInteger(
       'options.bufferSizeMax', opts.bufferSizeMax, BUFFER_SIZE_MAX_DEFAULT, 1, BUFFER_SIZE_MAX_LIMIT);
     const fdsMax = optionalInteger('options.fdsMax', opts.fdsMax, FDS_MAX_DEFAULT, 1, FDS_MAX_LIMIT);
+    // A simulated IO joins a world: the one its Simulation made, or its own.
+    this.world = backend === 'simulation' ? worldOf(opts) : null;
+    if (this.world === null && opts.seed !== undefined) {
+      throw new TypeError("tigerio: options.seed is for backend 'simulation' only");
+    }
     this.completions = new Int32Array(entries * 2);
     this.completionValues = new Float64Array(entries);
     this.state = new Int32Array(layout.stateLength);
@@ -267,7 +283,8 @@ export class IO {
     this.queueWords = new Int32Array(queue);
     this.queueNumbers = new Float64Array(queue);
     this.native = new binding.NativeIO(
-      backend, entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides,
+      this.world === null ? backend : `simulation:${this.world.id}`,
+      entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides,
       this.completionValues);
     this.backend = this.native.backend;
     this.bufferSizeMax = bufferSizeMax;
@@ -447,7 +464,9 @@ export class IO {
     checkInteger('nanoseconds', nanoseconds, 0, TIMEOUT_NS_MAX);
     checkCallback(callback);
     // The deadline is this call's time plus the delay: stamped now, however late the flush.
-    return this.submit(KIND_TIMEOUT, -1, 0, nanoseconds, jsNowNs() + this.clockOffsetNs + nanoseconds, undefined, callback);
+    // On a simulated world the clock is the world's (it moves only when the world runs).
+    const now = this.world === null ? jsNowNs() + this.clockOffsetNs : this.world.nowNs();
+    return this.submit(KIND_TIMEOUT, -1, 0, nanoseconds, now + nanoseconds, undefined, callback);
   }
 
   /**
@@ -747,13 +766,19 @@ export class IO {
   runForNs(nanoseconds: number): void {
     this.checkDrivable('runForNs');
     checkInteger('nanoseconds', nanoseconds, 0, TIMEOUT_NS_MAX);
-    // The monotonic clock as doubles: no BigInt allocated per round.
-    const deadline = jsNowNs() + nanoseconds;
+    // The clock as doubles: no BigInt allocated per round.
+    const deadline = this.clockNs() + nanoseconds;
     this.pollAndDispatch(0);
     // A callback may deinit() the IO: then there is nothing left to run.
     while (this.native !== null) {
-      const remaining = Math.ceil(deadline - jsNowNs());
+      const remaining = Math.ceil(deadline - this.clockNs());
       if (remaining <= 0) return;
+      if (this.world !== null && this.state[STATE_INFLIGHT] === 0 && this.queued === 0 && this.batchIndex >= this.batchCount) {
+        // Simulated, nothing pending: no callback can come, and virtual time
+        // passes only if someone moves it (the native poll does not wait then).
+        this.world.runUntil(Number(deadline));
+        return;
+      }
       this.pollAndDispatch(remaining);
     }
   }
@@ -840,6 +865,11 @@ export class IO {
   private live(method: string): NativeIO {
     if (this.native === null || this.deinitializing) throw deinitializedError(method);
     return this.native;
+  }
+
+  /** The clock runForNs() counts on: the monotonic clock, or a simulated world's virtual one. */
+  private clockNs(): number {
+    return this.world === null ? jsNowNs() : this.world.nowNs();
   }
 
   private checkDrivable(method: string): void {
@@ -948,6 +978,11 @@ export class IO {
     return this.slots.id(slot);
   }
 
+  /** See FLUSH_SUBMISSIONS. */
+  [FLUSH_SUBMISSIONS](): void {
+    if (this.native !== null && this.queued > 0) this.flush(this.native);
+  }
+
   private flush(native: NativeIO): void {
     const count = this.queued;
     this.queued = 0;
@@ -974,6 +1009,8 @@ export class IO {
   private dispatchFromLoop(): void {
     try {
       if (this.native !== null && !this.deinitializing) {
+        // Simulated: when nothing in the world is runnable, its clock moves to the next event.
+        if (this.world !== null) this.world.step(-1);
         this.pollAndDispatch(0);
         // What the callbacks submitted starts now, before the loop sleeps.
         if (this.native !== null && this.queued > 0) this.flush(this.native);

@@ -132,8 +132,31 @@ export interface NativeLayout {
   unixAbstractNamespace: boolean;
 }
 
+/** A simulated world (native/simulation_addon.cc); IOs join it as backend `simulation:<id>`. */
+export interface NativeWorld {
+  readonly id: number;
+  /** The virtual clock, in nanoseconds since the world began. */
+  nowNs(): number;
+  /** Runs what is due; if nothing is runnable, moves the clock to the next event at or before limitNs (-1: none). False when nothing can happen by then. */
+  step(limitNs: number): boolean;
+  /** Runs every event up to atNs, then stands the clock there. */
+  runUntil(atNs: number): void;
+  /** The trace hash, 16 hex digits. */
+  trace(): string;
+  traceEvents(): number;
+  nodeCount(): number;
+  /** fds open in the world, over all its IOs. */
+  openFds(): number;
+  crash(node: number): void;
+}
+
+export interface NativeWorldConstructor {
+  new (seedHigh: number, seedLow: number, faults: Float64Array): NativeWorld;
+}
+
 export interface NativeBinding {
   NativeIO: NativeIOConstructor;
+  NativeWorld: NativeWorldConstructor;
   layout: NativeLayout;
   /** Backends compiled in and usable on this machine, best first. */
   backends(): string[];

@@ -81,6 +81,12 @@ export interface IOOptions {
   /** Backend name (`IO.backends()` lists the usable ones). Default: the best one this machine has. */
   backend?: string;
   /**
+   * With `backend: 'simulation'`: the seed of the IO's own simulated world
+   * (an integer, 0..2^53-1; default 0). Faults are off in such a world; use
+   * {@link Simulation} for faults and for several IOs on one world.
+   */
+  seed?: number;
+  /**
    * Completions harvested per tick, and the kernel ring size where the backend
    * has one. Default 256, range 1..4096. Operations beyond it are not lost:
    * they wait in the IO and complete on later ticks.

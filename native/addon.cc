@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/layout.h"
 #include "core/loop.h"
+#include "simulation_addon.h"
 
 namespace tigerio {
 
@@ -784,6 +785,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("eventTrigger", Napi::Function::New(env, EventTrigger, "eventTrigger"));
   exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));
   exports.Set("layout", Layout(env));
+  register_simulation(env, exports);
   return exports;
 }
 

@@ -8,7 +8,6 @@ namespace tigerio {
 Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, napi_value resource,
                               Attachment** owner) {
   TIGERIO_ASSERT(loop != nullptr && owner != nullptr && *owner == nullptr);
-  TIGERIO_ASSERT(loop->poll_fd() >= 0);
   uv_loop_t* uv_loop = nullptr;
   if (napi_get_uv_event_loop(env, &uv_loop) != napi_ok || uv_loop == nullptr) {
     napi_throw_error(env, nullptr, "tigerio: attach(): no libuv loop in this environment");
@@ -24,7 +23,12 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
     napi_throw_error(env, nullptr, "tigerio: attach(): could not set up the callback context");
     return nullptr;
   }
-  const int rc = uv_poll_init(uv_loop, &self->poll_, loop->poll_fd());
+  // A backend with no kernel object (the simulation) has no fd to poll: its
+  // rounds come from the idle handle (Backend::has_unsubmitted) and the
+  // timer, and another thread's wake-up (an event trigger) from a uv_async.
+  self->polling_ = loop->poll_fd() >= 0;
+  const int rc = self->polling_ ? uv_poll_init(uv_loop, &self->poll_, loop->poll_fd())
+                                : uv_async_init(uv_loop, &self->wake_, OnWake);
   if (rc != 0) {
     napi_async_destroy(env, self->context_);
     napi_delete_reference(env, self->dispatch_);
@@ -35,10 +39,15 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
   uv_timer_init(uv_loop, &self->timer_);
   uv_idle_init(uv_loop, &self->idle_);
   self->poll_.data = self;
+  self->wake_.data = self;
   self->timer_.data = self;
   self->idle_.data = self;
   self->handles_open_ = 3;
-  uv_poll_start(&self->poll_, UV_READABLE, OnPoll);
+  if (self->polling_) {
+    uv_poll_start(&self->poll_, UV_READABLE, OnPoll);
+  } else {
+    loop->backend().set_wake_hook(WakeHook, self);
+  }
   // Node waits for this hook's handle at environment teardown (a worker
   // exiting while attached), so the handles are closed before its loop is.
   napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, self, &self->cleanup_);
@@ -56,6 +65,8 @@ void Attachment::OnIdle(uv_idle_t* handle) {
   TIGERIO_ASSERT(handle->data != nullptr);
   static_cast<Attachment*>(handle->data)->Dispatch();
 }
+void Attachment::OnWake(uv_async_t* handle) { static_cast<Attachment*>(handle->data)->Dispatch(); }
+void Attachment::WakeHook(void* data) { uv_async_send(&static_cast<Attachment*>(data)->wake_); }
 
 void Attachment::Rearm() {
   TIGERIO_ASSERT(!closing_);
@@ -75,8 +86,8 @@ void Attachment::Rearm() {
     uv_timer_start(&timer_, OnTimer, timeout_ms, 0);
     timer_deadline_ns_ = deadline_ns;
   }
-  uv_handle_t* const handles[] = {reinterpret_cast<uv_handle_t*>(&poll_), reinterpret_cast<uv_handle_t*>(&timer_),
-                                  reinterpret_cast<uv_handle_t*>(&idle_)};
+  uv_handle_t* const handles[] = {polling_ ? reinterpret_cast<uv_handle_t*>(&poll_) : reinterpret_cast<uv_handle_t*>(&wake_),
+                                  reinterpret_cast<uv_handle_t*>(&timer_), reinterpret_cast<uv_handle_t*>(&idle_)};
   for (uv_handle_t* handle : handles) {
     if (pending) {
       uv_ref(handle);
@@ -92,14 +103,18 @@ void Attachment::Close() {
   if (*owner_ == this) *owner_ = nullptr;
   // Stopping the poll takes the fd out of libuv's epoll set now, before the
   // backend closes it.
-  uv_poll_stop(&poll_);
+  if (polling_) {
+    uv_poll_stop(&poll_);
+  } else {
+    loop_->backend().set_wake_hook(nullptr, nullptr);  // no uv_async_send after this
+  }
   uv_timer_stop(&timer_);
   uv_idle_stop(&idle_);
   napi_async_destroy(env_, context_);
   context_ = nullptr;
   napi_delete_reference(env_, dispatch_);
   dispatch_ = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
+  uv_close(polling_ ? reinterpret_cast<uv_handle_t*>(&poll_) : reinterpret_cast<uv_handle_t*>(&wake_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnClosed);
 }

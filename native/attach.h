@@ -92,15 +92,19 @@ class Attachment {
   bool waiter_started_ = false;
 #else
   static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnWake(uv_async_t* handle);
+  static void WakeHook(void* data);  // any thread: the backend's wake()
   static void OnTimer(uv_timer_t* handle);
   static void OnIdle(uv_idle_t* handle);
   static void OnClosed(uv_handle_t* handle);
 
   uv_poll_t poll_;
+  uv_async_t wake_;  // instead of poll_ for a backend with no poll fd (the simulation)
   uv_timer_t timer_;
   uv_idle_t idle_;
   int64_t timer_deadline_ns_ = -1;
   int handles_open_ = 0;
+  bool polling_ = false;  // the backend has a poll fd (not the simulation): poll_, else wake_
 #endif
 };
 

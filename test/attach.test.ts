@@ -22,9 +22,9 @@ forEachBackend('attach', (scope) => {
     expect(io.attached).to.equal(true);
     const data = randomBytes(256 * 1024);
     const chain = async (): Promise<Buffer> => {
-      const start = process.hrtime.bigint();
+      const start = scope.nowNs();
       await io.promises.timeout(2_000_000);
-      expect(process.hrtime.bigint() - start >= 2_000_000n).to.equal(true);
+      expect(scope.nowNs() - start >= 2_000_000n).to.equal(true);
       const listener = io.listen('127.0.0.1', 0);
       const client = io.socket('ipv4');
       const [server] = await Promise.all([

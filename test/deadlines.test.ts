@@ -9,20 +9,14 @@ import { forEachBackend } from './support/backends';
 import { runUntil } from './support/run';
 import { seededRandom } from './support/random';
 
-function nowNs(): number {
-  return Number(process.hrtime.bigint());
-}
-
-function busyWaitNs(ns: number): void {
-  const until = nowNs() + ns;
-  while (nowNs() < until) {
-    // Synchronous work: the IO is not driven meanwhile.
-  }
-}
-
 const MS = 1_000_000;
 
 forEachBackend('deadlines measured from the call', (scope) => {
+  // The scope's clock: the monotonic one, or the simulation's virtual clock.
+  const nowNs = (): number => Number(scope.nowNs());
+  // Synchronous work: the IO is not driven meanwhile.
+  const busyWaitNs = (ns: number): void => scope.busyWaitNs(ns);
+
   it('fires 10,000 timeouts of 0-49 ms in deadline order, each deadline taken at its call', function () {
     const io = scope.create({ operationsMax: 16_384 });
     const count = 10_000;

@@ -96,6 +96,7 @@ function runWorkload(backend: string, filePath: string, unixPath: string, steps:
 forEachBackend('exactly one callback per issue 14 operation', (scope) => {
   let dir = '';
   beforeEach(function () {
+    if (scope.simulated) this.skip(); // issue 14 is ENOTSUP on the simulation backend (datagrams.test.ts)
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-once-'));
     fs.writeFileSync(path.join(dir, 'file.bin'), Buffer.alloc(4 << 20, 0x5a));
   });

@@ -17,6 +17,7 @@
 #ifdef _WIN32
 #include "iocp.h"
 #endif
+#include "simulation.h"
 
 namespace tigerio {
 
@@ -35,6 +36,8 @@ std::vector<std::string> available_backends() {
 #ifdef _WIN32
   names.push_back("iocp");
 #endif
+  // Every OS: a simulated world (io/ names it "simulation:<world id>"). Last: never the default.
+  names.push_back("simulation");
   return names;
 }
 
@@ -49,6 +52,7 @@ std::unique_ptr<Backend> create_backend(const std::string& name, Loop* loop, con
 #ifdef _WIN32
   if (name == "iocp") return create_iocp_backend(loop, config, error);
 #endif
+  if (name.compare(0, 10, "simulation") == 0) return create_simulation_backend(name, loop, error);
   (void)loop;
   (void)config;
   (void)name;

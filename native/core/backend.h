@@ -76,14 +76,26 @@ class Backend {
   // The clock every deadline is measured on: the monotonic clock, or a
   // simulated one (a simulation backend advances it only when nothing is runnable).
   virtual int64_t now_ns() const;
-  // True for a simulated clock, which stands still while JS runs.
-  virtual bool now_is_virtual() const { return false; }
 
-  // For attach(): an fd that is readable when wait(0) would find work.
+  // For attach(): an fd that is readable when wait(0) would find work, or
+  // -1 for a backend with no kernel object (attach() then drives it by rounds).
   virtual int poll_fd() const = 0;
+  // For attach() of a backend with no poll fd: `hook(data)` is called, from
+  // any thread, whenever wake() is (nullptr removes it; once this returns,
+  // the old hook is no longer running or called).
+  virtual void set_wake_hook(void (*hook)(void*), void* data) {
+    (void)hook;
+    (void)data;
+  }
   // For attach(): submissions that only the next wait() hands to the
   // kernel (io_uring batches SQEs per tick).
   virtual bool has_unsubmitted() const { return false; }
+
+  // True if this backend's fds are the process's (the core then records
+  // them in the process-wide fd owners, core/fd_owners.h); false for a
+  // simulated world's virtual fds, which would alias real ones there: such
+  // a backend closes the fds its IO still owns when it is destroyed.
+  virtual bool fds_are_process_wide() const { return true; }
 
   // Synchronous helpers; each returns the fd (or 0) or a negative errno.
   virtual int listen(const char* host, int port, int backlog, bool reuse_port) = 0;

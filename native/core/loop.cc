@@ -63,7 +63,9 @@ Loop::~Loop() {
   // buffer after the IO is gone. The completions have no one left to see them.
   if (pending_ > 0) cancel_all();
   TIGERIO_ASSERT(pending_ == 0);
-  for (const int32_t fd : fd_owner_take_all(this)) backend_->close(fd, fds_.find(fd));
+  if (backend_->fds_are_process_wide()) {
+    for (const int32_t fd : fd_owner_take_all(this)) backend_->close(fd, fds_.find(fd));
+  }
   backend_.reset();
 }
 
@@ -102,7 +104,6 @@ void Loop::fail(Op* op, int32_t result) {
 
 int64_t Loop::deadline_ns(int64_t delay_ns, int64_t stamped_deadline_ns) const {
   TIGERIO_ASSERT(delay_ns >= 0);
-  if (backend_->now_is_virtual()) return backend_->now_ns() + delay_ns;
   TIGERIO_ASSERT(stamped_deadline_ns >= delay_ns);
   return stamped_deadline_ns;
 }
@@ -229,7 +230,7 @@ void Loop::start_close(Op* op) {
   if (entry == nullptr) {
     // Beyond the table: nothing of this IO can be pending on it.
     const int32_t result = backend_->close(fd, nullptr);
-    if (result == 0) fd_owner_clear(fd);
+    if (result == 0 && backend_->fds_are_process_wide()) fd_owner_clear(fd);
     complete(op, result);
     return;
   }
@@ -263,7 +264,7 @@ void Loop::finish_close(int32_t fd, FdEntry& entry) {
   TIGERIO_ASSERT(entry.queues[0].empty() && entry.queues[1].empty() && entry.advancing == 0);
   const int32_t result = backend_->close(fd, &entry);
   std::memset(static_cast<void*>(&entry), 0, sizeof(entry));  // the number's life with this IO is over
-  fd_owner_clear(fd);
+  if (backend_->fds_are_process_wide()) fd_owner_clear(fd);
   complete(closer, result);
 }
 
@@ -304,7 +305,7 @@ bool Loop::cancel(uint32_t slot) {
 // the IO's back: they complete with EBADF (see loop.h) and the entry starts clean.
 void Loop::fd_opened(int32_t fd) {
   TIGERIO_ASSERT(fd >= 0);
-  fd_owner_set(fd, this);
+  if (backend_->fds_are_process_wide()) fd_owner_set(fd, this);
   FdEntry* entry = fds_.find(fd);
   if (entry == nullptr) return;  // beyond fdsMax: its ops will fail with EBADF
   TIGERIO_ASSERT(entry->advancing == 0);

@@ -67,9 +67,8 @@ class Loop {
   // in a completion backend whose kernel finished it first, its own
   // result); false if it has completed already or cannot be cancelled.
   bool cancel(uint32_t slot);
-  // A timeout's deadline: the one JS stamped at its call (on this clock,
-  // see io/clock.ts), or, on a simulated clock that stands still while JS
-  // runs, now + delay_ns.
+  // A timeout's deadline: the one JS stamped at its call on this backend's
+  // clock (io/clock.ts; a simulated world's own clock for a simulated IO).
   int64_t deadline_ns(int64_t delay_ns, int64_t stamped_deadline_ns) const;
 
   // Harvests up to `entries` completions into the completions array, waiting

@@ -32,12 +32,13 @@ import { ensureBun } from './bun-peer';
 import { writeChart } from './chart';
 import type { ResultRow } from './results-file';
 import { parseFlags, RESULT_PREFIX } from './common';
+import { simulationRow } from './simulation-row';
 import { benchTool, TOOLS_HELP } from './tools';
 
 const toolStatus = benchTool(process.argv.slice(2));
 if (toolStatus !== null) process.exit(toolStatus);
 
-const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'fsync', 'udp', 'unix-pingpong', 'sendfile'] as const;
+const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'fsync', 'simulation', 'udp', 'unix-pingpong', 'sendfile'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n${TOOLS_HELP}`;
@@ -56,7 +57,8 @@ for (const name of only) {
   }
 }
 const available = IO.backends();
-const backends = args.backends ? args.backends.split(',') : available;
+// The simulation is no kernel to compare: it has its own row (simulation.ts).
+const backends = args.backends ? args.backends.split(',') : available.filter((name) => name !== 'simulation');
 for (const backend of backends) {
   if (!available.includes(backend)) {
     process.stderr.write(`bench: backend '${backend}' is not available here (${available.join(', ')})\n`);
@@ -753,6 +755,7 @@ async function main(): Promise<void> {
     'pingpong-idle': pingpongIdle,
     overhead,
     fsync: durableWrites,
+    simulation: () => simulationRow(nodeChild, addRow, quick ? 300 : 2000),
     udp,
     'unix-pingpong': unixPingpong,
     sendfile,

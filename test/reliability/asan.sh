@@ -64,9 +64,10 @@ echo "asan: compiling the TypeScript"
 npx tsc -p tsconfig.json
 
 # Tools the tests run that are not node get no sanitizer runtime (curl
-# hangs with libasan preloaded): shims first on PATH drop LD_PRELOAD.
+# hangs with libasan preloaded, headless Chromium aborts): shims first on
+# PATH drop LD_PRELOAD.
 mkdir -p "$work/shims"
-for tool in curl wrk; do
+for tool in curl wrk chromium-headless-shell chromium; do
   real=$(command -v "$tool" || true)
   [ -n "$real" ] || continue
   printf '#!/bin/sh\nunset LD_PRELOAD\nexec %s "$@"\n' "$real" >"$work/shims/$tool"

@@ -1,0 +1,256 @@
+// A simulated world for testing code built on tigerio (TigerBeetle's way:
+// run the real program against a simulated clock, network and disk, with
+// faults drawn from one seed, and replay any failure by its seed). Every IO
+// made by `sim.io()` shares the world: its network (connections between
+// them), its files, and its virtual clock, which moves only when nothing is
+// runnable, so a one-hour timeout completes in microseconds of wall time.
+import { FLUSH_SUBMISSIONS, IO } from './io';
+import type { IOOptions } from './types';
+import type { NativeWorld } from './native';
+import { checkInteger, checkObject, describe } from './validate';
+import { createWorld, FAULT_FIELDS, WORLD } from './world';
+
+/**
+ * Faults a {@link Simulation} injects, each drawn from its seed. Every one
+ * is off (0) by default. Probabilities are in [0, 1]; durations are integer
+ * nanoseconds. No fault breaks TCP's guarantees: bytes inside a connection
+ * are never reordered, duplicated or lost; a connection can only end
+ * (reset), as a real kernel can make it.
+ */
+export interface SimulationFaults {
+  /** Network: the least one-way delay of each segment and connect. */
+  networkDelayMinNs?: number;
+  /** Network: the mean of the exponential delay added to the minimum. */
+  networkDelayMeanNs?: number;
+  /** A send takes only a random prefix of what fits (a partial send). */
+  partialSendProbability?: number;
+  /** A recv returns only a random prefix of what has arrived (a short read). */
+  shortRecvProbability?: number;
+  /** Per send: the connection is reset; both ends see `ECONNRESET`. */
+  resetProbability?: number;
+  /** A connect is refused (`ECONNREFUSED`) though something listens. */
+  connectRefusedProbability?: number;
+  /** Mean of an extra exponential delay of every connect (slow handshakes). */
+  connectDelayMeanNs?: number;
+  /** An accept fails with `EMFILE`; the connection stays queued for the next. */
+  acceptEmfileProbability?: number;
+  /** Per segment between two IOs: the IOs split into two groups that cannot reach each other, until it heals. */
+  partitionProbability?: number;
+  /** Shortest partition. */
+  partitionMinNs?: number;
+  /** Longest partition. */
+  partitionMaxNs?: number;
+  /** Per segment between two IOs: that one-way link stops delivering for a while (clogging). */
+  clogProbability?: number;
+  /** Mean of a clog's exponential duration. */
+  clogMeanNs?: number;
+  /** Disk: the least latency of each open, read and write. */
+  diskLatencyMinNs?: number;
+  /** Disk: the mean of the exponential latency added to the minimum. */
+  diskLatencyMeanNs?: number;
+  /** A read fails with `EIO`. */
+  readErrorProbability?: number;
+  /** A write fails with `EIO` (and writes nothing). */
+  writeErrorProbability?: number;
+  /**
+   * At `sim.crash(io)`: per 512-byte sector written since its file's last
+   * sync point (the close of an fd that wrote to it), the probability that
+   * the new bytes are lost, so writes are torn at sector boundaries.
+   */
+  crashLostSectorProbability?: number;
+  /** The close of a file that was written fails with `EIO` (a failed fsync); its writes stay un-synced. */
+  syncErrorProbability?: number;
+  /** A timer fires late: the clock passes its deadline by an extra exponential delay. */
+  timerLateProbability?: number;
+  /** Mean of a late timer's extra delay. */
+  timerLateMeanNs?: number;
+}
+
+/** Options of {@link Simulation}. */
+export interface SimulationOptions {
+  /** The seed every fault and every random choice of the world is drawn from: an integer, 0..2^53-1. Default 0. */
+  seed?: number;
+  /** The faults to inject; all off by default. */
+  faults?: SimulationFaults;
+}
+
+/** Options of {@link Simulation.io}: those of an IO, less the backend and seed (the simulation's). */
+export type SimulationIOOptions = Omit<IOOptions, 'backend' | 'seed'>;
+
+const RATES: (keyof SimulationFaults)[] = [
+  'partialSendProbability', 'shortRecvProbability', 'resetProbability', 'connectRefusedProbability',
+  'acceptEmfileProbability', 'partitionProbability', 'clogProbability', 'readErrorProbability',
+  'writeErrorProbability', 'crashLostSectorProbability', 'syncErrorProbability', 'timerLateProbability',
+];
+const DURATIONS: (keyof SimulationFaults)[] = [
+  'networkDelayMinNs', 'networkDelayMeanNs', 'connectDelayMeanNs', 'partitionMinNs', 'partitionMaxNs',
+  'clogMeanNs', 'diskLatencyMinNs', 'diskLatencyMeanNs', 'timerLateMeanNs',
+];
+const PARTS_PER_MILLION = 1_000_000;
+const DURATION_NS_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A deterministic simulated world: the same seed and the same program give
+ * the same callbacks, results and bytes, and the same {@link trace}, on
+ * every OS.
+ *
+ * @example
+ * ```ts
+ * const sim = new Simulation({ seed: 42, faults: { networkDelayMeanNs: 1_000_000 } });
+ * const server = sim.io();
+ * const client = sim.io();
+ * // ... listen on `server`, connect from `client` ...
+ * sim.run();
+ * console.log(sim.trace); // replay with the same seed: the same hash
+ * ```
+ */
+export class Simulation {
+  /** The seed this world draws from. */
+  readonly seed: number;
+  private readonly world: NativeWorld;
+  private readonly ios: IO[] = [];
+  private readonly nodes = new Map<IO, number>();
+
+  constructor(options?: SimulationOptions) {
+    const opts = checkObject('options', options);
+    this.seed = opts.seed === undefined ? 0 : checkInteger('options.seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);
+    this.world = createWorld(this.seed, encodeFaults(checkObject('options.faults', opts.faults)));
+  }
+
+  /** A new IO on this world (an IO's `backend` is `'simulation'`). At most 64 over the world's life. */
+  io(options?: SimulationIOOptions): IO {
+    const opts = checkObject('options', options);
+    const node = this.world.nodeCount();
+    const io = new IO({ ...opts, backend: 'simulation', [WORLD]: this.world } as IOOptions);
+    if (this.world.nodeCount() !== node + 1) throw new Error('tigerio: the IO did not join the simulation');
+    this.ios.push(io);
+    this.nodes.set(io, node);
+    return io;
+  }
+
+  /** The virtual clock, in nanoseconds since the world began. */
+  get nowNs(): number {
+    return this.world.nowNs();
+  }
+
+  /**
+   * A hash (16 hex digits) of everything that has happened in the world, in
+   * order: every operation issued and completed with its result, the bytes
+   * received and read, connections, closes, faults and the clock's moves.
+   * Equal seeds and programs give equal traces.
+   */
+  get trace(): string {
+    return this.world.trace();
+  }
+
+  /** How many events the trace has folded in. */
+  get traceEvents(): number {
+    return this.world.traceEvents();
+  }
+
+  /** fds open in the world (sockets and files of all its IOs): a leak check for tests. */
+  get openFds(): number {
+    return this.world.openFds();
+  }
+
+  /** Operations pending on all of this world's IOs. */
+  get pending(): number {
+    let pending = 0;
+    for (const io of this.ios) pending += io.pending;
+    return pending;
+  }
+
+  /**
+   * Runs every IO of the world until none has an operation pending (true),
+   * or until nothing more can happen (false: what is pending waits for
+   * something no one will do, such as an accept no client connects to).
+   * Never waits in wall time: the clock jumps to the next event.
+   */
+  run(): boolean {
+    for (;;) {
+      if (!this.tickAll()) return true;
+      this.flushAll();
+      if (!this.world.step(-1)) return this.pending === 0;
+    }
+  }
+
+  /** Runs every IO of the world for `nanoseconds` of virtual time; the clock then stands that much later. */
+  runForNs(nanoseconds: number): void {
+    checkInteger('nanoseconds', nanoseconds, 0, DURATION_NS_MAX);
+    const limit = this.world.nowNs() + nanoseconds;
+    checkInteger('the end of runForNs', limit, 0, DURATION_NS_MAX);
+    for (;;) {
+      this.tickAll();
+      this.flushAll();
+      if (!this.world.step(limit)) return;
+    }
+  }
+
+  /**
+   * Moves the virtual clock forward by `nanoseconds` without running any
+   * callback, as if the program computed for that long: what is due
+   * meanwhile happens in the world (bytes arrive, timers expire), and the
+   * callbacks come at the next tick.
+   */
+  advanceNs(nanoseconds: number): void {
+    checkInteger('nanoseconds', nanoseconds, 0, DURATION_NS_MAX);
+    const limit = this.world.nowNs() + nanoseconds;
+    checkInteger('the end of advanceNs', limit, 0, DURATION_NS_MAX);
+    this.flushAll();
+    this.world.runUntil(limit);
+  }
+
+  /**
+   * The machine of `io` crashes: its connections are reset (peers see
+   * `ECONNRESET`), writes to files since their last sync point may be lost
+   * or torn (`crashLostSectorProbability`), and the IO is deinitialized
+   * (its pending callbacks complete with `ECANCELED` inside this call, as
+   * `deinit()` does). Make a new IO with `sim.io()` to "reboot".
+   */
+  crash(io: IO): void {
+    const node = this.nodes.get(io);
+    if (node === undefined) throw new TypeError(`tigerio: crash() takes an IO of this simulation, got ${describe(io)}`);
+    this.world.crash(node);
+    io.deinit();
+  }
+
+  /** What the IOs' callbacks and the program submitted reaches the world (io.ts submission queue). */
+  private flushAll(): void {
+    for (const io of this.ios) io[FLUSH_SUBMISSIONS]();
+  }
+
+  /** One tick of every IO with work; false if none had any. */
+  private tickAll(): boolean {
+    let busy = false;
+    for (const io of this.ios) {
+      if (io.pending === 0) continue;
+      busy = true;
+      io.tick();
+    }
+    return busy;
+  }
+}
+
+function encodeFaults(faults: Record<string, unknown>): Float64Array {
+  for (const key of Object.keys(faults)) {
+    if (!RATES.includes(key as keyof SimulationFaults) && !DURATIONS.includes(key as keyof SimulationFaults)) {
+      throw new TypeError(`tigerio: unknown fault '${key}'`);
+    }
+  }
+  const values = new Float64Array(FAULT_FIELDS);
+  let index = 0;
+  for (const key of RATES) {
+    const value = faults[key] ?? 0;
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+      throw new RangeError(`tigerio: faults.${key} must be a probability in [0, 1], got ${describe(value)}`);
+    }
+    values[index++] = Math.round(value * PARTS_PER_MILLION);
+  }
+  for (const key of DURATIONS) {
+    values[index++] = checkInteger(`faults.${key}`, faults[key] ?? 0, 0, DURATION_NS_MAX);
+  }
+  const partitionMin = values[RATES.length + DURATIONS.indexOf('partitionMinNs')];
+  const partitionMax = values[RATES.length + DURATIONS.indexOf('partitionMaxNs')];
+  if (partitionMax < partitionMin) throw new RangeError('tigerio: faults.partitionMaxNs must be >= partitionMinNs');
+  return values;
+}

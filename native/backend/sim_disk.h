@@ -1,0 +1,78 @@
+// The simulated disk of a world: files by path, sparse pages of bytes, and
+// per 512-byte sector the last synced content, so that a crash can lose or
+// tear what was written since (TigerBeetle's storage simulator does the
+// same per sector). A file's sync point is the close of an fd that wrote
+// to it (the API has no fsync): what was written before a successful close
+// survives any crash.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/operation.h"
+
+namespace tigerio {
+namespace sim {
+
+class World;
+
+constexpr uint32_t kPageBytes = 4096;
+constexpr uint32_t kSectorBytes = 512;
+constexpr uint32_t kSectorsPerPage = kPageBytes / kSectorBytes;
+constexpr uint64_t kDiskBytesMax = uint64_t{1} << 30;  // pages held by one world: past it, writes get ENOSPC
+constexpr uint32_t kHandlesMax = 1u << 16;
+static_assert(kSectorsPerPage <= 8, "a page's dirty sectors fit in one byte");
+
+struct Page {
+  uint8_t data[kPageBytes];
+  uint8_t durable[kPageBytes];  // valid for the dirty sectors: their content at the last sync
+  uint8_t dirty;                // bit per sector written since the last sync
+};
+
+struct File {
+  uint64_t length = 0;
+  uint64_t durable_length = 0;
+  uint64_t dirty_nodes = 0;  // bit per node that wrote since the last sync
+  std::map<uint64_t, std::unique_ptr<Page>> pages;
+};
+
+struct Handle {
+  uint32_t file = 0;
+  uint32_t node = 0;
+  int64_t position = 0;
+  bool open = false, readable = false, writable = false, append = false, wrote = false;
+};
+
+class Disk {
+ public:
+  explicit Disk(World& world) : world_(world) {}
+
+  int32_t open(const char* path, uint32_t flags, uint32_t node);  // an fd, or a negative errno
+  int32_t read(uint32_t handle, FileTransferArgs& args);
+  int32_t write(uint32_t handle, FileTransferArgs& args);
+  int32_t close(uint32_t handle);
+  // fsync/fdatasync: the file's writes become durable (or, with the sync
+  // fault, EIO and they stay un-synced, as a failed fsync leaves them).
+  int32_t sync_handle(uint32_t handle);
+  int64_t size(uint32_t handle);  // bytes, or a negative errno
+  int32_t truncate(uint32_t handle, int64_t length_bytes);
+  int32_t allocate(uint32_t handle, int64_t offset_bytes, int64_t length_bytes);
+  void crash(uint32_t node);
+
+ private:
+  void sync(File& file);
+  Page& page(File& file, uint64_t index);
+
+  World& world_;
+  std::map<std::string, uint32_t> paths_;
+  std::vector<File> files_;
+  std::vector<Handle> handles_;
+  std::vector<uint32_t> free_handles_;
+  uint64_t pages_bytes_ = 0;
+};
+
+}  // namespace sim
+}  // namespace tigerio

@@ -1,0 +1,585 @@
+#include "sim_network.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#include "sim_errors.h"
+#include "sim_world.h"
+#include "simulation.h"
+
+namespace tigerio {
+namespace sim {
+
+namespace {
+
+// attempt()'s "not yet": the op waits on its socket.
+constexpr int32_t kWait = INT32_MIN;
+// A pipe's storage drops what was read once that is this large and most of it.
+constexpr uint64_t kCompactBytes = 64 * 1024;
+
+SimulationBackend* owner_of(Op* op) { return waiter_of(op).backend; }
+
+bool same_ip(const Address& a, const Address& b) { return std::memcmp(a.ip, b.ip, sizeof(a.ip)) == 0; }
+
+bool wildcard(const Address& a) {
+  static const uint8_t zeros[16] = {0};
+  return std::memcmp(a.ip, zeros, sizeof(zeros)) == 0;
+}
+
+}  // namespace
+
+void Pipe::clear() {
+  bytes.clear();
+  base = read = delivered = written = 0;
+  last_at_ns = 0;
+  segments.clear();
+  fin = reset = false;
+}
+
+bool address_from_storage(const AddressStorage& storage, Address* address) {
+  *address = Address{};
+  // sin_port and sin6_port sit at offset 2, in network order, on every OS.
+  address->port = static_cast<uint16_t>((storage.bytes[2] << 8) | storage.bytes[3]);
+  if (storage.length == 16) {
+    address->family = 4;
+    std::memcpy(address->ip, storage.bytes + 4, 4);
+    return true;
+  }
+  if (storage.length == 28) {
+    address->family = 6;
+    std::memcpy(address->ip, storage.bytes + 8, 16);
+    return true;
+  }
+  return false;
+}
+
+void format_ip(const Address& address, char* text, size_t text_size) {
+  TIGERIO_ASSERT(text_size >= 46);
+  if (address.family == 4) {
+    std::snprintf(text, text_size, "%u.%u.%u.%u", address.ip[0], address.ip[1], address.ip[2], address.ip[3]);
+    return;
+  }
+  uint16_t groups[8];
+  for (int i = 0; i < 8; i++) groups[i] = static_cast<uint16_t>((address.ip[2 * i] << 8) | address.ip[2 * i + 1]);
+  // RFC 5952: the longest run (the first of equals) of two or more zero groups becomes "::".
+  int best_start = -1, best_length = 0;
+  for (int i = 0; i < 8;) {
+    if (groups[i] != 0) {
+      i++;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && groups[j] == 0) j++;
+    if (j - i > best_length && j - i >= 2) {
+      best_start = i;
+      best_length = j - i;
+    }
+    i = j;
+  }
+  size_t used = 0;
+  text[0] = '\0';
+  for (int i = 0; i < 8; i++) {
+    if (i == best_start) {
+      used += static_cast<size_t>(std::snprintf(text + used, text_size - used, "::"));
+      i += best_length - 1;
+      continue;
+    }
+    const bool after_gap = used > 0 && text[used - 1] == ':';
+    used += static_cast<size_t>(std::snprintf(text + used, text_size - used, after_gap || i == 0 ? "%x" : ":%x",
+                                              groups[i]));
+  }
+  TIGERIO_ASSERT(used < text_size);
+}
+
+uint32_t Network::allocate() {
+  uint32_t index = 0;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    TIGERIO_ASSERT(sockets_.size() < kSocketsMax * 2);
+    sockets_.emplace_back();
+    index = static_cast<uint32_t>(sockets_.size() - 1);
+  }
+  Socket& socket = sockets_[index];
+  TIGERIO_ASSERT(socket.state == Socket::free);
+  socket.generation++;
+  return index;
+}
+
+void Network::release(uint32_t index) {
+  Socket& socket = sockets_[index];
+  TIGERIO_ASSERT(socket.state != Socket::free);
+  TIGERIO_ASSERT(socket.waiting[0].empty() && socket.waiting[1].empty());
+  const uint64_t generation = socket.generation;
+  socket.in.clear();
+  socket.backlog.clear();
+  Pipe kept;
+  kept.bytes.swap(socket.in.bytes);  // keep the capacity for the next socket in this slot
+  kept.bytes.clear();
+  socket = Socket{};
+  socket.in.bytes.swap(kept.bytes);
+  socket.generation = generation + 1;  // events for the old socket find a new generation
+  free_.push_back(index);
+}
+
+uint16_t Network::ephemeral_port() {
+  if (!port_seeded_) {
+    // Seeded, as Linux randomizes ephemeral ports: programs must not depend on them.
+    next_port_ = static_cast<uint16_t>(world_.random().below(kEphemeralPortCount));
+    port_seeded_ = true;
+  }
+  for (uint32_t tries = 0; tries < kEphemeralPortCount; tries++) {
+    const uint16_t port = static_cast<uint16_t>(kEphemeralPortFirst + next_port_);
+    next_port_ = static_cast<uint16_t>((next_port_ + 1) % kEphemeralPortCount);
+    bool taken = false;
+    for (const Socket& socket : sockets_) {
+      if (socket.state == Socket::listening && socket.local.port == port) taken = true;
+    }
+    if (!taken) return port;
+  }
+  return 0;
+}
+
+int32_t Network::find_listener(const Address& address) {
+  for (size_t i = 0; i < sockets_.size(); i++) {
+    const Socket& socket = sockets_[i];
+    if (socket.state != Socket::listening || socket.local.family != address.family) continue;
+    if (socket.local.port != address.port) continue;
+    if (wildcard(socket.local) || same_ip(socket.local, address)) return static_cast<int32_t>(i);
+  }
+  return -1;
+}
+
+int Network::socket(uint32_t node, bool ipv6) {
+  const uint32_t index = allocate();
+  Socket& socket = sockets_[index];
+  socket.state = Socket::fresh;
+  socket.node = node;
+  socket.local.family = ipv6 ? 6 : 4;
+  return static_cast<int>(index);
+}
+
+int Network::listen(uint32_t node, const AddressStorage& storage, int backlog, bool reuse_port) {
+  TIGERIO_ASSERT(backlog >= 1);
+  Address address;
+  if (!address_from_storage(storage, &address)) return kAddressFamily;
+  if (address.port == 0) {
+    address.port = ephemeral_port();
+    if (address.port == 0) return kAddressInUse;
+  } else {
+    for (const Socket& other : sockets_) {
+      if (other.state != Socket::listening || other.local.family != address.family) continue;
+      if (other.local.port != address.port) continue;
+      const bool overlap = wildcard(other.local) || wildcard(address) || same_ip(other.local, address);
+      if (overlap && !(reuse_port && other.reuse_port)) return kAddressInUse;
+    }
+  }
+  const uint32_t index = allocate();
+  Socket& socket = sockets_[index];
+  socket.state = Socket::listening;
+  socket.node = node;
+  socket.local = address;
+  socket.backlog_max = static_cast<uint32_t>(backlog);
+  socket.reuse_port = reuse_port;
+  world_.trace().mix((uint64_t{address.port} << 8) | node);
+  return static_cast<int>(index);
+}
+
+int Network::address(uint32_t index, bool peer, char* text, size_t text_size, int* port, int* family) {
+  const Socket& socket = sockets_[index];
+  TIGERIO_ASSERT(socket.state != Socket::free);
+  if (peer && socket.state != Socket::connected) return kNotConnected;
+  const Address& address = peer ? socket.remote : socket.local;
+  Address shown = address;
+  if (shown.family == 0) shown.family = socket.local.family;
+  format_ip(shown, text, text_size);
+  *port = shown.port;
+  *family = shown.family;
+  return 0;
+}
+
+int Network::shutdown(uint32_t index, bool send, bool receive) {
+  Socket& socket = sockets_[index];
+  if (socket.state != Socket::connected) return kNotConnected;
+  if (send && !socket.shut_send) {
+    socket.shut_send = true;
+    if (socket.peer >= 0) append(static_cast<uint32_t>(socket.peer), socket.node, nullptr, 0, Pipe::kFin);
+  }
+  if (receive) {
+    socket.shut_recv = true;
+    service(index, Direction::in);
+  }
+  return 0;
+}
+
+void Network::issue(Op* op, uint32_t index) {
+  Socket& socket = sockets_[index];
+  TIGERIO_ASSERT(socket.state != Socket::free);
+  const Direction direction = op_direction(op->kind);
+  if (op->kind == OpKind::connect) {
+    start_connect(op, socket, index);
+    return;
+  }
+  WaitList& list = socket.waiting[static_cast<uint8_t>(direction)];
+  // Another IO's op on the same socket waits first: FIFO across IOs too.
+  const int32_t result = list.empty() ? attempt(op, socket, index) : kWait;
+  if (result == kWait) {
+    list.push(op);
+    return;
+  }
+  owner_of(op)->complete(op, result);
+  if (op->kind == OpKind::recv && result > 0 && socket.peer >= 0) {
+    service(static_cast<uint32_t>(socket.peer), Direction::out);  // room for the peer's sends
+  }
+}
+
+int32_t Network::attempt(Op* op, Socket& socket, uint32_t index) {
+  switch (op->kind) {
+    case OpKind::accept:
+      return try_accept(op, socket);
+    case OpKind::recv:
+      return try_recv(op, socket);
+    case OpKind::send:
+      return try_send(op, socket, index);
+    case OpKind::connect:
+      return kWait;  // only its arrival completes it
+    default:
+      break;
+  }
+  TIGERIO_ASSERT(false && "not a socket operation");
+  return kInvalid;
+}
+
+int32_t Network::try_accept(Op* op, Socket& listener) {
+  if (listener.state != Socket::listening) return kInvalid;
+  if (listener.backlog.empty()) return kWait;
+  if (world_.random().chance(world_.faults().accept_emfile_ppm)) return kTooManyFiles;
+  const uint32_t accepted = listener.backlog.front();
+  const int32_t fd = world_.fd_allocate(Object::socket, accepted, owner_of(op)->node());
+  if (fd < 0) return fd;  // EMFILE: the connection stays queued, as the kernel keeps it
+  listener.backlog.pop_front();
+  return fd;
+}
+
+int32_t Network::try_recv(Op* op, Socket& socket) {
+  if (socket.state == Socket::connecting) return kWait;
+  if (socket.state != Socket::connected) return kNotConnected;
+  if (socket.error != 0) {
+    const int32_t error = socket.error;
+    socket.error = 0;
+    socket.reset_read = true;
+    return error;
+  }
+  if (socket.shut_recv) return 0;
+  Pipe& pipe = socket.in;
+  const uint64_t unread = pipe.unread();
+  if (unread > 0) {
+    TransferArgs& recv = op->args.recv;
+    uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(recv.length, unread));
+    if (world_.random().chance(world_.faults().short_recv_ppm)) {
+      length = 1 + static_cast<uint32_t>(world_.random().below(length));
+    }
+    TIGERIO_ASSERT(length >= 1 && length <= unread && pipe.read >= pipe.base);
+    std::memcpy(recv.buffer, pipe.bytes.data() + (pipe.read - pipe.base), length);
+    pipe.read += length;
+    TIGERIO_ASSERT(pipe.read <= pipe.delivered);
+    world_.trace().mix_bytes(recv.buffer, length);
+    const uint64_t consumed = pipe.read - pipe.base;
+    if (consumed >= kCompactBytes && consumed * 2 >= pipe.bytes.size()) {
+      pipe.bytes.erase(pipe.bytes.begin(), pipe.bytes.begin() + static_cast<std::ptrdiff_t>(consumed));
+      pipe.base = pipe.read;
+    }
+    return static_cast<int32_t>(length);
+  }
+  if (pipe.reset) {
+    if (socket.reset_read) return 0;
+    socket.reset_read = true;
+    return kConnectionReset;
+  }
+  if (pipe.fin) return 0;
+  return kWait;
+}
+
+int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
+  if (socket.state == Socket::connecting) return kWait;
+  if (socket.state != Socket::connected) return kNotConnected;
+  if (socket.error != 0) {
+    const int32_t error = socket.error;
+    socket.error = 0;
+    socket.reset_read = true;
+    return error;
+  }
+  if (socket.shut_send) return kPipe;
+  if (socket.in.reset) {
+    if (socket.reset_read) return kPipe;
+    socket.reset_read = true;
+    return kConnectionReset;
+  }
+  const TransferArgs& send = op->args.send;
+  if (socket.peer < 0) {
+    // The peer has closed: the bytes go out and its kernel answers with a
+    // reset, which a later send or recv reports (as on a real one).
+    append(index, socket.node, nullptr, 0, Pipe::kReset);
+    socket.peer = -2;  // the reset is on its way: one is enough
+    return static_cast<int32_t>(std::min<uint32_t>(send.length, kSocketBufferBytes));
+  }
+  if (socket.peer == -2) return static_cast<int32_t>(std::min<uint32_t>(send.length, kSocketBufferBytes));
+  const uint32_t peer_index = static_cast<uint32_t>(socket.peer);
+  if (world_.random().chance(world_.faults().reset_ppm)) {
+    // Reset mid-stream (a middlebox, a peer's crash): both ends learn it.
+    append(peer_index, socket.node, nullptr, 0, Pipe::kReset);
+    sockets_[peer_index].peer = -1;
+    socket.peer = -1;
+    socket.in.reset = true;
+    socket.reset_read = true;
+    socket.in.read = socket.in.delivered = socket.in.written;
+    world_.trace().mix(0xdead);
+    service(index, Direction::in);  // a recv waiting on this end learns of the reset too
+    return kConnectionReset;
+  }
+  Socket& peer = sockets_[peer_index];
+  const uint64_t queued = peer.in.queued();
+  if (queued >= kSocketBufferBytes) return kWait;
+  uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(send.length, kSocketBufferBytes - queued));
+  if (world_.random().chance(world_.faults().partial_send_ppm)) {
+    length = 1 + static_cast<uint32_t>(world_.random().below(length));
+  }
+  TIGERIO_ASSERT(length >= 1 && length <= send.length);
+  append(peer_index, socket.node, send.buffer, length, 0);
+  TIGERIO_ASSERT(peer.in.queued() <= kSocketBufferBytes);
+  return static_cast<int32_t>(length);
+}
+
+void Network::append(uint32_t to, uint32_t from_node, const uint8_t* bytes, uint32_t length, uint8_t flags) {
+  Socket& receiver = sockets_[to];
+  TIGERIO_ASSERT(receiver.state != Socket::free);
+  Pipe& pipe = receiver.in;
+  if (length > 0) pipe.bytes.insert(pipe.bytes.end(), bytes, bytes + length);
+  pipe.written += length;
+  TIGERIO_ASSERT(pipe.written - pipe.base == pipe.bytes.size());
+  // In order: never before the segment ahead of it (TCP does not reorder).
+  const int64_t at_ns = std::max(pipe.last_at_ns, world_.now_ns() + delay_ns(from_node, receiver.node));
+  pipe.last_at_ns = at_ns;
+  pipe.segments.push_back(Pipe::Segment{pipe.written, at_ns, flags});
+  world_.schedule(at_ns, EventKind::deliver, to, receiver.generation);
+}
+
+void Network::deliver(uint32_t index, uint64_t generation) {
+  Socket& socket = sockets_[index];
+  if (socket.generation != generation || socket.state == Socket::free) return;
+  Pipe& pipe = socket.in;
+  bool changed = false;
+  while (!pipe.segments.empty() && pipe.segments.front().at_ns <= world_.now_ns()) {
+    const Pipe::Segment segment = pipe.segments.front();
+    pipe.segments.pop_front();
+    pipe.delivered = segment.end;
+    if ((segment.flags & Pipe::kFin) != 0) pipe.fin = true;
+    if ((segment.flags & Pipe::kReset) != 0) {
+      pipe.reset = true;
+      pipe.read = pipe.delivered;  // a reset discards what was not read, as Linux does
+      if (socket.peer >= 0) socket.peer = -1;
+    }
+    changed = true;
+  }
+  if (!changed) return;
+  TIGERIO_ASSERT(pipe.read <= pipe.delivered && pipe.delivered <= pipe.written);
+  world_.trace().mix(pipe.delivered ^ (uint64_t{index} << 40));
+  service(index, Direction::in);
+  if (pipe.reset) service(index, Direction::out);
+}
+
+void Network::service(uint32_t index, Direction direction) {
+  TIGERIO_ASSERT(index < sockets_.size() && direction != Direction::none);
+  Socket& socket = sockets_[index];
+  if (socket.state == Socket::free) return;
+  WaitList& list = socket.waiting[static_cast<uint8_t>(direction)];
+  while (Op* op = list.front()) {
+    const int32_t result = attempt(op, socket, index);
+    if (result == kWait) break;
+    list.pop();
+    owner_of(op)->complete(op, result);
+    if (op->kind == OpKind::recv && result > 0 && socket.peer >= 0) {
+      service(static_cast<uint32_t>(socket.peer), Direction::out);
+    }
+  }
+}
+
+void Network::start_connect(Op* op, Socket& socket, uint32_t index) {
+  int32_t error = 0;
+  Address target;
+  if (socket.state == Socket::connected) error = kIsConnected;
+  else if (socket.state == Socket::connecting) error = kAlready;
+  else if (socket.state != Socket::fresh) error = kInvalid;
+  else if (!address_from_storage(op->args.connect.address, &target) || target.family != socket.local.family)
+    error = kAddressFamily;
+  if (error != 0) {
+    owner_of(op)->complete(op, error);
+    return;
+  }
+  socket.remote = target;
+  socket.local = target;  // loopback: the local end has the address it dialled
+  socket.local.port = ephemeral_port();
+  socket.state = Socket::connecting;
+  socket.connect_refused = world_.random().chance(world_.faults().connect_refused_ppm);
+  const int32_t listener = find_listener(target);
+  const uint32_t to_node = listener >= 0 ? sockets_[static_cast<uint32_t>(listener)].node : socket.node;
+  const int64_t at_ns = world_.now_ns() + delay_ns(socket.node, to_node) +
+                        world_.random().exponential_ns(world_.faults().connect_delay_mean_ns);
+  socket.waiting[static_cast<uint8_t>(Direction::out)].push(op);
+  world_.schedule(at_ns, EventKind::connect, index, socket.generation);
+}
+
+void Network::connect_arrives(uint32_t index, uint64_t generation) {
+  if (sockets_[index].generation != generation || sockets_[index].state != Socket::connecting) return;
+  Op* op = sockets_[index].waiting[static_cast<uint8_t>(Direction::out)].front();
+  TIGERIO_ASSERT(op != nullptr && op->kind == OpKind::connect);
+  const int32_t listener_index = find_listener(sockets_[index].remote);
+  if (listener_index >= 0) {
+    const Socket& listener = sockets_[static_cast<uint32_t>(listener_index)];
+    if (partitioned(sockets_[index].node, listener.node)) {
+      world_.schedule(partition_heal_ns_, EventKind::connect, index, generation);  // SYNs retried until it heals
+      return;
+    }
+  }
+  if (listener_index < 0 || sockets_[index].connect_refused ||
+      sockets_[static_cast<uint32_t>(listener_index)].backlog.size() >=
+          sockets_[static_cast<uint32_t>(listener_index)].backlog_max) {
+    sockets_[index].state = Socket::fresh;
+    sockets_[index].waiting[static_cast<uint8_t>(Direction::out)].pop();
+    owner_of(op)->complete(op, kConnectionRefused);
+    return;
+  }
+  const uint32_t accepted = allocate();  // a deque: references stay valid
+  Socket& client = sockets_[index];
+  Socket& listener = sockets_[static_cast<uint32_t>(listener_index)];
+  Socket& server = sockets_[accepted];
+  server.state = Socket::connected;
+  server.node = listener.node;
+  server.local = client.remote;
+  server.remote = client.local;
+  server.peer = static_cast<int32_t>(index);
+  client.peer = static_cast<int32_t>(accepted);
+  client.state = Socket::connected;
+  listener.backlog.push_back(accepted);
+  world_.trace().mix((uint64_t{client.local.port} << 32) | accepted);
+  client.waiting[static_cast<uint8_t>(Direction::out)].pop();
+  owner_of(op)->complete(op, 0);
+  service(static_cast<uint32_t>(listener_index), Direction::in);
+}
+
+bool Network::cancel(Op* op, uint32_t index) {
+  Socket& socket = sockets_[index];
+  if (!socket.waiting[static_cast<uint8_t>(op_direction(op->kind))].remove(op)) return false;
+  if (op->kind == OpKind::connect && socket.state == Socket::connecting) socket.state = Socket::fresh;
+  return true;
+}
+
+void Network::orphan_waiters(Socket& socket) {
+  for (WaitList& list : socket.waiting) {
+    while (Op* op = list.front()) {
+      list.pop();
+      orphans_.push(op, kOrphan);
+    }
+  }
+}
+
+void Network::complete_waiters(Socket& socket, int32_t result) {
+  for (WaitList& list : socket.waiting) {
+    while (Op* op = list.front()) {
+      list.pop();
+      owner_of(op)->complete(op, result);
+    }
+  }
+}
+
+int32_t Network::close(uint32_t index) {
+  TIGERIO_ASSERT(index < sockets_.size());
+  Socket& socket = sockets_[index];
+  TIGERIO_ASSERT(socket.state != Socket::free);
+  if (socket.state == Socket::listening) {
+    // Connections never accepted are reset, as a kernel does.
+    for (const uint32_t queued : socket.backlog) {
+      Socket& server = sockets_[queued];
+      if (server.peer >= 0) {
+        append(static_cast<uint32_t>(server.peer), server.node, nullptr, 0, Pipe::kReset);
+        sockets_[static_cast<uint32_t>(server.peer)].peer = -1;
+      }
+      complete_waiters(server, kBadFd);
+      release(queued);
+    }
+    socket.backlog.clear();
+  } else if (socket.state == Socket::connected && socket.peer >= 0) {
+    // Unread bytes make it a reset (Linux), otherwise the end of the stream.
+    const uint32_t peer = static_cast<uint32_t>(socket.peer);
+    if (socket.in.unread() > 0) {
+      append(peer, socket.node, nullptr, 0, Pipe::kReset);
+    } else if (!socket.shut_send) {
+      append(peer, socket.node, nullptr, 0, Pipe::kFin);
+    }
+    sockets_[peer].peer = -1;
+    orphan_waiters(socket);  // another IO's ops on the same fd: closed behind its back
+    release(index);
+    // A send of the peer waiting for room in this end's buffer now meets a closed socket.
+    service(peer, Direction::out);
+    return 0;
+  }
+  orphan_waiters(socket);  // another IO's ops on the same fd: closed behind its back
+  release(index);
+  return 0;
+}
+
+void Network::crash(uint32_t node) {
+  for (size_t i = 0; i < sockets_.size(); i++) {
+    Socket& socket = sockets_[i];
+    if (socket.state == Socket::free || socket.node != node) continue;
+    if (socket.peer >= 0) {
+      append(static_cast<uint32_t>(socket.peer), node, nullptr, 0, Pipe::kReset);
+      sockets_[static_cast<uint32_t>(socket.peer)].peer = -1;
+      socket.peer = -1;
+    }
+    if (socket.state == Socket::connected) socket.error = kConnectionReset;
+  }
+}
+
+bool Network::partitioned(uint32_t a, uint32_t b) const {
+  if (a == b || world_.now_ns() >= partition_heal_ns_) return false;
+  return ((partition_side_ >> a) & 1) != ((partition_side_ >> b) & 1);
+}
+
+void Network::maybe_fault_links(uint32_t from_node, uint32_t to_node) {
+  const Faults& faults = world_.faults();
+  Random& random = world_.random();
+  if (random.chance(faults.partition_ppm) && world_.now_ns() >= partition_heal_ns_) {
+    // Two groups of IOs, the two ends of this link on either side.
+    partition_side_ = (random.next() | (uint64_t{1} << from_node)) & ~(uint64_t{1} << to_node);
+    const int64_t span_ns = std::max<int64_t>(0, faults.partition_max_ns - faults.partition_min_ns);
+    partition_heal_ns_ = world_.now_ns() + faults.partition_min_ns +
+                         static_cast<int64_t>(random.below(static_cast<uint64_t>(span_ns) + 1));
+    world_.trace().mix(static_cast<uint64_t>(partition_heal_ns_) ^ partition_side_);
+  }
+  if (random.chance(faults.clog_ppm)) {
+    if (unclog_ns_.empty()) unclog_ns_.assign(kNodesMax * kNodesMax, 0);
+    unclog_ns_[from_node * kNodesMax + to_node] = world_.now_ns() + random.exponential_ns(faults.clog_mean_ns);
+  }
+}
+
+int64_t Network::delay_ns(uint32_t from_node, uint32_t to_node) {
+  const Faults& faults = world_.faults();
+  const int64_t base_ns = faults.network_delay_min_ns + world_.random().exponential_ns(faults.network_delay_mean_ns);
+  if (from_node == to_node) return base_ns;  // within one IO: no link to partition or clog
+  maybe_fault_links(from_node, to_node);
+  int64_t at_ns = world_.now_ns() + base_ns;
+  if (partitioned(from_node, to_node)) at_ns = std::max(at_ns, partition_heal_ns_ + base_ns);
+  if (!unclog_ns_.empty()) {
+    const int64_t unclog_ns = unclog_ns_[from_node * kNodesMax + to_node];
+    if (unclog_ns > world_.now_ns()) at_ns = std::max(at_ns, unclog_ns + base_ns);
+  }
+  TIGERIO_ASSERT(at_ns >= world_.now_ns());
+  return at_ns - world_.now_ns();
+}
+
+}  // namespace sim
+}  // namespace tigerio

@@ -1,0 +1,130 @@
+// The simulated TCP network between the IOs of a world: listeners,
+// connections, and per direction a pipe of bytes whose segments arrive in
+// order after their delay (sim_faults.h). Ops that cannot finish wait on
+// their socket and are completed when a delivery, a read or a close makes
+// progress. Bytes are never reordered or lost inside a connection.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "../core/operation.h"
+#include "sim_waiters.h"
+
+namespace tigerio {
+namespace sim {
+
+class World;
+
+constexpr uint32_t kSocketBufferBytes = 4 * 1024 * 1024;  // a direction's bytes in flight + unread (Linux's tcp_wmem max)
+constexpr uint32_t kSocketsMax = 1u << 16;
+constexpr uint16_t kEphemeralPortFirst = 32768;
+constexpr uint16_t kEphemeralPortCount = 28232;  // Linux's default range, 32768..60999
+
+struct Address {
+  uint8_t family;  // 4 or 6
+  uint8_t ip[16];
+  uint16_t port;
+};
+
+// One direction of a connection, owned by the receiving socket. Offsets are
+// absolute stream positions; `bytes` holds [base, written).
+struct Pipe {
+  struct Segment {
+    uint64_t end;
+    int64_t at_ns;
+    uint8_t flags;  // kFin, kReset: after the bytes before `end`
+  };
+  static constexpr uint8_t kFin = 1, kReset = 2;
+  std::vector<uint8_t> bytes;
+  uint64_t base = 0, read = 0, delivered = 0, written = 0;
+  int64_t last_at_ns = 0;
+  std::deque<Segment> segments;
+  bool fin = false, reset = false;  // delivered
+  void clear();
+  uint64_t unread() const { return delivered - read; }
+  uint64_t queued() const { return written - read; }
+};
+
+struct Socket {
+  enum State : uint8_t { free, fresh, listening, connecting, connected, closed };
+  State state = free;
+  uint64_t generation = 0;
+  uint32_t node = 0;  // the IO whose machine it is on (partitions, crashes)
+  Address local{}, remote{};
+  int32_t peer = -1;  // socket index
+  Pipe in;            // what the peer sent
+  bool shut_send = false, shut_recv = false;
+  bool reset_read = false;  // a recv already reported the reset: later ones read 0
+  int32_t error = 0;        // a local reset (fault or crash): the next op fails with it
+  bool connect_refused = false;
+  std::deque<uint32_t> backlog;
+  uint32_t backlog_max = 0;
+  bool reuse_port = false;
+  WaitList waiting[2];  // by Direction: accept/recv, connect/send
+};
+
+class Network {
+ public:
+  explicit Network(World& world) : world_(world) {}
+
+  int listen(uint32_t node, const AddressStorage& address, int backlog, bool reuse_port);
+  int socket(uint32_t node, bool ipv6);
+  int address(uint32_t socket, bool peer, char* text, size_t text_size, int* port, int* family);
+  int shutdown(uint32_t socket, bool send, bool receive);
+  // An op of `op->kind` on `socket`: completes it (now, or later when it can).
+  void issue(Op* op, uint32_t socket);
+  // Takes back a waiting op; false if it is not waiting here.
+  bool cancel(Op* op, uint32_t socket);
+  // Takes back an op whose socket another IO closed (see close()); false if it is not one.
+  bool cancel_orphan(Op* op) { return orphans_.remove(op); }
+  // Waiter::waiting of an op in orphans_.
+  static constexpr uint8_t kOrphan = 3;
+  int32_t close(uint32_t socket);
+  void deliver(uint32_t socket, uint64_t generation);
+  void connect_arrives(uint32_t socket, uint64_t generation);
+  // The machine of `node` crashed: every connection of it is reset.
+  void crash(uint32_t node);
+  bool partitioned(uint32_t a, uint32_t b) const;
+
+ private:
+  int32_t attempt(Op* op, Socket& socket, uint32_t index);  // a result, or kWait
+  int32_t try_accept(Op* op, Socket& socket);
+  int32_t try_recv(Op* op, Socket& socket);
+  int32_t try_send(Op* op, Socket& socket, uint32_t index);
+  void start_connect(Op* op, Socket& socket, uint32_t index);
+  void service(uint32_t index, Direction direction);
+  void append(uint32_t to, uint32_t from_node, const uint8_t* bytes, uint32_t length, uint8_t flags);
+  int64_t delay_ns(uint32_t from_node, uint32_t to_node);
+  void maybe_fault_links(uint32_t from_node, uint32_t to_node);
+  uint32_t allocate();
+  void release(uint32_t index);
+  int32_t find_listener(const Address& address);
+  uint16_t ephemeral_port();
+  void complete_waiters(Socket& socket, int32_t result);
+  void orphan_waiters(Socket& socket);
+
+  World& world_;
+  std::deque<Socket> sockets_;  // a deque: a socket's reference survives allocating another
+  std::vector<uint32_t> free_;
+  // Ops of IOs whose socket another IO of the world closed: as a kernel
+  // does, nothing tells their IO; they wait until it makes an fd with that
+  // number (the core then takes them back: rule 9) or cancels them.
+  WaitList orphans_;
+  uint16_t next_port_ = 0;
+  bool port_seeded_ = false;
+  // Faults between nodes: the current partition and clogged links.
+  uint64_t partition_side_ = 0;  // bit per node
+  int64_t partition_heal_ns_ = 0;
+  std::vector<int64_t> unclog_ns_;  // kNodesMax * kNodesMax, lazily
+};
+
+// An IP address and port from a parsed socket address (sockaddr_in/in6 share
+// the port's offset on every OS); false for another family.
+bool address_from_storage(const AddressStorage& storage, Address* address);
+// The IP literal, as node:net writes it (RFC 5952 for IPv6).
+void format_ip(const Address& address, char* text, size_t text_size);
+
+}  // namespace sim
+}  // namespace tigerio

@@ -1,0 +1,37 @@
+// `npm run fuzz`: the sample server under the simulation for many seeds.
+//   node dist/test/simulation/server-main.js [--seed FIRST] [--seeds COUNT]
+// Prints a summary; on a failure, the seed, what went wrong and the replay
+// command, and exits 1.
+import { replayCommand, serverScenario } from './server-scenario';
+
+function main(): number {
+  const args = process.argv.slice(2);
+  let first = 0;
+  let count = 500;
+  for (let i = 0; i < args.length; i += 2) {
+    if (args[i] === '--seed') first = Number(args[i + 1]);
+    else if (args[i] === '--seeds') count = Number(args[i + 1]);
+    else {
+      console.error(`server-main: unknown argument ${args[i]}`);
+      return 2;
+    }
+  }
+  let requests = 0;
+  let answered = 0;
+  let endedEarly = 0;
+  for (let seed = first; seed < first + count; seed++) {
+    const report = serverScenario(seed);
+    requests += report.requests;
+    answered += report.answered;
+    endedEarly += report.endedEarly;
+    if (report.violations.length > 0) {
+      console.error(`simulated server failed at seed ${seed} (trace ${report.trace}):\n  ${report.violations.join('\n  ')}`);
+      console.error(`replay: ${replayCommand(seed)}`);
+      return 1;
+    }
+  }
+  console.log(`simulated server: ${count} seeds from ${first}, ${requests} requests, ${answered} answered, ${endedEarly} connections ended early by faults; no violation`);
+  return 0;
+}
+
+process.exitCode = main();
