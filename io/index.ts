@@ -4,12 +4,14 @@ export { IOError } from './errors';
 export { IOPromises } from './promises';
 export { Simulation } from './simulation';
 export type { SimulationFaults, SimulationIOOptions, SimulationOptions } from './simulation';
+export type { AddressBuffer } from './address';
 export type {
   Callback,
   EventHandle,
   IOLimits,
   IOOptions,
   ListenOptions,
+  ListenUnixOptions,
   OpenFlags,
   OpenOptions,
   OperationId,

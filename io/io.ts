@@ -3,6 +3,7 @@
 // call per tick writes (kind|slot, result) pairs into a shared Int32Array,
 // and this file calls callbacks[slot] for each. No JS object per operation
 // beyond the caller's own callback.
+import { unlinkSync } from 'node:fs';
 import { binding, type NativeIO, type NativeWorld, type Side } from './native';
 import { BufferRegistry } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
@@ -10,12 +11,14 @@ import { OperationSlots } from './slots';
 import { worldOf } from './world';
 import { deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
+import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
 import type {
   Callback,
   EventHandle,
   IOLimits,
   IOOptions,
   ListenOptions,
+  ListenUnixOptions,
   OpenFlags,
   OpenOptions,
   OperationId,
@@ -54,6 +57,14 @@ const KIND_FDATASYNC = KIND.fdatasync;
 const KIND_FILE_SIZE = KIND.fileSize;
 const KIND_TRUNCATE = KIND.truncate;
 const KIND_ALLOCATE = KIND.allocate;
+const KIND_SEND_TO = KIND.sendTo;
+const KIND_RECV_FROM = KIND.recvFrom;
+const KIND_CONNECT_UNIX = KIND.connectUnix;
+const KIND_SEND_FILE = KIND.sendFile;
+const DATAGRAM_IPV4_MAX = layout.datagramIpv4Max;
+const DATAGRAM_IPV6_MAX = layout.datagramIpv6Max;
+const UNIX_PATH_MAX = layout.unixPathMax;
+const UNIX_ABSTRACT = layout.unixAbstractNamespace;
 const RECORD_WORDS = layout.submitRecordWords;
 const QUEUE_RECORDS = layout.submitQueueRecords;
 const SUBMIT_SLOT = layout.submitSlot;
@@ -144,6 +155,10 @@ export class IO {
     timeoutNsMax: layout.timeoutNsMax,
     fileBytesMax: layout.fileBytesMax,
     directAlignment: layout.directAlignment,
+    datagramIpv4Max: layout.datagramIpv4Max,
+    datagramIpv6Max: layout.datagramIpv6Max,
+    unixPathMax: layout.unixPathMax,
+    addressBytes: layout.addressBytes,
   });
 
   /**
@@ -153,6 +168,28 @@ export class IO {
    * 4Kn disks and the page size, enough for the devices in common use.
    */
   static readonly directAlignment: number = DIRECT_ALIGNMENT;
+
+  /** The family of the sender in an address object (`io.addressBuffer()`): 4, 6, or 0 before any datagram. No allocation. */
+  static addressFamily(address: AddressBuffer): 0 | 4 | 6 {
+    checkAddressBuffer(address);
+    return addressFamily(address);
+  }
+
+  /** The port of the sender in an address object. No allocation. */
+  static addressPort(address: AddressBuffer): number {
+    checkAddressBuffer(address);
+    return addressPort(address);
+  }
+
+  /**
+   * The sender in an address object as a {@link SocketAddress} (this
+   * allocates its strings: for logging, or a map keyed by peer).
+   * @throws RangeError when no datagram has filled it yet.
+   */
+  static decodeAddress(address: AddressBuffer): SocketAddress {
+    checkAddressBuffer(address);
+    return decodeAddress(address);
+  }
 
   static backends(): string[] {
     return binding.backends();
@@ -195,6 +232,10 @@ export class IO {
    * contract rule 3), host or path, by slot: the native flush reads it there.
    */
   private readonly sides: Side[] = [];
+  /** sendTo's and recvFrom's second view by slot (the address object; a sendTo to a host: its bytes), kept reachable until the callback. The native flush never reads this array. */
+  private readonly addressSides: (AddressBuffer | undefined)[] = [];
+  /** Paths of the Unix listeners this IO made, by fd: close() and deinit() remove them (as libuv does). */
+  private readonly unixPaths = new Map<number, string>();
   /** The submission queue (native/core/layout.h): records as int32 words, and the same memory as float64s. */
   private readonly queueWords: Int32Array;
   private readonly queueNumbers: Float64Array;
@@ -287,12 +328,64 @@ export class IO {
    * Opens a non-blocking TCP socket (TCP_NODELAY set) for `connect()`.
    * @returns the socket's fd.
    */
-  socket(family: SocketFamily): number {
+  socket(family: SocketFamily | 'unix'): number {
     const native = this.synced('socket');
+    if (family === 'unix') return orThrow(native.unixSocket(), 'socket');
+    if (family !== 'ipv4' && family !== 'ipv6') {
+      throw new TypeError(`tigerio: family must be 'ipv4', 'ipv6' or 'unix', got ${describe(family)}`);
+    }
+    return orThrow(native.socket(family === 'ipv6'), 'socket');
+  }
+
+  // ---- Datagrams and Unix sockets: synchronous helpers -----------------------
+
+  /**
+   * Opens a non-blocking UDP socket. `bind()` it to receive on a known port;
+   * `connect()` it to use `send`/`recv` with one peer.
+   * @returns the socket's fd.
+   */
+  udpSocket(family: SocketFamily): number {
+    const native = this.synced('udpSocket');
     if (family !== 'ipv4' && family !== 'ipv6') {
       throw new TypeError(`tigerio: family must be 'ipv4' or 'ipv6', got ${describe(family)}`);
     }
-    return orThrow(native.socket(family === 'ipv6'), 'socket');
+    return orThrow(native.udpSocket(family === 'ipv6'), 'socket');
+  }
+
+  /**
+   * Binds a socket (a UDP socket, usually) to an IP literal and port,
+   * synchronously. Port 0 lets the OS choose: read it with `localAddress()`.
+   * @throws IOError (`EADDRINUSE`, `EINVAL` for a family mismatch, ...), TypeError, RangeError.
+   */
+  bind(fd: number, host: string, port: number): void {
+    const native = this.synced('bind');
+    checkFd(fd);
+    checkHost(host);
+    checkInteger('port', port, 0, 65535);
+    orThrow(native.bind(fd, host, port), 'bind');
+  }
+
+  /**
+   * Opens a non-blocking listening Unix stream socket at `path` (a file
+   * path, or on Linux `'\0name'` in the abstract namespace). A file
+   * already at the path (a stale socket) fails with `EADDRINUSE`: remove it
+   * first if it is yours. `close()` of the listener (or `deinit()`)
+   * removes the path again, as libuv does.
+   * @throws IOError, TypeError, RangeError (a path longer than `IO.limits.unixPathMax` bytes).
+   */
+  listenUnix(path: string, options?: ListenUnixOptions): number {
+    const native = this.synced('listenUnix');
+    checkUnixPath(path);
+    const opts = checkObject('options', options);
+    const backlog = optionalInteger('options.backlog', opts.backlog, LISTEN_BACKLOG_DEFAULT, 1, 65535);
+    const fd = orThrow(native.listenUnix(path, backlog), 'listen');
+    if (path.charCodeAt(0) !== 0) this.unixPaths.set(fd, path);
+    return fd;
+  }
+
+  /** A new address object for `recvFrom` (and `sendTo` replies): caller-owned, reused for every datagram. */
+  addressBuffer(): AddressBuffer {
+    return newAddressBuffer();
   }
 
   /** The local address of a socket (after listen, connect or accept). */
@@ -384,6 +477,7 @@ export class IO {
     this.live('close');
     checkFd(fd);
     checkCallback(callback);
+    if (this.unixPaths.size > 0) this.unlinkUnixPath(fd);
     return this.submit(KIND_CLOSE, fd, 0, 0, 0, undefined, callback);
   }
 
@@ -443,6 +537,90 @@ export class IO {
     const at = position === null ? -1 : checkInteger('position', position, 0, POSITION_MAX);
     checkCallback(callback);
     return this.submitTransfer(KIND_WRITE, fd, buffer, at, callback);
+  }
+
+  // ---- Datagrams, Unix sockets, sendFile --------------------------------------
+
+  /**
+   * Sends one datagram from a UDP socket to `host:port`, or to the sender an
+   * address object holds (`sendTo(fd, buffer, address, callback)`, a reply
+   * after `recvFrom`). Result: bytes sent (the whole datagram).
+   * @throws RangeError for a datagram longer than the family's UDP limit
+   *   (`IO.limits.datagramIpv4Max` 65507, `datagramIpv6Max` 65527) or a buffer longer than `bufferSizeMax`.
+   */
+  sendTo(fd: number, buffer: Uint8Array, host: string, port: number, callback: Callback): OperationId;
+  sendTo(fd: number, buffer: Uint8Array, address: AddressBuffer, callback: Callback): OperationId;
+  sendTo(
+    fd: number,
+    buffer: Uint8Array,
+    to: string | AddressBuffer,
+    portOrCallback: number | Callback,
+    maybeCallback?: Callback,
+  ): OperationId {
+    this.live('sendTo');
+    checkFd(fd);
+    checkBuffer(buffer);
+    checkRegistrable('buffer', buffer);
+    if (typeof to === 'string') {
+      checkHost(to);
+      checkInteger('port', portOrCallback, 1, 65535);
+      checkCallback(maybeCallback);
+      checkDatagramLength(buffer.byteLength, to.includes(':') ? DATAGRAM_IPV6_MAX : DATAGRAM_IPV4_MAX, this.bufferSizeMax);
+      return this.submitDatagram(KIND_SEND_TO, fd, buffer, undefined, portOrCallback as number, to, maybeCallback as Callback);
+    }
+    checkAddressBuffer(to);
+    checkCallback(portOrCallback);
+    checkDatagramLength(buffer.byteLength, addressFamily(to) === 4 ? DATAGRAM_IPV4_MAX : DATAGRAM_IPV6_MAX, this.bufferSizeMax);
+    return this.submitDatagram(KIND_SEND_TO, fd, buffer, to, 0, undefined, portOrCallback as Callback);
+  }
+
+  /**
+   * Receives one datagram into `buffer`, and its sender into `address` (an
+   * object from `io.addressBuffer()`, read with `IO.addressPort`/`IO.decodeAddress`).
+   * Result: the datagram's size. A datagram longer than the buffer fails
+   * with `EMSGSIZE`: the buffer then holds its first `buffer.byteLength`
+   * bytes, `address` its sender, and the rest is gone (as the kernel drops it).
+   */
+  recvFrom(fd: number, buffer: Uint8Array, address: AddressBuffer, callback: Callback): OperationId {
+    this.live('recvFrom');
+    checkFd(fd);
+    checkBuffer(buffer);
+    checkRegistrable('buffer', buffer);
+    checkAddressBuffer(address);
+    checkCallback(callback);
+    return this.submitDatagram(KIND_RECV_FROM, fd, buffer, address, 0, undefined, callback);
+  }
+
+  /**
+   * Connects a socket from `socket('unix')` to the Unix socket at `path`.
+   * Completes at once or fails (`ENOENT`, `ECONNREFUSED`; `EAGAIN` when
+   * the listener's backlog is full, as in libuv). Result: 0.
+   */
+  connectUnix(fd: number, path: string, callback: Callback): OperationId {
+    this.live('connectUnix');
+    checkFd(fd);
+    checkUnixPath(path);
+    checkCallback(callback);
+    return this.submit(KIND_CONNECT_UNIX, fd, 0, 0, 0, path, callback);
+  }
+
+  /**
+   * Sends `length` bytes of the file `fileFd` from `offset` to the socket
+   * `socketFd`, in the kernel (sendfile(2); TransmitFile on Windows): no
+   * byte passes through JavaScript, and the file's own position does not
+   * move. Result: bytes sent, possibly fewer than asked (loop, as with
+   * `send`); 0 at or past the end of the file. The file must stay open
+   * until the callback. `length` is clamped to `bufferSizeMax`.
+   */
+  sendFile(socketFd: number, fileFd: number, offset: number, length: number, callback: Callback): OperationId {
+    this.live('sendFile');
+    checkFd(socketFd);
+    checkInteger('fileFd', fileFd, 0, 0x7fffffff);
+    checkInteger('offset', offset, 0, POSITION_MAX);
+    checkInteger('length', length, 1, Number.MAX_SAFE_INTEGER);
+    checkCallback(callback);
+    const clamped = length < this.bufferSizeMax ? length : this.bufferSizeMax;
+    return this.submitRecord(KIND_SEND_FILE, socketFd, fileFd, -1, clamped, offset, 0, undefined, callback);
   }
 
   /**
@@ -677,6 +855,7 @@ export class IO {
       native.destroy();
       this.native = null;
       this.buffersRegistered.close();
+      for (const fd of [...this.unixPaths.keys()]) this.unlinkUnixPath(fd);
     }
     if (failed) throw failure;
   }
@@ -726,6 +905,42 @@ export class IO {
     const length = view.byteLength < this.bufferSizeMax ? view.byteLength : this.bufferSizeMax;
     const id = this.buffersRegistered.idOf(view);
     return this.submitRecord(kind, fd, 0, id, length, position, view.byteOffset, view, callback);
+  }
+
+  /** A sendTo or recvFrom: bytes as in submitTransfer, plus a host (in sides) or an address object (by id and offset). */
+  private submitDatagram(
+    kind: number,
+    fd: number,
+    view: Uint8Array,
+    address: AddressBuffer | undefined,
+    port: number,
+    host: string | undefined,
+    callback: Callback,
+  ): OperationId {
+    const length = view.byteLength < this.bufferSizeMax ? view.byteLength : this.bufferSizeMax;
+    const id = this.buffersRegistered.idOf(view);
+    if (address === undefined) {
+      // sides holds the host: the bytes are kept reachable beside it.
+      const hosted = this.submitRecord(kind, fd, port, id, length, -1, view.byteOffset, host, callback);
+      this.addressSides[this.slots.slotOf(hosted)] = view;
+      return hosted;
+    }
+    const addressId = this.buffersRegistered.idOf(address);
+    const operation = this.submitRecord(kind, fd, addressId, id, length, address.byteOffset, view.byteOffset, view, callback);
+    this.addressSides[this.slots.slotOf(operation)] = address;
+    return operation;
+  }
+
+  /** A Unix listener's path goes with its fd (libuv's uv_pipe close does the same). */
+  private unlinkUnixPath(fd: number): void {
+    const path = this.unixPaths.get(fd);
+    if (path === undefined) return;
+    this.unixPaths.delete(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone, or replaced by someone else's file we may not remove: nothing of ours is left.
+    }
   }
 
   private submitRecord(
@@ -827,6 +1042,7 @@ export class IO {
         const callback = callbacks[slot]!;
         callbacks[slot] = undefined;
         sides[slot] = undefined;
+        if (word >>> KIND_SHIFT >= KIND_SEND_TO) this.addressSides[slot] = undefined;
         slots.release(slot);
         if (result >= 0) callback(null, (word & COMPLETION_VALUE_FLAG) === 0 ? result : values[at]);
         else callback(ioErrorFromResult(result, OPERATION_NAMES[word >>> KIND_SHIFT]), 0);
@@ -852,3 +1068,43 @@ function toAddress(raw: [string, number, number], syscall: string): SocketAddres
   return { address, port, family: family === 6 ? 'IPv6' : 'IPv4' };
 }
 
+
+function checkRegistrable(name: string, view: ArrayBufferView): void {
+  if (!(view.buffer instanceof ArrayBuffer)) {
+    throw new TypeError(`tigerio: ${name} of sendTo/recvFrom must be backed by an ArrayBuffer, not a SharedArrayBuffer`);
+  }
+}
+
+function checkAddressBuffer(address: unknown): void {
+  if (!(address instanceof Uint8Array)) {
+    throw new TypeError(`tigerio: address must be an address object from io.addressBuffer(), got ${describe(address)}`);
+  }
+  if (address.byteLength !== ADDRESS_BYTES) {
+    throw new RangeError(`tigerio: address must be ${ADDRESS_BYTES} bytes (io.addressBuffer()), got ${address.byteLength}`);
+  }
+  checkRegistrable('address', address);
+}
+
+function checkDatagramLength(length: number, max: number, bufferSizeMax: number): void {
+  if (length > max) throw new RangeError(`tigerio: a UDP datagram carries at most ${max} bytes, got ${length}`);
+  if (length > bufferSizeMax) {
+    throw new RangeError(`tigerio: a datagram of ${length} bytes is longer than this IO's bufferSizeMax (${bufferSizeMax}) and cannot be split`);
+  }
+}
+
+/** A Unix socket path: 1..unixPathMax bytes of UTF-8; NUL only first, and only where the abstract namespace exists. */
+function checkUnixPath(path: unknown): string {
+  if (typeof path !== 'string') throw new TypeError(`tigerio: path must be a string, got ${describe(path)}`);
+  const bytes = Buffer.byteLength(path, 'utf8');
+  if (bytes === 0 || bytes > UNIX_PATH_MAX) {
+    throw new RangeError(`tigerio: a Unix socket path is 1..${UNIX_PATH_MAX} bytes on this OS, got ${bytes}`);
+  }
+  const nul = path.indexOf('\0');
+  if (nul > 0 || (nul === 0 && path.indexOf('\0', 1) > 0)) {
+    throw new TypeError('tigerio: a Unix socket path may contain NUL only as its first byte (the abstract namespace)');
+  }
+  if (nul === 0 && !UNIX_ABSTRACT) {
+    throw new RangeError("tigerio: a path starting with NUL (Linux's abstract namespace) is not supported on this OS");
+  }
+  return path;
+}

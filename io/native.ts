@@ -33,6 +33,11 @@ export interface NativeIO {
   shutdown(fd: number, how: number): number;
   eventOpen(): number;
   eventClose(handle: number): void;
+  // Issue 14's synchronous helpers: an fd (or 0), or a negative errno.
+  udpSocket(ipv6: boolean): number;
+  bind(fd: number, host: string, port: number): number;
+  listenUnix(path: string, backlog: number): number;
+  unixSocket(): number;
 }
 
 export interface NativeIOConstructor {
@@ -112,6 +117,19 @@ export interface NativeLayout {
   fileBytesMax: number;
   /** Set in a completion's first word when its value is the float64 at its index in the completion values array. */
   completionValueFlag: number;
+  /** recvFrom's address object: its size and the byte offset of each field. */
+  addressBytes: number;
+  addressFamily: number;
+  addressPort: number;
+  addressScope: number;
+  addressIp: number;
+  /** The largest UDP payload of one datagram, IPv4 and IPv6. */
+  datagramIpv4Max: number;
+  datagramIpv6Max: number;
+  /** The longest Unix socket path in bytes (107 on Linux and Windows, 103 on macOS). */
+  unixPathMax: number;
+  /** True where a path starting with NUL names Linux's abstract namespace. */
+  unixAbstractNamespace: boolean;
 }
 
 /** A simulated world (native/simulation_addon.cc); IOs join it as backend `simulation:<id>`. */

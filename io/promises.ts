@@ -4,6 +4,7 @@
 // to settle; attach() is the natural partner of await.
 import type { IO } from './io';
 import type { Callback, OpenFlags, OpenOptions } from './types';
+import type { AddressBuffer } from './address';
 
 /** Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`. */
 export class IOPromises {
@@ -84,6 +85,40 @@ export class IOPromises {
   /** See {@link IO.allocate}. */
   allocate(fd: number, offset: number, length: number): Promise<number> {
     return settle((callback) => this.io.allocate(fd, offset, length, callback));
+  }
+
+  /** See {@link IO.sendTo}. Resolves with bytes sent. */
+  sendTo(fd: number, buffer: Uint8Array, host: string, port: number): Promise<number>;
+  sendTo(fd: number, buffer: Uint8Array, address: AddressBuffer): Promise<number>;
+  sendTo(fd: number, buffer: Uint8Array, to: string | AddressBuffer, port?: number): Promise<number> {
+    if (typeof to === 'string') return settle((callback) => this.io.sendTo(fd, buffer, to, port as number, callback));
+    return settle((callback) => this.io.sendTo(fd, buffer, to, callback));
+  }
+
+  /** See {@link IO.recvFrom}. Resolves with the datagram's size; the sender is in `address`. */
+  recvFrom(fd: number, buffer: Uint8Array, address: AddressBuffer): Promise<number> {
+    return settle((callback) => this.io.recvFrom(fd, buffer, address, callback));
+  }
+
+  /** See {@link IO.connectUnix}. */
+  connectUnix(fd: number, path: string): Promise<number> {
+    return settle((callback) => this.io.connectUnix(fd, path, callback));
+  }
+
+  /** See {@link IO.sendFile}. Resolves with bytes sent (may be partial). */
+  sendFile(socketFd: number, fileFd: number, offset: number, length: number): Promise<number> {
+    return settle((callback) => this.io.sendFile(socketFd, fileFd, offset, length, callback));
+  }
+
+  /** Sends `length` bytes of the file from `offset`, looping over partial sends; stops early at the end of the file. Resolves with the bytes sent. */
+  async sendFileAll(socketFd: number, fileFd: number, offset: number, length: number): Promise<number> {
+    let sent = 0;
+    while (sent < length) {
+      const n = await this.sendFile(socketFd, fileFd, offset + sent, length - sent);
+      if (n === 0) break;
+      sent += n;
+    }
+    return sent;
   }
 
   /** See {@link IO.eventListen}. */

@@ -45,6 +45,12 @@ export interface ListenOptions {
   reusePort?: boolean;
 }
 
+/** Options of {@link IO.listenUnix}. */
+export interface ListenUnixOptions {
+  /** Length of the kernel's accept queue. Default 511, range 1..65535. */
+  backlog?: number;
+}
+
 /**
  * How `open()` opens a file, spelled as node:fs spells it:
  * `r` read; `r+` read and write; `w` write, create, truncate; `wx` as `w`
@@ -131,4 +137,11 @@ export interface IOLimits {
   readonly fileBytesMax: number;
   /** Alignment of direct I/O, in bytes: the same as `IO.directAlignment`. */
   readonly directAlignment: number;
+  /** The largest UDP datagram `sendTo` takes, IPv4 (65507) and IPv6 (65527) bytes. */
+  readonly datagramIpv4Max: number;
+  readonly datagramIpv6Max: number;
+  /** The longest Unix socket path, in bytes of UTF-8 (107 on Linux and Windows, 103 on macOS). */
+  readonly unixPathMax: number;
+  /** Bytes of an address object (`io.addressBuffer()`). */
+  readonly addressBytes: number;
 }

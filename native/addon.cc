@@ -144,6 +144,10 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::LocalAddress>("localAddress"),
                            InstanceMethod<&NativeIO::RemoteAddress>("remoteAddress"),
                            InstanceMethod<&NativeIO::Shutdown>("shutdown"),
+                           InstanceMethod<&NativeIO::UdpSocket>("udpSocket"),
+                           InstanceMethod<&NativeIO::Bind>("bind"),
+                           InstanceMethod<&NativeIO::ListenUnix>("listenUnix"),
+                           InstanceMethod<&NativeIO::UnixSocket>("unixSocket"),
                            InstanceMethod<&NativeIO::EventOpen>("eventOpen"),
                            InstanceMethod<&NativeIO::EventClose>("eventClose"),
                        });
@@ -261,7 +265,10 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       napi_value side = nullptr;
       // Hosts, paths, and the rare buffer that is not registered (a SharedArrayBuffer's view).
       const bool transfer = kind == OpKind::recv || kind == OpKind::send || kind == OpKind::read || kind == OpKind::write;
-      if (kind == OpKind::connect || kind == OpKind::open || (transfer && record[kSubmitBuffer] < 0)) {
+      // A sendTo names its peer by host (in sides) or by an address object (NumberA >= 0: its offset).
+      const bool host = kind == OpKind::send_to && numbers[kSubmitNumberA] < 0;
+      if (kind == OpKind::connect || kind == OpKind::open || host || kind == OpKind::connect_unix ||
+          (transfer && record[kSubmitBuffer] < 0)) {
         if (sides == nullptr) sides = sides_.Value();
         const bool got = napi_get_element(env, sides, slot, &side) == napi_ok;
         TIGERIO_ASSERT(got);
@@ -348,11 +355,89 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
         op->args.allocate.length_bytes = static_cast<int64_t>(length_bytes);
         return 0;
       }
+      case OpKind::send_to:
+      case OpKind::recv_from:
+      case OpKind::connect_unix:
+      case OpKind::send_file:
+        return Issue14Arguments(env, op, record, numbers, side);
       default:
         break;
     }
     TIGERIO_ASSERT(false && "a kind the submission queue does not carry");
     return kErrInvalid;
+  }
+
+  // Issue 14's kinds (layout.h names each record's fields): sendTo, recvFrom,
+  // connectUnix, sendFile.
+  int32_t Issue14Arguments(napi_env env, Op* op, const int32_t* record, const double* numbers, napi_value side) {
+    const uint32_t buffer_size_max = loop_->config().buffer_size_max;
+    switch (op->kind) {
+      case OpKind::send_to: {
+        SendToArgs& args = op->args.send_to;
+        AddressStorage address;
+        if (numbers[kSubmitNumberA] >= 0) {
+          // A reply to an address object recvFrom filled.
+          uint8_t* object = nullptr;
+          if (!RegisteredBytes(record[kSubmitInteger], numbers[kSubmitNumberA], kAddressBytes, &object) ||
+              !parse_address_object(object, &address)) {
+            return kErrInvalid;
+          }
+        } else {
+          char host[64];
+          size_t length = 0;
+          if (!StringOf(env, side, host, sizeof(host), &length)) return kErrInvalid;
+          const int port = record[kSubmitInteger];
+          TIGERIO_ASSERT(port >= 1 && port <= 65535);
+          if (!parse_ip_address(host, port, &address)) return kErrInvalid;
+        }
+        TIGERIO_ASSERT(address.length <= sizeof(args.address));
+        std::memcpy(args.address, address.bytes, sizeof(args.address));
+        return Bytes(env, record, numbers, nullptr, buffer_size_max, &args.buffer, &args.length) ? 0 : kErrInvalid;
+      }
+      case OpKind::recv_from: {
+        RecvFromArgs& args = op->args.recv_from;
+        if (!Bytes(env, record, numbers, nullptr, buffer_size_max, &args.buffer, &args.length)) return kErrInvalid;
+        return RegisteredBytes(record[kSubmitInteger], numbers[kSubmitNumberA], kAddressBytes, &args.address)
+                   ? 0
+                   : kErrInvalid;
+      }
+      case OpKind::connect_unix: {
+        size_t length = 0;
+        if (napi_get_value_string_utf8(env, side, nullptr, 0, &length) != napi_ok) return kErrInvalid;
+        if (length == 0 || length > unix_path_max()) return kErrInvalid;
+        op->path_storage.reset(new char[length + 1]);
+        size_t copied = 0;
+        if (napi_get_value_string_utf8(env, side, op->path_storage.get(), length + 1, &copied) != napi_ok ||
+            copied != length) {
+          return kErrInvalid;
+        }
+        op->args.connect_unix = ConnectUnixArgs{op->path_storage.get(), static_cast<uint32_t>(length)};
+        return 0;
+      }
+      case OpKind::send_file: {
+        SendFileArgs& args = op->args.send_file;
+        args.file_fd = record[kSubmitInteger];
+        args.offset = static_cast<int64_t>(numbers[kSubmitNumberA]);
+        args.length = static_cast<uint32_t>(record[kSubmitLength]);
+        TIGERIO_ASSERT(args.file_fd >= 0 && args.offset >= 0);
+        TIGERIO_ASSERT(args.length >= 1 && args.length <= buffer_size_max);
+        return 0;
+      }
+      default:
+        break;
+    }
+    TIGERIO_ASSERT(false && "not one of issue 14's kinds");
+    return kErrInvalid;
+  }
+
+  // `bytes` bytes at `offset` of registered ArrayBuffer `id`; false if they are not there any more.
+  bool RegisteredBytes(int32_t id, double offset, uint32_t bytes, uint8_t** data) {
+    TIGERIO_ASSERT(id >= 0 && static_cast<size_t>(id) < buffers_.size());
+    const RegisteredBuffer& buffer = buffers_[static_cast<size_t>(id)];
+    TIGERIO_ASSERT(buffer.data != nullptr && bytes >= 1);
+    if (!(offset >= 0) || offset + bytes > static_cast<double>(buffer.byte_length)) return false;
+    *data = buffer.data + static_cast<size_t>(offset);
+    return true;
   }
 
   // The bytes of a transfer: from its registered ArrayBuffer (no Node-API
@@ -530,6 +615,43 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return Napi::Number::New(info.Env(), loop_->shutdown(fd, (bits & 1) != 0, (bits & 2) != 0));
   }
 
+  // ---- Issue 14's synchronous helpers: an fd (or 0) or a negative errno ----
+
+  Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return info.Env().Undefined();
+    if (!info[0].IsBoolean()) return ThrowType(info.Env(), "ipv6 must be a boolean");
+    return Napi::Number::New(info.Env(), loop_->udp_socket(info[0].As<Napi::Boolean>().Value()));
+  }
+
+  Napi::Value Bind(const Napi::CallbackInfo& info) {
+    int32_t fd = 0;
+    std::string host;
+    double port = 0;
+    if (!Live(info.Env()) || !FdArg(info, 0, &fd) || !StringArg(info, 1, "host", &host) ||
+        !IntegerArg(info, 2, "port", 0, 65535, &port)) {
+      return info.Env().Undefined();
+    }
+    return Napi::Number::New(info.Env(), loop_->bind(fd, host.c_str(), static_cast<int>(port)));
+  }
+
+  // listenUnix(path, backlog): the path may start with NUL (the abstract namespace).
+  Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+    double backlog = 0;
+    if (!Live(info.Env()) || !IntegerArg(info, 1, "backlog", 1, 65535, &backlog)) return info.Env().Undefined();
+    if (!info[0].IsString()) return ThrowType(info.Env(), "path must be a string");
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    if (path.empty() || path.size() > unix_path_max()) {
+      return ThrowRange(info.Env(), "path must be 1.." + std::to_string(unix_path_max()) + " bytes");
+    }
+    const int fd = loop_->listen_unix(path.data(), static_cast<uint32_t>(path.size()), static_cast<int>(backlog));
+    return Napi::Number::New(info.Env(), fd);
+  }
+
+  Napi::Value UnixSocket(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), loop_->unix_socket());
+  }
+
   Napi::Value EventOpen(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return info.Env().Undefined();
     const int64_t handle = loop_->event_open();
@@ -641,6 +763,15 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("directAlignment", kDirectAlignmentBytes);
   layout.Set("fileBytesMax", kFileBytesMax);
   layout.Set("completionValueFlag", kCompletionValueFlag);
+  layout.Set("addressBytes", kAddressBytes);
+  layout.Set("addressFamily", kAddressFamily);
+  layout.Set("addressPort", kAddressPort);
+  layout.Set("addressScope", kAddressScope);
+  layout.Set("addressIp", kAddressIp);
+  layout.Set("datagramIpv4Max", kDatagramIpv4Max);
+  layout.Set("datagramIpv6Max", kDatagramIpv6Max);
+  layout.Set("unixPathMax", unix_path_max());
+  layout.Set("unixAbstractNamespace", unix_abstract_namespace());
   const uint32_t kinds = static_cast<uint32_t>(OpKind::count);
   Napi::Array names = Napi::Array::New(env, kinds);
   for (uint32_t i = 0; i < kinds; i++) names.Set(i, Napi::String::New(env, op_kind_name(static_cast<OpKind>(i))));

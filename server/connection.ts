@@ -10,10 +10,11 @@
 // Output is double-buffered: `front` is owned by the IO while a send is in
 // flight; responses go to `back`; when the send completes the two swap.
 // All responses produced from one recv (pipelining) therefore leave in one
-// send. A static file is streamed chunk by chunk through the same two
-// buffers, the next chunk read while the previous one is being sent; later
-// pipelined requests wait until the file has been read to the end, which
-// keeps responses in request order.
+// send. A static file's head goes out through the same buffers, then its
+// bytes with io.sendFile (the kernel copies the file to the socket; none
+// pass through JavaScript), one sendFile after another until the range is
+// sent; later pipelined requests wait until then, which keeps responses in
+// request order.
 //
 // Timeouts: no timer per connection. Each state sets `deadline`; the
 // worker's TimeoutQueue (timeouts.ts: one heap, one io.timeout) looks at the
@@ -96,7 +97,8 @@ export class Connection implements Responder, TimeoutEntry {
   private fileFd = -1;
   private filePosition = 0;
   private fileRemaining = 0;
-  private fileReadPending = false;
+  /** A sendFile of the file's bytes is in flight. */
+  private fileSendPending = false;
   /** The request being answered (for HEAD) and its connection mode. */
   private request: HttpRequest | null = null;
   private mode: ConnectionMode = MODE_DEFAULT;
@@ -110,7 +112,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   private readonly onRecvBound = (error: IOError | null, n: number): void => this.onRecv(error, n);
   private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
-  private readonly onFileReadBound = (error: IOError | null, n: number): void => this.onFileRead(error, n);
+  private readonly onFileSentBound = (error: IOError | null, n: number): void => this.onFileSent(error, n);
   private readonly onClosedBound = (): void => this.onClosed();
   private readonly onFileClosedBound = (): void => this.opDone();
 
@@ -153,7 +155,9 @@ export class Connection implements Responder, TimeoutEntry {
     if (this.closed) return;
     this.closed = true;
     this.host.timeouts.remove(this);
-    if (this.fileFd >= 0) this.closeFile();
+    // A sendFile in flight still reads the file: its callback (ECANCELED, by
+    // the socket's close) closes the file after it.
+    if (this.fileFd >= 0 && !this.fileSendPending) this.closeFile();
     this.opsPending++;
     this.io.close(this.fd, this.onClosedBound);
   }
@@ -351,28 +355,30 @@ export class Connection implements Responder, TimeoutEntry {
     this.fileRemaining = length;
   }
 
-  private readFile(): void {
-    const n = Math.min(limits.FILE_CHUNK_BYTES, this.fileRemaining);
-    const back = this.back;
-    back.reserve(n);
-    this.fileReadPending = true;
+  /** The file's next bytes, from the kernel straight to the socket (after the head: the send queue keeps them in order). */
+  private sendFileBytes(): void {
+    this.fileSendPending = true;
     this.opsPending++;
-    this.io.read(this.fileFd, back.buf.subarray(back.length, back.length + n), this.filePosition, this.onFileReadBound);
+    this.lastProgress = performance.now();
+    this.io.sendFile(this.fd, this.fileFd, this.filePosition, this.fileRemaining, this.onFileSentBound);
   }
 
-  private onFileRead(error: IOError | null, n: number): void {
+  private onFileSent(error: IOError | null, n: number): void {
     this.opsPending--;
-    this.fileReadPending = false;
-    if (this.closed) return this.maybeRelease();
-    if (error !== null || n === 0) {
-      // The file shrank or failed under us: the promised Content-Length
-      // cannot be kept, so the connection must end here.
-      if (error !== null) console.error(`tigerio-server: read: ${error.code}`);
+    this.fileSendPending = false;
+    if (this.closed) {
+      if (this.fileFd >= 0) this.closeFile();
+      return this.maybeRelease();
+    }
+    if (error !== null) return this.closeNow(); // EPIPE, ECONNRESET: the client is gone
+    if (n === 0) {
+      // The file shrank under us: the promised Content-Length cannot be
+      // kept, so the connection must end here.
       return this.closeNow();
     }
-    this.back.length += n;
     this.filePosition += n;
     this.fileRemaining -= n;
+    this.lastProgress = performance.now();
     if (this.fileRemaining === 0) {
       this.closeFile();
       this.busy = false;
@@ -401,11 +407,11 @@ export class Connection implements Responder, TimeoutEntry {
       this.sendLength = sending.length;
       this.lastProgress = performance.now();
       this.send();
-      if (this.fileFd >= 0 && !this.fileReadPending) this.readFile();
       return;
     }
     if (this.fileFd >= 0) {
-      if (!this.fileReadPending) this.readFile();
+      // The head has gone (a partial send of it is finished first): the bytes now.
+      if (!this.fileSendPending) this.sendFileBytes();
       return;
     }
     if (this.closeAfterFlush && !this.busy) this.finishClose();

@@ -33,8 +33,6 @@ export const LINGER_BYTES = 4 * 1024 * 1024;
 export const ACCEPT_BACKOFF_MS = 100;
 /** Accept operations kept in flight per listener: several connections per loop turn under a burst. */
 export const ACCEPT_DEPTH = 8;
-/** Static files are streamed in chunks of this size (one read, one or more sends each). */
-export const FILE_CHUNK_BYTES = 128 * 1024;
 /** Parsing of pipelined requests pauses while this many response bytes wait to be sent. */
 export const OUTPUT_HIGH_WATER = 64 * 1024;
 /** Initial size of each of a connection's two output buffers; they grow as needed and shrink back after. */

@@ -3,7 +3,8 @@
 // percent-encoded, %2e%2e), encoded slashes or backslashes inside a
 // segment, NUL bytes, and symlinks whose target lies outside the root (the
 // path is canonicalized with realpath and must stay under the canonical
-// root). File data is read with io.open/io.read/io.close; node:fs is used
+// root). Files are opened with io.open (their bytes go out with
+// io.sendFile, connection.ts) and closed with io.close; node:fs is used
 // only for what the IO has no operation for: realpath and stat (size,
 // mtime and type of the opened file).
 import * as fs from 'node:fs';

@@ -65,6 +65,7 @@
 #include <linux/stat.h>  // struct statx, before glibc 2.28 declared it
 #endif
 #include <netinet/in.h>
+#include <poll.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -134,6 +135,8 @@ constexpr uint8_t kOpcodesNeeded[] = {
     IORING_OP_READ,   IORING_OP_WRITE,         IORING_OP_OPENAT,       IORING_OP_TIMEOUT,
     IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC, IORING_OP_FALLOCATE,
     IORING_OP_STATX,
+    // Issue 14: datagrams (sendTo, recvFrom) and sendFile's wait for a writable socket.
+    IORING_OP_SENDMSG, IORING_OP_RECVMSG, IORING_OP_POLL_ADD,
 };
 // IORING_OP_FTRUNCATE (Linux 6.9): the kernel ABI's number, since headers
 // older than 6.9 do not name it. Used where the probe finds it; without it
@@ -194,6 +197,20 @@ static_assert(sizeof(UringOp) <= sizeof(Op::scratch), "UringOp fits in Op::scrat
 static_assert(alignof(UringOp) <= 16, "Op::scratch is 16-byte aligned");
 
 UringOp& uring(Op* op) { return *reinterpret_cast<UringOp*>(op->scratch); }
+
+// Issue 14: a datagram op's msghdr, which the kernel reads (and for
+// recvFrom writes the sender into) until its CQE, kept in Op::scratch after
+// the UringOp, so that no datagram allocates.
+struct UringMessage {
+  msghdr message;
+  iovec vector;
+  sockaddr_in6 from;  // recvFrom's sender, copied into the caller's address object at the CQE
+};
+constexpr size_t kUringMessageOffset = (sizeof(UringOp) + alignof(UringMessage) - 1) & ~(alignof(UringMessage) - 1);
+static_assert(sizeof(UringOp) <= kUringMessageOffset, "the UringOp comes first in Op::scratch");
+static_assert(kUringMessageOffset + sizeof(UringMessage) <= sizeof(Op::scratch), "UringMessage fits in Op::scratch");
+
+UringMessage& uring_message(Op* op) { return *reinterpret_cast<UringMessage*>(op->scratch + kUringMessageOffset); }
 
 // The mapped rings of one io_uring instance.
 struct Ring {
@@ -373,6 +390,7 @@ class IoUringBackend final : public PosixBackend {
       return;
     }
     if (op->kind == OpKind::file_size) uring(op).statx = statx_pool_.acquire();
+    if (issue_now(op)) return;
     issued_++;
     enqueue(op);
   }
@@ -610,10 +628,101 @@ class IoUringBackend final : public PosixBackend {
         sqe->addr = static_cast<uint64_t>(op->args.allocate.length_bytes);
         sqe->len = 0;
         break;
+      case OpKind::send_to:
+      case OpKind::recv_from:
+      case OpKind::send_file:
+        write_issue14_sqe(op, sqe);
+        break;
       default:
         TIGERIO_ASSERT(false && "no SQE for this kind");
     }
     uring(op).stage = Stage::submitted;
+  }
+
+  // ---- Issue 14: datagrams, Unix connect, sendfile ----
+
+  // Ops that complete inside issue(): true if `op` is done. A Unix connect
+  // completes at once or fails (as on the readiness backends); a sendFile
+  // tries sendfile(2) first and waits in the ring (a POLL_ADD) only when
+  // the socket is full.
+  bool issue_now(Op* op) {
+    TIGERIO_ASSERT(op->state == OpState::pending && uring(op).stage == Stage::idle);
+    if (op->kind == OpKind::connect_unix) {
+      const ConnectUnixArgs& args = op->args.connect_unix;
+      loop_->complete(op, posix::connect_unix(op->fd, args.path, args.path_length));
+      return true;
+    }
+    if (op->kind == OpKind::send_file) {
+      const SendFileArgs& args = op->args.send_file;
+      const int32_t result = posix::send_file(op->fd, args.file_fd, args.offset, args.length);
+      if (result == -EAGAIN) return false;
+      loop_->complete(op, result);
+      return true;
+    }
+    return false;
+  }
+
+  void write_issue14_sqe(Op* op, io_uring_sqe* sqe) {
+    TIGERIO_ASSERT(sqe->user_data == op->id());
+    if (op->kind == OpKind::send_file) {
+      // Waits for room in the socket; the CQE retries sendfile(2).
+      sqe->opcode = IORING_OP_POLL_ADD;
+      sqe->poll32_events = POLLOUT;
+      return;
+    }
+    UringMessage& m = uring_message(op);
+    std::memset(&m, 0, sizeof(m));
+    m.message.msg_iov = &m.vector;
+    m.message.msg_iovlen = 1;
+    if (op->kind == OpKind::send_to) {
+      const SendToArgs& args = op->args.send_to;
+      m.vector = iovec{args.buffer, args.length};
+      m.message.msg_name = const_cast<uint8_t*>(args.address);
+      m.message.msg_namelen = posix::datagram_address_length(args.address);
+      sqe->opcode = IORING_OP_SENDMSG;
+      sqe->msg_flags = MSG_NOSIGNAL;
+    } else {
+      TIGERIO_ASSERT(op->kind == OpKind::recv_from);
+      const RecvFromArgs& args = op->args.recv_from;
+      m.vector = iovec{args.buffer, args.length};
+      m.message.msg_name = &m.from;
+      m.message.msg_namelen = sizeof(m.from);
+      sqe->opcode = IORING_OP_RECVMSG;
+      // MSG_TRUNC: the result is the datagram's real length, so a longer one shows.
+      sqe->msg_flags = MSG_TRUNC;
+    }
+    sqe->addr = reinterpret_cast<uintptr_t>(&m.message);
+    sqe->len = 1;
+  }
+
+  // A CQE of one of issue 14's kinds: true if the op goes on (sendFile
+  // waits again), false to finish it with `*result`.
+  bool handle_issue14(Op* op, int32_t* result, bool cancel_requested) {
+    TIGERIO_ASSERT(op->kind == OpKind::recv_from || op->kind == OpKind::send_file);
+    TIGERIO_ASSERT(uring(op).stage == Stage::idle);
+    if (op->kind == OpKind::recv_from && *result >= 0) {
+      UringMessage& m = uring_message(op);
+      const RecvFromArgs& args = op->args.recv_from;
+      if (m.message.msg_namelen > 0) {
+        write_address_object(reinterpret_cast<const sockaddr*>(&m.from), args.address);
+      } else {
+        std::memset(args.address, 0, kAddressBytes);
+      }
+      if (static_cast<uint32_t>(*result) > args.length) *result = -EMSGSIZE;
+      return false;
+    }
+    if (op->kind == OpKind::send_file && *result >= 0) {
+      if (cancel_requested) {
+        *result = kErrCanceled;  // only readiness came back: nothing was sent
+        return false;
+      }
+      const SendFileArgs& args = op->args.send_file;
+      *result = posix::send_file(op->fd, args.file_fd, args.offset, args.length);
+      if (*result != -EAGAIN) return false;
+      enqueue(op);
+      return true;
+    }
+    return false;
   }
 
   void write_cancel_sqe(Op* op) {
@@ -810,6 +919,7 @@ class IoUringBackend final : public PosixBackend {
       // posix_fallocate (what epoll runs) does. Its fd's head: order holds.
       result = posix::allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes);
     }
+    if ((op->kind == OpKind::recv_from || op->kind == OpKind::send_file) && handle_issue14(op, &result, cancel_requested)) return;
     finish(op, result);
   }
 

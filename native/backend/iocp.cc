@@ -123,7 +123,20 @@ Scratch* prepare(Op* op) {
 }
 
 bool is_socket_op(OpKind kind) {
-  return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send;
+  return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send ||
+         kind == OpKind::send_to || kind == OpKind::recv_from || kind == OpKind::send_file;
+}
+
+// Issue 14: a recvFrom's sender, which WSARecvFrom writes until the packet
+// comes, in the Scratch bytes an accept would use for its addresses.
+struct DatagramFrom {
+  sockaddr_in6 from;
+  INT length;
+};
+static_assert(sizeof(DatagramFrom) <= sizeof(Scratch::accept_addresses), "a sender fits an op's scratch");
+
+DatagramFrom* datagram_from(Scratch* scratch) {
+  return std::launder(reinterpret_cast<DatagramFrom*>(scratch->accept_addresses));
 }
 
 // The error of a Winsock call on a handle this IO knows as a socket.
@@ -179,6 +192,25 @@ struct Extensions {
   LPFN_ACCEPTEX accept_ex = nullptr;
   LPFN_CONNECTEX connect_ex = nullptr;
 };
+
+// TransmitFile (sendFile), looked up once per process at its first sendFile,
+// through the socket it sends on: an IO that never sends a file makes no
+// call for it. nullptr: the provider has none (ENOTSUP).
+LPFN_TRANSMITFILE transmit_file_of(SOCKET socket) {
+  TIGERIO_ASSERT(socket != INVALID_SOCKET);
+  static std::atomic<LPFN_TRANSMITFILE> cached{nullptr};
+  LPFN_TRANSMITFILE function = cached.load(std::memory_order_acquire);
+  if (function != nullptr) return function;
+  GUID guid = WSAID_TRANSMITFILE;
+  DWORD bytes = 0;
+  if (::WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), &function, sizeof(function), &bytes,
+                 nullptr, nullptr) != 0) {
+    return nullptr;
+  }
+  TIGERIO_ASSERT(function != nullptr);
+  cached.store(function, std::memory_order_release);
+  return function;
+}
 
 int32_t load_extensions(Extensions* out) {
   TIGERIO_ASSERT(out != nullptr);
@@ -262,6 +294,8 @@ class IocpBackend final : public Backend, public IocpWaiter {
 
   int listen(const char* host, int port, int backlog, bool reuse_port) override;
   int socket(bool ipv6) override;
+  int udp_socket(bool ipv6) override;
+  int bind(int fd, const char* host, int port) override { return win32::bind(fd, host, port); }
   int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) override {
     TIGERIO_ASSERT(out != nullptr && port != nullptr && family != nullptr);
     return win32::address(fd, peer, out, out_size, port, family);
@@ -323,6 +357,9 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int32_t start_accept(Op* op, FdState& state);
   int32_t start_connect(Op* op, FdState& state);
   int32_t start_file(Op* op, FdState& state);
+  int32_t start_datagram(Op* op, FdState& state);
+  int32_t connect_datagram(Op* op, const AddressStorage& address);
+  int32_t start_send_file(Op* op, FdState& state);
   int32_t conclude(Op* op, FdState& state, int32_t result);
   int32_t packet_result(Op* op, const OVERLAPPED_ENTRY& entry);
   void process(const OVERLAPPED_ENTRY* entries, ULONG count);
@@ -391,6 +428,12 @@ int IocpBackend::socket(bool ipv6) {
   return fd;
 }
 
+int IocpBackend::udp_socket(bool ipv6) {
+  const int fd = win32::udp_socket(ipv6);
+  if (fd >= 0) note_opening(fd, Kind::socket, ipv6 ? AF_INET6 : AF_INET, false, false);
+  return fd;
+}
+
 int32_t IocpBackend::close(int32_t fd, FdEntry* entry) {
   TIGERIO_ASSERT(entry == nullptr || (entry->queues[0].empty() && entry->queues[1].empty()));
   Kind kind = entry != nullptr ? state_of(*entry).kind : Kind::unknown;
@@ -425,6 +468,9 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
     case OpKind::send:
     case OpKind::read:
     case OpKind::write:
+    case OpKind::send_to:
+    case OpKind::recv_from:
+    case OpKind::send_file:
       TIGERIO_ASSERT(entry != nullptr);
       issue_fd_op(op, *entry);
       return;
@@ -445,6 +491,12 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
       return;
     case OpKind::allocate:
       loop_->complete(op, win32::file_allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes));
+      return;
+    case OpKind::connect_unix:
+      // AF_UNIX on IOCP is not done: AcceptEx needs 2 x 126 bytes of
+      // addresses per accept there (more than an op's scratch), and Wine
+      // has no AF_UNIX to test it with (README). An error, never a crash.
+      loop_->complete(op, kErrNotSupported);
       return;
     default:
       break;
@@ -555,6 +607,13 @@ int32_t IocpBackend::start(Op* op, FdState& state) {
     case OpKind::write:
       result = start_file(op, state);
       break;
+    case OpKind::send_to:
+    case OpKind::recv_from:
+      result = start_datagram(op, state);
+      break;
+    case OpKind::send_file:
+      result = start_send_file(op, state);
+      break;
     default:
       TIGERIO_ASSERT(false && "not an fd operation");
   }
@@ -582,6 +641,90 @@ int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
   }
   const int error = ::WSAGetLastError();
   if (error == WSA_IO_PENDING) return in_flight(op);
+  return socket_call_error(error);
+}
+
+// Issue 14: connect() of a UDP socket (ConnectEx is for connection-oriented
+// sockets only). It only sets the peer, at once. A connected UDP socket then
+// reports an ICMP "port unreachable" to its next operation, as Linux does
+// (udp_socket() turned that off for the unconnected socket).
+int32_t IocpBackend::connect_datagram(Op* op, const AddressStorage& address) {
+  TIGERIO_ASSERT(op->kind == OpKind::connect && address.length > 0);
+  const SOCKET socket = as_socket(op->fd);
+  if (::connect(socket, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<int>(address.length)) != 0) {
+    return socket_call_error(::WSAGetLastError());
+  }
+  BOOL report = TRUE;
+  DWORD bytes = 0;
+  ::WSAIoctl(socket, SIO_UDP_CONNRESET, &report, sizeof(report), nullptr, 0, &bytes, nullptr, nullptr);
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0);
+  return 0;
+}
+
+// Issue 14: one datagram (WSASendTo, WSARecvFrom).
+int32_t IocpBackend::start_datagram(Op* op, FdState& state) {
+  TIGERIO_ASSERT(op->kind == OpKind::send_to || op->kind == OpKind::recv_from);
+  Scratch* scratch = prepare(op);
+  WSABUF buffer;  // copied by Winsock before the call returns
+  DWORD bytes = 0;
+  int rc = 0;
+  if (op->kind == OpKind::send_to) {
+    const SendToArgs& args = op->args.send_to;
+    buffer.len = args.length;
+    buffer.buf = reinterpret_cast<char*>(args.buffer);
+    const auto* to = reinterpret_cast<const sockaddr*>(args.address);
+    const int to_length = to->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    rc = ::WSASendTo(as_socket(op->fd), &buffer, 1, &bytes, 0, to, to_length, &scratch->overlapped, nullptr);
+  } else {
+    const RecvFromArgs& args = op->args.recv_from;
+    buffer.len = args.length;
+    buffer.buf = reinterpret_cast<char*>(args.buffer);
+    DatagramFrom* from = datagram_from(scratch);
+    std::memset(from, 0, sizeof(*from));
+    from->length = sizeof(from->from);
+    DWORD flags = 0;
+    // The sender and its length are written when the datagram comes: they live in the op.
+    rc = ::WSARecvFrom(as_socket(op->fd), &buffer, 1, &bytes, &flags, reinterpret_cast<sockaddr*>(&from->from),
+                       &from->length, &scratch->overlapped, nullptr);
+  }
+  if (rc == 0) {
+    if (state.skip_on_success == 0) return in_flight(op);
+    TIGERIO_ASSERT(bytes <= buffer.len);
+    return static_cast<int32_t>(bytes);
+  }
+  const int error = ::WSAGetLastError();
+  if (error == WSA_IO_PENDING) return in_flight(op);
+  return socket_call_error(error);
+}
+
+// Issue 14: sendFile with TransmitFile, from the op's offset (the
+// OVERLAPPED's), at most kSendChunkMax bytes per call for the reason
+// WSASend is bounded (see there): a partial result, as sendfile(2) may give.
+int32_t IocpBackend::start_send_file(Op* op, FdState& state) {
+  TIGERIO_ASSERT(op->kind == OpKind::send_file);
+  const SendFileArgs& args = op->args.send_file;
+  // Only a file an IO of this process opened: any other number may be any handle of node.exe.
+  if (!file_known(args.file_fd)) return kErrBadFd;
+  const LPFN_TRANSMITFILE transmit_file = transmit_file_of(as_socket(op->fd));
+  if (transmit_file == nullptr) return kErrNotSupported;
+  Scratch* scratch = prepare(op);
+  const uint64_t offset = static_cast<uint64_t>(args.offset);
+  scratch->overlapped.Offset = static_cast<DWORD>(offset);
+  scratch->overlapped.OffsetHigh = static_cast<DWORD>(offset >> 32);
+  const DWORD length = std::min(args.length, kSendChunkMax);
+  if (transmit_file(as_socket(op->fd), as_handle(args.file_fd), length, 0, &scratch->overlapped, nullptr, 0)) {
+    if (state.skip_on_success == 0) return in_flight(op);
+    // Done at once: TransmitFile says how much only through the OVERLAPPED.
+    DWORD bytes = 0;
+    DWORD flags = 0;
+    if (!::WSAGetOverlappedResult(as_socket(op->fd), &scratch->overlapped, &bytes, FALSE, &flags)) {
+      return socket_call_error(::WSAGetLastError());
+    }
+    TIGERIO_ASSERT(bytes <= length);
+    return static_cast<int32_t>(bytes);
+  }
+  const int error = ::WSAGetLastError();
+  if (error == WSA_IO_PENDING || error == ERROR_IO_PENDING) return in_flight(op);
   return socket_call_error(error);
 }
 
@@ -622,6 +765,7 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
   const AddressStorage& address = op->args.connect.address;
   TIGERIO_ASSERT(address.length > 0 && address.length <= sizeof(address.bytes));
   const auto* target = reinterpret_cast<const sockaddr*>(address.bytes);
+  if (win32::is_datagram(op->fd)) return connect_datagram(op, address);
   // ConnectEx wants a bound socket: bind to the wildcard address and port 0.
   // WSAEINVAL: bound already (a second connect, or bound by its owner).
   sockaddr_storage any{};
@@ -679,6 +823,13 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
   TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0 && (op->core_flags & kOpOrphaned) == 0);
   const bool cancel_requested = (op->core_flags & kOpCancelRequested) != 0;
   if (cancel_requested && result < 0) result = kErrCanceled;
+  // Issue 14: on a UDP socket WSAECONNRESET is an ICMP "port unreachable":
+  // POSIX (and so the contract) calls that ECONNREFUSED.
+  if (result == kErrConnectionReset && (op->kind == OpKind::recv || op->kind == OpKind::send ||
+                                        op->kind == OpKind::recv_from || op->kind == OpKind::send_to) &&
+      win32::is_datagram(op->fd)) {
+    result = kErrConnectionRefused;
+  }
   switch (op->kind) {
     case OpKind::accept: {
       Scratch* scratch = scratch_of(op);
@@ -717,6 +868,25 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
       // other op of this fd moved the position since this one started.
       if (result > 0 && op->file_transfer().position < 0 && state.append == 0) state.file_position += result;
       return result;
+    case OpKind::recv_from:
+      // A datagram longer than the buffer (WSAEMSGSIZE) has its first bytes
+      // and its sender filled in, as on POSIX.
+      if (result >= 0 || result == kErrMessageSize) {
+        const DatagramFrom* from = datagram_from(scratch_of(op));
+        if (from->length > 0) {
+          write_address_object(&from->from, op->args.recv_from.address);
+        } else {
+          std::memset(op->args.recv_from.address, 0, kAddressBytes);
+        }
+      }
+      TIGERIO_ASSERT(result < 0 || static_cast<uint32_t>(result) <= op->args.recv_from.length);
+      return result;
+    case OpKind::send_to:
+      return result;
+    case OpKind::send_file:
+      // Wine's TransmitFile says WSAENOTCONN when the peer reset the
+      // connection mid-transfer (measured); POSIX's sendfile says EPIPE.
+      return result == kErrNotConnected ? kErrPipe : result;
     default:
       TIGERIO_ASSERT(result < 0 || static_cast<uint32_t>(result) <= op->transfer().length);
       return result;

@@ -6,10 +6,16 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/sendfile.h>
+#endif
 
 #include <cerrno>
 #include <cstdint>
+#include <cstddef>
 #include <cstring>
 
 #include "../core/assert.h"
@@ -350,7 +356,186 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
   return -EAFNOSUPPORT;
 }
 
+
+// ---- Issue 14: datagrams, Unix sockets, sendfile ----
+
+namespace {
+
+// A non-blocking, close-on-exec socket of any type (prepare_socket's no-SIGPIPE too).
+int new_socket_of(int domain, int type, bool nodelay) {
+  TIGERIO_ASSERT(domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX);
+  TIGERIO_ASSERT(type == SOCK_STREAM || type == SOCK_DGRAM);
+#ifdef SOCK_NONBLOCK
+  const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+  const int fd = ::socket(domain, type, 0);
+#endif
+  if (fd < 0) return error_result();
+  const int32_t result = prepare_socket(fd, nodelay);
+  if (result < 0) {
+    ::close(fd);
+    return result;
+  }
+  return fd;
+}
+
+}  // namespace
+
+socklen_t datagram_address_length(const uint8_t* address) {
+  TIGERIO_ASSERT(address != nullptr);
+  const int family = reinterpret_cast<const sockaddr*>(address)->sa_family;
+  TIGERIO_ASSERT(family == AF_INET || family == AF_INET6);
+  static_assert(sizeof(sockaddr_in6) <= kDatagramAddressBytes, "SendToArgs holds an IPv6 address");
+  return family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+int32_t send_to(int fd, const uint8_t* buffer, uint32_t length, const uint8_t* address) {
+  TIGERIO_ASSERT(buffer != nullptr && length >= 1 && length <= kBufferSizeMaxLimit);
+  const socklen_t address_length = datagram_address_length(address);
+  for (;;) {
+    const ssize_t n = ::sendto(fd, buffer, length, kSendFlags, reinterpret_cast<const sockaddr*>(address),
+                               address_length);
+    TIGERIO_ASSERT(n <= static_cast<ssize_t>(length));
+    if (n >= 0) return static_cast<int32_t>(n);
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int32_t recv_from(int fd, uint8_t* buffer, uint32_t length, uint8_t* address_out) {
+  TIGERIO_ASSERT(buffer != nullptr && length >= 1 && length <= kBufferSizeMaxLimit);
+  TIGERIO_ASSERT(address_out != nullptr);
+  sockaddr_storage from;
+  iovec vector{buffer, length};
+  for (;;) {
+    msghdr message{};
+    message.msg_name = &from;
+    message.msg_namelen = sizeof(from);
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    const ssize_t n = ::recvmsg(fd, &message, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return error_result();
+    }
+    TIGERIO_ASSERT(n <= static_cast<ssize_t>(length));
+    if (message.msg_namelen > 0) {
+      write_address_object(reinterpret_cast<const sockaddr*>(&from), address_out);
+    } else {
+      std::memset(address_out, 0, kAddressBytes);  // no sender (a connected socket's peer)
+    }
+    if ((message.msg_flags & MSG_TRUNC) != 0) return -EMSGSIZE;
+    return static_cast<int32_t>(n);
+  }
+}
+
+bool unix_address(const char* path, uint32_t path_length, sockaddr_un* out, socklen_t* out_length) {
+  TIGERIO_ASSERT(path != nullptr && out != nullptr && out_length != nullptr);
+  std::memset(out, 0, sizeof(*out));
+  out->sun_family = AF_UNIX;
+  const bool abstract = path_length >= 1 && path[0] == '\0';
+  // A file path needs its terminating NUL inside sun_path; an abstract name does not have one.
+  if (path_length == 0 || path_length + (abstract ? 0 : 1) > sizeof(out->sun_path)) return false;
+#if !defined(__linux__)
+  if (abstract) return false;
+#endif
+  std::memcpy(out->sun_path, path, path_length);
+  *out_length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path_length + (abstract ? 0 : 1));
+#if defined(__APPLE__) || defined(__FreeBSD__)
+  out->sun_len = static_cast<uint8_t>(*out_length);
+#endif
+  return true;
+}
+
+int32_t connect_unix(int fd, const char* path, uint32_t path_length) {
+  TIGERIO_ASSERT(fd >= 0 && path != nullptr);
+  TIGERIO_ASSERT(path_length >= 1 && path_length <= unix_path_max());
+  sockaddr_un address;
+  socklen_t address_length = 0;
+  if (!unix_address(path, path_length, &address, &address_length)) return -EINVAL;
+  for (;;) {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), address_length) == 0) return 0;
+    if (errno == EINTR) continue;
+    // A local connect completes at once or fails; EAGAIN: the listener's
+    // backlog is full (libuv reports it the same way, as an error).
+    return error_result();
+  }
+}
+
+int32_t send_file(int socket_fd, int file_fd, int64_t offset, uint32_t length) {
+  TIGERIO_ASSERT(offset >= 0 && length >= 1);
+  TIGERIO_ASSERT(length <= kBufferSizeMaxLimit);
+  for (;;) {
+#if defined(__linux__)
+    off_t position = static_cast<off_t>(offset);
+    const ssize_t n = ::sendfile(socket_fd, file_fd, &position, length);
+    if (n >= 0) return static_cast<int32_t>(n);
+#elif defined(__APPLE__)
+    off_t sent = static_cast<off_t>(length);
+    const int rc = ::sendfile(file_fd, socket_fd, static_cast<off_t>(offset), &sent, nullptr, 0);
+    if (rc == 0) return static_cast<int32_t>(sent);
+    // A partial send before the socket filled up: those bytes count.
+    if ((errno == EAGAIN || errno == EINTR) && sent > 0) return static_cast<int32_t>(sent);
+#elif defined(__FreeBSD__)
+    off_t sent = 0;
+    const int rc = ::sendfile(file_fd, socket_fd, static_cast<off_t>(offset), length, nullptr, &sent, 0);
+    if (rc == 0) return static_cast<int32_t>(sent);
+    if ((errno == EAGAIN || errno == EINTR) && sent > 0) return static_cast<int32_t>(sent);
+#else
+    (void)socket_fd;
+    (void)file_fd;
+    return -ENOTSUP;
+#endif
+    if (errno == EINTR) continue;
+    return error_result();
+  }
+}
+
+int udp_socket(bool ipv6) { return new_socket_of(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM, false); }
+
+int bind(int fd, const char* host, int port) {
+  TIGERIO_ASSERT(host != nullptr);
+  TIGERIO_ASSERT(port >= 0 && port <= 65535);
+  AddressStorage address;
+  if (!parse_ip_address(host, port, &address)) return -EINVAL;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<socklen_t>(address.length)) < 0) {
+    return error_result();
+  }
+  return 0;
+}
+
+int listen_unix(const char* path, uint32_t path_length, int backlog) {
+  TIGERIO_ASSERT(backlog >= 1);
+  sockaddr_un address;
+  socklen_t address_length = 0;
+  if (!unix_address(path, path_length, &address, &address_length)) return -EINVAL;
+  const int fd = new_socket_of(AF_UNIX, SOCK_STREAM, false);
+  if (fd < 0) return fd;
+  int32_t result = 0;
+  // A file left at the path (a stale socket) makes bind fail with EADDRINUSE:
+  // removing it is the caller's decision, never ours.
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), address_length) < 0) result = error_result();
+  if (result == 0 && ::listen(fd, backlog) < 0) result = error_result();
+  if (result < 0) {
+    ::close(fd);
+    return result;
+  }
+  return fd;
+}
+
+int unix_socket() { return new_socket_of(AF_UNIX, SOCK_STREAM, false); }
+
 }  // namespace posix
+
+uint32_t unix_path_max() { return sizeof(sockaddr_un{}.sun_path) - 1; }
+
+bool unix_abstract_namespace() {
+#if defined(__linux__)
+  return true;
+#else
+  return false;
+#endif
+}
 
 int PosixBackend::listen(const char* host, int port, int backlog, bool reuse_port) {
   return posix::listen(host, port, backlog, reuse_port);

@@ -5,6 +5,9 @@
 // SOCK_NONBLOCK, MSG_NOSIGNAL) have portable fallbacks for macOS/BSD.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <cstdint>
 
 #include "../core/operation.h"
@@ -53,6 +56,23 @@ int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
 
+// ---- Issue 14: datagrams, Unix sockets, sendfile ----
+// A sendTo's address (a sockaddr_in or sockaddr_in6 in SendToArgs) as the OS takes it.
+socklen_t datagram_address_length(const uint8_t* address);
+int32_t send_to(int fd, const uint8_t* buffer, uint32_t length, const uint8_t* address);
+// One datagram: its size, or -EMSGSIZE when it was longer than `length`
+// (the buffer then holds its first `length` bytes); the sender goes into `address_out`.
+int32_t recv_from(int fd, uint8_t* buffer, uint32_t length, uint8_t* address_out);
+// A sockaddr_un for `path` (a leading NUL: Linux's abstract namespace); false if it does not fit.
+bool unix_address(const char* path, uint32_t path_length, sockaddr_un* out, socklen_t* out_length);
+int32_t connect_unix(int fd, const char* path, uint32_t path_length);  // 0 or error (EAGAIN: backlog full)
+// sendfile(2): bytes sent from file_fd at offset, -EAGAIN when the socket is full.
+int32_t send_file(int socket_fd, int file_fd, int64_t offset, uint32_t length);
+int udp_socket(bool ipv6);
+int bind(int fd, const char* host, int port);
+int listen_unix(const char* path, uint32_t path_length, int backlog);
+int unix_socket();
+
 }  // namespace posix
 
 // A backend with the POSIX socket helpers (the core records the fds they make).
@@ -62,6 +82,12 @@ class PosixBackend : public Backend {
   int socket(bool ipv6) override;
   int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) override;
   int shutdown(int fd, bool send, bool receive) override { return posix::shutdown(fd, send, receive); }
+  int udp_socket(bool ipv6) override { return posix::udp_socket(ipv6); }
+  int bind(int fd, const char* host, int port) override { return posix::bind(fd, host, port); }
+  int listen_unix(const char* path, uint32_t path_length, int backlog) override {
+    return posix::listen_unix(path, path_length, backlog);
+  }
+  int unix_socket() override { return posix::unix_socket(); }
 
  protected:
   using Backend::Backend;

@@ -38,6 +38,10 @@ void ReadinessBackend::issue(Op* op, FdEntry* entry) {
     case OpKind::connect:
     case OpKind::recv:
     case OpKind::send:
+    case OpKind::send_to:
+    case OpKind::recv_from:
+    case OpKind::connect_unix:
+    case OpKind::send_file:
       TIGERIO_ASSERT(entry != nullptr);
       issue_socket_op(op, *entry);
       return;
@@ -92,6 +96,12 @@ void ReadinessBackend::issue_socket_op(Op* op, FdEntry& entry) {
     }
     state.known = 1;
   }
+  if (op->kind == OpKind::connect_unix) {
+    // A Unix connect completes at once or fails, never waits: EAGAIN (the
+    // listener's backlog is full) is its error, as in libuv.
+    loop_->complete(op, posix::connect_unix(fd, op->args.connect_unix.path, op->args.connect_unix.path_length));
+    return;
+  }
   const bool in = op_direction(op->kind) == Direction::in;
   // The last recv emptied the receive queue: trying now would only return
   // EAGAIN. The fd is registered; its next readable event retries this one.
@@ -137,6 +147,18 @@ int32_t ReadinessBackend::attempt(Op* op) {
         result = posix::connect_finish(op->fd);
       }
       break;
+    case OpKind::send_to:
+      result = posix::send_to(op->fd, op->args.send_to.buffer, op->args.send_to.length, op->args.send_to.address);
+      break;
+    case OpKind::recv_from:
+      result = posix::recv_from(op->fd, op->args.recv_from.buffer, op->args.recv_from.length,
+                                op->args.recv_from.address);
+      break;
+    case OpKind::send_file: {
+      const SendFileArgs& file = op->args.send_file;
+      result = posix::send_file(op->fd, file.file_fd, file.offset, file.length);
+      break;
+    }
     default:
       TIGERIO_ASSERT(false && "not a socket operation");
   }
@@ -183,7 +205,8 @@ void ReadinessBackend::cancel(Op* op, FdEntry* entry) {
   // Only socket ops wait (open and the file ops complete when issued), and
   // a waiting one is nowhere in the kernel: it is given back at once.
   TIGERIO_ASSERT(op->kind == OpKind::accept || op->kind == OpKind::connect || op->kind == OpKind::recv ||
-                 op->kind == OpKind::send);
+                 op->kind == OpKind::send || op->kind == OpKind::send_to || op->kind == OpKind::recv_from ||
+                 op->kind == OpKind::send_file);
   TIGERIO_ASSERT(!op_is_file_op(op->kind));
   loop_->complete(op, kErrCanceled);
 }

@@ -82,6 +82,15 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
     case OpKind::allocate:
       issue_file_op(op);
       return;
+    // Issue 14's datagrams, Unix sockets and sendFile have no model in the
+    // simulated world yet: an error in the callback, never a crash (the
+    // synchronous udpSocket/bind/listenUnix/socket('unix') say ENOTSUP too).
+    case OpKind::send_to:
+    case OpKind::recv_from:
+    case OpKind::connect_unix:
+    case OpKind::send_file:
+      complete(op, kErrNotSupported);
+      return;
     default:
       break;
   }

@@ -243,6 +243,40 @@ int socket(bool ipv6) {
   return adopt(socket);
 }
 
+int udp_socket(bool ipv6) {
+  if (const int32_t started = startup(); started < 0) return started;
+  const int family = ipv6 ? AF_INET6 : AF_INET;
+  const SOCKET socket =
+      ::WSASocketW(family, SOCK_DGRAM, IPPROTO_UDP, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (socket == INVALID_SOCKET) return socket_error();
+  // An ICMP "port unreachable" for a datagram sent earlier would otherwise
+  // fail this socket's next receive with WSAECONNRESET, even unconnected
+  // (Linux reports nothing to an unconnected socket): off, as libuv does.
+  BOOL report = FALSE;
+  DWORD bytes = 0;
+  ::WSAIoctl(socket, SIO_UDP_CONNRESET, &report, sizeof(report), nullptr, 0, &bytes, nullptr, nullptr);
+  return adopt(socket);
+}
+
+bool is_datagram(int32_t fd) {
+  if (fd < 0) return false;
+  int type = 0;
+  int size = sizeof(type);
+  return ::getsockopt(as_socket(fd), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &size) == 0 &&
+         type == SOCK_DGRAM;
+}
+
+int bind(int fd, const char* host, int port) {
+  TIGERIO_ASSERT(host != nullptr && port >= 0 && port <= 65535);
+  AddressStorage address;
+  if (!parse_ip_address(host, port, &address)) return kErrInvalid;
+  if (::bind(as_socket(fd), reinterpret_cast<const sockaddr*>(address.bytes), static_cast<int>(address.length)) == 0) {
+    return 0;
+  }
+  const int error = ::WSAGetLastError();
+  return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
+}
+
 int shutdown(int fd, bool send, bool receive) {
   TIGERIO_ASSERT(send || receive);
   const int how = send && receive ? SD_BOTH : send ? SD_SEND : SD_RECEIVE;
@@ -294,5 +328,9 @@ extern const int32_t kErrNoMemory = -4057;
 extern const int32_t kErrNotSupported = -4049;
 extern const int32_t kErrTooManyFiles = -4066;
 extern const int32_t kErrBusy = -4082;
+
+// Issue 14: Windows' sun_path is 108 bytes, as Linux's; no abstract namespace.
+uint32_t unix_path_max() { return 107; }
+bool unix_abstract_namespace() { return false; }
 
 }  // namespace tigerio

@@ -21,6 +21,17 @@ struct FdEntry;
 // Parses an IP literal and port into a socket address; false if `host` is
 // not an IP literal. Defined once per OS family by the backend layer.
 bool parse_ip_address(const char* host, int port, AddressStorage* address);
+// A recvFrom address object (layout.h kAddress*) as a socket address; false
+// if it holds none (family 0) or its port is 0.
+bool parse_address_object(const uint8_t* object, AddressStorage* address);
+// Writes a received socket address (a sockaddr_in or sockaddr_in6; anything
+// else leaves family 0) into a recvFrom address object.
+void write_address_object(const void* address, uint8_t* object);
+// The longest Unix socket path in bytes (sun_path less its NUL: 107 on
+// Linux and Windows, 103 on macOS/BSD); defined by the backend layer.
+uint32_t unix_path_max();
+// True where a Unix socket path starting with NUL names Linux's abstract namespace.
+bool unix_abstract_namespace();
 
 class Backend {
  public:
@@ -92,6 +103,16 @@ class Backend {
   // Writes the IP literal into `address`, and the port and family (4 or 6).
   virtual int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) = 0;
   virtual int shutdown(int fd, bool send, bool receive) = 0;
+  // Issue 14 (datagrams, local sockets): a backend without them says ENOTSUP.
+  // A non-blocking UDP socket.
+  virtual int udp_socket(bool ipv6);
+  // Binds a socket to an IP literal and port (0: the OS chooses).
+  virtual int bind(int fd, const char* host, int port);
+  // A non-blocking listening Unix stream socket at `path` (path_length
+  // bytes, a leading NUL for the abstract namespace).
+  virtual int listen_unix(const char* path, uint32_t path_length, int backlog);
+  // A non-blocking Unix stream socket for connect_unix.
+  virtual int unix_socket();
 
  protected:
   explicit Backend(Loop* loop) : loop_(loop) {}

@@ -78,6 +78,21 @@ constexpr uint32_t kDirectAlignmentBytes = 4096;
 // File offsets and lengths (positions, truncate, allocate): exact in a JS number.
 constexpr double kFileBytesMax = 9007199254740991.0;
 
+// The address object of recvFrom (io.addressBuffer()): the sender of a
+// datagram, written by the backend in one OS-neutral layout so that io/
+// decodes it without knowing any sockaddr. Byte 0: family (4, 6; 0 before
+// any datagram); bytes 2-3: port, big-endian; bytes 4-7: IPv6 scope id,
+// little-endian; bytes 8-23: the address (IPv4: bytes 8-11).
+constexpr uint32_t kAddressBytes = 24;
+constexpr uint32_t kAddressFamily = 0;
+constexpr uint32_t kAddressPort = 2;
+constexpr uint32_t kAddressScope = 4;
+constexpr uint32_t kAddressIp = 8;
+// The largest UDP payload one datagram carries: 65535 less the IP and UDP
+// headers (IPv4 20 + 8; IPv6's header is not counted in its payload length, so 65535 - 8).
+constexpr uint32_t kDatagramIpv4Max = 65507;
+constexpr uint32_t kDatagramIpv6Max = 65527;
+
 // Every limit of an IO: the range of each option and its default. io/
 // reads these from binding.layout; nothing repeats them.
 constexpr uint32_t kEntriesMax = 4096;

@@ -436,6 +436,36 @@ int Loop::address(int fd, bool peer, char* address, size_t address_size, int* po
   return backend_->address(fd, peer, address, address_size, port, family);
 }
 
+int Loop::udp_socket(bool ipv6) {
+  const int fd = backend_->udp_socket(ipv6);
+  if (fd >= 0) fd_opened(fd);
+  return fd;
+}
+
+int Loop::bind(int fd, const char* host, int port) {
+  TIGERIO_ASSERT(host != nullptr && port >= 0 && port <= 65535);
+  return backend_->bind(fd, host, port);
+}
+
+int Loop::listen_unix(const char* path, uint32_t path_length, int backlog) {
+  TIGERIO_ASSERT(path != nullptr && path_length >= 1 && path_length <= unix_path_max());
+  TIGERIO_ASSERT(backlog >= 1);
+  const int fd = backend_->listen_unix(path, path_length, backlog);
+  if (fd >= 0) fd_opened(fd);
+  return fd;
+}
+
+int Loop::unix_socket() {
+  const int fd = backend_->unix_socket();
+  if (fd >= 0) fd_opened(fd);
+  return fd;
+}
+
+int Backend::udp_socket(bool) { return kErrNotSupported; }
+int Backend::bind(int, const char*, int) { return kErrNotSupported; }
+int Backend::listen_unix(const char*, uint32_t, int) { return kErrNotSupported; }
+int Backend::unix_socket() { return kErrNotSupported; }
+
 int Loop::shutdown(int fd, bool send, bool receive) {
   TIGERIO_ASSERT(send || receive);
   backend_->submit();  // a send submitted before the shutdown goes first

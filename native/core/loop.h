@@ -105,6 +105,10 @@ class Loop {
   int socket(bool ipv6);
   int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
   int shutdown(int fd, bool send, bool receive);
+  int udp_socket(bool ipv6);
+  int bind(int fd, const char* host, int port);
+  int listen_unix(const char* path, uint32_t path_length, int backlog);
+  int unix_socket();
 
   // Cross-thread events (see events.cc).
   int64_t event_open();  // a handle, or a negative errno

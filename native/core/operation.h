@@ -31,6 +31,11 @@ enum class OpKind : uint8_t {
   file_size,
   truncate,
   allocate,
+  // Issue 14: datagrams, local sockets, sendfile (appended: kinds keep their numbers).
+  send_to,
+  recv_from,
+  connect_unix,
+  send_file,
   count,
 };
 
@@ -38,7 +43,8 @@ enum class OpKind : uint8_t {
 inline const char* op_kind_name(OpKind kind) {
   static const char* const names[] = {"accept",    "connect",  "recv",     "send",     "timeout",
                                       "close",     "open",     "read",     "write",    "eventListen",
-                                      "fsync",     "fdatasync", "fileSize", "truncate", "allocate"};
+                                      "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
+                                      "sendTo",    "recvFrom", "connectUnix", "sendFile"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -48,7 +54,8 @@ inline const char* op_kind_name(OpKind kind) {
 // operation (read, write, fsync, fdatasync, fileSize, truncate, allocate)
 // share one FIFO (a file's operations run one at a time in submission order,
 // as synchronous calls would: an fsync covers the writes before it, a
-// fileSize sees them; a socket's receiving side), connect and send the other.
+// fileSize sees them; a socket's receiving side, recvFrom included), connect,
+// send, sendTo, connectUnix and sendFile the other.
 enum class Direction : uint8_t { in = 0, out = 1, none = 2 };
 
 inline Direction op_direction(OpKind kind) {
@@ -62,9 +69,13 @@ inline Direction op_direction(OpKind kind) {
     case OpKind::file_size:
     case OpKind::truncate:
     case OpKind::allocate:
+    case OpKind::recv_from:
       return Direction::in;
     case OpKind::connect:
     case OpKind::send:
+    case OpKind::send_to:
+    case OpKind::connect_unix:
+    case OpKind::send_file:
       return Direction::out;
     default:
       return Direction::none;
@@ -144,6 +155,30 @@ struct AllocateArgs {
   int64_t offset_bytes;  // [offset, offset + length) gets disk blocks; the size grows to cover it
   int64_t length_bytes;  // >= 1
 };
+// Bytes of the largest socket address a datagram names (sockaddr_in6 on
+// every OS); its length follows from its family (backend's address_length).
+constexpr uint32_t kDatagramAddressBytes = 28;
+struct SendToArgs {
+  uint8_t* buffer;
+  uint32_t length;
+  alignas(4) uint8_t address[kDatagramAddressBytes];  // a sockaddr_in or sockaddr_in6
+};
+struct RecvFromArgs {
+  uint8_t* buffer;
+  uint32_t length;
+  // The caller's address object (layout.h kAddress*, kAddressBytes): the
+  // sender goes there, in the OS-neutral layout io/ decodes.
+  uint8_t* address;
+};
+struct ConnectUnixArgs {
+  const char* path;      // owned by Op::path_storage; may start with NUL (Linux's abstract namespace)
+  uint32_t path_length;  // bytes, without a terminating NUL
+};
+struct SendFileArgs {
+  int64_t offset;  // in the file; the file's own position is neither used nor moved
+  uint32_t length;
+  int32_t file_fd;
+};
 
 union OpArgs {
   AcceptArgs accept;
@@ -161,6 +196,10 @@ union OpArgs {
   FileSizeArgs file_size;
   TruncateArgs truncate;
   AllocateArgs allocate;
+  SendToArgs send_to;
+  RecvFromArgs recv_from;
+  ConnectUnixArgs connect_unix;
+  SendFileArgs send_file;
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");
@@ -179,7 +218,7 @@ struct Op {
   uint32_t heap_index = 0;  // position in the timer heap
   uint64_t sequence = 0;    // submission order: ties between equal deadlines go FIFO
   OpArgs args{};
-  std::unique_ptr<char[]> path_storage;  // open: the path (open is not a hot path)
+  std::unique_ptr<char[]> path_storage;  // open, connect_unix: the path (not hot paths)
   alignas(16) uint8_t scratch[128];
 
   uint64_t id() const { return (static_cast<uint64_t>(generation) << kSlotBits) | slot; }

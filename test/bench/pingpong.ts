@@ -3,11 +3,15 @@
 // figure is round trips per second over --duration ms (after a short warm-up
 // that is not counted). Receive buffers are 64 KiB on every side. --idle N first opens N idle connections (accepted
 // here, each with a pending recv; the other ends in a helper process), to
-// show that work per tick is O(ready), not O(connections).
+// show that work per tick is O(ready), not O(connections). --unix runs the
+// same over a Unix domain socket (a path in the temporary directory).
 //
 //   node pingpong.js --impl tigerio --backend epoll --duration 5000 [--idle 10000]
 //   node pingpong.js --impl net --duration 5000 [--idle 10000]
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { IO } from '../../io';
 import { netIdle, tigerioIdle, type IdleSet } from './idle-support';
 import { numberFlag, parseFlags, report } from './common';
@@ -20,15 +24,17 @@ const impl = args.impl ?? 'tigerio';
 const durationMs = numberFlag(args, 'duration', 5000);
 const warmupMs = numberFlag(args, 'warmup', 300);
 const idle = numberFlag(args, 'idle', 0);
+const unixPath = args.unix === 'true' ? path.join(os.tmpdir(), `tigerio-pingpong-${process.pid}.sock`) : null;
+if (unixPath !== null) fs.rmSync(unixPath, { force: true });
 
 function tigerio(backend: string): void {
   const io = new IO({ backend });
   let idleSet: IdleSet | null = null;
   if (idle > 0) idleSet = tigerioIdle(io, idle);
 
-  const listener = io.listen('127.0.0.1', 0);
-  const { port } = io.localAddress(listener);
-  const client = io.socket('ipv4');
+  const listener = unixPath !== null ? io.listenUnix(unixPath) : io.listen('127.0.0.1', 0);
+  const port = unixPath !== null ? 0 : io.localAddress(listener).port;
+  const client = io.socket(unixPath !== null ? 'unix' : 'ipv4');
   let server = -1;
   const message = new Uint8Array(MESSAGE_BYTES).fill(0x61);
   const serverBuffer = new Uint8Array(RECV_BUFFER_BYTES);
@@ -82,10 +88,12 @@ function tigerio(backend: string): void {
     server = fd;
     serverRecv();
   });
-  io.connect(client, '127.0.0.1', port, (error) => {
+  const onConnect = (error: { code: string } | null): void => {
     if (error) return fail('connect', error.code);
     clientSend();
-  });
+  };
+  if (unixPath !== null) io.connectUnix(client, unixPath, onConnect);
+  else io.connect(client, '127.0.0.1', port, onConnect);
 
   io.runForNs(warmupMs * 1e6);
   const before = roundTrips;
@@ -106,6 +114,7 @@ function tigerio(backend: string): void {
   report({
     impl: 'tigerio',
     backend,
+    unix: unixPath !== null,
     idle,
     roundTrips: counted,
     seconds: elapsedNs / 1e9,
@@ -126,9 +135,12 @@ async function nodeNet(): Promise<void> {
     socket.on('data', (data) => socket.write(data));
     socket.on('error', () => {});
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const client = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  if (unixPath !== null) await new Promise<void>((resolve) => server.listen(unixPath, resolve));
+  else await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client =
+    unixPath !== null
+      ? net.connect({ path: unixPath })
+      : net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1', noDelay: true });
   client.on('error', (error) => {
     if (running) throw error;
   });
@@ -159,6 +171,7 @@ async function nodeNet(): Promise<void> {
   }
   report({
     impl: 'net',
+    unix: unixPath !== null,
     idle,
     roundTrips: counted,
     seconds: elapsedNs / 1e9,

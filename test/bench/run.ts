@@ -38,7 +38,7 @@ import { benchTool, TOOLS_HELP } from './tools';
 const toolStatus = benchTool(process.argv.slice(2));
 if (toolStatus !== null) process.exit(toolStatus);
 
-const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'fsync', 'simulation'] as const;
+const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'fsync', 'simulation', 'udp', 'unix-pingpong', 'sendfile'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n${TOOLS_HELP}`;
@@ -405,11 +405,13 @@ function startServer(command: string, argv: string[], portFrom: ((stdout: string
 const PIPELINE_SCRIPT = path.join(SOURCE_DIR, 'pipeline.lua');
 const PIPELINE_DEPTH = 16;
 
-function runWrk(wrk: string, port: number, seconds: number, pipelined: boolean): Promise<{ requestsPerSecond: number | null; output: string }> {
+function runWrk(
+  wrk: string, port: number, seconds: number, pipelined: boolean, connections = 100, urlPath = '/',
+): Promise<{ requestsPerSecond: number | null; output: string }> {
   return new Promise((resolve) => {
     const script = pipelined ? ['-s', PIPELINE_SCRIPT] : [];
     const tail = pipelined ? ['--', String(PIPELINE_DEPTH)] : [];
-    const [file, fileArgs] = pinned(WRK_CPU, wrk, ['-t1', '-c100', `-d${seconds}s`, ...script, `http://127.0.0.1:${port}/`, ...tail]);
+    const [file, fileArgs] = pinned(WRK_CPU, wrk, ['-t1', `-c${connections}`, `-d${seconds}s`, ...script, `http://127.0.0.1:${port}${urlPath}`, ...tail]);
     const child = spawn(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let output = '';
@@ -577,6 +579,112 @@ async function http(): Promise<void> {
   }
 }
 
+// ---- Issue 14: datagrams, Unix sockets, sendfile ------------------------------------
+
+async function udp(): Promise<void> {
+  const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs), '--window', '64'];
+  const options = { timeoutMs: D.pingpongMs + 30_000 };
+  const peer = await nodeChild('udp.js', ['--impl', 'dgram', ...common], options);
+  for (const backend of backends) {
+    const result = await nodeChild('udp.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    addRow({
+      benchmark: 'UDP 64 B datagrams, one process, windows of 64', backend, tigerio: num(result, 'datagramsPerSecond'),
+      unit: 'dgram/s', higherIsBetter: true, peer: 'node:dgram', peerFigure: num(peer, 'datagramsPerSecond'),
+    });
+  }
+}
+
+async function unixPingpong(): Promise<void> {
+  const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs), '--unix'];
+  const options = { timeoutMs: D.pingpongMs + 30_000 };
+  const peer = await nodeChild('pingpong.js', ['--impl', 'net', ...common], options);
+  for (const backend of backends) {
+    const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    addRow({
+      benchmark: 'ping-pong 64 B over a Unix socket', backend, tigerio: num(result, 'roundTripsPerSecond'),
+      unit: 'rt/s', higherIsBetter: true, peer: 'node:net over a Unix socket', peerFigure: num(peer, 'roundTripsPerSecond'),
+    });
+  }
+}
+
+const STATIC_FILE_BYTES = 8 << 20;
+const STATIC_CONNECTIONS = 8;
+
+function nginxStaticConfig(dir: string, root: string, port: number): string {
+  return nginxConfig(dir, port).replace(
+    /location \/ \{[^}]*\}/,
+    `location / {\n      root ${root};\n    }`,
+  ).replace('access_log off;', 'access_log off;\n  sendfile on;\n  tcp_nopush on;');
+}
+
+async function sendfile(): Promise<void> {
+  const { wrk, nginx } = ensureHttpTools();
+  if (wrk === null) {
+    note('wrk unavailable: the sendfile benchmark is skipped');
+    return;
+  }
+  const root = fs.mkdtempSync(path.join(tmp, 'static-'));
+  const file = path.join(root, 'file.bin');
+  fs.writeFileSync(file, Buffer.alloc(STATIC_FILE_BYTES, 0x5a));
+  // nginx's workers run as another user (nobody) when the runner is root:
+  // the file and the directories above it must be readable to them.
+  fs.chmodSync(tmp, 0o755);
+  fs.chmodSync(root, 0o755);
+  fs.chmodSync(file, 0o644);
+  const portFromLine = (stdout: string): number | null => {
+    const match = /listening (\d+)/.exec(stdout);
+    return match ? Number(match[1]) : null;
+  };
+  const measure = async (name: string, start: () => Promise<Server>): Promise<number | null> => {
+    let server: Server | null = null;
+    try {
+      server = await start();
+      if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds, false, STATIC_CONNECTIONS, '/file.bin');
+      const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds, false, STATIC_CONNECTIONS, '/file.bin');
+      raw.push({ command: `wrk ${name} (8 MiB file)`, requestsPerSecond, output });
+      // A figure of error responses would compare nothing.
+      if (/Non-2xx or 3xx responses|Socket errors/.test(output)) {
+        note(`${name}: wrk saw errors, no figure kept`);
+        return null;
+      }
+      return requestsPerSecond;
+    } catch (error) {
+      note(`${name}: ${(error as Error).message}`);
+      return null;
+    } finally {
+      await server?.stop();
+    }
+  };
+  let nginxFigure: number | null = null;
+  if (nginx !== null) {
+    const dir = fs.mkdtempSync(path.join(tmp, 'nginx-static-'));
+    nginxFigure = await measure('nginx sendfile on', async () => {
+      const port = await freePort();
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxStaticConfig(dir, root, port));
+      return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
+    });
+  }
+  for (const backend of backends) {
+    const figure = await measure(`tigerio sendFile ${backend}`, () =>
+      startServer('node', [path.join(HERE, 'sendfile-server.js'), '--backend', backend, '--file', file], portFromLine));
+    addRow({
+      benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, io.sendFile server`, backend, tigerio: figure,
+      unit: 'req/s', higherIsBetter: true, peer: 'nginx, 1 worker, sendfile on', peerFigure: nginxFigure,
+    });
+    // The sample server (--root, 1 thread): the same file through its parser, root checks, validators and sendFile.
+    const sample = await measure(`tigerio sample server ${backend}`, () =>
+      startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet', '--root', root],
+        (stdout) => {
+          const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+          return match ? Number(match[1]) : null;
+        }));
+    addRow({
+      benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, sample server --root, 1 thread`, backend, tigerio: sample,
+      unit: 'req/s', higherIsBetter: true, peer: 'nginx, 1 worker, sendfile on', peerFigure: nginxFigure,
+    });
+  }
+}
+
 // ---- Table ------------------------------------------------------------------------
 
 function formatFigure(value: number | null, unit: string): string {
@@ -648,6 +756,9 @@ async function main(): Promise<void> {
     overhead,
     fsync: durableWrites,
     simulation: () => simulationRow(nodeChild, addRow, quick ? 300 : 2000),
+    udp,
+    'unix-pingpong': unixPingpong,
+    sendfile,
   };
   for (const name of BENCHMARKS) {
     if (!only.includes(name)) continue;
