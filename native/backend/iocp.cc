@@ -358,6 +358,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int32_t start_connect(Op* op, FdState& state);
   int32_t start_file(Op* op, FdState& state);
   int32_t start_datagram(Op* op, FdState& state);
+  int32_t socket_started(Op* op, const FdState& state, int rc, DWORD bytes, ULONG length);
   int32_t connect_datagram(Op* op, const AddressStorage& address);
   int32_t start_send_file(Op* op, FdState& state);
   int32_t conclude(Op* op, FdState& state, int32_t result);
@@ -621,6 +622,21 @@ int32_t IocpBackend::start(Op* op, FdState& state) {
   return result;
 }
 
+// What an overlapped socket call (WSARecv, WSASend, WSASendTo, WSARecvFrom)
+// that returned rc means: done at once with `bytes` (only where completions
+// of success are skipped: else a packet comes for it too), in flight, or failed.
+int32_t IocpBackend::socket_started(Op* op, const FdState& state, int rc, DWORD bytes, ULONG length) {
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0);
+  if (rc == 0) {
+    if (state.skip_on_success == 0) return in_flight(op);
+    TIGERIO_ASSERT(bytes <= length);
+    return static_cast<int32_t>(bytes);
+  }
+  const int error = ::WSAGetLastError();
+  if (error == WSA_IO_PENDING) return in_flight(op);
+  return socket_call_error(error);
+}
+
 int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
   TransferArgs& transfer = op->transfer();
   TIGERIO_ASSERT(transfer.length == 0 || transfer.buffer != nullptr);
@@ -634,14 +650,7 @@ int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
   const int rc = op->kind == OpKind::recv
                      ? ::WSARecv(as_socket(op->fd), &buffer, 1, &bytes, &flags, &scratch->overlapped, nullptr)
                      : ::WSASend(as_socket(op->fd), &buffer, 1, &bytes, 0, &scratch->overlapped, nullptr);
-  if (rc == 0) {
-    if (state.skip_on_success == 0) return in_flight(op);
-    TIGERIO_ASSERT(bytes <= buffer.len);
-    return static_cast<int32_t>(bytes);
-  }
-  const int error = ::WSAGetLastError();
-  if (error == WSA_IO_PENDING) return in_flight(op);
-  return socket_call_error(error);
+  return socket_started(op, state, rc, bytes, buffer.len);
 }
 
 // Issue 14: connect() of a UDP socket (ConnectEx is for connection-oriented
@@ -687,14 +696,7 @@ int32_t IocpBackend::start_datagram(Op* op, FdState& state) {
     rc = ::WSARecvFrom(as_socket(op->fd), &buffer, 1, &bytes, &flags, reinterpret_cast<sockaddr*>(&from->from),
                        &from->length, &scratch->overlapped, nullptr);
   }
-  if (rc == 0) {
-    if (state.skip_on_success == 0) return in_flight(op);
-    TIGERIO_ASSERT(bytes <= buffer.len);
-    return static_cast<int32_t>(bytes);
-  }
-  const int error = ::WSAGetLastError();
-  if (error == WSA_IO_PENDING) return in_flight(op);
-  return socket_call_error(error);
+  return socket_started(op, state, rc, bytes, buffer.len);
 }
 
 // Issue 14: sendFile with TransmitFile, from the op's offset (the
