@@ -82,9 +82,12 @@ class Attachment {
   bool dispatching_ = false;
 #ifdef _WIN32
   static void OnWaiter(void* context);
+  static void WakeHook(void* data);  // any thread: a waiterless backend's wake()
   static void OnRound(napi_env env, napi_value callback, void* context, void* data);
   static void OnFinalize(napi_env env, void* data, void* hint);
 
+  // IOCP's waiter thread; nullptr for a backend with no kernel object (the
+  // simulation), whose rounds come from Rearm() and its wake hook alone.
   IocpWaiter* waiter_ = nullptr;
   napi_threadsafe_function rounds_ = nullptr;
   bool referenced_ = true;        // rounds_ holds the event loop open

@@ -20,7 +20,10 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
                               Attachment** owner) {
   TIGERIO_ASSERT(env != nullptr && loop != nullptr && owner != nullptr && *owner == nullptr);
   IocpWaiter* waiter = iocp_waiter(loop->backend());
-  if (waiter == nullptr) {
+  // A backend with no kernel object (the simulation) needs no waiter: its
+  // rounds are scheduled while its world can move, and another thread's
+  // wake-up (an event trigger) comes through its wake hook.
+  if (waiter == nullptr && loop->poll_fd() >= 0) {
     napi_throw_error(env, nullptr, "tigerio: attach(): this backend cannot be attached on Windows");
     return nullptr;
   }
@@ -45,18 +48,29 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
     napi_throw_error(env, nullptr, "tigerio: attach(): could not create the threadsafe function");
     return nullptr;
   }
-  if (!waiter->waiter_start(OnWaiter, self)) {
-    self->Close();  // frees itself once the threadsafe function is finalized
-    napi_throw_error(env, nullptr, "tigerio: attach(): could not start the waiter thread");
-    return nullptr;
+  if (waiter == nullptr) {
+    loop->backend().set_wake_hook(WakeHook, self);
+  } else {
+    if (!waiter->waiter_start(OnWaiter, self)) {
+      self->Close();  // frees itself once the threadsafe function is finalized
+      napi_throw_error(env, nullptr, "tigerio: attach(): could not start the waiter thread");
+      return nullptr;
+    }
+    self->waiter_started_ = true;
   }
-  self->waiter_started_ = true;
   // Node waits for this hook's handle at environment teardown (a worker
   // exiting while attached), so the waiter is joined before the loop goes.
   napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, self, &self->cleanup_);
   self->Rearm();
-  TIGERIO_ASSERT(self->waiter_started_ && !self->closing_);
+  TIGERIO_ASSERT(self->waiter_started_ == (waiter != nullptr) && !self->closing_);
   return self;
+}
+
+// Any thread: a waiterless backend was woken (an event trigger): a round.
+void Attachment::WakeHook(void* data) {
+  auto* self = static_cast<Attachment*>(data);
+  TIGERIO_ASSERT(self != nullptr && self->waiter_ == nullptr);
+  napi_call_threadsafe_function(self->rounds_, nullptr, napi_tsfn_nonblocking);
 }
 
 // The waiter thread: something was handed over.
@@ -77,12 +91,12 @@ void Attachment::OnRound(napi_env env, napi_value, void* context, void*) {
   self->round_scheduled_ = false;
   // Completes what the waiter handed over; the dispatch harvests it and
   // fires due timers, and its Rearm() lets the waiter wait again.
-  self->waiter_->waiter_consume();
+  if (self->waiter_ != nullptr) self->waiter_->waiter_consume();
   self->Dispatch();
 }
 
 void Attachment::Rearm() {
-  TIGERIO_ASSERT(!closing_ && waiter_ != nullptr);
+  TIGERIO_ASSERT(!closing_ && rounds_ != nullptr);
   const bool pending = Pending();
   // Work no packet will announce: a round now, from the loop thread itself
   // (the uv_idle of attach.cc).
@@ -90,7 +104,7 @@ void Attachment::Rearm() {
     round_scheduled_ = true;
     napi_call_threadsafe_function(rounds_, nullptr, napi_tsfn_nonblocking);
   }
-  waiter_->waiter_rearm();
+  if (waiter_ != nullptr) waiter_->waiter_rearm();
   if (pending != referenced_) {
     if (pending) {
       napi_ref_threadsafe_function(env_, rounds_);
@@ -106,8 +120,10 @@ void Attachment::Close() {
   closing_ = true;
   if (*owner_ == this) *owner_ = nullptr;
   // Joined here, before the IO's backend can go: what the waiter had
-  // dequeued completes, and the next tick()/run() harvests it.
+  // dequeued completes, and the next tick()/run() harvests it. A waiterless
+  // backend's hook is off before the threadsafe function goes.
   if (waiter_started_) waiter_->waiter_stop();
+  if (waiter_ == nullptr) loop_->backend().set_wake_hook(nullptr, nullptr);
   napi_async_destroy(env_, context_);
   context_ = nullptr;
   napi_delete_reference(env_, dispatch_);
@@ -126,6 +142,7 @@ void Attachment::OnFinalize(napi_env, void* data, void*) {
     self->closing_ = true;
     if (*self->owner_ == self) *self->owner_ = nullptr;
     if (self->waiter_started_) self->waiter_->waiter_stop();
+    if (self->waiter_ == nullptr) self->loop_->backend().set_wake_hook(nullptr, nullptr);
     napi_async_destroy(self->env_, self->context_);
     napi_delete_reference(self->env_, self->dispatch_);
   }

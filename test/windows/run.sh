@@ -33,14 +33,7 @@ output="$root/.wine-cache/test-output.txt"
 #   with ENOENT before the IO is involved (checked by hand); a Wine limit.
 # The package tests (test/package/, left out by file) run npm too, to pack
 # and install the package; the native Windows CI job runs them.
-# - attach() of a simulated IO: the Windows attachment drives a completion
-#   port through a waiter thread; a simulated world has none, and the
-#   uv_async the POSIX attachment uses for it is not reachable from a mingw
-#   build (node.exe's import library has Node-API only). attach() there
-#   throws a clear error, documented in the README; simulated IOs are driven
-#   with sim.run()/tick()/runForNs() on Windows. Every other simulation
-#   test runs.
-excluded='^simulation (attach |events delivers 5 triggers from a worker thread as exactly 5 callbacks on an attached IO|exceptions in callbacks on an attached IO|files for databases the promise layer|several IOs on one thread drives two attached IOs|submission queue on an attached IO|worker threads with an attached IO|worker threads can be terminated while its attached IO)|^simulation: the world drives an attached IO|accept-mode reuseport|running out of file descriptors|1,000 concurrent keep-alive|SIGTERM|SIGINT|shutdown deadline|npm start|serves files with Content-Type by extension'
+excluded='accept-mode reuseport|running out of file descriptors|1,000 concurrent keep-alive|SIGTERM|SIGINT|shutdown deadline|npm start|serves files with Content-Type by extension'
 
 mkdir -p "$(dirname "$output")"
 status=0
