@@ -42,6 +42,20 @@ timeout --kill-after=10 900 wine "$root/.wine-cache/node-win/bin/node.exe" node_
   --grep "$excluded" --invert --ignore 'dist/test/package/**' "$@" \
   > "$output" 2>&1 < /dev/null || status=$?
 cat "$output"
+
+# The simulation's determinism across OSes: the same seeds give the same
+# traces in Linux's node and in Windows' node.exe.
+traces="$root/.wine-cache/simulation-traces.txt"
+linux_traces=$(env -u PREBUILDS_ONLY node dist/test/simulation/trace-main.js)
+timeout --kill-after=10 120 wine "$root/.wine-cache/node-win/bin/node.exe" dist/test/simulation/trace-main.js \
+  > "$traces" 2>&1 < /dev/null || true
+windows_traces=$(tr -d '\r' < "$traces")
+if [ "$linux_traces" = "$windows_traces" ]; then
+  echo "windows: simulation traces equal on Linux and Windows: $linux_traces"
+else
+  echo "windows: simulation traces differ between Linux ($linux_traces) and Windows ($windows_traces)" >&2
+  [ "$status" -ne 0 ] || status=1
+fi
 wineserver -k 2>/dev/null || true
 if [ "$status" -ne 0 ]; then
   echo "windows: mocha under Wine exited with status $status" >&2
