@@ -57,6 +57,10 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
   sim::Waiter& waiter = sim::waiter_of(op);
   waiter = sim::Waiter{nullptr, this, 0};
   world_->trace().mix((traced_fd(op->fd) << 16) | (uint64_t{node_} << 8) | static_cast<uint8_t>(op->kind));
+  if (op->kind == OpKind::open || op_is_file_op(op->kind)) {
+    issue_file_op(op);
+    return;
+  }
   switch (op->kind) {
     case OpKind::accept:
     case OpKind::connect:
@@ -72,16 +76,6 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
       }
       return;
     }
-    case OpKind::open:
-    case OpKind::read:
-    case OpKind::write:
-    case OpKind::fsync:
-    case OpKind::fdatasync:
-    case OpKind::file_size:
-    case OpKind::truncate:
-    case OpKind::allocate:
-      issue_file_op(op);
-      return;
     // Issue 14's datagrams, Unix sockets and sendFile have no model in the
     // simulated world yet: an error in the callback, never a crash (the
     // synchronous udpSocket/bind/listenUnix/socket('unix') say ENOTSUP too).
