@@ -264,15 +264,22 @@ int32_t Network::try_accept(Op* op, Socket& listener) {
   return fd;
 }
 
-int32_t Network::try_recv(Op* op, Socket& socket) {
+// What a connected socket's next recv or send meets before any bytes: a
+// wait while it connects, ENOTCONN, or a pending error (taken once, as
+// SO_ERROR is); 0 when the op can go on.
+int32_t Network::before_transfer(Socket& socket) {
   if (socket.state == Socket::connecting) return kWait;
   if (socket.state != Socket::connected) return kNotConnected;
-  if (socket.error != 0) {
-    const int32_t error = socket.error;
-    socket.error = 0;
-    socket.reset_read = true;
-    return error;
-  }
+  if (socket.error == 0) return 0;
+  const int32_t error = socket.error;
+  TIGERIO_ASSERT(error < 0);
+  socket.error = 0;
+  socket.reset_read = true;
+  return error;
+}
+
+int32_t Network::try_recv(Op* op, Socket& socket) {
+  if (const int32_t early = before_transfer(socket); early != 0) return early;
   if (socket.shut_recv) return 0;
   Pipe& pipe = socket.in;
   const uint64_t unread = pipe.unread();
@@ -304,14 +311,7 @@ int32_t Network::try_recv(Op* op, Socket& socket) {
 }
 
 int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
-  if (socket.state == Socket::connecting) return kWait;
-  if (socket.state != Socket::connected) return kNotConnected;
-  if (socket.error != 0) {
-    const int32_t error = socket.error;
-    socket.error = 0;
-    socket.reset_read = true;
-    return error;
-  }
+  if (const int32_t early = before_transfer(socket); early != 0) return early;
   if (socket.shut_send) return kPipe;
   if (socket.in.reset) {
     if (socket.reset_read) return kPipe;

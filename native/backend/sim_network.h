@@ -91,6 +91,7 @@ class Network {
  private:
   int32_t attempt(Op* op, Socket& socket, uint32_t index);  // a result, or kWait
   int32_t try_accept(Op* op, Socket& socket);
+  int32_t before_transfer(Socket& socket);
   int32_t try_recv(Op* op, Socket& socket);
   int32_t try_send(Op* op, Socket& socket, uint32_t index);
   void start_connect(Op* op, Socket& socket, uint32_t index);
