@@ -215,13 +215,32 @@ async function pingpongIdle(): Promise<void> {
   }
 }
 
+type BenchResult = Record<string, unknown> | null;
+
+/**
+ * Runs `script` once as the peer (`--impl peerImpl`), then once per tigerio
+ * backend, each with `common`; `rows` adds the rows of one backend. Returns
+ * the peer's result.
+ */
+async function againstPeer(
+  script: string,
+  peerImpl: string,
+  common: string[],
+  options: ChildOptions,
+  rows: (backend: string, result: BenchResult, peer: BenchResult) => void,
+): Promise<BenchResult> {
+  const peer = await nodeChild(script, ['--impl', peerImpl, ...common], options);
+  for (const backend of backends) {
+    rows(backend, await nodeChild(script, ['--impl', 'tigerio', '--backend', backend, ...common], options), peer);
+  }
+  return peer;
+}
+
 async function timeouts(): Promise<void> {
   const common = ['--count', String(D.timeoutsCount), '--max-ms', '1000'];
   const options = { timeoutMs: 120_000 };
-  const peer = await nodeChild('timeouts.js', ['--impl', 'settimeout', ...common], options);
   const label = `${D.timeoutsCount / 1e6}M timeouts 0-1000 ms`;
-  for (const backend of backends) {
-    const result = await nodeChild('timeouts.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+  await againstPeer('timeouts.js', 'settimeout', common, options, (backend, result, peer) => {
     addRow({
       benchmark: `${label}, wall`, backend, tigerio: num(result, 'wallSeconds'), unit: 's',
       higherIsBetter: false, peer: 'setTimeout', peerFigure: num(peer, 'wallSeconds'),
@@ -230,35 +249,31 @@ async function timeouts(): Promise<void> {
       benchmark: `${label}, CPU`, backend, tigerio: num(result, 'cpuSeconds'), unit: 's',
       higherIsBetter: false, peer: 'setTimeout', peerFigure: num(peer, 'cpuSeconds'),
     });
-  }
+  });
 }
 
 async function idle(): Promise<void> {
   const common = ['--count', String(D.idleCount)];
   const options = { timeoutMs: 180_000, highFd: true, nodeFlags: ['--expose-gc'] };
-  const peer = await nodeChild('idle.js', ['--impl', 'net', ...common], options);
-  for (const backend of backends) {
-    const result = await nodeChild('idle.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+  await againstPeer('idle.js', 'net', common, options, (backend, result, peer) => {
     addRow({
       benchmark: `${D.idleCount / 1000}k idle conns, RSS/conn`, backend, tigerio: num(result, 'rssPerConnection'),
       unit: 'B', higherIsBetter: false, peer: 'node:net + data listener', peerFigure: num(peer, 'rssPerConnection'),
     });
-  }
+  });
 }
 
 /** 4 KiB write + fdatasync in a loop (test/bench/fsync.ts), against node:fs's callbacks. */
 async function durableWrites(): Promise<void> {
   const common = ['--duration', String(D.fsyncMs)];
   const options = { timeoutMs: D.fsyncMs * 3 + 60_000 };
-  const peer = await nodeChild('fsync.js', ['--impl', 'fs', ...common], options);
-  if (peer?.tmpfs === true) note(`fsync: ${String(peer.directory)} is tmpfs: fdatasync reaches no disk there`);
-  for (const backend of backends) {
-    const result = await nodeChild('fsync.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+  const peer = await againstPeer('fsync.js', 'fs', common, options, (backend, result, fs) => {
     addRow({
       benchmark: `4 KiB write + fdatasync, ${D.fsyncMs / 1000} s`, backend, tigerio: num(result, 'pairsPerSecond'),
-      unit: 'pairs/s', higherIsBetter: true, peer: 'node:fs write + fdatasync', peerFigure: num(peer, 'pairsPerSecond'),
+      unit: 'pairs/s', higherIsBetter: true, peer: 'node:fs write + fdatasync', peerFigure: num(fs, 'pairsPerSecond'),
     });
-  }
+  });
+  if (peer?.tmpfs === true) note(`fsync: ${String(peer.directory)} is tmpfs: fdatasync reaches no disk there`);
 }
 
 async function overhead(): Promise<void> {
@@ -584,27 +599,23 @@ async function http(): Promise<void> {
 async function udp(): Promise<void> {
   const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs), '--window', '64'];
   const options = { timeoutMs: D.pingpongMs + 30_000 };
-  const peer = await nodeChild('udp.js', ['--impl', 'dgram', ...common], options);
-  for (const backend of backends) {
-    const result = await nodeChild('udp.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+  await againstPeer('udp.js', 'dgram', common, options, (backend, result, peer) => {
     addRow({
       benchmark: 'UDP 64 B datagrams, one process, windows of 64', backend, tigerio: num(result, 'datagramsPerSecond'),
       unit: 'dgram/s', higherIsBetter: true, peer: 'node:dgram', peerFigure: num(peer, 'datagramsPerSecond'),
     });
-  }
+  });
 }
 
 async function unixPingpong(): Promise<void> {
   const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs), '--unix'];
   const options = { timeoutMs: D.pingpongMs + 30_000 };
-  const peer = await nodeChild('pingpong.js', ['--impl', 'net', ...common], options);
-  for (const backend of backends) {
-    const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+  await againstPeer('pingpong.js', 'net', common, options, (backend, result, peer) => {
     addRow({
       benchmark: 'ping-pong 64 B over a Unix socket', backend, tigerio: num(result, 'roundTripsPerSecond'),
       unit: 'rt/s', higherIsBetter: true, peer: 'node:net over a Unix socket', peerFigure: num(peer, 'roundTripsPerSecond'),
     });
-  }
+  });
 }
 
 const STATIC_FILE_BYTES = 8 << 20;
