@@ -224,6 +224,10 @@ export class IO {
   private readonly buffersRegistered: BufferRegistry;
   /** The native clock minus JS's (io/clock.ts): a timeout's deadline is its call's JS time plus this plus its delay. */
   private readonly clockOffsetNs: number;
+  /** The latest clock read a timeout was stamped with (native ns): no stamp so far is later. */
+  private stampNs = 0;
+  /** The latest deadline of any timeout with a delay this IO was given (native ns). */
+  private delayedDeadlineMaxNs = -Infinity;
   private readonly slots: OperationSlots;
   /** Callback of the operation in each slot; undefined when the slot is free. */
   private readonly callbacks: (Callback | undefined)[] = [];
@@ -290,6 +294,7 @@ export class IO {
     this.bufferSizeMax = bufferSizeMax;
     this.buffersRegistered = new BufferRegistry(this.native);
     this.clockOffsetNs = clockOffsetNs(this.native);
+    this.stampNs = jsNowNs() + this.clockOffsetNs;
     this.promises = new IOPromises(this);
   }
 
@@ -465,7 +470,21 @@ export class IO {
     checkCallback(callback);
     // The deadline is this call's time plus the delay: stamped now, however late the flush.
     // On a simulated world the clock is the world's (it moves only when the world runs).
-    const now = this.world === null ? jsNowNs() + this.clockOffsetNs : this.world.nowNs();
+    let now: number;
+    if (this.world !== null) {
+      now = this.world.nowNs();
+    } else if (nanoseconds === 0 && this.delayedDeadlineMaxNs <= this.stampNs) {
+      // A zero-delay timeout is due at once; its stamp only orders it among
+      // the other timers. Every timer with a delay has a deadline at or
+      // before the last stamp, and every stamp so far is at most the last:
+      // the last stamp and the time of this call order it the same way, so
+      // the clock read (~35 ns, a third of the op) is skipped.
+      now = this.stampNs;
+    } else {
+      now = jsNowNs() + this.clockOffsetNs;
+      this.stampNs = now;
+      if (now + nanoseconds > this.delayedDeadlineMaxNs) this.delayedDeadlineMaxNs = now + nanoseconds;
+    }
     return this.submit(KIND_TIMEOUT, -1, 0, nanoseconds, now + nanoseconds, undefined, callback);
   }
 

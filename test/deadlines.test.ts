@@ -78,6 +78,21 @@ forEachBackend('deadlines measured from the call', (scope) => {
     expect(order).to.deep.equal(['1 ms, submitted first', '0 ms, submitted 30 ms later']);
   });
 
+  it('timeout(0) after a 1 ns timeout and blocking work runs after it, however many timeout(0)s came before', function () {
+    // A zero-delay timeout may reuse the IO's last clock read only while no
+    // timeout with a delay is due after that read: here one is (by 1 ns).
+    const io = scope.create();
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) io.timeout(0, () => order.push(`0 ns #${i}`));
+    busyWaitNs(5 * MS);
+    io.timeout(1, () => order.push('1 ns'));
+    busyWaitNs(5 * MS);
+    io.timeout(0, () => order.push('0 ns, 5 ms after the 1 ns one'));
+    io.timeout(0, () => order.push('0 ns, last'));
+    runUntil(io, () => order.length === 6, 'the six timeouts');
+    expect(order).to.deep.equal(['0 ns #0', '0 ns #1', '0 ns #2', '1 ns', '0 ns, 5 ms after the 1 ns one', '0 ns, last']);
+  });
+
   it('zero-delay timeouts run in submission order among timeouts already due', function () {
     const io = scope.create();
     const order: number[] = [];
