@@ -172,31 +172,37 @@ function which(tool: string): string | null {
   return found.status === 0 && line ? line : null;
 }
 
+/** test/bench/NAME.c compiled with `cc -O2` into the temporary directory; null (with a note) where that fails. */
+function compileC(name: string): string | null {
+  const cc = which('cc');
+  if (cc === null) {
+    note(`cc not found: ${name}.c is skipped`);
+    return null;
+  }
+  const binary = path.join(tmp, name);
+  try {
+    execFileSync(cc, ['-O2', '-o', binary, path.join(SOURCE_DIR, `${name}.c`)], { stdio: 'pipe' });
+    return binary;
+  } catch (error) {
+    note(`cc failed on ${name}.c: ${(error as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
 // ---- Benchmarks -----------------------------------------------------------------
 
 async function pingpong(): Promise<void> {
   const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs)];
   const timeoutMs = D.pingpongMs + 30_000;
   const netResult = await nodeChild('pingpong.js', ['--impl', 'net', ...common], { timeoutMs });
-  let cResult: Record<string, unknown> | null = null;
-  const cc = which('cc');
-  if (cc === null) {
-    note('cc not found: the C epoll ping-pong peer is skipped');
-  } else {
-    const binary = path.join(tmp, 'pingpong');
-    try {
-      execFileSync(cc, ['-O2', '-o', binary, path.join(SOURCE_DIR, 'pingpong.c')], { stdio: 'pipe' });
-      cResult = await runChild([binary, String(D.pingpongMs), String(D.warmupMs)], { timeoutMs });
-    } catch (error) {
-      note(`cc failed on pingpong.c: ${(error as Error).message.split('\n')[0]}`);
-    }
-  }
+  const binary = compileC('pingpong');
+  const cResult = binary === null ? null : await runChild([binary, String(D.pingpongMs), String(D.warmupMs)], { timeoutMs });
   for (const backend of backends) {
     const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
     const figure = num(result, 'roundTripsPerSecond');
     const base = { benchmark: 'ping-pong 64 B, 1 conn', backend, tigerio: figure, unit: 'rt/s', higherIsBetter: true };
     addRow({ ...base, peer: 'node:net', peerFigure: num(netResult, 'roundTripsPerSecond') });
-    if (cc !== null) addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
+    if (binary !== null) addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
   }
 }
 
@@ -605,6 +611,17 @@ async function udp(): Promise<void> {
       unit: 'dgram/s', higherIsBetter: true, peer: 'node:dgram', peerFigure: num(peer, 'datagramsPerSecond'),
     });
   });
+  // Whether a batched receive would pay here: C alone, no tigerio (README, "UDP").
+  const binary = process.platform === 'linux' ? compileC('recvmmsg') : null;
+  if (binary !== null) {
+    const batches = await runChild([binary, String(D.pingpongMs), '32'], options);
+    if (batches !== null) {
+      note(
+        `UDP receive in C, 32 datagrams queued: recvfrom ${num(batches, 'recvfromNsPerDatagram')} ns per datagram, ` +
+          `recvmmsg ${num(batches, 'recvmmsgNsPerDatagram')} ns (the batched call is what it would save)`,
+      );
+    }
+  }
 }
 
 async function unixPingpong(): Promise<void> {
