@@ -390,7 +390,9 @@ uint32_t Loop::poll(int64_t timeout_ns) {
   // With nothing pending nothing can complete: never block then.
   if (ready_.size() < entries && pending_ > 0) {
     fire_timers();  // those due already come before whatever the wait brings
-    const int64_t wait_ns = ready_.empty() ? timers_.bound_wait_ns(timeout_ns, backend_->now_ns()) : 0;
+    // The clock is read only when a timer bounds the wait.
+    int64_t wait_ns = 0;
+    if (ready_.empty()) wait_ns = timers_.empty() ? timeout_ns : timers_.bound_wait_ns(timeout_ns, backend_->now_ns());
     backend_->wait(wait_ns);
     fire_timers();
   }
