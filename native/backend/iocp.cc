@@ -108,10 +108,13 @@ constexpr DWORD kUnixAcceptAddressBytes = sizeof(win32::UnixAddress) + 16;
 // Pooled per backend (UnixBlocks): taken at the call, given back when the
 // op concludes; a block is allocated only when every one made before is
 // in use, so a steady load allocates nothing.
-union UnixBlock {
-  uint8_t accept_addresses[2 * kUnixAcceptAddressBytes];
-  win32::UnixAddress target;
-  UnixBlock* next_free;
+struct UnixBlock {
+  union {
+    uint8_t accept_addresses[2 * kUnixAcceptAddressBytes];
+    win32::UnixAddress target;
+  };
+  UnixBlock* next_free;  // the pool's free list, while no op holds it
+  UnixBlock* next_made;  // every block the pool made, to free them at its end
 };
 
 // What an op keeps in Op::scratch while the kernel has it. The OVERLAPPED
@@ -432,10 +435,11 @@ class IocpBackend final : public Backend, public IocpWaiter {
   const Extensions extensions_;
   std::vector<OVERLAPPED_ENTRY> entries_;
   uint32_t inflight_ = 0;  // ops whose OVERLAPPED the kernel has (kInFlight), all fds
-  // Issue 14: the pool of UnixBlocks: every one made (freed at destruction),
-  // the free list through UnixBlock::next_free, and how many ops hold one.
-  std::vector<std::unique_ptr<UnixBlock>> unix_blocks_;
+  // Issue 14: the pool of UnixBlocks: every one made (through next_made,
+  // freed at destruction), the free ones (through next_free), and counts.
+  UnixBlock* unix_made_ = nullptr;
   UnixBlock* unix_free_ = nullptr;
+  uint32_t unix_blocks_made_ = 0;
   uint32_t unix_blocks_held_ = 0;
   Opening opening_;
   std::atomic<bool> wake_posted_{false};
@@ -525,25 +529,20 @@ UnixBlock* IocpBackend::take_unix_block(Op* op) {
   } else {
     // Only when every block made is held: more AF_UNIX accepts and
     // connects in flight at once than ever before on this IO.
-    if (unix_blocks_.size() == unix_blocks_.capacity()) {
-      const size_t grown = std::max<size_t>(8, unix_blocks_.capacity() * 2);
-      // No exceptions across Node-API: reserve() may throw, so ask first.
-      if (grown > unix_blocks_.max_size()) return nullptr;
-      try {
-        unix_blocks_.reserve(grown);
-      } catch (...) {
-        return nullptr;
-      }
-    }
+    TIGERIO_ASSERT(unix_blocks_held_ == unix_blocks_made_);
     block = new (std::nothrow) UnixBlock();
     if (block == nullptr) return nullptr;
-    unix_blocks_.emplace_back(block);  // capacity reserved above: cannot throw
+    block->next_made = unix_made_;
+    unix_made_ = block;
+    unix_blocks_made_++;
   }
-  std::memset(block, 0, sizeof(*block));
+  block->next_free = nullptr;
+  std::memset(block->accept_addresses, 0, sizeof(block->accept_addresses));
+  static_assert(sizeof(block->accept_addresses) >= sizeof(block->target), "the addresses cover the union");
   unix_hold(scratch_of(op))->block = block;
   op->backend_flags |= kUnixBlock;
   unix_blocks_held_++;
-  TIGERIO_ASSERT(unix_blocks_held_ <= unix_blocks_.size());
+  TIGERIO_ASSERT(unix_blocks_held_ <= unix_blocks_made_);
   return block;
 }
 
@@ -958,13 +957,22 @@ int32_t IocpBackend::start_connect_unix(Op* op, FdState& state) {
   // ConnectEx wants a bound socket. An AF_UNIX socket binds to the unnamed
   // address (the family alone), which names no file, so nothing is left to
   // remove. WSAEINVAL: bound already (a second connect: ConnectEx then says
-  // WSAEISCONN).
+  // WSAEISCONN) or, should a Windows want the unnamed address spelled as the
+  // whole structure with an empty path, not bound yet: then that form.
   win32::UnixAddress unnamed;
   std::memset(&unnamed, 0, sizeof(unnamed));
   unnamed.family = AF_UNIX;
-  if (::bind(socket, reinterpret_cast<const sockaddr*>(&unnamed), static_cast<int>(sizeof(unnamed.family))) != 0) {
+  const auto* unnamed_address = reinterpret_cast<const sockaddr*>(&unnamed);
+  if (::bind(socket, unnamed_address, static_cast<int>(sizeof(unnamed.family))) != 0) {
     const int error = ::WSAGetLastError();
     if (error != WSAEINVAL) return socket_call_error(error);
+    sockaddr_storage bound{};
+    int bound_size = sizeof(bound);
+    if (::getsockname(socket, reinterpret_cast<sockaddr*>(&bound), &bound_size) != 0 &&
+        ::bind(socket, unnamed_address, static_cast<int>(sizeof(unnamed))) != 0) {
+      const int again = ::WSAGetLastError();
+      if (again != WSAEINVAL) return socket_call_error(again);
+    }
   }
   Scratch* scratch = prepare(op);
   // The target lives in a block until the packet, not on this stack.
@@ -1303,6 +1311,14 @@ IocpBackend::~IocpBackend() {
   // no op's OVERLAPPED or buffer any more.
   TIGERIO_ASSERT(inflight_ == 0);
   TIGERIO_ASSERT(unix_blocks_held_ == 0);  // given back by every op that concluded
+  uint32_t freed = 0;
+  while (unix_made_ != nullptr) {
+    UnixBlock* block = unix_made_;
+    unix_made_ = block->next_made;
+    delete block;
+    freed++;
+  }
+  TIGERIO_ASSERT(freed == unix_blocks_made_);
   ::CloseHandle(port_);
 }
 

@@ -306,7 +306,10 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
   if ((peer ? ::getpeername(socket, raw, &size) : ::getsockname(socket, raw, &size)) != 0) {
     const int error = ::WSAGetLastError();
     // Not a socket at all: for this call that is "not an open fd".
-    return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
+    if (error == WSAENOTSOCK) return kErrBadFd;
+    // An AF_UNIX socket has no IP address to report, named or not (as below).
+    if (protocol_family(fd) == AF_UNIX) return kErrAddressFamily;
+    return map_error(static_cast<DWORD>(error));
   }
   if (storage.ss_family == AF_INET) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
