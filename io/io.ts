@@ -9,7 +9,7 @@ import { BufferRegistry } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
 import { OperationSlots } from './slots';
 import { worldOf } from './world';
-import { deinitializedError, fullError, ioErrorFromResult } from './errors';
+import { IOError, deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
 import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
 import type {
@@ -335,7 +335,7 @@ export class IO {
    */
   socket(family: SocketFamily | 'unix'): number {
     const native = this.synced('socket');
-    if (family === 'unix') return orThrow(native.unixSocket(), 'socket');
+    if (family === 'unix') return unixOrThrow(native.unixSocket(), 'socket');
     if (family !== 'ipv4' && family !== 'ipv6') {
       throw new TypeError(`tigerio: family must be 'ipv4', 'ipv6' or 'unix', got ${describe(family)}`);
     }
@@ -383,7 +383,7 @@ export class IO {
     checkUnixPath(path);
     const opts = checkObject('options', options);
     const backlog = optionalInteger('options.backlog', opts.backlog, LISTEN_BACKLOG_DEFAULT, 1, 65535);
-    const fd = orThrow(native.listenUnix(path, backlog), 'listen');
+    const fd = unixOrThrow(native.listenUnix(path, backlog), 'listen');
     if (path.charCodeAt(0) !== 0) this.unixPaths.set(fd, path);
     return fd;
   }
@@ -496,7 +496,18 @@ export class IO {
     this.live('close');
     checkFd(fd);
     checkCallback(callback);
-    if (this.unixPaths.size > 0) this.unlinkUnixPath(fd);
+    if (this.unixPaths.size > 0) {
+      const left = this.unlinkUnixPath(fd);
+      if (left !== undefined) {
+        // The path could not go while its socket was open (an OS that holds
+        // the socket file busy meanwhile): once more after the close.
+        const closed = callback;
+        callback = (error, result) => {
+          unlinkQuietly(left);
+          closed(error, result);
+        };
+      }
+    }
     return this.submit(KIND_CLOSE, fd, 0, 0, 0, undefined, callback);
   }
 
@@ -950,15 +961,22 @@ export class IO {
     return operation;
   }
 
-  /** A Unix listener's path goes with its fd (libuv's uv_pipe close does the same). */
-  private unlinkUnixPath(fd: number): void {
+  /**
+   * A Unix listener's path goes with its fd (libuv's uv_pipe close does the
+   * same). Returns the path if it is still there for a reason other than
+   * being gone already (EBUSY, EPERM, ...): the caller may try again once the
+   * socket is closed.
+   */
+  private unlinkUnixPath(fd: number): string | undefined {
     const path = this.unixPaths.get(fd);
-    if (path === undefined) return;
+    if (path === undefined) return undefined;
     this.unixPaths.delete(fd);
     try {
       unlinkSync(path);
-    } catch {
-      // Already gone, or replaced by someone else's file we may not remove: nothing of ours is left.
+      return undefined;
+    } catch (error) {
+      // Already gone: nothing of ours is left.
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : path;
     }
   }
 
@@ -1064,7 +1082,7 @@ export class IO {
         if (word >>> KIND_SHIFT >= KIND_SEND_TO) this.addressSides[slot] = undefined;
         slots.release(slot);
         if (result >= 0) callback(null, (word & COMPLETION_VALUE_FLAG) === 0 ? result : values[at]);
-        else callback(ioErrorFromResult(result, OPERATION_NAMES[word >>> KIND_SHIFT]), 0);
+        else callback(completionError(result, word >>> KIND_SHIFT), 0);
       }
     } finally {
       this.dispatching = false;
@@ -1079,6 +1097,42 @@ function optionalInteger(name: string, value: unknown, fallback: number, min: nu
 function orThrow(result: number, syscall: string): number {
   if (result < 0) throw ioErrorFromResult(result, syscall);
   return result;
+}
+
+/** Removes a file if it can; replaced by someone else's file we may not remove, it stays. */
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing more to do: the path is not ours to force.
+  }
+}
+
+/** A failed completion's error (a cold path: the kind is looked at only here). */
+function completionError(result: number, kind: number): IOError {
+  return kind === KIND_CONNECT_UNIX ? unixError(result, 'connectUnix') : ioErrorFromResult(result, OPERATION_NAMES[kind]);
+}
+
+function unixOrThrow(result: number, syscall: string): number {
+  if (result < 0) throw unixError(result, syscall);
+  return result;
+}
+
+/**
+ * A Unix socket call's error. Where the OS has no AF_UNIX at all (a Windows
+ * without the AF_UNIX provider: before Windows 10 1803, or Wine), the
+ * EAFNOSUPPORT says so in words.
+ */
+function unixError(result: number, syscall: string): IOError {
+  const error = ioErrorFromResult(result, syscall);
+  if (error.code !== 'EAFNOSUPPORT' || binding.unixSocketsAvailable()) return error;
+  return new IOError(
+    error.code,
+    result,
+    syscall,
+    `${syscall} EAFNOSUPPORT: this Windows has no AF_UNIX provider, so Unix domain sockets cannot work here ` +
+      '(they need Windows 10 1803 or later; Wine has none)',
+  );
 }
 
 function toAddress(raw: [string, number, number], syscall: string): SocketAddress {

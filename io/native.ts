@@ -164,6 +164,8 @@ export interface NativeBinding {
   eventTrigger(handle: number): boolean;
   /** Bytes from the start of the ArrayBuffer's memory to its first address aligned to `directAlignment`. */
   alignmentOffset(buffer: ArrayBuffer): number;
+  /** False where the OS has no AF_UNIX stream sockets at all (a Windows without the provider: before 10 1803, or Wine). */
+  unixSocketsAvailable(): boolean;
 }
 
 /** dist/io/native.js -> the package root, where binding.gyp, build/ and prebuilds/ are. */

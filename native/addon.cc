@@ -707,6 +707,12 @@ Napi::Value EventTrigger(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), Loop::event_trigger(static_cast<uint32_t>(handle)));
 }
 
+// unixSocketsAvailable(): false where the OS has no AF_UNIX at all (a
+// Windows without the provider); io/ asks only to word an error.
+Napi::Value UnixSocketsAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unix_sockets_available());
+}
+
 // alignmentOffset(arrayBuffer): bytes from the start of its memory to the
 // first address that is a multiple of the direct alignment (0 if it starts
 // on one). An ArrayBuffer's memory never moves, so io/ asks once per buffer.
@@ -784,6 +790,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("eventTrigger", Napi::Function::New(env, EventTrigger, "eventTrigger"));
   exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));
+  exports.Set("unixSocketsAvailable", Napi::Function::New(env, UnixSocketsAvailable, "unixSocketsAvailable"));
   exports.Set("layout", Layout(env));
   register_simulation(env, exports);
   return exports;

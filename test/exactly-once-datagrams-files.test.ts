@@ -10,6 +10,7 @@ import { IO } from '../io';
 import { forEachBackend } from './support/backends';
 import { runUntil, submit, succeed, type Outcome } from './support/run';
 import { connectedPair } from './support/sockets';
+import { unixSupport } from './support/unix';
 
 type Step =
   | { kind: 'sendTo'; length: number }
@@ -34,8 +35,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 
 function runWorkload(backend: string, filePath: string, unixPath: string, steps: Step[], end: 'close' | 'deinit'): void {
   const io = new IO({ backend });
-  // AF_UNIX is ENOTSUP on iocp (unix-sockets.test.ts): its steps are left out there.
-  const unix = backend !== 'iocp';
+  // Where the OS has no AF_UNIX (Wine: no provider; support/unix.ts) its steps are left out.
+  const unix = unixSupport(backend).supported;
   try {
     const { client, server } = connectedPair(io);
     const file = succeed(io, 'open', (cb) => io.open(filePath, 'r', undefined, cb));

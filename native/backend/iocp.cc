@@ -24,6 +24,10 @@
 //   back: no op completes before that, not on cancel, close or deinit
 //   (the core waits for every issued op before it closes or frees anything).
 // - The AcceptEx socket is made with the listener's address family.
+// - AF_UNIX (issue 14) runs through the same AcceptEx, ConnectEx, WSARecv
+//   and WSASend, with the AF_UNIX provider's own extension functions. Its
+//   addresses do not fit an op's scratch: an AF_UNIX accept or connect
+//   borrows a UnixBlock from the backend's pool until its packet comes back.
 // - A send is at most kSendChunkMax bytes per WSASend (see there): a send
 //   may complete with fewer bytes than asked, as POSIX send does.
 // - Waits round up to whole milliseconds, so a timer never fires early and
@@ -38,6 +42,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -64,7 +69,8 @@ constexpr ULONG_PTR kWakeKey = 2;   // wake(): cross-thread events
 constexpr ULONG_PTR kRearmKey = 3;  // the loop thread telling the waiter to re-read the deadline
 
 // Op::backend_flags bits.
-constexpr uint8_t kInFlight = 1;  // the kernel owns the op's OVERLAPPED until its packet
+constexpr uint8_t kInFlight = 1;      // the kernel owns the op's OVERLAPPED until its packet
+constexpr uint8_t kUnixBlock = 2;     // the op holds a UnixBlock (UnixHold in its scratch)
 
 // start() and conclude() results besides an op's own.
 constexpr int32_t kPending = INT32_MIN;     // a packet will come
@@ -90,8 +96,26 @@ constexpr uint32_t kAcceptRetriesMax = 64;  // per issue: dead connections in th
 // On Windows itself the bound only splits large sends into more completions.
 constexpr uint32_t kSendChunkMax = 64 * 1024;
 
-// AcceptEx writes both addresses, each with 16 bytes of its own overhead.
+// AcceptEx writes both addresses, each with 16 bytes of its own overhead,
+// and needs room for the largest address of the transport: sockaddr_in6
+// for TCP, inside an op's scratch; SOCKADDR_UN for AF_UNIX, in a UnixBlock.
 constexpr DWORD kAcceptAddressBytes = sizeof(sockaddr_in6) + 16;
+constexpr DWORD kUnixAcceptAddressBytes = sizeof(win32::UnixAddress) + 16;
+
+// What an AF_UNIX accept or connect needs the kernel to keep beyond an op's
+// scratch: AcceptEx's two address areas (2 x 126 bytes), or the SOCKADDR_UN
+// ConnectEx connects to (kept until the packet, not on the issuing stack).
+// Pooled per backend (UnixBlocks): taken at the call, given back when the
+// op concludes; a block is allocated only when every one made before is
+// in use, so a steady load allocates nothing.
+struct UnixBlock {
+  union {
+    uint8_t accept_addresses[2 * kUnixAcceptAddressBytes];
+    win32::UnixAddress target;
+  };
+  UnixBlock* next_free;  // the pool's free list, while no op holds it
+  UnixBlock* next_made;  // every block the pool made, to free them at its end
+};
 
 // What an op keeps in Op::scratch while the kernel has it. The OVERLAPPED
 // is first, and Op::scratch is at a fixed offset in Op, so a dequeued
@@ -116,7 +140,8 @@ Op* op_of(OVERLAPPED* overlapped) {
 
 // A fresh OVERLAPPED for a new overlapped call of `op`.
 Scratch* prepare(Op* op) {
-  TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0);
+  // Nothing of a previous call left: its block (if any) was given back when it concluded.
+  TIGERIO_ASSERT((op->backend_flags & (kInFlight | kUnixBlock)) == 0);
   Scratch* scratch = new (op->scratch) Scratch();
   scratch->accepted = INVALID_SOCKET;
   return scratch;
@@ -124,7 +149,8 @@ Scratch* prepare(Op* op) {
 
 bool is_socket_op(OpKind kind) {
   return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send ||
-         kind == OpKind::send_to || kind == OpKind::recv_from || kind == OpKind::send_file;
+         kind == OpKind::send_to || kind == OpKind::recv_from || kind == OpKind::send_file ||
+         kind == OpKind::connect_unix;
 }
 
 // Issue 14: a recvFrom's sender, which WSARecvFrom writes until the packet
@@ -138,6 +164,15 @@ static_assert(sizeof(DatagramFrom) <= sizeof(Scratch::accept_addresses), "a send
 DatagramFrom* datagram_from(Scratch* scratch) {
   return std::launder(reinterpret_cast<DatagramFrom*>(scratch->accept_addresses));
 }
+
+// Issue 14: the UnixBlock an AF_UNIX accept or connect holds (Op::backend_flags
+// has kUnixBlock), in the Scratch bytes a TCP accept would use for its addresses.
+struct UnixHold {
+  UnixBlock* block;
+};
+static_assert(sizeof(UnixHold) <= sizeof(Scratch::accept_addresses), "a block pointer fits an op's scratch");
+
+UnixHold* unix_hold(Scratch* scratch) { return std::launder(reinterpret_cast<UnixHold*>(scratch->accept_addresses)); }
 
 // The error of a Winsock call on a handle this IO knows as a socket.
 // WSAENOTSOCK there means the handle was closed behind the IO's back (the
@@ -193,23 +228,42 @@ struct Extensions {
   LPFN_CONNECTEX connect_ex = nullptr;
 };
 
-// TransmitFile (sendFile), looked up once per process at its first sendFile,
-// through the socket it sends on: an IO that never sends a file makes no
-// call for it. nullptr: the provider has none (ENOTSUP).
-LPFN_TRANSMITFILE transmit_file_of(SOCKET socket) {
-  TIGERIO_ASSERT(socket != INVALID_SOCKET);
-  static std::atomic<LPFN_TRANSMITFILE> cached{nullptr};
-  LPFN_TRANSMITFILE function = cached.load(std::memory_order_acquire);
+// An extension function (SIO_GET_EXTENSION_FUNCTION_POINTER) of the
+// provider of `socket`, looked up once per process and provider at its first
+// use: an IO that never needs it makes no call for it. Extension functions
+// are the provider's (the documented rule): AF_UNIX sockets get the AF_UNIX
+// provider's, never the TCP ones. nullptr: the provider has none.
+template <typename Function>
+Function extension_of(SOCKET socket, GUID guid, std::atomic<Function>* cached) {
+  TIGERIO_ASSERT(socket != INVALID_SOCKET && cached != nullptr);
+  Function function = cached->load(std::memory_order_acquire);
   if (function != nullptr) return function;
-  GUID guid = WSAID_TRANSMITFILE;
   DWORD bytes = 0;
   if (::WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), &function, sizeof(function), &bytes,
-                 nullptr, nullptr) != 0) {
+                 nullptr, nullptr) != 0 ||
+      function == nullptr) {
     return nullptr;
   }
-  TIGERIO_ASSERT(function != nullptr);
-  cached.store(function, std::memory_order_release);
+  cached->store(function, std::memory_order_release);
   return function;
+}
+
+// TransmitFile (sendFile), for a socket of `family` (the IP provider's or
+// the AF_UNIX provider's). nullptr: ENOTSUP.
+LPFN_TRANSMITFILE transmit_file_of(SOCKET socket, int family) {
+  static std::atomic<LPFN_TRANSMITFILE> ip{nullptr};
+  static std::atomic<LPFN_TRANSMITFILE> unix_domain{nullptr};
+  return extension_of(socket, WSAID_TRANSMITFILE, family == AF_UNIX ? &unix_domain : &ip);
+}
+
+// Issue 14: AcceptEx and ConnectEx of the AF_UNIX provider.
+LPFN_ACCEPTEX unix_accept_ex_of(SOCKET socket) {
+  static std::atomic<LPFN_ACCEPTEX> cached{nullptr};
+  return extension_of(socket, WSAID_ACCEPTEX, &cached);
+}
+LPFN_CONNECTEX unix_connect_ex_of(SOCKET socket) {
+  static std::atomic<LPFN_CONNECTEX> cached{nullptr};
+  return extension_of(socket, WSAID_CONNECTEX, &cached);
 }
 
 int32_t load_extensions(Extensions* out) {
@@ -295,6 +349,8 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int listen(const char* host, int port, int backlog, bool reuse_port) override;
   int socket(bool ipv6) override;
   int udp_socket(bool ipv6) override;
+  int listen_unix(const char* path, uint32_t path_length, int backlog) override;
+  int unix_socket() override;
   int bind(int fd, const char* host, int port) override { return win32::bind(fd, host, port); }
   int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) override {
     TIGERIO_ASSERT(out != nullptr && port != nullptr && family != nullptr);
@@ -317,7 +373,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   // the number starts a new life with this IO.
   struct FdState {
     int64_t file_position;  // a file's "current position"
-    uint16_t family;        // a socket's AF_INET/AF_INET6, for AcceptEx on a listener; 0 unknown
+    uint16_t family;        // a socket's AF_INET/AF_INET6/AF_UNIX (AcceptEx, connectUnix, TransmitFile); 0 unknown
     Kind kind;
     uint8_t associated;       // with this IO's port
     uint8_t skip_on_success;  // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on the handle
@@ -338,7 +394,8 @@ class IocpBackend final : public Backend, public IocpWaiter {
   static FdState& state_of(FdEntry& entry) { return entry.backend_state<FdState>(); }
   void note_opening(int32_t fd, Kind kind, int family, bool append, bool listening) {
     TIGERIO_ASSERT(fd >= 0 && kind != Kind::unknown);
-    TIGERIO_ASSERT(family == 0 || family == AF_INET || family == AF_INET6);
+    TIGERIO_ASSERT(family == 0 || family == AF_INET || family == AF_INET6 || family == AF_UNIX);
+    TIGERIO_ASSERT(kind == Kind::socket || family == 0);
     opening_ = Opening{fd, kind, static_cast<uint16_t>(family), append, listening};
   }
 
@@ -356,6 +413,11 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int32_t start_transfer(Op* op, FdState& state);
   int32_t start_accept(Op* op, FdState& state);
   int32_t start_connect(Op* op, FdState& state);
+  int32_t start_connect_unix(Op* op, FdState& state);
+  int32_t unix_connect_failed(Op* op, int32_t result);
+  static uint16_t family_of(int32_t fd, FdState& state);
+  UnixBlock* take_unix_block(Op* op);
+  void give_back_unix_block(Op* op);
   int32_t start_file(Op* op, FdState& state);
   int32_t start_datagram(Op* op, FdState& state);
   int32_t socket_started(Op* op, const FdState& state, int rc, DWORD bytes, ULONG length);
@@ -373,6 +435,12 @@ class IocpBackend final : public Backend, public IocpWaiter {
   const Extensions extensions_;
   std::vector<OVERLAPPED_ENTRY> entries_;
   uint32_t inflight_ = 0;  // ops whose OVERLAPPED the kernel has (kInFlight), all fds
+  // Issue 14: the pool of UnixBlocks: every one made (through next_made,
+  // freed at destruction), the free ones (through next_free), and counts.
+  UnixBlock* unix_made_ = nullptr;
+  UnixBlock* unix_free_ = nullptr;
+  uint32_t unix_blocks_made_ = 0;
+  uint32_t unix_blocks_held_ = 0;
   Opening opening_;
   std::atomic<bool> wake_posted_{false};
 
@@ -435,6 +503,64 @@ int IocpBackend::udp_socket(bool ipv6) {
   return fd;
 }
 
+int IocpBackend::listen_unix(const char* path, uint32_t path_length, int backlog) {
+  TIGERIO_ASSERT(path != nullptr && path_length >= 1 && path_length <= unix_path_max() && backlog >= 1);
+  const int fd = win32::listen_unix(path, path_length, backlog);
+  if (fd >= 0) note_opening(fd, Kind::socket, AF_UNIX, false, true);
+  return fd;
+}
+
+int IocpBackend::unix_socket() {
+  const int fd = win32::unix_socket();
+  if (fd >= 0) note_opening(fd, Kind::socket, AF_UNIX, false, false);
+  return fd;
+}
+
+// ---- Issue 14: the UnixBlock pool ---------------------------------------------
+
+// A block for `op` (recorded in its scratch, which prepare() made just
+// before), or nullptr when none can be made (ENOMEM).
+UnixBlock* IocpBackend::take_unix_block(Op* op) {
+  TIGERIO_ASSERT((op->backend_flags & (kUnixBlock | kInFlight)) == 0);
+  TIGERIO_ASSERT(op->kind == OpKind::accept || op->kind == OpKind::connect_unix);
+  UnixBlock* block = unix_free_;
+  if (block != nullptr) {
+    unix_free_ = block->next_free;
+  } else {
+    // Only when every block made is held: more AF_UNIX accepts and
+    // connects in flight at once than ever before on this IO.
+    TIGERIO_ASSERT(unix_blocks_held_ == unix_blocks_made_);
+    block = new (std::nothrow) UnixBlock();
+    if (block == nullptr) return nullptr;
+    block->next_made = unix_made_;
+    unix_made_ = block;
+    unix_blocks_made_++;
+  }
+  block->next_free = nullptr;
+  std::memset(block->accept_addresses, 0, sizeof(block->accept_addresses));
+  static_assert(sizeof(block->accept_addresses) >= sizeof(block->target), "the addresses cover the union");
+  unix_hold(scratch_of(op))->block = block;
+  op->backend_flags |= kUnixBlock;
+  unix_blocks_held_++;
+  TIGERIO_ASSERT(unix_blocks_held_ <= unix_blocks_made_);
+  return block;
+}
+
+// The op's block back to the pool, if it holds one; only once the kernel
+// has given the op back (its packet came, or the call failed at once).
+void IocpBackend::give_back_unix_block(Op* op) {
+  if ((op->backend_flags & kUnixBlock) == 0) return;
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0 && unix_blocks_held_ > 0);
+  UnixHold* hold = unix_hold(scratch_of(op));
+  UnixBlock* block = hold->block;
+  TIGERIO_ASSERT(block != nullptr);
+  hold->block = nullptr;
+  block->next_free = unix_free_;
+  unix_free_ = block;
+  op->backend_flags &= static_cast<uint8_t>(~kUnixBlock);
+  unix_blocks_held_--;
+}
+
 int32_t IocpBackend::close(int32_t fd, FdEntry* entry) {
   TIGERIO_ASSERT(entry == nullptr || (entry->queues[0].empty() && entry->queues[1].empty()));
   Kind kind = entry != nullptr ? state_of(*entry).kind : Kind::unknown;
@@ -472,6 +598,7 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
     case OpKind::send_to:
     case OpKind::recv_from:
     case OpKind::send_file:
+    case OpKind::connect_unix:
       TIGERIO_ASSERT(entry != nullptr);
       issue_fd_op(op, *entry);
       return;
@@ -492,12 +619,6 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
       return;
     case OpKind::allocate:
       loop_->complete(op, win32::file_allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes));
-      return;
-    case OpKind::connect_unix:
-      // AF_UNIX on IOCP is not done: AcceptEx needs 2 x 126 bytes of
-      // addresses per accept there (more than an op's scratch), and Wine
-      // has no AF_UNIX to test it with (README). An error, never a crash.
-      loop_->complete(op, kErrNotSupported);
       return;
     default:
       break;
@@ -615,6 +736,9 @@ int32_t IocpBackend::start(Op* op, FdState& state) {
     case OpKind::send_file:
       result = start_send_file(op, state);
       break;
+    case OpKind::connect_unix:
+      result = start_connect_unix(op, state);
+      break;
     default:
       TIGERIO_ASSERT(false && "not an fd operation");
   }
@@ -707,7 +831,7 @@ int32_t IocpBackend::start_send_file(Op* op, FdState& state) {
   const SendFileArgs& args = op->args.send_file;
   // Only a file an IO of this process opened: any other number may be any handle of node.exe.
   if (!file_known(args.file_fd)) return kErrBadFd;
-  const LPFN_TRANSMITFILE transmit_file = transmit_file_of(as_socket(op->fd));
+  const LPFN_TRANSMITFILE transmit_file = transmit_file_of(as_socket(op->fd), family_of(op->fd, state));
   if (transmit_file == nullptr) return kErrNotSupported;
   Scratch* scratch = prepare(op);
   const uint64_t offset = static_cast<uint64_t>(args.offset);
@@ -732,6 +856,8 @@ int32_t IocpBackend::start_send_file(Op* op, FdState& state) {
 
 int32_t IocpBackend::start_accept(Op* op, FdState& state) {
   TIGERIO_ASSERT(op->kind == OpKind::accept && state.kind == Kind::socket);
+  // First: conclude() reads `accepted` whatever this returns.
+  Scratch* scratch = prepare(op);
   if (state.listening == 0) {
     // AcceptEx on a socket that does not listen may wait instead of failing
     // (it does under Wine): ask first, as POSIX accept fails with EINVAL.
@@ -746,13 +872,32 @@ int32_t IocpBackend::start_accept(Op* op, FdState& state) {
   // The accepted socket must have the listener's family (TigerBeetle's IPv6 bug).
   if (state.family == 0) state.family = static_cast<uint16_t>(win32::socket_family(op->fd));
   if (state.family == 0) return kErrInvalid;  // not bound: not listening either
-  const SOCKET accepted = win32::new_socket(state.family);
+  const bool unix_domain = state.family == AF_UNIX;
+  if (!unix_domain && state.family != AF_INET && state.family != AF_INET6) return kErrAddressFamily;
+  // Issue 14: an AF_UNIX listener accepts with its own provider's AcceptEx.
+  const LPFN_ACCEPTEX accept_ex = unix_domain ? unix_accept_ex_of(as_socket(op->fd)) : extensions_.accept_ex;
+  if (accept_ex == nullptr) return kErrNotSupported;
+  const SOCKET accepted = unix_domain ? win32::new_unix_socket() : win32::new_socket(state.family);
   if (accepted == INVALID_SOCKET) return win32::socket_error();
-  Scratch* scratch = prepare(op);
   scratch->accepted = accepted;
+  uint8_t* addresses = scratch->accept_addresses;
+  DWORD address_bytes = kAcceptAddressBytes;
+  if (unix_domain) {
+    // 2 x (SOCKADDR_UN + 16) bytes: more than the scratch has (a block of the pool).
+    UnixBlock* block = take_unix_block(op);
+    if (block == nullptr) {
+      ::closesocket(accepted);
+      scratch->accepted = INVALID_SOCKET;
+      return kErrNoMemory;
+    }
+    addresses = block->accept_addresses;
+    address_bytes = kUnixAcceptAddressBytes;
+    static_assert(sizeof(block->accept_addresses) == 2 * kUnixAcceptAddressBytes, "room for both addresses");
+  }
+  static_assert(sizeof(scratch->accept_addresses) == 2 * kAcceptAddressBytes, "room for both addresses");
   DWORD bytes = 0;
-  if (extensions_.accept_ex(as_socket(op->fd), accepted, scratch->accept_addresses, 0, kAcceptAddressBytes,
-                            kAcceptAddressBytes, &bytes, &scratch->overlapped)) {
+  if (accept_ex(as_socket(op->fd), accepted, addresses, 0, address_bytes, address_bytes, &bytes,
+                &scratch->overlapped)) {
     return state.skip_on_success != 0 ? 0 : in_flight(op);
   }
   const int error = ::WSAGetLastError();
@@ -786,6 +931,85 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
   const int error = ::WSAGetLastError();
   if (error == ERROR_IO_PENDING) return in_flight(op);
   return socket_call_error(error);
+}
+
+// The address family of a socket fd (noted at its making, or asked of its provider once).
+uint16_t IocpBackend::family_of(int32_t fd, FdState& state) {
+  TIGERIO_ASSERT(state.kind == Kind::socket);
+  if (state.family == 0) state.family = static_cast<uint16_t>(win32::protocol_family(fd));
+  return state.family;
+}
+
+// Issue 14: connectUnix with the AF_UNIX provider's ConnectEx. A local
+// connect does not wait on a network, but it still goes through the port as
+// any connect (a full backlog makes it wait, as on Linux a blocking connect).
+int32_t IocpBackend::start_connect_unix(Op* op, FdState& state) {
+  TIGERIO_ASSERT(op->kind == OpKind::connect_unix && state.kind == Kind::socket);
+  const ConnectUnixArgs& args = op->args.connect_unix;
+  TIGERIO_ASSERT(args.path != nullptr && args.path_length >= 1 && args.path_length <= unix_path_max());
+  // Only an AF_UNIX socket connects to a path; any other (a TCP socket, or
+  // any socket where this Windows has no AF_UNIX) is EAFNOSUPPORT, as
+  // Linux's connect(2) says for it.
+  if (family_of(op->fd, state) != AF_UNIX) return kErrAddressFamily;
+  const SOCKET socket = as_socket(op->fd);
+  const LPFN_CONNECTEX connect_ex = unix_connect_ex_of(socket);
+  if (connect_ex == nullptr) return kErrNotSupported;
+  // ConnectEx wants a bound socket. An AF_UNIX socket binds to the unnamed
+  // address (the family alone), which names no file, so nothing is left to
+  // remove. WSAEINVAL: bound already (a second connect: ConnectEx then says
+  // WSAEISCONN) or, should a Windows want the unnamed address spelled as the
+  // whole structure with an empty path, not bound yet: then that form.
+  win32::UnixAddress unnamed;
+  std::memset(&unnamed, 0, sizeof(unnamed));
+  unnamed.family = AF_UNIX;
+  const auto* unnamed_address = reinterpret_cast<const sockaddr*>(&unnamed);
+  if (::bind(socket, unnamed_address, static_cast<int>(sizeof(unnamed.family))) != 0) {
+    const int error = ::WSAGetLastError();
+    if (error != WSAEINVAL) return socket_call_error(error);
+    sockaddr_storage bound{};
+    int bound_size = sizeof(bound);
+    if (::getsockname(socket, reinterpret_cast<sockaddr*>(&bound), &bound_size) != 0 &&
+        ::bind(socket, unnamed_address, static_cast<int>(sizeof(unnamed))) != 0) {
+      const int again = ::WSAGetLastError();
+      if (again != WSAEINVAL) return socket_call_error(again);
+    }
+  }
+  Scratch* scratch = prepare(op);
+  // The target lives in a block until the packet, not on this stack.
+  UnixBlock* block = take_unix_block(op);
+  if (block == nullptr) return kErrNoMemory;
+  if (!win32::unix_address(args.path, args.path_length, &block->target)) return kErrInvalid;  // a leading NUL
+  DWORD bytes = 0;
+  if (connect_ex(socket, reinterpret_cast<const sockaddr*>(&block->target), static_cast<int>(sizeof(block->target)),
+                 nullptr, 0, &bytes, &scratch->overlapped)) {
+    return state.skip_on_success != 0 ? 0 : in_flight(op);
+  }
+  const int error = ::WSAGetLastError();
+  if (error == ERROR_IO_PENDING) return in_flight(op);
+  return socket_call_error(error);
+}
+
+// A failed connectUnix's error as POSIX names it: where nothing is at the
+// path, ENOENT, whatever Windows said (it does not say it the same way on
+// every version); a socket file nobody listens on stays ECONNREFUSED.
+// Only on failure: a path lookup is no cost on the success path.
+int32_t IocpBackend::unix_connect_failed(Op* op, int32_t result) {
+  TIGERIO_ASSERT(op->kind == OpKind::connect_unix && result < 0);
+  if (result == kErrCanceled || result == kErrBadFd || result == kErrAddressFamily || result == kErrNoEntry) {
+    return result;
+  }
+  const ConnectUnixArgs& args = op->args.connect_unix;
+  // UTF-8 -> UTF-16 on the stack: at most one UTF-16 unit per byte, plus the NUL.
+  wchar_t wide[win32::kUnixPathBytes];
+  TIGERIO_ASSERT(args.path_length < win32::kUnixPathBytes);
+  const int units = ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, args.path, static_cast<int>(args.path_length),
+                                          wide, static_cast<int>(win32::kUnixPathBytes - 1));
+  if (units <= 0) return result;
+  TIGERIO_ASSERT(static_cast<size_t>(units) < win32::kUnixPathBytes);
+  wide[units] = L'\0';
+  if (::GetFileAttributesW(wide) != INVALID_FILE_ATTRIBUTES) return result;
+  const DWORD error = ::GetLastError();
+  return error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND ? kErrNoEntry : result;
 }
 
 int32_t IocpBackend::start_file(Op* op, FdState& state) {
@@ -823,6 +1047,8 @@ int32_t IocpBackend::start_file(Op* op, FdState& state) {
 int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
   TIGERIO_ASSERT(result != kPending && result != kRetry);
   TIGERIO_ASSERT((op->backend_flags & kInFlight) == 0 && (op->core_flags & kOpOrphaned) == 0);
+  // The kernel is done with the op's block (AF_UNIX accept, connectUnix), if any.
+  give_back_unix_block(op);
   const bool cancel_requested = (op->core_flags & kOpCancelRequested) != 0;
   if (cancel_requested && result < 0) result = kErrCanceled;
   // Issue 14: on a UDP socket WSAECONNRESET is an ICMP "port unreachable":
@@ -847,7 +1073,7 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
       const SOCKET listener = as_socket(op->fd);
       ::setsockopt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char*>(&listener),
                    sizeof(listener));
-      win32::set_nodelay(accepted);
+      if (state.family != AF_UNIX) win32::set_nodelay(accepted);  // TCP only
       int32_t fd = -1;
       if (!win32::to_fd(static_cast<uintptr_t>(accepted), &fd)) {
         ::closesocket(accepted);
@@ -864,6 +1090,12 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
         result = 0;
       }
       return result;
+    case OpKind::connect_unix:
+      if (result >= 0) {
+        ::setsockopt(as_socket(op->fd), SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0);
+        return 0;
+      }
+      return cancel_requested ? result : unix_connect_failed(op, result);
     case OpKind::read:
     case OpKind::write:
       // Serialized by the core (one FIFO for a file's reads and writes): no
@@ -1029,6 +1261,7 @@ void IocpBackend::finished(Op* op, int32_t result) {
       ::closesocket(scratch_of(op)->accepted);
       scratch_of(op)->accepted = INVALID_SOCKET;
     }
+    give_back_unix_block(op);
     loop_->complete(op, kErrBadFd);  // the core says EBADF for an orphan whatever the kernel said
     return;
   }
@@ -1077,6 +1310,15 @@ IocpBackend::~IocpBackend() {
   // the backend go (Loop::~Loop cancels and drains): the kernel writes into
   // no op's OVERLAPPED or buffer any more.
   TIGERIO_ASSERT(inflight_ == 0);
+  TIGERIO_ASSERT(unix_blocks_held_ == 0);  // given back by every op that concluded
+  uint32_t freed = 0;
+  while (unix_made_ != nullptr) {
+    UnixBlock* block = unix_made_;
+    unix_made_ = block->next_made;
+    delete block;
+    freed++;
+  }
+  TIGERIO_ASSERT(freed == unix_blocks_made_);
   ::CloseHandle(port_);
 }
 

@@ -537,6 +537,8 @@ bool unix_abstract_namespace() {
 #endif
 }
 
+bool unix_sockets_available() { return true; }
+
 int PosixBackend::listen(const char* host, int port, int backlog, bool reuse_port) {
   return posix::listen(host, port, backlog, reuse_port);
 }

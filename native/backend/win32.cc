@@ -1,5 +1,7 @@
 #include "win32.h"
 
+#include <atomic>
+#include <cstddef>
 #include <cstring>
 
 #include "../core/assert.h"
@@ -174,6 +176,16 @@ int socket_family(int32_t fd) {
   return storage.ss_family;
 }
 
+int protocol_family(int32_t fd) {
+  TIGERIO_ASSERT(fd >= 0);
+  WSAPROTOCOL_INFOW info;
+  int size = sizeof(info);
+  if (::getsockopt(as_socket(fd), SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &size) != 0) {
+    return 0;
+  }
+  return info.iAddressFamily;
+}
+
 SOCKET new_socket(int family) {
   TIGERIO_ASSERT(family == AF_INET || family == AF_INET6);
   // Overlapped for IOCP; not inherited by child processes (as CLOEXEC on POSIX).
@@ -294,7 +306,10 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
   if ((peer ? ::getpeername(socket, raw, &size) : ::getsockname(socket, raw, &size)) != 0) {
     const int error = ::WSAGetLastError();
     // Not a socket at all: for this call that is "not an open fd".
-    return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
+    if (error == WSAENOTSOCK) return kErrBadFd;
+    // An AF_UNIX socket has no IP address to report, named or not (as below).
+    if (protocol_family(fd) == AF_UNIX) return kErrAddressFamily;
+    return map_error(static_cast<DWORD>(error));
   }
   if (storage.ss_family == AF_INET) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
@@ -313,6 +328,96 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
   return kErrAddressFamily;
 }
 
+// ---- Issue 14: AF_UNIX stream sockets ----
+
+#ifdef TIGERIO_HAVE_AFUNIX_H
+static_assert(sizeof(SOCKADDR_UN) == sizeof(UnixAddress) && offsetof(SOCKADDR_UN, sun_path) == offsetof(UnixAddress, path),
+              "UnixAddress is afunix.h's SOCKADDR_UN");
+#endif
+
+bool unix_address(const char* path, uint32_t path_length, UnixAddress* out) {
+  TIGERIO_ASSERT(path != nullptr && out != nullptr);
+  std::memset(out, 0, sizeof(*out));
+  out->family = AF_UNIX;
+  // No abstract namespace on Windows; a pathname keeps its NUL inside path[].
+  if (path_length == 0 || path_length >= sizeof(out->path) || path[0] == '\0') return false;
+  if (std::memchr(path, '\0', path_length) != nullptr) return false;
+  std::memcpy(out->path, path, path_length);
+  TIGERIO_ASSERT(out->path[path_length] == '\0');
+  return true;
+}
+
+SOCKET new_unix_socket() {
+  // Protocol 0: AF_UNIX has one stream protocol. WSA_FLAG_NO_HANDLE_INHERIT
+  // exists on every Windows that has AF_UNIX (10 1803 and later).
+  return ::WSASocketW(AF_UNIX, SOCK_STREAM, 0, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+}
+
+namespace {
+
+// socket(AF_UNIX) failed: where this Windows (or Wine) has no AF_UNIX
+// provider, Winsock says so with one of these; the caller sees
+// EAFNOSUPPORT, which io/ turns into a message saying so.
+int32_t unix_socket_error() {
+  const int error = ::WSAGetLastError();
+  if (error == WSAEAFNOSUPPORT || error == WSAEPROTONOSUPPORT || error == WSAESOCKTNOSUPPORT ||
+      error == WSAEPROTOTYPE) {
+    return kErrAddressFamily;
+  }
+  return map_error(static_cast<DWORD>(error));
+}
+
+}  // namespace
+
+int listen_unix(const char* path, uint32_t path_length, int backlog) {
+  TIGERIO_ASSERT(path != nullptr && backlog >= 1);
+  if (const int32_t started = startup(); started < 0) return started;
+  UnixAddress address;
+  if (!unix_address(path, path_length, &address)) return kErrInvalid;
+  const SOCKET socket = new_unix_socket();
+  if (socket == INVALID_SOCKET) return unix_socket_error();
+  int32_t result = 0;
+  // bind creates the socket file; a file already at the path (a stale
+  // socket) fails with WSAEADDRINUSE, EADDRINUSE: removing it is the
+  // caller's decision, never ours (as on POSIX). The whole structure is
+  // passed, as Microsoft's own AF_UNIX samples do: the path is NUL-terminated inside it.
+  if (::bind(socket, reinterpret_cast<const sockaddr*>(&address), static_cast<int>(sizeof(address))) != 0 ||
+      ::listen(socket, backlog) != 0) {
+    result = socket_error();
+  }
+  if (result < 0) {
+    ::closesocket(socket);
+    return result;
+  }
+  return adopt(socket);
+}
+
+int unix_socket() {
+  if (const int32_t started = startup(); started < 0) return started;
+  const SOCKET socket = new_unix_socket();
+  if (socket == INVALID_SOCKET) return unix_socket_error();
+  return adopt(socket);
+}
+
+bool unix_sockets_available() {
+  // Probed until the answer is sure, then kept: a provider does not come or
+  // go while the process runs. A failure for another reason (no memory, no
+  // handles) says nothing about the provider: asked again next time.
+  static std::atomic<int> known{0};  // 0: not known yet, 1: available, 2: missing
+  const int answer = known.load(std::memory_order_acquire);
+  if (answer != 0) return answer == 1;
+  if (startup() < 0) return true;
+  const SOCKET probe = new_unix_socket();
+  if (probe != INVALID_SOCKET) {
+    ::closesocket(probe);
+    known.store(1, std::memory_order_release);
+    return true;
+  }
+  if (unix_socket_error() != kErrAddressFamily) return true;
+  known.store(2, std::memory_order_release);
+  return false;
+}
+
 }  // namespace win32
 
 // The core's platform facts and error numbers (core/platform.h,
@@ -329,8 +434,10 @@ extern const int32_t kErrNotSupported = -4049;
 extern const int32_t kErrTooManyFiles = -4066;
 extern const int32_t kErrBusy = -4082;
 
-// Issue 14: Windows' sun_path is 108 bytes, as Linux's; no abstract namespace.
-uint32_t unix_path_max() { return 107; }
+// Issue 14: Windows' sun_path is 108 bytes, as Linux's, and holds the
+// path's NUL (win32::unix_address): 107 bytes of path; no abstract namespace.
+uint32_t unix_path_max() { return static_cast<uint32_t>(win32::kUnixPathBytes - 1); }
 bool unix_abstract_namespace() { return false; }
+bool unix_sockets_available() { return win32::unix_sockets_available(); }
 
 }  // namespace tigerio

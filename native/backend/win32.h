@@ -23,6 +23,12 @@
 #include <ws2tcpip.h>
 #include <mswsock.h>
 #include <windows.h>
+#if defined(__has_include)
+#if __has_include(<afunix.h>)
+#include <afunix.h>  // SOCKADDR_UN, to check UnixAddress against (below)
+#define TIGERIO_HAVE_AFUNIX_H 1
+#endif
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -84,8 +90,10 @@ inline HANDLE as_handle(int32_t fd) { return reinterpret_cast<HANDLE>(static_cas
 
 // True if `fd` is an open socket (of any process-local origin).
 bool is_socket(int32_t fd);
-// AF_INET or AF_INET6 of a socket, or 0.
+// The address family of a bound socket (AF_INET, AF_INET6, AF_UNIX), or 0.
 int socket_family(int32_t fd);
+// The address family a socket was made with, bound or not (its provider's), or 0.
+int protocol_family(int32_t fd);
 
 // An overlapped, non-inheritable TCP socket; INVALID_SOCKET with WSAGetLastError() set.
 SOCKET new_socket(int family);
@@ -102,6 +110,34 @@ int udp_socket(bool ipv6);
 // True if fd is a SOCK_DGRAM socket.
 bool is_datagram(int32_t fd);
 int bind(int fd, const char* host, int port);
+
+// ---- Issue 14: AF_UNIX stream sockets (Windows 10 1803 and later) ----
+//
+// Winsock's AF_UNIX address, as afunix.h declares SOCKADDR_UN (not every
+// SDK or mingw-w64 ships that header: the layout is fixed by the Windows ABI,
+// and checked against the header where there is one). Paths are pathnames
+// only: Windows has no abstract namespace.
+constexpr size_t kUnixPathBytes = 108;  // afunix.h's UNIX_PATH_MAX, the NUL included
+struct UnixAddress {
+  ADDRESS_FAMILY family;
+  char path[kUnixPathBytes];
+};
+static_assert(sizeof(UnixAddress) == 110, "SOCKADDR_UN is 2 + 108 bytes");
+
+// The address of `path` (path_length bytes, no NUL inside), zero-filled
+// past it so that the path is NUL-terminated; false when it does not fit
+// or names the abstract namespace (a leading NUL).
+bool unix_address(const char* path, uint32_t path_length, UnixAddress* out);
+// An overlapped, non-inheritable AF_UNIX stream socket; INVALID_SOCKET with
+// WSAGetLastError() set (WSAEAFNOSUPPORT where this Windows has no AF_UNIX).
+SOCKET new_unix_socket();
+// A listening AF_UNIX socket bound at `path`, or a negative errno
+// (EADDRINUSE when a file is there already, EAFNOSUPPORT without AF_UNIX).
+int listen_unix(const char* path, uint32_t path_length, int backlog);
+// An AF_UNIX socket for connectUnix, or a negative errno.
+int unix_socket();
+// False where this Windows has no AF_UNIX provider (before 10 1803; Wine).
+bool unix_sockets_available();
 
 }  // namespace win32
 }  // namespace tigerio

@@ -32,6 +32,10 @@ void write_address_object(const void* address, uint8_t* object);
 uint32_t unix_path_max();
 // True where a Unix socket path starting with NUL names Linux's abstract namespace.
 bool unix_abstract_namespace();
+// False where the OS has no AF_UNIX stream sockets at all (a Windows without
+// the AF_UNIX provider: before 10 1803, or Wine); true on POSIX. Probed at
+// the first call, not at load.
+bool unix_sockets_available();
 
 class Backend {
  public:

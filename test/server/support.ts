@@ -122,7 +122,9 @@ export function runCli(args: string[], ms = 15_000): Promise<{ code: number | nu
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return within(
     new Promise((resolve) => {
-      child.on('exit', (code) => {
+      // 'close', not 'exit': 'exit' may come before the last of stderr has
+      // been read (seen under Wine: an empty stderr, 1 run in 3).
+      child.on('close', (code) => {
         running.delete(child);
         resolve({ code, stdout, stderr });
       });
