@@ -75,6 +75,7 @@ const SUBMIT_LENGTH = layout.submitLength;
 const SUBMIT_NUMBER_A = layout.submitNumberA;
 const SUBMIT_NUMBER_B = layout.submitNumberB;
 const SUBMIT_KIND = layout.submitKind;
+const SUBMIT_KIND_CANCELED = layout.submitKindCanceled;
 
 const OPERATION_NAMES = layout.operationNames;
 const STATE_INFLIGHT = layout.stateInflight;
@@ -749,9 +750,20 @@ export class IO {
     checkInteger('operation', operation, 0, Number.MAX_SAFE_INTEGER);
     const slot = this.slots.slotOf(operation);
     if (slot < 0 || this.callbacks[slot] === undefined) return false;
-    // An operation still in the queue reaches the native layer first, so
-    // that it completes (with ECANCELED) exactly as one already started.
-    if (this.queued > 0) this.flush(native);
+    if (this.queued > 0) {
+      // An operation still in the queue is marked there: the flush completes
+      // it with ECANCELED and it never reaches the kernel. A close cannot be
+      // cancelled (it runs once the fd's operations have drained).
+      const words = this.queueWords;
+      for (let record = (this.queued - 1) * RECORD_WORDS; record >= 0; record -= RECORD_WORDS) {
+        if (words[record + SUBMIT_SLOT] !== slot) continue;
+        const kind = words[record + SUBMIT_KIND];
+        if (kind === KIND_CLOSE) return false;
+        if ((kind & SUBMIT_KIND_CANCELED) !== 0) return false; // cancelled already
+        words[record + SUBMIT_KIND] = kind | SUBMIT_KIND_CANCELED;
+        return true;
+      }
+    }
     return native.cancel(slot);
   }
 

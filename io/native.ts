@@ -96,6 +96,8 @@ export interface NativeLayout {
   submitInteger: number;
   submitBuffer: number;
   submitLength: number;
+  /** A bit of a record's kind word: cancelled while still in the queue (ECANCELED at the flush). */
+  submitKindCanceled: number;
   submitNumberA: number;
   submitNumberB: number;
   /** Records in the submission queue; a full queue is flushed at once. */

@@ -249,19 +249,26 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
 
   // Starts the `count` operations JS wrote into the submission queue (see
   // layout.h), in order.
+  static_assert(static_cast<uint32_t>(OpKind::count) < kSubmitKindCanceled, "the canceled bit is no kind's");
   void StartSubmissions(napi_env env, uint32_t count) {
     TIGERIO_ASSERT(loop_ && count <= kSubmitQueueRecords);
     napi_value sides = nullptr;
     for (uint32_t i = 0; i < count; i++) {
       const int32_t* record = submissions_ + i * kSubmitRecordWords;
       const double* numbers = reinterpret_cast<const double*>(record);
-      const uint32_t kind_number = static_cast<uint32_t>(record[kSubmitKind]);
+      const uint32_t kind_word = static_cast<uint32_t>(record[kSubmitKind]);
+      const uint32_t kind_number = kind_word & ~kSubmitKindCanceled;
       const uint32_t slot = static_cast<uint32_t>(record[kSubmitSlot]);
       // io/ writes the queue: a bad record is a bug there, not bad user input.
       TIGERIO_ASSERT(kind_number < static_cast<uint32_t>(OpKind::count));
       TIGERIO_ASSERT(slot < slots_max_);
       const OpKind kind = static_cast<OpKind>(kind_number);
       Op* op = loop_->acquire(slot, kind, record[kSubmitFd]);
+      if ((kind_word & kSubmitKindCanceled) != 0) {
+        TIGERIO_ASSERT(kind != OpKind::close);  // io/ never cancels a close
+        loop_->fail(op, kErrCanceled);
+        continue;
+      }
       napi_value side = nullptr;
       // Hosts, paths, and the rare buffer that is not registered (a SharedArrayBuffer's view).
       const bool transfer = kind == OpKind::recv || kind == OpKind::send || kind == OpKind::read || kind == OpKind::write;
@@ -316,6 +323,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
         TIGERIO_ASSERT(delay_ns >= 0 && delay_ns <= kTimeoutNsMax);
         op->args.timeout.deadline_ns =
             loop_->deadline_ns(static_cast<int64_t>(delay_ns), static_cast<int64_t>(std::ceil(numbers[kSubmitNumberB])));
+        op->args.timeout.delay_zero = delay_ns == 0;
         return 0;
       }
       case OpKind::open: {
@@ -755,6 +763,7 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("submitInteger", kSubmitInteger);
   layout.Set("submitBuffer", kSubmitBuffer);
   layout.Set("submitLength", kSubmitLength);
+  layout.Set("submitKindCanceled", kSubmitKindCanceled);
   layout.Set("submitNumberA", kSubmitNumberA);
   layout.Set("submitNumberB", kSubmitNumberB);
   layout.Set("submitQueueRecords", kSubmitQueueRecords);

@@ -46,6 +46,29 @@ forEachBackend('submission queue', (scope) => {
     expect(io.cancel(recv.id), 'cancel after the callback').to.equal(false);
   });
 
+  it('cancel of a timeout(0) still in the queue completes it with ECANCELED; one flushed already is due and completes', function () {
+    const io = scope.create();
+    const queued = submit((callback) => io.timeout(0, callback));
+    expect(io.cancel(queued.id)).to.equal(true);
+    const flushed = submit((callback) => io.timeout(0, callback));
+    io.tick(); // flushes it: a zero delay is due at once, so it completes in this tick or the next
+    runUntil(io, () => queued.done && flushed.done, 'both timeouts');
+    expectIOError(queued.error, 'ECANCELED', 'timeout');
+    expect(flushed.error).to.equal(null);
+    expect(queued.calls + flushed.calls).to.equal(2);
+  });
+
+  it('a close still in the queue cannot be cancelled: it closes the fd, after its pending recv', function () {
+    const io = scope.create();
+    const { client } = connectedPair(io);
+    const recv = submit((callback) => io.recv(client, Buffer.alloc(8), callback));
+    const close = submit((callback) => io.close(client, callback));
+    expect(io.cancel(close.id)).to.equal(false);
+    runUntil(io, () => recv.done && close.done, 'the recv and the close');
+    expectIOError(recv.error, 'ECANCELED', 'recv');
+    expect(close.error).to.equal(null);
+  });
+
   it('a stale id never cancels the operation that reuses its slot', function () {
     const io = scope.create();
     const first = submit((callback) => io.timeout(0, callback));

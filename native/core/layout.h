@@ -43,6 +43,10 @@ constexpr uint32_t kSubmitFd = 2;
 constexpr uint32_t kSubmitInteger = 3;
 constexpr uint32_t kSubmitBuffer = 4;  // a registered ArrayBuffer's id, or -1: look the view up in `sides`
 constexpr uint32_t kSubmitLength = 5;
+// A bit io/ sets in a record's kind word when the op is cancelled while
+// still in the queue: the flush completes it with ECANCELED, and it never
+// reaches the backend.
+constexpr uint32_t kSubmitKindCanceled = 1u << 8;
 constexpr uint32_t kSubmitNumberA = 3;  // float64 index within the record (words 6-7)
 constexpr uint32_t kSubmitNumberB = 4;  // float64 index within the record (words 8-9)
 // Records in the queue: a full queue is flushed at the call that fills it.

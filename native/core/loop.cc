@@ -112,6 +112,13 @@ void Loop::start(Op* op) {
   begin(op);
   switch (op->kind) {
     case OpKind::timeout:
+      // A zero delay is due at its call. With no other timer pending nothing
+      // can come before it in (deadline, submission) order, so it completes
+      // now, without the timer queue; its callback still waits for a poll.
+      if (op->args.timeout.delay_zero && timers_.empty()) {
+        complete(op, 0);
+        return;
+      }
       timers_.start(op);
       return;
     case OpKind::event_listen:

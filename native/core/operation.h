@@ -134,6 +134,7 @@ struct FileTransferArgs {  // read, write
 };
 struct TimeoutArgs {
   int64_t deadline_ns;  // monotonic: the time of the call plus the delay
+  bool delay_zero;      // due at its call: timeout(0)
 };
 struct CloseArgs {};
 struct OpenArgs {
