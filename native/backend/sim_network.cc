@@ -319,6 +319,11 @@ int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
     return kConnectionReset;
   }
   const TransferArgs& send = op->args.send;
+  // What went out to the closed peer is never acknowledged: it fills the
+  // send buffer, so a further send waits until the reset arrives and ends it
+  // (a kernel's send buffer does the same; without this a loop of sends,
+  // each done at once, would never let the reset in).
+  if (socket.peer == -2) return kWait;
   if (socket.peer < 0) {
     // The peer has closed: the bytes go out and its kernel answers with a
     // reset, which a later send or recv reports (as on a real one).
@@ -326,7 +331,6 @@ int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
     socket.peer = -2;  // the reset is on its way: one is enough
     return static_cast<int32_t>(std::min<uint32_t>(send.length, kSocketBufferBytes));
   }
-  if (socket.peer == -2) return static_cast<int32_t>(std::min<uint32_t>(send.length, kSocketBufferBytes));
   const uint32_t peer_index = static_cast<uint32_t>(socket.peer);
   if (world_.random().chance(world_.faults().reset_ppm)) {
     // Reset mid-stream (a middlebox, a peer's crash): both ends learn it.
