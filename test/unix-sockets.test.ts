@@ -14,10 +14,11 @@ import { exchange } from './support/sockets';
 /**
  * AF_UNIX is not on the IOCP backend (README: AcceptEx's address space for
  * AF_UNIX exceeds an op's scratch, and Wine has no AF_UNIX to test it):
- * there it is ENOTSUP, checked at the end of this file, as on the simulation
- * backend, whose world has no Unix sockets yet.
+ * there it is ENOTSUP, checked at the end of this file. The simulation has
+ * them in its world: paths live in the world's file namespace, which the
+ * tests reach through the scope (scope.exists, scope.writeFile, ...).
  */
-const unixOn = (backend: string): boolean => backend !== 'iocp' && backend !== 'simulation';
+const unixOn = (backend: string): boolean => backend !== 'iocp';
 
 let counter = 0;
 function socketPath(): string {
@@ -62,12 +63,12 @@ forEachBackend('unix sockets', (scope) => {
   it('fails listenUnix on a stale path with EADDRINUSE, and leaves the file alone', function () {
     const io = scope.create();
     const at = socketPath();
-    fs.writeFileSync(at, 'a stale socket file');
+    scope.writeFile(io, at, Buffer.from('a stale socket file'));
     try {
       expectIOError(expectThrows(() => io.listenUnix(at), Error), 'EADDRINUSE', 'listen');
-      expect(fs.readFileSync(at, 'utf8')).to.equal('a stale socket file');
+      expect(scope.readFile(io, at).toString('utf8')).to.equal('a stale socket file');
     } finally {
-      fs.unlinkSync(at);
+      scope.unlink(at);
     }
     const listener = io.listenUnix(at); // once the caller removed it
     succeed(io, 'close', (cb) => io.close(listener, cb));
@@ -77,16 +78,16 @@ forEachBackend('unix sockets', (scope) => {
     const io = scope.create();
     const at = socketPath();
     const listener = io.listenUnix(at);
-    expect(fs.existsSync(at)).to.equal(true);
+    expect(scope.exists(at)).to.equal(true);
     succeed(io, 'close', (cb) => io.close(listener, cb));
-    expect(fs.existsSync(at)).to.equal(false);
+    expect(scope.exists(at)).to.equal(false);
 
     const other = scope.create();
     const second = socketPath();
     other.listenUnix(second);
-    expect(fs.existsSync(second)).to.equal(true);
+    expect(scope.exists(second)).to.equal(true);
     other.deinit();
-    expect(fs.existsSync(second)).to.equal(false);
+    expect(scope.exists(second)).to.equal(false);
   });
 
   it('checks the path length at the call: unixPathMax bytes fit, one more is a RangeError', function () {
@@ -119,10 +120,10 @@ forEachBackend('unix sockets', (scope) => {
     // A socket file with nobody listening behind it: the listener's fd is
     // closed behind the IO's back, so the IO does not remove its path.
     const dead = io.listenUnix(at);
-    fs.closeSync(dead);
+    scope.closeBehindBack(dead);
     const refused = complete(io, 'connectUnix', (cb) => io.connectUnix(io.socket('unix'), at, cb));
     expectIOError(refused.error, 'ECONNREFUSED', 'connectUnix');
-    fs.unlinkSync(at);
+    scope.unlink(at);
   });
 
   it('uses the abstract namespace on Linux', function () {
@@ -159,7 +160,7 @@ forEachBackend('unix sockets', (scope) => {
     if (last.error !== null) expectIOError(last.error, 'ECANCELED', 'recv');
     else expect(last.result).to.equal(0);
     if (connect.error !== null) expectIOError(connect.error, 'ECANCELED', 'connectUnix');
-    expect(fs.existsSync(at)).to.equal(false);
+    expect(scope.exists(at)).to.equal(false);
   });
 
   it('works through the promise layer', async function () {
@@ -175,12 +176,12 @@ forEachBackend('unix sockets', (scope) => {
     const inbox = Buffer.alloc(16);
     expect(await io.promises.recv(server, inbox)).to.equal(7);
     await io.promises.close(listener);
-    expect(fs.existsSync(at)).to.equal(false);
+    expect(scope.exists(at)).to.equal(false);
   });
 });
 
 forEachBackend('unix sockets where the backend lacks them', (scope) => {
-  it('reports ENOTSUP from listenUnix, socket(unix) and connectUnix on iocp and simulation, without a crash', function () {
+  it('reports ENOTSUP from listenUnix, socket(unix) and connectUnix on iocp, without a crash', function () {
     if (unixOn(scope.backend)) this.skip(); // this backend has them: the suite above covers it
     const io = scope.create();
     expectIOError(expectThrows(() => io.listenUnix(socketPath()), Error), 'ENOTSUP', 'listen');
