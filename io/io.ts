@@ -385,7 +385,8 @@ export class IO {
     const opts = checkObject('options', options);
     const backlog = optionalInteger('options.backlog', opts.backlog, LISTEN_BACKLOG_DEFAULT, 1, 65535);
     const fd = unixOrThrow(native.listenUnix(path, backlog), 'listen');
-    if (path.charCodeAt(0) !== 0) this.unixPaths.set(fd, path);
+    // A simulated world's paths are its own (not the machine's files): its backend removes them.
+    if (path.charCodeAt(0) !== 0 && this.world === null) this.unixPaths.set(fd, path);
     return fd;
   }
 

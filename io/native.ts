@@ -150,6 +150,10 @@ export interface NativeWorld {
   /** fds open in the world, over all its IOs. */
   openFds(): number;
   crash(node: number): void;
+  /** True if the world's file namespace has `path` (a file or a Unix socket). */
+  exists(path: string): boolean;
+  /** Removes `path` from the world's file namespace; false if there was nothing. */
+  unlink(path: string): boolean;
 }
 
 export interface NativeWorldConstructor {

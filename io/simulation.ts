@@ -15,7 +15,11 @@ import { createWorld, FAULT_FIELDS, WORLD } from './world';
  * is off (0) by default. Probabilities are in [0, 1]; durations are integer
  * nanoseconds. No fault breaks TCP's guarantees: bytes inside a connection
  * are never reordered, duplicated or lost; a connection can only end
- * (reset), as a real kernel can make it.
+ * (reset), as a real kernel can make it. UDP keeps only UDP's promises:
+ * each datagram takes its own delay (datagrams reorder when the delay is
+ * random), a partition loses the datagrams that cross it, a clog holds
+ * them, and the datagram faults lose or repeat them. Unix sockets cross
+ * no network: delays, partitions, clogs and resets leave them alone.
  */
 export interface SimulationFaults {
   /** Network: the least one-way delay of each segment and connect. */
@@ -64,6 +68,10 @@ export interface SimulationFaults {
   timerLateProbability?: number;
   /** Mean of a late timer's extra delay. */
   timerLateMeanNs?: number;
+  /** Per UDP datagram sent: the network loses it (the sender still sees it sent, whole). */
+  datagramLossProbability?: number;
+  /** Per UDP datagram sent: it arrives twice, each copy with its own delay. */
+  datagramDuplicateProbability?: number;
 }
 
 /** Options of {@link Simulation}. */
@@ -81,6 +89,7 @@ const RATES: (keyof SimulationFaults)[] = [
   'partialSendProbability', 'shortRecvProbability', 'resetProbability', 'connectRefusedProbability',
   'acceptEmfileProbability', 'partitionProbability', 'clogProbability', 'readErrorProbability',
   'writeErrorProbability', 'crashLostSectorProbability', 'syncErrorProbability', 'timerLateProbability',
+  'datagramLossProbability', 'datagramDuplicateProbability',
 ];
 const DURATIONS: (keyof SimulationFaults)[] = [
   'networkDelayMinNs', 'networkDelayMeanNs', 'connectDelayMeanNs', 'partitionMinNs', 'partitionMaxNs',
@@ -151,6 +160,26 @@ export class Simulation {
   /** fds open in the world (sockets and files of all its IOs): a leak check for tests. */
   get openFds(): number {
     return this.world.openFds();
+  }
+
+  /**
+   * True if `path` names a file or a Unix socket in the world's file
+   * namespace (which `open` and `listenUnix` share, as on POSIX): what
+   * `fs.existsSync` is on a real machine.
+   */
+  exists(path: string): boolean {
+    if (typeof path !== 'string') throw new TypeError(`tigerio: path must be a string, got ${describe(path)}`);
+    return this.world.exists(path);
+  }
+
+  /**
+   * Removes `path` from the world's file namespace, as `fs.unlinkSync`
+   * would on a real machine (a stale Unix socket file, a test's file); fds
+   * open on the file keep it. False if nothing was there.
+   */
+  unlink(path: string): boolean {
+    if (typeof path !== 'string') throw new TypeError(`tigerio: path must be a string, got ${describe(path)}`);
+    return this.world.unlink(path);
   }
 
   /** Operations pending on all of this world's IOs. */

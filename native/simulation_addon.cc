@@ -23,7 +23,8 @@ bool ReadFaults(const Napi::Float64Array& values, sim::Faults* faults) {
   uint32_t* const rates[] = {&faults->partial_send_ppm, &faults->short_recv_ppm, &faults->reset_ppm,
                              &faults->connect_refused_ppm, &faults->accept_emfile_ppm, &faults->partition_ppm,
                              &faults->clog_ppm, &faults->read_error_ppm, &faults->write_error_ppm,
-                             &faults->crash_lost_ppm, &faults->sync_error_ppm, &faults->timer_late_ppm};
+                             &faults->crash_lost_ppm, &faults->sync_error_ppm, &faults->timer_late_ppm,
+                             &faults->datagram_loss_ppm, &faults->datagram_duplicate_ppm};
   int64_t* const durations[] = {&faults->network_delay_min_ns, &faults->network_delay_mean_ns,
                                 &faults->connect_delay_mean_ns, &faults->partition_min_ns,
                                 &faults->partition_max_ns, &faults->clog_mean_ns, &faults->disk_latency_min_ns,
@@ -59,6 +60,8 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
                            InstanceMethod<&NativeWorld::NodeCount>("nodeCount"),
                            InstanceMethod<&NativeWorld::OpenFds>("openFds"),
                            InstanceMethod<&NativeWorld::Crash>("crash"),
+                           InstanceMethod<&NativeWorld::Exists>("exists"),
+                           InstanceMethod<&NativeWorld::Unlink>("unlink"),
                        });
   }
 
@@ -144,6 +147,23 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
     }
     world_->crash(static_cast<uint32_t>(node));
     return info.Env().Undefined();
+  }
+
+  // exists(path) / unlink(path): the world's file namespace.
+  Napi::Value Exists(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) {
+      Napi::TypeError::New(info.Env(), "tigerio: path must be a string").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    return Napi::Boolean::New(info.Env(), world_->disk().exists(info[0].As<Napi::String>().Utf8Value()));
+  }
+
+  Napi::Value Unlink(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) {
+      Napi::TypeError::New(info.Env(), "tigerio: path must be a string").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    return Napi::Boolean::New(info.Env(), world_->disk().unlink(info[0].As<Napi::String>().Utf8Value()));
   }
 
   std::shared_ptr<sim::World> world_;

@@ -5,9 +5,11 @@
 //
 // Every backend whose OS has AF_UNIX runs the suite: epoll, io_uring and
 // kqueue always, iocp on Windows 10 1803 and later (the GitHub Actions
-// Windows job). Where the OS has none (Wine 8.0: no AF_UNIX provider) or the
-// backend has none (the simulation), the suite skips saying why, and the
-// last suite checks the clear error there instead (support/unix.ts probes).
+// Windows job), and the simulation in its world (paths in the world's file
+// namespace, reached through the scope: scope.exists, scope.writeFile, ...).
+// Where the OS has none (Wine 8.0: no AF_UNIX provider), the suite skips
+// saying why, and the last suite checks the clear error there instead
+// (support/unix.ts probes).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -66,12 +68,12 @@ forEachBackend('unix sockets', (scope) => {
   it('fails listenUnix on a stale path with EADDRINUSE, and leaves the file alone', function () {
     const io = scope.create();
     const at = socketPath();
-    fs.writeFileSync(at, 'a stale socket file');
+    scope.writeFile(io, at, Buffer.from('a stale socket file'));
     try {
       expectIOError(expectThrows(() => io.listenUnix(at), Error), 'EADDRINUSE', 'listen');
-      expect(fs.readFileSync(at, 'utf8')).to.equal('a stale socket file');
+      expect(scope.readFile(io, at).toString('utf8')).to.equal('a stale socket file');
     } finally {
-      fs.unlinkSync(at);
+      scope.unlink(at);
     }
     const listener = io.listenUnix(at); // once the caller removed it
     succeed(io, 'close', (cb) => io.close(listener, cb));
@@ -81,16 +83,16 @@ forEachBackend('unix sockets', (scope) => {
     const io = scope.create();
     const at = socketPath();
     const listener = io.listenUnix(at);
-    expect(fs.existsSync(at)).to.equal(true);
+    expect(scope.exists(at)).to.equal(true);
     succeed(io, 'close', (cb) => io.close(listener, cb));
-    expect(fs.existsSync(at)).to.equal(false);
+    expect(scope.exists(at)).to.equal(false);
 
     const other = scope.create();
     const second = socketPath();
     other.listenUnix(second);
-    expect(fs.existsSync(second)).to.equal(true);
+    expect(scope.exists(second)).to.equal(true);
     other.deinit();
-    expect(fs.existsSync(second)).to.equal(false);
+    expect(scope.exists(second)).to.equal(false);
   });
 
   it('checks the path length at the call: unixPathMax bytes fit, one more is a RangeError', function () {
@@ -131,12 +133,12 @@ forEachBackend('unix sockets', (scope) => {
       (other as unknown as { unixPaths: Map<number, string> }).unixPaths.delete(dead);
       other.deinit();
     } else {
-      fs.closeSync(io.listenUnix(at));
+      scope.closeBehindBack(io.listenUnix(at));
     }
-    expect(fs.existsSync(at)).to.equal(true);
+    expect(scope.exists(at)).to.equal(true);
     const refused = complete(io, 'connectUnix', (cb) => io.connectUnix(io.socket('unix'), at, cb));
     expectIOError(refused.error, 'ECONNREFUSED', 'connectUnix');
-    fs.unlinkSync(at);
+    scope.unlink(at);
   });
 
   it('uses the abstract namespace on Linux', function () {
@@ -173,19 +175,19 @@ forEachBackend('unix sockets', (scope) => {
     if (last.error !== null) expectIOError(last.error, 'ECANCELED', 'recv');
     else expect(last.result).to.equal(0);
     if (connect.error !== null) expectIOError(connect.error, 'ECANCELED', 'connectUnix');
-    expect(fs.existsSync(at)).to.equal(false);
+    expect(scope.exists(at)).to.equal(false);
   });
 
   it('sends a file over a Unix socket with sendFile, partial results included', function () {
     const io = scope.create();
     const at = socketPath();
     const { listener, client, server } = unixPair(io, at);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-unix-file-'));
+    const dir = scope.simulated ? '/tigerio-unix-file' : fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-unix-file-'));
     try {
       const bytes = Buffer.alloc(3 << 20);
       for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + (i >> 11)) & 255;
       const filePath = path.join(dir, 'file.bin');
-      fs.writeFileSync(filePath, bytes);
+      scope.writeFile(io, filePath, bytes);
       // The IO's own open: on Windows a node:fs fd is no handle.
       const file = succeed(io, 'open', (cb) => io.open(filePath, 'r', undefined, cb));
       const received = Buffer.alloc(bytes.length);
@@ -209,7 +211,7 @@ forEachBackend('unix sockets', (scope) => {
       expect(received.equals(bytes)).to.equal(true);
       succeed(io, 'close of the file', (cb) => io.close(file, cb));
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!scope.simulated) fs.rmSync(dir, { recursive: true, force: true });
     }
     succeed(io, 'close', (cb) => io.close(server, cb));
     succeed(io, 'close', (cb) => io.close(client, cb));
@@ -229,7 +231,7 @@ forEachBackend('unix sockets', (scope) => {
     const inbox = Buffer.alloc(16);
     expect(await io.promises.recv(server, inbox)).to.equal(7);
     await io.promises.close(listener);
-    expect(fs.existsSync(at)).to.equal(false);
+    expect(scope.exists(at)).to.equal(false);
   });
 });
 

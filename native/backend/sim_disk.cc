@@ -36,6 +36,7 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
   } else {
     if (create && (flags & kOpenExclusive) != 0) return kExists;
     file_index = found->second;
+    if (files_[file_index].socket) return kNoDevice;  // open(2) of a socket: ENXIO
   }
   File& file = files_[file_index];
   const bool writable = (flags & kOpenWrite) != 0;
@@ -208,6 +209,53 @@ int32_t Disk::allocate(uint32_t handle_index, int64_t offset_bytes, int64_t leng
   file.length = std::max<uint64_t>(file.length, end);
   world_.trace().mix(end ^ 0xa1);
   return 0;
+}
+
+bool Disk::unlink(const std::string& path) {
+  auto found = paths_.find(path);
+  if (found == paths_.end()) return false;
+  const uint32_t file_index = found->second;
+  paths_.erase(found);
+  // No name and no open fd: nothing can reach its bytes again, so its pages go back to the disk.
+  bool open = false;
+  for (const Handle& handle : handles_) open = open || (handle.open && handle.file == file_index);
+  if (!open) {
+    File& file = files_[file_index];
+    pages_bytes_ -= file.pages.size() * sizeof(Page);
+    file.pages.clear();
+    file.length = file.durable_length = 0;
+  }
+  world_.trace().mix(0x0dd1 ^ (uint64_t{path.size()} << 16));
+  return true;
+}
+
+int32_t Disk::bind_socket(const std::string& path, uint32_t socket_index, uint64_t generation) {
+  if (paths_.count(path) != 0) return kAddressInUse;  // a stale socket or a file: removing it is the caller's call
+  files_.emplace_back();
+  File& file = files_.back();
+  file.socket = true;
+  file.socket_index = socket_index;
+  file.socket_generation = generation;
+  paths_.emplace(path, static_cast<uint32_t>(files_.size() - 1));
+  return 0;
+}
+
+int32_t Disk::find_socket(const std::string& path, uint32_t* socket_index, uint64_t* generation) const {
+  auto found = paths_.find(path);
+  if (found == paths_.end()) return kNoEntry;
+  const File& file = files_[found->second];
+  if (!file.socket) return kConnectionRefused;
+  *socket_index = file.socket_index;
+  *generation = file.socket_generation;
+  return 0;
+}
+
+void Disk::unlink_socket(const std::string& path, uint32_t socket_index, uint64_t generation) {
+  auto found = paths_.find(path);
+  if (found == paths_.end()) return;
+  const File& file = files_[found->second];
+  if (!file.socket || file.socket_index != socket_index || file.socket_generation != generation) return;
+  unlink(path);
 }
 
 void Disk::crash(uint32_t node) {

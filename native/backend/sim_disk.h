@@ -33,6 +33,11 @@ struct Page {
 };
 
 struct File {
+  // A Unix socket bound at this path (listenUnix): no bytes, only the
+  // listener it names, which may be gone (a stale socket file).
+  bool socket = false;
+  uint32_t socket_index = 0;
+  uint64_t socket_generation = 0;
   uint64_t length = 0;
   uint64_t durable_length = 0;
   uint64_t dirty_nodes = 0;  // bit per node that wrote since the last sync
@@ -61,6 +66,19 @@ class Disk {
   int32_t truncate(uint32_t handle, int64_t length_bytes);
   int32_t allocate(uint32_t handle, int64_t offset_bytes, int64_t length_bytes);
   void crash(uint32_t node);
+
+  // The world's one file namespace, which Unix socket paths share with files
+  // (as on POSIX): a path names a file or a socket.
+  bool exists(const std::string& path) const { return paths_.count(path) != 0; }
+  // Removes the name (open fds keep the file, as unlink(2) leaves them); false if there was none.
+  bool unlink(const std::string& path);
+  // Binds a socket at `path`: 0, or kAddressInUse if anything is there (a stale socket too).
+  int32_t bind_socket(const std::string& path, uint32_t socket_index, uint64_t generation);
+  // The socket bound at `path`: 0 with its index and generation, kNoEntry,
+  // or kConnectionRefused for a file that is not a socket (as connect(2) says).
+  int32_t find_socket(const std::string& path, uint32_t* socket_index, uint64_t* generation) const;
+  // Removes `path` if it still names that socket (an IO removing its listener's path at close).
+  void unlink_socket(const std::string& path, uint32_t socket_index, uint64_t generation);
 
  private:
   void sync(File& file);

@@ -4,7 +4,13 @@
 // clogging) and storage simulator (latency, read/write faults, torn writes
 // on a crash). No fault breaks TCP's guarantees: bytes inside a connection
 // are never reordered, duplicated or lost; a connection may only end
-// (reset), as a real kernel can make it.
+// (reset), as a real kernel can make it. Unix stream sockets cross no
+// network: no delay, partition, clog or reset applies to them (partial
+// sends and short recvs do). UDP keeps only UDP's promises: each datagram
+// takes its own delay (so datagrams reorder when the delay is random), a
+// partition loses what crosses it (nothing retransmits a datagram), a clog
+// holds it, and datagram_loss/duplicate drop or repeat it; with every fault
+// off, datagrams within the receiver's buffer arrive once, whole, in order.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +43,11 @@ struct Faults {
   // Clock.
   uint32_t timer_late_ppm = 0;  // a timer's deadline is passed by an extra exponential delay
   int64_t timer_late_mean_ns = 0;
+  // Datagrams (issue 14).
+  uint32_t datagram_loss_ppm = 0;       // per datagram sent: the network loses it
+  uint32_t datagram_duplicate_ppm = 0;  // per datagram sent: it arrives twice (each copy its own delay)
 
-  static constexpr uint32_t kFieldCount = 21;
+  static constexpr uint32_t kFieldCount = 23;
 };
 
 }  // namespace sim

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "../core/backend.h"
+#include "../core/layout.h"
 #include "sim_errors.h"
 #include "sim_world.h"
 #include "simulation.h"
@@ -26,6 +28,25 @@ bool same_ip(const Address& a, const Address& b) { return std::memcmp(a.ip, b.ip
 bool wildcard(const Address& a) {
   static const uint8_t zeros[16] = {0};
   return std::memcmp(a.ip, zeros, sizeof(zeros)) == 0;
+}
+
+// A recvFrom address object (layout.h) from a simulated address, and back.
+void write_object(const Address& address, uint8_t* object) {
+  std::memset(object, 0, kAddressBytes);
+  object[tigerio::kAddressFamily] = address.family;  // the layout's index (sim::kAddressFamily is EAFNOSUPPORT)
+  object[kAddressPort] = static_cast<uint8_t>(address.port >> 8);
+  object[kAddressPort + 1] = static_cast<uint8_t>(address.port & 0xff);
+  std::memcpy(object + kAddressIp, address.ip, address.family == 4 ? 4 : 16);
+}
+
+bool address_from_object(const uint8_t* object, Address* address) {
+  *address = Address{};
+  const uint8_t family = object[tigerio::kAddressFamily];
+  if (family != 4 && family != 6) return false;
+  address->family = family;
+  address->port = static_cast<uint16_t>((object[kAddressPort] << 8) | object[kAddressPort + 1]);
+  std::memcpy(address->ip, object + kAddressIp, family == 4 ? 4 : 16);
+  return true;
 }
 
 }  // namespace
@@ -113,6 +134,21 @@ void Network::release(uint32_t index) {
   Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state != Socket::free);
   TIGERIO_ASSERT(socket.waiting[0].empty() && socket.waiting[1].empty());
+  while (socket.datagram_head != kNoDatagram) {
+    const uint32_t datagram = socket.datagram_head;
+    socket.datagram_head = datagrams_[datagram].next;
+    datagram_free(datagram);
+  }
+  if (socket.kind == Socket::udp && socket.local.port != 0) {
+    auto bound = std::find(udp_bound_.begin(), udp_bound_.end(), index);
+    TIGERIO_ASSERT(bound != udp_bound_.end());
+    udp_bound_.erase(bound);
+  }
+  if (!socket.abstract_name.empty()) {
+    // An abstract name lives as long as its socket (Linux): no file is left behind.
+    auto named = abstract_.find(socket.abstract_name);
+    if (named != abstract_.end() && named->second == index) abstract_.erase(named);
+  }
   const uint64_t generation = socket.generation;
   socket.in.clear();
   socket.backlog.clear();
@@ -125,7 +161,7 @@ void Network::release(uint32_t index) {
   free_.push_back(index);
 }
 
-uint16_t Network::ephemeral_port() {
+uint16_t Network::ephemeral_port(bool datagram) {
   if (!port_seeded_) {
     // Seeded, as Linux randomizes ephemeral ports: programs must not depend on them.
     next_port_ = static_cast<uint16_t>(world_.random().below(kEphemeralPortCount));
@@ -135,8 +171,13 @@ uint16_t Network::ephemeral_port() {
     const uint16_t port = static_cast<uint16_t>(kEphemeralPortFirst + next_port_);
     next_port_ = static_cast<uint16_t>((next_port_ + 1) % kEphemeralPortCount);
     bool taken = false;
-    for (const Socket& socket : sockets_) {
-      if (socket.state == Socket::listening && socket.local.port == port) taken = true;
+    if (datagram) {
+      // UDP ports are a namespace of their own.
+      for (const uint32_t bound : udp_bound_) taken = taken || sockets_[bound].local.port == port;
+    } else {
+      for (const Socket& socket : sockets_) {
+        if (socket.state == Socket::listening && socket.local.port == port) taken = true;
+      }
     }
     if (!taken) return port;
   }
@@ -160,6 +201,90 @@ int Network::socket(uint32_t node, bool ipv6) {
   socket.node = node;
   socket.local.family = ipv6 ? 6 : 4;
   return static_cast<int>(index);
+}
+
+int Network::udp_socket(uint32_t node, bool ipv6) {
+  const uint32_t index = allocate();
+  Socket& socket = sockets_[index];
+  socket.state = Socket::fresh;
+  socket.kind = Socket::udp;
+  socket.node = node;
+  socket.local.family = ipv6 ? 6 : 4;
+  return static_cast<int>(index);
+}
+
+int Network::unix_socket(uint32_t node) {
+  const uint32_t index = allocate();
+  Socket& socket = sockets_[index];
+  socket.state = Socket::fresh;
+  socket.kind = Socket::unix_stream;
+  socket.node = node;
+  return static_cast<int>(index);
+}
+
+int Network::listen_unix(uint32_t node, const char* path, uint32_t path_length, int backlog) {
+  TIGERIO_ASSERT(path != nullptr && path_length >= 1 && backlog >= 1);
+  const std::string name(path, path_length);
+  const bool abstract = path[0] == '\0';
+  // Anything at the name (a stale socket file too) is in use: removing it is the caller's call.
+  if (abstract ? abstract_.count(name) != 0 : world_.disk().exists(name)) return kAddressInUse;
+  const uint32_t index = allocate();
+  Socket& socket = sockets_[index];
+  socket.state = Socket::listening;
+  socket.kind = Socket::unix_stream;
+  socket.node = node;
+  socket.backlog_max = static_cast<uint32_t>(backlog);
+  if (abstract) {
+    socket.abstract_name = name;
+    abstract_.emplace(name, index);
+  } else {
+    const int32_t bound = world_.disk().bind_socket(name, index, socket.generation);
+    TIGERIO_ASSERT(bound == 0);
+  }
+  world_.trace().mix_bytes(reinterpret_cast<const uint8_t*>(path), path_length);
+  return static_cast<int>(index);
+}
+
+int Network::bind(uint32_t index, const AddressStorage& storage) {
+  Socket& socket = sockets_[index];
+  TIGERIO_ASSERT(socket.state != Socket::free);
+  Address address;
+  if (socket.kind == Socket::unix_stream) return kInvalid;  // an IP address for a Unix socket
+  if (!address_from_storage(storage, &address) || address.family != socket.local.family) return kInvalid;
+  if (socket.state != Socket::fresh || socket.bound || socket.local.port != 0) return kInvalid;  // bound already
+  if (socket.kind == Socket::udp) return bind_datagram(socket, index, address);
+  // TCP: the local address a later connect keeps.
+  if (address.port == 0) {
+    address.port = ephemeral_port();
+    if (address.port == 0) return kAddressInUse;
+  } else {
+    for (const Socket& other : sockets_) {
+      if (other.state != Socket::listening || other.kind != Socket::tcp || other.local.family != address.family) continue;
+      if (other.local.port != address.port) continue;
+      if (wildcard(other.local) || wildcard(address) || same_ip(other.local, address)) return kAddressInUse;
+    }
+  }
+  socket.local = address;
+  socket.bound = true;
+  return 0;
+}
+
+int32_t Network::bind_datagram(Socket& socket, uint32_t index, Address address) {
+  TIGERIO_ASSERT(socket.kind == Socket::udp && socket.local.port == 0);
+  if (address.port == 0) {
+    address.port = ephemeral_port(true);
+    if (address.port == 0) return kAddressInUse;
+  } else {
+    for (const uint32_t bound : udp_bound_) {
+      const Socket& other = sockets_[bound];
+      if (other.local.family != address.family || other.local.port != address.port) continue;
+      if (wildcard(other.local) || wildcard(address) || same_ip(other.local, address)) return kAddressInUse;
+    }
+  }
+  socket.local = address;
+  udp_bound_.push_back(index);
+  world_.trace().mix((uint64_t{0xd6} << 40) | (uint64_t{address.port} << 8) | socket.node);
+  return 0;
 }
 
 int Network::listen(uint32_t node, const AddressStorage& storage, int backlog, bool reuse_port) {
@@ -191,6 +316,7 @@ int Network::listen(uint32_t node, const AddressStorage& storage, int backlog, b
 int Network::address(uint32_t index, bool peer, char* text, size_t text_size, int* port, int* family) {
   const Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state != Socket::free);
+  if (socket.kind == Socket::unix_stream) return kAddressFamily;  // the helpers report IP addresses only
   if (peer && socket.state != Socket::connected) return kNotConnected;
   const Address& address = peer ? socket.remote : socket.local;
   Address shown = address;
@@ -223,6 +349,10 @@ void Network::issue(Op* op, uint32_t index) {
     start_connect(op, socket, index);
     return;
   }
+  if (op->kind == OpKind::connect_unix) {
+    connect_unix(op, socket, index);
+    return;
+  }
   WaitList& list = socket.waiting[static_cast<uint8_t>(direction)];
   // Another IO's op on the same socket waits first: FIFO across IOs too.
   const int32_t result = list.empty() ? attempt(op, socket, index) : kWait;
@@ -231,7 +361,7 @@ void Network::issue(Op* op, uint32_t index) {
     return;
   }
   owner_of(op)->complete(op, result);
-  if (op->kind == OpKind::recv && result > 0 && socket.peer >= 0) {
+  if ((op->kind == OpKind::recv || op->kind == OpKind::recv_from) && result > 0 && socket.peer >= 0) {
     service(static_cast<uint32_t>(socket.peer), Direction::out);  // room for the peer's sends
   }
 }
@@ -239,11 +369,25 @@ void Network::issue(Op* op, uint32_t index) {
 int32_t Network::attempt(Op* op, Socket& socket, uint32_t index) {
   switch (op->kind) {
     case OpKind::accept:
-      return try_accept(op, socket);
+      return socket.kind == Socket::udp ? kInvalid : try_accept(op, socket);
     case OpKind::recv:
-      return try_recv(op, socket);
+      if (socket.kind == Socket::udp) return try_recv_datagram(op, socket);
+      return try_recv(socket, op->args.recv.buffer, op->args.recv.length);
+    case OpKind::recv_from: {
+      if (socket.kind == Socket::udp) return try_recv_datagram(op, socket);
+      // A stream socket: a recv whose sender is nobody (recvmsg gives no name).
+      const RecvFromArgs& args = op->args.recv_from;
+      const int32_t result = try_recv(socket, args.buffer, args.length);
+      if (result >= 0) std::memset(args.address, 0, kAddressBytes);
+      return result;
+    }
     case OpKind::send:
+    case OpKind::send_to:
+      if (socket.kind == Socket::udp) return try_send_datagram(op, socket, index);
       return try_send(op, socket, index);
+    case OpKind::send_file:
+      // Datagram sockets take no file in the simulation (Linux would send it as datagrams).
+      return socket.kind == Socket::udp ? kInvalid : try_send(op, socket, index);
     case OpKind::connect:
       return kWait;  // only its arrival completes it
     default:
@@ -278,22 +422,21 @@ int32_t Network::before_transfer(Socket& socket) {
   return error;
 }
 
-int32_t Network::try_recv(Op* op, Socket& socket) {
+int32_t Network::try_recv(Socket& socket, uint8_t* buffer, uint32_t asked) {
   if (const int32_t early = before_transfer(socket); early != 0) return early;
   if (socket.shut_recv) return 0;
   Pipe& pipe = socket.in;
   const uint64_t unread = pipe.unread();
   if (unread > 0) {
-    TransferArgs& recv = op->args.recv;
-    uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(recv.length, unread));
+    uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(asked, unread));
     if (world_.random().chance(world_.faults().short_recv_ppm)) {
       length = 1 + static_cast<uint32_t>(world_.random().below(length));
     }
     TIGERIO_ASSERT(length >= 1 && length <= unread && pipe.read >= pipe.base);
-    std::memcpy(recv.buffer, pipe.bytes.data() + (pipe.read - pipe.base), length);
+    std::memcpy(buffer, pipe.bytes.data() + (pipe.read - pipe.base), length);
     pipe.read += length;
     TIGERIO_ASSERT(pipe.read <= pipe.delivered);
-    world_.trace().mix_bytes(recv.buffer, length);
+    world_.trace().mix_bytes(buffer, length);
     const uint64_t consumed = pipe.read - pipe.base;
     if (consumed >= kCompactBytes && consumed * 2 >= pipe.bytes.size()) {
       pipe.bytes.erase(pipe.bytes.begin(), pipe.bytes.begin() + static_cast<std::ptrdiff_t>(consumed));
@@ -310,7 +453,34 @@ int32_t Network::try_recv(Op* op, Socket& socket) {
   return kWait;
 }
 
+// send, sendTo on a stream (the address is ignored, as on a connected TCP
+// socket) and sendFile: the same path; sendFile's bytes come from the
+// world's disk as they go into the peer's pipe.
 int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
+  const uint8_t* buffer = nullptr;
+  uint32_t asked = 0;
+  uint32_t file_handle = 0;
+  int64_t file_offset = -1;
+  if (op->kind == OpKind::send) {
+    buffer = op->args.send.buffer;
+    asked = op->args.send.length;
+  } else if (op->kind == OpKind::send_to) {
+    buffer = op->args.send_to.buffer;
+    asked = op->args.send_to.length;
+  } else {
+    TIGERIO_ASSERT(op->kind == OpKind::send_file);
+    // The file is looked up at each try: it must stay open until the callback (the caller owns it).
+    const SendFileArgs& args = op->args.send_file;
+    const Object* file = world_.fd_find(args.file_fd);
+    if (file == nullptr) return kBadFd;
+    if (file->type != Object::file) return kInvalid;  // sendfile(2) reads files only
+    const int64_t size = world_.disk().size(file->index);
+    if (args.offset >= size) return 0;  // at or past the end: nothing to send
+    file_handle = file->index;
+    file_offset = args.offset;
+    asked = static_cast<uint32_t>(std::min<int64_t>(args.length, size - args.offset));
+  }
+  TIGERIO_ASSERT(asked >= 1);
   if (const int32_t early = before_transfer(socket); early != 0) return early;
   if (socket.shut_send) return kPipe;
   if (socket.in.reset) {
@@ -318,17 +488,21 @@ int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
     socket.reset_read = true;
     return kConnectionReset;
   }
-  const TransferArgs& send = op->args.send;
+  // What went out to the closed peer is never acknowledged: it fills the
+  // send buffer, so a further send waits until the reset arrives and ends it
+  // (a kernel's send buffer does the same; without this a loop of sends,
+  // each done at once, would never let the reset in).
+  if (socket.peer == -2) return kWait;
   if (socket.peer < 0) {
     // The peer has closed: the bytes go out and its kernel answers with a
     // reset, which a later send or recv reports (as on a real one).
     append(index, socket.node, nullptr, 0, Pipe::kReset);
     socket.peer = -2;  // the reset is on its way: one is enough
-    return static_cast<int32_t>(std::min<uint32_t>(send.length, kSocketBufferBytes));
+    return static_cast<int32_t>(std::min<uint32_t>(asked, kSocketBufferBytes));
   }
-  if (socket.peer == -2) return static_cast<int32_t>(std::min<uint32_t>(send.length, kSocketBufferBytes));
   const uint32_t peer_index = static_cast<uint32_t>(socket.peer);
-  if (world_.random().chance(world_.faults().reset_ppm)) {
+  // A reset mid-stream is a network's doing: a Unix socket crosses none.
+  if (socket.kind == Socket::tcp && world_.random().chance(world_.faults().reset_ppm)) {
     // Reset mid-stream (a middlebox, a peer's crash): both ends learn it.
     append(peer_index, socket.node, nullptr, 0, Pipe::kReset);
     sockets_[peer_index].peer = -1;
@@ -343,12 +517,29 @@ int32_t Network::try_send(Op* op, Socket& socket, uint32_t index) {
   Socket& peer = sockets_[peer_index];
   const uint64_t queued = peer.in.queued();
   if (queued >= kSocketBufferBytes) return kWait;
-  uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(send.length, kSocketBufferBytes - queued));
+  uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(asked, kSocketBufferBytes - queued));
   if (world_.random().chance(world_.faults().partial_send_ppm)) {
     length = 1 + static_cast<uint32_t>(world_.random().below(length));
   }
-  TIGERIO_ASSERT(length >= 1 && length <= send.length);
-  append(peer_index, socket.node, send.buffer, length, 0);
+  TIGERIO_ASSERT(length >= 1 && length <= asked);
+  if (file_offset >= 0) {
+    // Straight from the disk into the peer's pipe (its read faults apply): no buffer between.
+    std::vector<uint8_t>& bytes = peer.in.bytes;
+    const size_t before = bytes.size();
+    bytes.resize(before + length);
+    FileTransferArgs read{bytes.data() + before, length, file_offset};
+    const int32_t got = world_.disk().read(file_handle, read);
+    if (got <= 0) {
+      bytes.resize(before);
+      TIGERIO_ASSERT(got < 0);  // the offset is before the end: an error (EIO, EBADF), never 0
+      return got;
+    }
+    bytes.resize(before + static_cast<uint32_t>(got));
+    length = static_cast<uint32_t>(got);
+    append(peer_index, socket.node, nullptr, length, 0);  // the bytes are in place
+  } else {
+    append(peer_index, socket.node, buffer, length, 0);
+  }
   TIGERIO_ASSERT(peer.in.queued() <= kSocketBufferBytes);
   return static_cast<int32_t>(length);
 }
@@ -357,11 +548,14 @@ void Network::append(uint32_t to, uint32_t from_node, const uint8_t* bytes, uint
   Socket& receiver = sockets_[to];
   TIGERIO_ASSERT(receiver.state != Socket::free);
   Pipe& pipe = receiver.in;
-  if (length > 0) pipe.bytes.insert(pipe.bytes.end(), bytes, bytes + length);
+  // bytes == nullptr with a length: the caller put them in place (sendFile).
+  if (bytes != nullptr && length > 0) pipe.bytes.insert(pipe.bytes.end(), bytes, bytes + length);
   pipe.written += length;
   TIGERIO_ASSERT(pipe.written - pipe.base == pipe.bytes.size());
   // In order: never before the segment ahead of it (TCP does not reorder).
-  const int64_t at_ns = std::max(pipe.last_at_ns, world_.now_ns() + delay_ns(from_node, receiver.node));
+  // A Unix socket crosses no network: its bytes are there at once.
+  const int64_t delay = receiver.kind == Socket::unix_stream ? 0 : delay_ns(from_node, receiver.node);
+  const int64_t at_ns = std::max(pipe.last_at_ns, world_.now_ns() + delay);
   pipe.last_at_ns = at_ns;
   pipe.segments.push_back(Pipe::Segment{pipe.written, at_ns, flags});
   world_.schedule(at_ns, EventKind::deliver, to, receiver.generation);
@@ -401,16 +595,21 @@ void Network::service(uint32_t index, Direction direction) {
     if (result == kWait) break;
     list.pop();
     owner_of(op)->complete(op, result);
-    if (op->kind == OpKind::recv && result > 0 && socket.peer >= 0) {
+    if ((op->kind == OpKind::recv || op->kind == OpKind::recv_from) && result > 0 && socket.peer >= 0) {
       service(static_cast<uint32_t>(socket.peer), Direction::out);
     }
   }
 }
 
 void Network::start_connect(Op* op, Socket& socket, uint32_t index) {
+  if (socket.kind == Socket::udp) {
+    owner_of(op)->complete(op, connect_datagram(op, socket, index));
+    return;
+  }
   int32_t error = 0;
   Address target;
-  if (socket.state == Socket::connected) error = kIsConnected;
+  if (socket.kind == Socket::unix_stream) error = kInvalid;  // an IP address for a Unix socket
+  else if (socket.state == Socket::connected) error = kIsConnected;
   else if (socket.state == Socket::connecting) error = kAlready;
   else if (socket.state != Socket::fresh) error = kInvalid;
   else if (!address_from_storage(op->args.connect.address, &target) || target.family != socket.local.family)
@@ -420,8 +619,9 @@ void Network::start_connect(Op* op, Socket& socket, uint32_t index) {
     return;
   }
   socket.remote = target;
+  const uint16_t bound_port = socket.local.port;
   socket.local = target;  // loopback: the local end has the address it dialled
-  socket.local.port = ephemeral_port();
+  socket.local.port = socket.bound ? bound_port : ephemeral_port();  // bind() before connect() chose it
   socket.state = Socket::connecting;
   socket.connect_refused = world_.random().chance(world_.faults().connect_refused_ppm);
   const int32_t listener = find_listener(target);
@@ -468,6 +668,283 @@ void Network::connect_arrives(uint32_t index, uint64_t generation) {
   client.waiting[static_cast<uint8_t>(Direction::out)].pop();
   owner_of(op)->complete(op, 0);
   service(static_cast<uint32_t>(listener_index), Direction::in);
+}
+
+// A Unix connect completes at once or fails, as a local connect does on
+// every kernel: ENOENT (no such name), ECONNREFUSED (a stale socket file, a
+// file that is not a socket, an abstract name nobody listens on), EAGAIN
+// (the listener's backlog is full: libuv's and Linux's answer, not a wait).
+void Network::connect_unix(Op* op, Socket& socket, uint32_t client_index) {
+  const ConnectUnixArgs& args = op->args.connect_unix;
+  TIGERIO_ASSERT(args.path != nullptr && args.path_length >= 1);
+  int32_t result = 0;
+  uint32_t listener_index = 0;
+  if (socket.kind != Socket::unix_stream) {
+    result = kAddressFamily;  // a Unix address for an IP socket
+  } else if (socket.state == Socket::connected) {
+    result = kIsConnected;
+  } else if (socket.state != Socket::fresh) {
+    result = kInvalid;
+  } else {
+    const std::string name(args.path, args.path_length);
+    uint64_t generation = 0;
+    if (args.path[0] == '\0') {
+      auto named = abstract_.find(name);
+      if (named == abstract_.end()) {
+        result = kConnectionRefused;
+      } else {
+        listener_index = named->second;
+        generation = sockets_[listener_index].generation;
+      }
+    } else {
+      result = world_.disk().find_socket(name, &listener_index, &generation);
+    }
+    if (result == 0) {
+      const Socket& listener = sockets_[listener_index];
+      if (listener.generation != generation || listener.state != Socket::listening ||
+          listener.kind != Socket::unix_stream) {
+        result = kConnectionRefused;  // the socket file outlived its listener
+      } else if (listener.backlog.size() >= listener.backlog_max) {
+        result = kAgain;
+      }
+    }
+  }
+  if (result < 0) {
+    owner_of(op)->complete(op, result);
+    return;
+  }
+  TIGERIO_ASSERT(&sockets_[client_index] == &socket);
+  const uint32_t accepted = allocate();  // a deque: references stay valid
+  Socket& listener = sockets_[listener_index];
+  Socket& server = sockets_[accepted];
+  server.state = Socket::connected;
+  server.kind = Socket::unix_stream;
+  server.node = listener.node;
+  server.peer = static_cast<int32_t>(client_index);
+  socket.peer = static_cast<int32_t>(accepted);
+  socket.state = Socket::connected;
+  listener.backlog.push_back(accepted);
+  world_.trace().mix((uint64_t{0x0a} << 48) | (uint64_t{client_index} << 24) | accepted);
+  owner_of(op)->complete(op, 0);
+  service(listener_index, Direction::in);
+}
+
+// UDP's connect: no handshake. It names the one peer send/recv use (and
+// the only one whose datagrams are received), binds an unbound socket, and
+// completes at once.
+int32_t Network::connect_datagram(Op* op, Socket& socket, uint32_t index) {
+  Address target;
+  if (!address_from_storage(op->args.connect.address, &target) || target.family != socket.local.family) {
+    return kAddressFamily;
+  }
+  if (socket.local.port == 0) {
+    Address any{};
+    any.family = socket.local.family;
+    const int32_t bound = bind_datagram(socket, index, any);
+    if (bound < 0) return bound;
+  }
+  // The source address routing picks: on the simulated loopback, the one dialled.
+  if (wildcard(socket.local)) std::memcpy(socket.local.ip, target.ip, sizeof(target.ip));
+  socket.remote = target;
+  socket.state = Socket::connected;
+  socket.error = 0;
+  world_.trace().mix((uint64_t{0xdc} << 40) | (uint64_t{target.port} << 8) | socket.node);
+  return 0;
+}
+
+int32_t Network::try_send_datagram(Op* op, Socket& socket, uint32_t index) {
+  if (socket.error != 0) {
+    // An unreachable port reported to a connected socket: its next op fails, once (SO_ERROR).
+    const int32_t error = socket.error;
+    socket.error = 0;
+    return error;
+  }
+  if (op->kind == OpKind::send) {
+    if (socket.state != Socket::connected) return kDestinationRequired;
+    return send_datagram(socket, index, op->args.send.buffer, op->args.send.length, socket.remote);
+  }
+  TIGERIO_ASSERT(op->kind == OpKind::send_to);
+  // The addon parsed the peer into the OS's sockaddr: read it back in the neutral layout.
+  uint8_t object[kAddressBytes];
+  write_address_object(op->args.send_to.address, object);
+  Address to;
+  if (!address_from_object(object, &to)) return kInvalid;
+  if (to.family != socket.local.family) return kAddressFamily;
+  return send_datagram(socket, index, op->args.send_to.buffer, op->args.send_to.length, to);
+}
+
+// One datagram, whole: its length, at once (a UDP send never waits for its
+// receiver). What becomes of it is the network's: lost, duplicated, delayed
+// (so reordered), or dropped by a full receive buffer; with every fault off
+// it arrives once, in order, if it fits.
+int32_t Network::send_datagram(Socket& socket, uint32_t index, const uint8_t* bytes, uint32_t length,
+                               const Address& to) {
+  TIGERIO_ASSERT(socket.kind == Socket::udp && bytes != nullptr);
+  if (length > (to.family == 4 ? kDatagramIpv4Max : kDatagramIpv6Max)) return kMessageSize;
+  if (to.port == 0) return kInvalid;
+  if (socket.local.port == 0) {
+    // The first send binds an unbound socket to a port of the system's choice (Linux's autobind).
+    Address any{};
+    any.family = socket.local.family;
+    const int32_t bound = bind_datagram(socket, index, any);
+    if (bound < 0) return bound;
+  }
+  Address from = socket.local;
+  if (wildcard(from)) std::memcpy(from.ip, to.ip, sizeof(to.ip));
+  const int32_t receiver = find_datagram_receiver(to, from);
+  const uint32_t to_node = receiver >= 0 ? sockets_[static_cast<uint32_t>(receiver)].node : socket.node;
+  const Faults& faults = world_.faults();
+  const uint32_t copies = world_.random().chance(faults.datagram_duplicate_ppm) ? 2 : 1;
+  for (uint32_t copy = 0; copy < copies; copy++) {
+    if (world_.random().chance(faults.datagram_loss_ppm)) {
+      world_.trace().mix(0x1057);
+      continue;
+    }
+    const int64_t delay = delay_ns(socket.node, to_node);
+    if (partitioned(socket.node, to_node)) {
+      world_.trace().mix(0x1058);  // nothing retransmits a datagram: the partition loses it
+      continue;
+    }
+    const uint32_t datagram_index = datagram_allocate(length);
+    if (datagram_index == kNoDatagram) {
+      world_.trace().mix(0x1059);  // the world's datagram memory is full: lost
+      continue;
+    }
+    Datagram& datagram = datagrams_[datagram_index];
+    datagram.bytes.assign(bytes, bytes + length);
+    datagram.from = from;
+    datagram.to = to;
+    datagram.sender = index;
+    datagram.sender_generation = socket.generation;
+    world_.schedule(world_.now_ns() + delay, EventKind::datagram, datagram_index, datagram.serial);
+  }
+  world_.trace().mix((uint64_t{length} << 32) | (uint64_t{from.port} << 16) | to.port);
+  return static_cast<int32_t>(length);
+}
+
+int32_t Network::find_datagram_receiver(const Address& to, const Address& from) const {
+  for (const uint32_t index : udp_bound_) {
+    const Socket& socket = sockets_[index];
+    if (socket.local.family != to.family || socket.local.port != to.port) continue;
+    if (!wildcard(socket.local) && !same_ip(socket.local, to)) continue;
+    // A connected socket receives from its peer only.
+    if (socket.state == Socket::connected && (socket.remote.port != from.port || !same_ip(socket.remote, from))) continue;
+    return static_cast<int32_t>(index);
+  }
+  return -1;
+}
+
+void Network::datagram_arrives(uint32_t datagram_index, uint64_t serial) {
+  TIGERIO_ASSERT(datagram_index < datagrams_.size());
+  Datagram& datagram = datagrams_[datagram_index];
+  TIGERIO_ASSERT(datagram.used && datagram.serial == serial);  // in flight: nothing frees it before now
+  const int32_t receiver = find_datagram_receiver(datagram.to, datagram.from);
+  if (receiver < 0) {
+    // ICMP port unreachable: a socket connected to that port learns
+    // ECONNREFUSED at its next operation (Linux, Windows); an unconnected one is never told.
+    Socket& sender = sockets_[datagram.sender];
+    const bool told = sender.generation == datagram.sender_generation && sender.kind == Socket::udp &&
+                      sender.state == Socket::connected && sender.remote.port == datagram.to.port &&
+                      same_ip(sender.remote, datagram.to);
+    const uint32_t sender_index = datagram.sender;
+    datagram_free(datagram_index);
+    world_.trace().mix(0x1c3d ^ (uint64_t{told} << 20));
+    if (told) {
+      sender.error = kConnectionRefused;
+      service(sender_index, Direction::in);
+    }
+    return;
+  }
+  const uint32_t receiver_index = static_cast<uint32_t>(receiver);
+  Socket& socket = sockets_[receiver_index];
+  const uint32_t cost = static_cast<uint32_t>(datagram.bytes.size()) + kDatagramOverheadBytes;
+  if (socket.datagram_bytes + cost > kDatagramReceiveBufferBytes) {
+    datagram_free(datagram_index);  // the receive buffer is full: dropped, as a kernel drops it
+    world_.trace().mix(0x1d40);
+    return;
+  }
+  socket.datagram_bytes += cost;
+  datagram.next = kNoDatagram;
+  if (socket.datagram_tail == kNoDatagram) {
+    socket.datagram_head = datagram_index;
+  } else {
+    datagrams_[socket.datagram_tail].next = datagram_index;
+  }
+  socket.datagram_tail = datagram_index;
+  world_.trace().mix((uint64_t{0xda} << 40) | (uint64_t{receiver_index} << 8) | datagram.bytes.size());
+  service(receiver_index, Direction::in);
+}
+
+int32_t Network::try_recv_datagram(Op* op, Socket& socket) {
+  if (socket.error != 0) {
+    const int32_t error = socket.error;
+    socket.error = 0;
+    return error;
+  }
+  if (socket.datagram_head == kNoDatagram) return kWait;
+  uint8_t* buffer = nullptr;
+  uint32_t length = 0;
+  uint8_t* object = nullptr;
+  if (op->kind == OpKind::recv_from) {
+    buffer = op->args.recv_from.buffer;
+    length = op->args.recv_from.length;
+    object = op->args.recv_from.address;
+  } else {
+    TIGERIO_ASSERT(op->kind == OpKind::recv);
+    buffer = op->args.recv.buffer;
+    length = op->args.recv.length;
+  }
+  const uint32_t datagram_index = socket.datagram_head;
+  Datagram& datagram = datagrams_[datagram_index];
+  const uint32_t size = static_cast<uint32_t>(datagram.bytes.size());
+  const uint32_t copied = std::min(length, size);
+  if (copied > 0) std::memcpy(buffer, datagram.bytes.data(), copied);
+  if (object != nullptr) write_object(datagram.from, object);
+  socket.datagram_head = datagram.next;
+  if (socket.datagram_head == kNoDatagram) socket.datagram_tail = kNoDatagram;
+  TIGERIO_ASSERT(socket.datagram_bytes >= size + kDatagramOverheadBytes);
+  socket.datagram_bytes -= size + kDatagramOverheadBytes;
+  world_.trace().mix_bytes(buffer, copied);
+  datagram_free(datagram_index);
+  // The rest of a longer datagram is gone either way; recvFrom says so, recv truncates silently (POSIX).
+  if (size > length && object != nullptr) return kMessageSize;
+  return static_cast<int32_t>(copied);
+}
+
+uint32_t Network::datagram_allocate(uint32_t length) {
+  if (datagram_bytes_ + length > kDatagramBytesMax) return kNoDatagram;
+  uint32_t index = 0;
+  if (!free_datagrams_.empty()) {
+    index = free_datagrams_.back();
+    free_datagrams_.pop_back();
+  } else {
+    if (datagrams_.size() >= kDatagramsMax) return kNoDatagram;
+    datagrams_.emplace_back();
+    index = static_cast<uint32_t>(datagrams_.size() - 1);
+  }
+  Datagram& datagram = datagrams_[index];
+  TIGERIO_ASSERT(!datagram.used && datagram.bytes.empty());
+  datagram.used = true;
+  datagram.next = kNoDatagram;
+  datagram.serial = ++datagram_serial_;
+  datagram_bytes_ += length;
+  return index;
+}
+
+void Network::datagram_free(uint32_t index) {
+  TIGERIO_ASSERT(index < datagrams_.size());
+  Datagram& datagram = datagrams_[index];
+  TIGERIO_ASSERT(datagram.used);
+  TIGERIO_ASSERT(datagram_bytes_ >= datagram.bytes.size());
+  datagram_bytes_ -= datagram.bytes.size();
+  datagram.used = false;
+  datagram.next = kNoDatagram;
+  if (datagram.bytes.capacity() > kDatagramKeepBytes) {
+    std::vector<uint8_t>().swap(datagram.bytes);  // a large one gives its memory back
+  } else {
+    datagram.bytes.clear();
+  }
+  free_datagrams_.push_back(index);
 }
 
 bool Network::cancel(Op* op, uint32_t index) {
@@ -540,7 +1017,7 @@ void Network::crash(uint32_t node) {
       sockets_[static_cast<uint32_t>(socket.peer)].peer = -1;
       socket.peer = -1;
     }
-    if (socket.state == Socket::connected) socket.error = kConnectionReset;
+    if (socket.state == Socket::connected && socket.kind != Socket::udp) socket.error = kConnectionReset;
   }
 }
 

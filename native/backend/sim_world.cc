@@ -89,6 +89,9 @@ void World::process_due() {
       case EventKind::connect:
         network_.connect_arrives(event.target, event.generation);
         break;
+      case EventKind::datagram:
+        network_.datagram_arrives(event.target, event.generation);
+        break;
       case EventKind::op_done: {
         SimulationBackend* backend = node(event.target);
         if (backend != nullptr) backend->finish_delayed(event.generation);

@@ -29,14 +29,14 @@ constexpr uint32_t kWorldFdsMax = 1u << 16;   // open fds on one world
 constexpr uint32_t kFirstFdIndex = 3;         // as a process: 0, 1 and 2 are taken
 constexpr size_t kEventsMax = size_t{1} << 24;
 
-enum class EventKind : uint8_t { deliver, connect, op_done };
+enum class EventKind : uint8_t { deliver, connect, op_done, datagram };
 
 struct Event {
   int64_t at_ns;
   uint64_t sequence;  // ties in time go first-scheduled first
   EventKind kind;
-  uint32_t target;      // socket index (deliver, connect) or node (op_done)
-  uint64_t generation;  // the socket's generation, or the op's id
+  uint32_t target;      // socket index (deliver, connect), node (op_done) or datagram (datagram)
+  uint64_t generation;  // the socket's generation, the op's id, or the datagram's serial
 };
 
 struct EventLater {

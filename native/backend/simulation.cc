@@ -65,7 +65,11 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
     case OpKind::accept:
     case OpKind::connect:
     case OpKind::recv:
-    case OpKind::send: {
+    case OpKind::send:
+    case OpKind::send_to:
+    case OpKind::recv_from:
+    case OpKind::connect_unix:
+    case OpKind::send_file: {
       sim::Object* object = world_->fd_find(op->fd);
       if (object == nullptr) {
         complete(op, sim::kBadFd);
@@ -76,15 +80,6 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
       }
       return;
     }
-    // Issue 14's datagrams, Unix sockets and sendFile have no model in the
-    // simulated world yet: an error in the callback, never a crash (the
-    // synchronous udpSocket/bind/listenUnix/socket('unix') say ENOTSUP too).
-    case OpKind::send_to:
-    case OpKind::recv_from:
-    case OpKind::connect_unix:
-    case OpKind::send_file:
-      complete(op, kErrNotSupported);
-      return;
     default:
       break;
   }
@@ -183,8 +178,21 @@ int32_t SimulationBackend::close(int32_t fd, FdEntry* entry) {
   if (object == nullptr) return sim::kBadFd;
   const sim::Object closed = *object;
   world_->fd_release(fd);  // first: a close never finds its own number half-gone
+  // A Unix listener of this IO's: its path goes with it (if it still names it).
+  const UnixPath* named = nullptr;
+  for (const UnixPath& unix_path : unix_paths_) {
+    if (unix_path.fd == fd) named = &unix_path;
+  }
+  UnixPath removed{-1, 0, 0, std::string()};
+  if (named != nullptr) {
+    removed = *named;
+    unix_paths_.erase(unix_paths_.begin() + (named - unix_paths_.data()));
+  }
+  const bool same_listener = removed.fd >= 0 && closed.type == sim::Object::socket && closed.index == removed.socket &&
+                             world_->network().generation(closed.index) == removed.generation;
   const int32_t result = closed.type == sim::Object::socket ? world_->network().close(closed.index)
                                                             : world_->disk().close(closed.index);
+  if (same_listener) world_->disk().unlink_socket(removed.path, removed.socket, removed.generation);
   world_->trace().mix((traced_fd(fd) << 8) | 0xc1);
   return result;
 }
@@ -259,6 +267,48 @@ int SimulationBackend::socket(bool ipv6) {
   const int socket = world_->network().socket(node_, ipv6);
   const int32_t fd = world_->fd_allocate(sim::Object::socket, static_cast<uint32_t>(socket), node_);
   if (fd < 0) world_->network().close(static_cast<uint32_t>(socket));
+  return fd;
+}
+
+// A socket index of the network as a new fd of this IO (or EMFILE, the socket closed again).
+int32_t SimulationBackend::socket_fd(int socket) {
+  if (socket < 0) return socket;
+  const int32_t fd = world_->fd_allocate(sim::Object::socket, static_cast<uint32_t>(socket), node_);
+  if (fd < 0) world_->network().close(static_cast<uint32_t>(socket));
+  return fd;
+}
+
+int SimulationBackend::udp_socket(bool ipv6) { return socket_fd(world_->network().udp_socket(node_, ipv6)); }
+
+int SimulationBackend::unix_socket() { return socket_fd(world_->network().unix_socket(node_)); }
+
+int SimulationBackend::bind(int fd, const char* host, int port) {
+  AddressStorage address;
+  if (!parse_ip_address(host, port, &address)) return sim::kInvalid;
+  sim::Object* object = world_->fd_find(fd);
+  if (object == nullptr) return sim::kBadFd;
+  if (object->type != sim::Object::socket) return sim::kNotSocket;
+  return world_->network().bind(object->index, address);
+}
+
+// The world is Linux-like where the host is: io/ lets a name starting with
+// NUL (the abstract namespace) through only where the OS has one, and the
+// world then keeps it apart from the file namespace, gone with its socket.
+int SimulationBackend::listen_unix(const char* path, uint32_t path_length, int backlog) {
+  const int socket = world_->network().listen_unix(node_, path, path_length, backlog);
+  if (socket < 0) return socket;
+  const uint32_t index = static_cast<uint32_t>(socket);
+  const UnixPath named{-1, index, world_->network().generation(index), std::string(path, path_length)};
+  const int32_t fd = socket_fd(socket);
+  const bool abstract = path[0] == '\0';
+  if (fd < 0) {
+    if (!abstract) world_->disk().unlink_socket(named.path, named.socket, named.generation);  // no fd: no file either
+    return fd;
+  }
+  if (!abstract) {
+    unix_paths_.push_back(named);
+    unix_paths_.back().fd = fd;
+  }
   return fd;
 }
 

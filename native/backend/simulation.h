@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "../core/backend.h"
 #include "../core/loop.h"
@@ -41,6 +42,10 @@ class SimulationBackend final : public Backend {
   int socket(bool ipv6) override;
   int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) override;
   int shutdown(int fd, bool send, bool receive) override;
+  int udp_socket(bool ipv6) override;
+  int bind(int fd, const char* host, int port) override;
+  int listen_unix(const char* path, uint32_t path_length, int backlog) override;
+  int unix_socket() override;
 
   // The world finished `op` (now, or after a delivery or a delay).
   void complete(Op* op, int32_t result);
@@ -55,6 +60,19 @@ class SimulationBackend final : public Backend {
   void complete_file_op(Op* op, int64_t result);
   static uint64_t traced_fd(int32_t fd);
   bool consume_wake();
+  int32_t socket_fd(int socket);
+
+  // The Unix listeners this IO bound to a path: its close of one removes
+  // the path (what libuv, and io/ on the kernel backends, do with unlink),
+  // if the path still names that socket. A close by another IO of the
+  // world (behind this one's back) leaves the path, as a kernel does.
+  struct UnixPath {
+    int32_t fd;
+    uint32_t socket;
+    uint64_t generation;
+    std::string path;
+  };
+  std::vector<UnixPath> unix_paths_;
 
   std::shared_ptr<sim::World> world_;
   const uint32_t node_;

@@ -134,3 +134,121 @@ export function sendAll(io: IO, fd: number, data: Uint8Array, done: (error: IOEr
     sendAll(io, fd, data.subarray(n), done);
   });
 }
+
+/** What the issue 14 scenario observed: the trace, and what each channel delivered. */
+export interface Issue14Report {
+  trace: string;
+  nowNs: number;
+  /** Indices of the datagrams received, in arrival order. */
+  datagrams: number[];
+  /** Bytes that came over the Unix socket, and over TCP by sendFile. */
+  unixBytes: number;
+  fileBytes: number;
+  idle: boolean;
+}
+
+/**
+ * Issue 14's operations between two IOs under network faults plus UDP's:
+ * 50 datagrams, an echo over a Unix socket, and a file sent by sendFile.
+ * Everything is decided by the seed (test/windows/run.sh compares its
+ * traces across OSes, as the echo scenario's).
+ */
+export function issue14Scenario(seed: number): Issue14Report {
+  const sim = new Simulation({
+    seed,
+    faults: { ...NETWORK_FAULTS, resetProbability: 0, connectRefusedProbability: 0, datagramLossProbability: 0.1, datagramDuplicateProbability: 0.05 },
+  });
+  const a = sim.io();
+  const b = sim.io();
+  const report: Issue14Report = { trace: '', nowNs: 0, datagrams: [], unixBytes: 0, fileBytes: 0, idle: false };
+  // UDP: b receives what a sends, until a closes the receiver after a while.
+  const receiver = b.udpSocket('ipv4');
+  b.bind(receiver, '127.0.0.1', 0);
+  const port = b.localAddress(receiver).port;
+  const sender = a.udpSocket('ipv4');
+  const inbox = new Uint8Array(16);
+  const from = b.addressBuffer();
+  const next = (): void => {
+    b.recvFrom(receiver, inbox, from, (error, size) => {
+      if (error !== null) return;
+      report.datagrams.push(Buffer.from(inbox.buffer, inbox.byteOffset, size).readUInt32LE(0));
+      next();
+    });
+  };
+  next();
+  for (let i = 0; i < 50; i++) {
+    const datagram = Buffer.alloc(4);
+    datagram.writeUInt32LE(i, 0);
+    a.sendTo(sender, datagram, '127.0.0.1', port, () => {});
+  }
+  b.timeout(100_000_000, (error) => {
+    if (error === null) b.close(receiver, () => {});
+  });
+  // Unix: a connects to b's socket and sends 100 KiB.
+  const listener = b.listenUnix(`/tmp/scenario-${seed}.sock`);
+  const acceptUnix = (): void => {
+    b.accept(listener, (error, fd) => {
+      if (error !== null) return void (error.code === 'EMFILE' && b.timeout(1_000, acceptUnix)); // the fault: try again
+      const buffer = Buffer.alloc(65536);
+      const recv = (): void => {
+        b.recv(fd, buffer, (error, n) => {
+          if (error?.code === 'ECANCELED') return;
+          if (error !== null || n === 0) return void b.close(fd, () => b.close(listener, () => {}));
+          report.unixBytes += n;
+          recv();
+        });
+      };
+      recv();
+    });
+  };
+  acceptUnix();
+  const unix = a.socket('unix');
+  a.connectUnix(unix, `/tmp/scenario-${seed}.sock`, (error) => {
+    if (error !== null) return;
+    sendAll(a, unix, Buffer.alloc(100 << 10, 0x75), (error) => {
+      if (error?.code !== 'ECANCELED') a.close(unix, () => {});
+    });
+  });
+  // sendFile: b writes a file and sends it to a over TCP.
+  const content = Buffer.alloc(200 << 10, 0x66);
+  const tcp = b.listen('127.0.0.1', 0);
+  b.open('/srv/scenario', 'w+', undefined, (error, file) => {
+    if (error !== null) return;
+    b.write(file, content, 0, (error) => {
+      if (error !== null) return;
+      const acceptTcp = (): void => void b.accept(tcp, (error, fd) => {
+        if (error !== null) return void (error.code === 'EMFILE' && b.timeout(1_000, acceptTcp));
+        let offset = 0;
+        const send = (): void => {
+          b.sendFile(fd, file, offset, content.length - offset, (error, n) => {
+            if (error?.code === 'ECANCELED') return;
+            if (error === null && n > 0 && (offset += n) < content.length) return send();
+            b.close(fd, () => b.close(file, () => b.close(tcp, () => {})));
+          });
+        };
+        send();
+      });
+      acceptTcp();
+    });
+  });
+  const client = a.socket('ipv4');
+  a.connect(client, '127.0.0.1', b.localAddress(tcp).port, (error) => {
+    if (error !== null) return;
+    const buffer = Buffer.alloc(65536);
+    const recv = (): void => {
+      a.recv(client, buffer, (error, n) => {
+        if (error?.code === 'ECANCELED') return;
+        if (error !== null || n === 0) return void a.close(client, () => {});
+        report.fileBytes += n;
+        recv();
+      });
+    };
+    recv();
+  });
+  report.idle = sim.run();
+  report.trace = sim.trace;
+  report.nowNs = sim.nowNs;
+  a.deinit();
+  b.deinit();
+  return report;
+}

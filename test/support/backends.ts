@@ -1,6 +1,8 @@
 // Runs a suite once per backend this machine can run: the same tests for
 // epoll, io_uring, kqueue and iocp, with no change when a backend is added.
+import * as fs from 'node:fs';
 import { IO, Simulation, type IOOptions } from '../../io';
+import { runUntil, succeed } from './run';
 
 /** Creates the IOs of one test and deinitializes all of them after it, so no fd or operation leaks into the next test. */
 export class IOScope {
@@ -52,6 +54,70 @@ export class IOScope {
     }
     this.ios.push(io);
     return io;
+  }
+
+  // ---- The machine's files, or the simulated world's --------------------------
+  // A simulated world has a file namespace of its own (files and Unix socket
+  // paths): a test that prepares or inspects files goes through these, so
+  // that it runs unchanged on every backend.
+
+  /** Writes `bytes` to the file at `path` (node:fs; on the simulation, through `io` into its world). */
+  writeFile(io: IO, path: string, bytes: Uint8Array): void {
+    if (!this.simulated) {
+      fs.writeFileSync(path, bytes);
+      return;
+    }
+    const fd = succeed(io, 'open for writeFile', (cb) => io.open(path, 'w', undefined, cb));
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += succeed(io, 'write for writeFile', (cb) => io.write(fd, bytes.subarray(written), written, cb));
+    }
+    succeed(io, 'close for writeFile', (cb) => io.close(fd, cb));
+  }
+
+  /** The bytes of the file at `path`. */
+  readFile(io: IO, path: string): Buffer {
+    if (!this.simulated) return fs.readFileSync(path);
+    const fd = succeed(io, 'open for readFile', (cb) => io.open(path, 'r', undefined, cb));
+    let size = -1;
+    io.fileSize(fd, (error, result) => {
+      if (error !== null) throw error;
+      size = result;
+    });
+    runUntil(io, () => size >= 0, 'fileSize for readFile');
+    const bytes = Buffer.alloc(size);
+    let read = 0;
+    while (read < size) read += succeed(io, 'read for readFile', (cb) => io.read(fd, bytes.subarray(read), read, cb));
+    succeed(io, 'close for readFile', (cb) => io.close(fd, cb));
+    return bytes;
+  }
+
+  /** True if something (a file, a Unix socket) is at `path`. */
+  exists(path: string): boolean {
+    return this.simulated ? this.simulation().exists(path) : fs.existsSync(path);
+  }
+
+  /** Removes what is at `path`; throws if nothing is. */
+  unlink(path: string): void {
+    if (!this.simulated) {
+      fs.unlinkSync(path);
+    } else if (!this.simulation().unlink(path)) {
+      throw new Error(`ENOENT: nothing at ${path} in the simulated world`);
+    }
+  }
+
+  /**
+   * Closes `fd` behind the back of the IO that made it (rule 9): node:fs on
+   * a real machine; on the simulation, another IO of the same world closes
+   * it (a world's fds are its own).
+   */
+  closeBehindBack(fd: number): void {
+    if (!this.simulated) {
+      fs.closeSync(fd);
+      return;
+    }
+    const other = this.create();
+    succeed(other, 'close behind the back', (cb) => other.close(fd, cb));
   }
 
   /**

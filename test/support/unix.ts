@@ -1,5 +1,5 @@
 // Where Unix domain stream sockets (issue 14) can run, per backend. Every
-// POSIX backend has them. The simulation's world has none (ENOTSUP). On iocp
+// POSIX backend has them, and so has the simulation's world. On iocp
 // it is the OS's say: Windows has an AF_UNIX provider from Windows 10 1803
 // on, and Wine 8.0 has none (socket(AF_UNIX) fails with WSAEAFNOSUPPORT).
 // So iocp is probed once, through the public API: io.socket('unix') either
@@ -30,9 +30,6 @@ export function unixSupport(backend: string): UnixSupport {
 }
 
 function probe(backend: string): UnixSupport {
-  if (backend === 'simulation') {
-    return { supported: false, reason: 'the simulated world has no Unix sockets', code: 'ENOTSUP' };
-  }
   if (backend !== 'iocp') return { supported: true, reason: '', code: '' };
   const io = new IO({ backend });
   try {
