@@ -127,7 +127,8 @@ forEachBackend('unix sockets', (scope) => {
     // Windows a node:fs close cannot reach a SOCKET: another IO makes the
     // listener there, and its deinit closes it; the path is taken out of
     // that IO's list first (a private field, test only) so that it stays.
-    if (process.platform === 'win32') {
+    // (A simulated world's fds are its own on every OS: scope.closeBehindBack.)
+    if (process.platform === 'win32' && !scope.simulated) {
       const other = scope.create();
       const dead = other.listenUnix(at);
       (other as unknown as { unixPaths: Map<number, string> }).unixPaths.delete(dead);
