@@ -221,6 +221,18 @@ int adopt(SOCKET socket) {
   return fd;
 }
 
+// Binds a new socket to `address`, listens, and adopts it as an fd; a
+// negative errno (the socket is closed then) if bind or listen fails.
+int bind_listen_adopt(SOCKET socket, const sockaddr* address, int address_length, int backlog) {
+  TIGERIO_ASSERT(socket != INVALID_SOCKET && address != nullptr && address_length > 0 && backlog >= 1);
+  if (::bind(socket, address, address_length) != 0 || ::listen(socket, backlog) != 0) {
+    const int32_t result = socket_error();
+    ::closesocket(socket);
+    return result;
+  }
+  return adopt(socket);
+}
+
 }  // namespace
 
 int listen(const char* host, int port, int backlog, bool reuse_port) {
@@ -235,16 +247,8 @@ int listen(const char* host, int port, int backlog, bool reuse_port) {
   const int family = reinterpret_cast<const sockaddr*>(address.bytes)->sa_family;
   const SOCKET socket = new_socket(family);
   if (socket == INVALID_SOCKET) return socket_error();
-  int32_t result = 0;
-  if (::bind(socket, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<int>(address.length)) != 0 ||
-      ::listen(socket, backlog) != 0) {
-    result = socket_error();
-  }
-  if (result < 0) {
-    ::closesocket(socket);
-    return result;
-  }
-  return adopt(socket);
+  return bind_listen_adopt(socket, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<int>(address.length),
+                           backlog);
 }
 
 int socket(bool ipv6) {
@@ -376,20 +380,12 @@ int listen_unix(const char* path, uint32_t path_length, int backlog) {
   if (!unix_address(path, path_length, &address)) return kErrInvalid;
   const SOCKET socket = new_unix_socket();
   if (socket == INVALID_SOCKET) return unix_socket_error();
-  int32_t result = 0;
   // bind creates the socket file; a file already at the path (a stale
   // socket) fails with WSAEADDRINUSE, EADDRINUSE: removing it is the
   // caller's decision, never ours (as on POSIX). The whole structure is
   // passed, as Microsoft's own AF_UNIX samples do: the path is NUL-terminated inside it.
-  if (::bind(socket, reinterpret_cast<const sockaddr*>(&address), static_cast<int>(sizeof(address))) != 0 ||
-      ::listen(socket, backlog) != 0) {
-    result = socket_error();
-  }
-  if (result < 0) {
-    ::closesocket(socket);
-    return result;
-  }
-  return adopt(socket);
+  return bind_listen_adopt(socket, reinterpret_cast<const sockaddr*>(&address), static_cast<int>(sizeof(address)),
+                           backlog);
 }
 
 int unix_socket() {
