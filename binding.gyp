@@ -17,6 +17,7 @@
       "native/backend/simulation.cc",
       "native/backend/sim_world.cc",
       "native/backend/sim_network.cc",
+      "native/backend/sim_datagrams.cc",
       "native/backend/sim_disk.cc",
       "native/simulation_addon.cc"
     ],

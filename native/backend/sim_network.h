@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <string>
@@ -48,6 +49,17 @@ struct Address {
   uint8_t ip[16];
   uint16_t port;
 };
+
+inline bool same_ip(const Address& a, const Address& b) { return std::memcmp(a.ip, b.ip, sizeof(a.ip)) == 0; }
+
+// The any-address (0.0.0.0 or ::).
+inline bool wildcard(const Address& a) {
+  static const uint8_t zeros[16] = {0};
+  return std::memcmp(a.ip, zeros, sizeof(zeros)) == 0;
+}
+
+// Network::attempt()'s "not yet": the op waits on its socket.
+constexpr int32_t kWait = INT32_MIN;
 
 // One direction of a connection, owned by the receiving socket. Offsets are
 // absolute stream positions; `bytes` holds [base, written).
