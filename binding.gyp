@@ -22,7 +22,10 @@
       "native/simulation_addon.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
-    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+    # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: an error thrown while the
+    # environment is terminating (a worker's terminate() with a flush still
+    # queued in a microtask) is dropped, not turned into a fatal error.
+    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
     "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],

@@ -71,6 +71,20 @@ forEachBackend('worker threads', (scope) => {
     expect(exitCode).to.equal(1); // terminate() exits with 1
   });
 
+  it('survives 10 terminations in a row, each with a flush still queued in a microtask', async function () {
+    // The worker's IO is torn down with its environment while a submission
+    // flush waits in a microtask: that flush must not turn into a fatal
+    // error (it once did: Node-API cannot throw into a terminating worker).
+    for (let i = 0; i < 10; i++) {
+      const { reports, exitCode, errors } = await runWorker(scope.backend, 'hold', (report, worker) => {
+        if (report.type === 'ready') void worker.terminate();
+      });
+      expect(errors, `termination ${i}`).to.deep.equal([]);
+      expect(reports.map((report) => report.type)).to.deep.equal(['ready']);
+      expect(exitCode, `termination ${i}`).to.equal(1);
+    }
+  });
+
   it("keeps the main thread's IO working while workers come and go", async function () {
     const io = scope.create();
     const { client, server } = connectedPair(io);

@@ -30,7 +30,7 @@ mkdir -p "$(dirname "$out")" .wine-cache/obj
 # -posix: std::thread and std::mutex (gcc 12's win32 thread model has neither);
 # everything static, since the Wine prefix has no mingw DLLs.
 compiler=x86_64-w64-mingw32-g++-posix
-flags=(-std=c++17 -O2 -Wall -Wextra -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION
+flags=(-std=c++17 -O2 -Wall -Wextra -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS -DBUILDING_NODE_EXTENSION
        -I"$cache/node-api-headers/include" -I"$addon_api" -Inative)
 objects=()
 pids=()
