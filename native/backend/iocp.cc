@@ -147,12 +147,6 @@ Scratch* prepare(Op* op) {
   return scratch;
 }
 
-bool is_socket_op(OpKind kind) {
-  return kind == OpKind::accept || kind == OpKind::connect || kind == OpKind::recv || kind == OpKind::send ||
-         kind == OpKind::send_to || kind == OpKind::recv_from || kind == OpKind::send_file ||
-         kind == OpKind::connect_unix;
-}
-
 // Issue 14: a recvFrom's sender, which WSARecvFrom writes until the packet
 // comes, in the Scratch bytes an accept would use for its addresses.
 struct DatagramFrom {
@@ -641,7 +635,7 @@ void IocpBackend::issue_fd_op(Op* op, FdEntry& entry) {
       return;
     }
   }
-  const bool socket_op = is_socket_op(op->kind);
+  const bool socket_op = op_is_socket_op(op->kind);
   if (socket_op && state.kind != Kind::socket) {
     loop_->complete(op, kErrNotSocket);
     return;
@@ -1212,7 +1206,7 @@ int32_t IocpBackend::packet_result(Op* op, const OVERLAPPED_ENTRY& entry) {
   if (static_cast<LONG>(overlapped->Internal) >= 0) return static_cast<int32_t>(entry.dwNumberOfBytesTransferred);
   DWORD bytes = 0;
   int32_t result = 0;
-  if (is_socket_op(op->kind)) {
+  if (op_is_socket_op(op->kind)) {
     DWORD flags = 0;
     // Translates the NTSTATUS into the Winsock error a synchronous call
     // would give, through the socket's provider. WSAENOTSOCK: the socket

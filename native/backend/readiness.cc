@@ -33,18 +33,12 @@ void ReadinessBackend::fd_opened(int32_t fd, FdEntry& entry) {
 
 void ReadinessBackend::issue(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT(op->state == OpState::pending);
+  if (op_is_socket_op(op->kind)) {
+    TIGERIO_ASSERT(entry != nullptr);
+    issue_socket_op(op, *entry);
+    return;
+  }
   switch (op->kind) {
-    case OpKind::accept:
-    case OpKind::connect:
-    case OpKind::recv:
-    case OpKind::send:
-    case OpKind::send_to:
-    case OpKind::recv_from:
-    case OpKind::connect_unix:
-    case OpKind::send_file:
-      TIGERIO_ASSERT(entry != nullptr);
-      issue_socket_op(op, *entry);
-      return;
     case OpKind::open: {
       const OpenArgs& open = op->args.open;
       loop_->complete(op, posix::open(open.path, open.flags, open.mode));

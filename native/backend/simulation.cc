@@ -61,29 +61,15 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
     issue_file_op(op);
     return;
   }
-  switch (op->kind) {
-    case OpKind::accept:
-    case OpKind::connect:
-    case OpKind::recv:
-    case OpKind::send:
-    case OpKind::send_to:
-    case OpKind::recv_from:
-    case OpKind::connect_unix:
-    case OpKind::send_file: {
-      sim::Object* object = world_->fd_find(op->fd);
-      if (object == nullptr) {
-        complete(op, sim::kBadFd);
-      } else if (object->type != sim::Object::socket) {
-        complete(op, sim::kNotSocket);
-      } else {
-        world_->network().issue(op, object->index);
-      }
-      return;
-    }
-    default:
-      break;
+  TIGERIO_ASSERT(op_is_socket_op(op->kind) && "operation kind the core keeps");
+  sim::Object* object = world_->fd_find(op->fd);
+  if (object == nullptr) {
+    complete(op, sim::kBadFd);
+  } else if (object->type != sim::Object::socket) {
+    complete(op, sim::kNotSocket);
+  } else {
+    world_->network().issue(op, object->index);
   }
-  TIGERIO_ASSERT(false && "operation kind the core keeps");
 }
 
 void SimulationBackend::issue_file_op(Op* op) {

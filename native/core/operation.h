@@ -82,6 +82,25 @@ inline Direction op_direction(OpKind kind) {
   }
 }
 
+// The socket operations: issued as the head of one of the fd's queues, to
+// the backend's socket path (readiness, an SQE, an overlapped call, the
+// simulated network).
+inline bool op_is_socket_op(OpKind kind) {
+  switch (kind) {
+    case OpKind::accept:
+    case OpKind::connect:
+    case OpKind::recv:
+    case OpKind::send:
+    case OpKind::send_to:
+    case OpKind::recv_from:
+    case OpKind::connect_unix:
+    case OpKind::send_file:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The file operations that take an fd (open makes one): issued as the head
 // of the fd's `in` queue, synchronous on the readiness backends.
 inline bool op_is_file_op(OpKind kind) {
