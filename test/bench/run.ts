@@ -450,13 +450,27 @@ function runWrk(
   });
 }
 
-async function measureHttp(name: string, wrk: string, start: () => Promise<Server>, pipelined: boolean): Promise<number | null> {
+/** What one HTTP measurement asks of wrk besides the server: a pipelined hello (16 per write), or a file. */
+interface WrkLoad {
+  pipelined: boolean;
+  connections?: number;
+  urlPath?: string;
+  /** A figure made of error responses compares nothing: keep none then. */
+  rejectErrors?: boolean;
+}
+
+async function measureHttp(name: string, wrk: string, start: () => Promise<Server>, load: WrkLoad): Promise<number | null> {
+  const { pipelined, connections = 100, urlPath = '/', rejectErrors = false } = load;
   let server: Server | null = null;
   try {
     server = await start();
-    if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds, pipelined);
-    const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds, pipelined);
-    raw.push({ command: `wrk ${name}${pipelined ? ' (pipelined)' : ''}`, requestsPerSecond, output });
+    if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds, pipelined, connections, urlPath);
+    const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds, pipelined, connections, urlPath);
+    raw.push({ command: `wrk ${name}${pipelined ? ' (pipelined)' : ''}${urlPath === '/' ? '' : ` ${urlPath}`}`, requestsPerSecond, output });
+    if (rejectErrors && /Non-2xx or 3xx responses|Socket errors/.test(output)) {
+      note(`${name}: wrk saw errors, no figure kept`);
+      return null;
+    }
     if (requestsPerSecond === null) note(`${name}: wrk gave no figure: ${output.trim().split('\n').slice(-2).join(' / ')}`);
     return requestsPerSecond;
   } catch (error) {
@@ -563,7 +577,7 @@ async function http(): Promise<void> {
   for (let round = 1; round <= D.httpRounds; round++) {
     if (D.httpRounds > 1) process.stdout.write(`bench: http round ${round} of ${D.httpRounds}\n`);
     for (const c of contenders) {
-      const figure = await measureHttp(c.name, wrk, c.start, c.pipelined);
+      const figure = await measureHttp(c.name, wrk, c.start, { pipelined: c.pipelined });
       figures.set(key(c), [...(figures.get(key(c)) ?? []), figure]);
     }
   }
@@ -663,26 +677,8 @@ async function sendfile(): Promise<void> {
     const match = /listening (\d+)/.exec(stdout);
     return match ? Number(match[1]) : null;
   };
-  const measure = async (name: string, start: () => Promise<Server>): Promise<number | null> => {
-    let server: Server | null = null;
-    try {
-      server = await start();
-      if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds, false, STATIC_CONNECTIONS, '/file.bin');
-      const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds, false, STATIC_CONNECTIONS, '/file.bin');
-      raw.push({ command: `wrk ${name} (8 MiB file)`, requestsPerSecond, output });
-      // A figure of error responses would compare nothing.
-      if (/Non-2xx or 3xx responses|Socket errors/.test(output)) {
-        note(`${name}: wrk saw errors, no figure kept`);
-        return null;
-      }
-      return requestsPerSecond;
-    } catch (error) {
-      note(`${name}: ${(error as Error).message}`);
-      return null;
-    } finally {
-      await server?.stop();
-    }
-  };
+  const fileLoad: WrkLoad = { pipelined: false, connections: STATIC_CONNECTIONS, urlPath: '/file.bin', rejectErrors: true };
+  const measure = (name: string, start: () => Promise<Server>): Promise<number | null> => measureHttp(name, wrk, start, fileLoad);
   let nginxFigure: number | null = null;
   if (nginx !== null) {
     const dir = fs.mkdtempSync(path.join(tmp, 'nginx-static-'));
