@@ -58,6 +58,8 @@ int32_t Network::bind_datagram(Socket& socket, uint32_t index, Address address) 
 }
 
 int32_t Network::connect_datagram(Op* op, Socket& socket, uint32_t index) {
+  TIGERIO_ASSERT(op->kind == OpKind::connect && socket.kind == Socket::udp);
+  TIGERIO_ASSERT(index < sockets_.size() && &sockets_[index] == &socket);
   Address target;
   if (!address_from_storage(op->args.connect.address, &target) || target.family != socket.local.family) {
     return kAddressFamily;
@@ -78,6 +80,8 @@ int32_t Network::connect_datagram(Op* op, Socket& socket, uint32_t index) {
 }
 
 int32_t Network::try_send_datagram(Op* op, Socket& socket, uint32_t index) {
+  TIGERIO_ASSERT(socket.kind == Socket::udp && (op->kind == OpKind::send || op->kind == OpKind::send_to));
+  TIGERIO_ASSERT(index < sockets_.size() && &sockets_[index] == &socket);
   if (socket.error != 0) {
     // An unreachable port reported to a connected socket: its next op fails, once (SO_ERROR).
     const int32_t error = socket.error;
@@ -148,6 +152,8 @@ int32_t Network::send_datagram(Socket& socket, uint32_t index, const uint8_t* by
 }
 
 int32_t Network::find_datagram_receiver(const Address& to, const Address& from) const {
+  TIGERIO_ASSERT((to.family == 4 || to.family == 6) && to.family == from.family);
+  TIGERIO_ASSERT(udp_bound_.size() <= sockets_.size());
   for (const uint32_t index : udp_bound_) {
     const Socket& socket = sockets_[index];
     if (socket.local.family != to.family || socket.local.port != to.port) continue;
@@ -237,6 +243,7 @@ int32_t Network::try_recv_datagram(Op* op, Socket& socket) {
 }
 
 uint32_t Network::datagram_allocate(uint32_t length) {
+  TIGERIO_ASSERT(datagram_bytes_ <= kDatagramBytesMax && free_datagrams_.size() <= datagrams_.size());
   if (datagram_bytes_ + length > kDatagramBytesMax) return kNoDatagram;
   uint32_t index = 0;
   if (!free_datagrams_.empty()) {
