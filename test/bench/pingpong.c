@@ -22,19 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "c_peer.h"
+
 #define MESSAGE_BYTES 64
 #define RECV_BUFFER_BYTES 65536 /* as in pingpong.ts (and libuv's benchmark) */
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void nodelay(int fd) {
   int one = 1;

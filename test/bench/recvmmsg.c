@@ -21,21 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "c_peer.h"
+
 #define MESSAGE_BYTES 64
 #define BATCH_MAX 64
 #define BUFFER_BYTES 2048
 #define ROUNDS 8
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static char buffers[BATCH_MAX][BUFFER_BYTES];
 static struct sockaddr_in senders[BATCH_MAX];
