@@ -364,6 +364,7 @@ namespace {
 // EAFNOSUPPORT, which io/ turns into a message saying so.
 int32_t unix_socket_error() {
   const int error = ::WSAGetLastError();
+  TIGERIO_ASSERT(error != 0);  // called only after a Winsock call failed
   if (error == WSAEAFNOSUPPORT || error == WSAEPROTONOSUPPORT || error == WSAESOCKTNOSUPPORT ||
       error == WSAEPROTOTYPE) {
     return kErrAddressFamily;
@@ -375,6 +376,7 @@ int32_t unix_socket_error() {
 
 int listen_unix(const char* path, uint32_t path_length, int backlog) {
   TIGERIO_ASSERT(path != nullptr && backlog >= 1);
+  TIGERIO_ASSERT(path_length >= 1 && path_length <= unix_path_max());  // io/ checked it at the call
   if (const int32_t started = startup(); started < 0) return started;
   UnixAddress address;
   if (!unix_address(path, path_length, &address)) return kErrInvalid;
