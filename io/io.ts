@@ -505,7 +505,7 @@ export class IO {
         // the socket file busy meanwhile): once more after the close.
         const closed = callback;
         callback = (error, result) => {
-          unlinkQuietly(left);
+          unlinkFile(left);
           closed(error, result);
         };
       }
@@ -984,13 +984,7 @@ export class IO {
     const path = this.unixPaths.get(fd);
     if (path === undefined) return undefined;
     this.unixPaths.delete(fd);
-    try {
-      unlinkSync(path);
-      return undefined;
-    } catch (error) {
-      // Already gone: nothing of ours is left.
-      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : path;
-    }
+    return unlinkFile(path) ? undefined : path;
   }
 
   private submitRecord(
@@ -1112,12 +1106,17 @@ function orThrow(result: number, syscall: string): number {
   return result;
 }
 
-/** Removes a file if it can; replaced by someone else's file we may not remove, it stays. */
-function unlinkQuietly(path: string): void {
+/**
+ * Removes a file. False if it is still there (EBUSY, EPERM: replaced by
+ * someone else's file we may not remove, or held busy); true once it is
+ * gone, already gone included. Never throws: the path is not ours to force.
+ */
+function unlinkFile(path: string): boolean {
   try {
     unlinkSync(path);
-  } catch {
-    // Nothing more to do: the path is not ours to force.
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 
