@@ -33,7 +33,7 @@ export interface NativeIO {
   shutdown(fd: number, how: number): number;
   eventOpen(): number;
   eventClose(handle: number): void;
-  // Issue 14's synchronous helpers: an fd (or 0), or a negative errno.
+  // Datagram and Unix-socket synchronous helpers: an fd (or 0), or a negative errno.
   udpSocket(ipv6: boolean): number;
   bind(fd: number, host: string, port: number): number;
   listenUnix(path: string, backlog: number): number;

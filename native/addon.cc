@@ -367,7 +367,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::recv_from:
       case OpKind::connect_unix:
       case OpKind::send_file:
-        return Issue14Arguments(env, op, record, numbers, side);
+        return DatagramUnixFileArguments(env, op, record, numbers, side);
       default:
         break;
     }
@@ -375,9 +375,9 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return kErrInvalid;
   }
 
-  // Issue 14's kinds (layout.h names each record's fields): sendTo, recvFrom,
+  // The datagram, Unix-socket and sendFile kinds (layout.h names each record's fields): sendTo, recvFrom,
   // connectUnix, sendFile.
-  int32_t Issue14Arguments(napi_env env, Op* op, const int32_t* record, const double* numbers, napi_value side) {
+  int32_t DatagramUnixFileArguments(napi_env env, Op* op, const int32_t* record, const double* numbers, napi_value side) {
     const uint32_t buffer_size_max = loop_->config().buffer_size_max;
     switch (op->kind) {
       case OpKind::send_to: {
@@ -434,7 +434,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       default:
         break;
     }
-    TIGERIO_ASSERT(false && "not one of issue 14's kinds");
+    TIGERIO_ASSERT(false && "not a datagram, Unix-socket or sendFile kind");
     return kErrInvalid;
   }
 
@@ -623,7 +623,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return Napi::Number::New(info.Env(), loop_->shutdown(fd, (bits & 1) != 0, (bits & 2) != 0));
   }
 
-  // ---- Issue 14's synchronous helpers: an fd (or 0) or a negative errno ----
+  // ---- Datagram and Unix-socket synchronous helpers: an fd (or 0) or a negative errno ----
 
   Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return info.Env().Undefined();

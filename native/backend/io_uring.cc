@@ -135,7 +135,7 @@ constexpr uint8_t kOpcodesNeeded[] = {
     IORING_OP_READ,   IORING_OP_WRITE,         IORING_OP_OPENAT,       IORING_OP_TIMEOUT,
     IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC, IORING_OP_FALLOCATE,
     IORING_OP_STATX,
-    // Issue 14: datagrams (sendTo, recvFrom) and sendFile's wait for a writable socket.
+    // Datagrams (sendTo, recvFrom) and sendFile's wait for a writable socket.
     IORING_OP_SENDMSG, IORING_OP_RECVMSG, IORING_OP_POLL_ADD,
 };
 // IORING_OP_FTRUNCATE (Linux 6.9): the kernel ABI's number, since headers
@@ -198,7 +198,7 @@ static_assert(alignof(UringOp) <= 16, "Op::scratch is 16-byte aligned");
 
 UringOp& uring(Op* op) { return *reinterpret_cast<UringOp*>(op->scratch); }
 
-// Issue 14: a datagram op's msghdr, which the kernel reads (and for
+// A datagram op's msghdr, which the kernel reads (and for
 // recvFrom writes the sender into) until its CQE, kept in Op::scratch after
 // the UringOp, so that no datagram allocates.
 struct UringMessage {
@@ -631,7 +631,7 @@ class IoUringBackend final : public PosixBackend {
       case OpKind::send_to:
       case OpKind::recv_from:
       case OpKind::send_file:
-        write_issue14_sqe(op, sqe);
+        write_datagram_unix_file_sqe(op, sqe);
         break;
       default:
         TIGERIO_ASSERT(false && "no SQE for this kind");
@@ -639,7 +639,7 @@ class IoUringBackend final : public PosixBackend {
     uring(op).stage = Stage::submitted;
   }
 
-  // ---- Issue 14: datagrams, Unix connect, sendfile ----
+  // ---- Datagrams, Unix connect, sendfile ----
 
   // Ops that complete inside issue(): true if `op` is done. A Unix connect
   // completes at once or fails (as on the readiness backends); a sendFile
@@ -662,7 +662,7 @@ class IoUringBackend final : public PosixBackend {
     return false;
   }
 
-  void write_issue14_sqe(Op* op, io_uring_sqe* sqe) {
+  void write_datagram_unix_file_sqe(Op* op, io_uring_sqe* sqe) {
     TIGERIO_ASSERT(sqe->user_data == op->id());
     if (op->kind == OpKind::send_file) {
       // Waits for room in the socket; the CQE retries sendfile(2).
@@ -695,9 +695,9 @@ class IoUringBackend final : public PosixBackend {
     sqe->len = 1;
   }
 
-  // A CQE of one of issue 14's kinds: true if the op goes on (sendFile
+  // A CQE of a recvFrom or sendFile: true if the op goes on (sendFile
   // waits again), false to finish it with `*result`.
-  bool handle_issue14(Op* op, int32_t* result, bool cancel_requested) {
+  bool handle_datagram_file_cqe(Op* op, int32_t* result, bool cancel_requested) {
     TIGERIO_ASSERT(op->kind == OpKind::recv_from || op->kind == OpKind::send_file);
     TIGERIO_ASSERT(uring(op).stage == Stage::idle);
     if (op->kind == OpKind::recv_from && *result >= 0) {
@@ -919,7 +919,7 @@ class IoUringBackend final : public PosixBackend {
       // posix_fallocate (what epoll runs) does. Its fd's head: order holds.
       result = posix::allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes);
     }
-    if ((op->kind == OpKind::recv_from || op->kind == OpKind::send_file) && handle_issue14(op, &result, cancel_requested)) return;
+    if ((op->kind == OpKind::recv_from || op->kind == OpKind::send_file) && handle_datagram_file_cqe(op, &result, cancel_requested)) return;
     finish(op, result);
   }
 

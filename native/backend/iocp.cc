@@ -24,7 +24,7 @@
 //   back: no op completes before that, not on cancel, close or deinit
 //   (the core waits for every issued op before it closes or frees anything).
 // - The AcceptEx socket is made with the listener's address family.
-// - AF_UNIX (issue 14) runs through the same AcceptEx, ConnectEx, WSARecv
+// - AF_UNIX runs through the same AcceptEx, ConnectEx, WSARecv
 //   and WSASend, with the AF_UNIX provider's own extension functions. Its
 //   addresses do not fit an op's scratch: an AF_UNIX accept or connect
 //   borrows a UnixBlock from the backend's pool until its packet comes back.
@@ -147,7 +147,7 @@ Scratch* prepare(Op* op) {
   return scratch;
 }
 
-// Issue 14: a recvFrom's sender, which WSARecvFrom writes until the packet
+// A recvFrom's sender, which WSARecvFrom writes until the packet
 // comes, in the Scratch bytes an accept would use for its addresses.
 struct DatagramFrom {
   sockaddr_in6 from;
@@ -159,7 +159,7 @@ DatagramFrom* datagram_from(Scratch* scratch) {
   return std::launder(reinterpret_cast<DatagramFrom*>(scratch->accept_addresses));
 }
 
-// Issue 14: the UnixBlock an AF_UNIX accept or connect holds (Op::backend_flags
+// The UnixBlock an AF_UNIX accept or connect holds (Op::backend_flags
 // has kUnixBlock), in the Scratch bytes a TCP accept would use for its addresses.
 struct UnixHold {
   UnixBlock* block;
@@ -250,7 +250,7 @@ LPFN_TRANSMITFILE transmit_file_of(SOCKET socket, int family) {
   return extension_of(socket, WSAID_TRANSMITFILE, family == AF_UNIX ? &unix_domain : &ip);
 }
 
-// Issue 14: AcceptEx and ConnectEx of the AF_UNIX provider.
+// AcceptEx and ConnectEx of the AF_UNIX provider.
 LPFN_ACCEPTEX unix_accept_ex_of(SOCKET socket) {
   static std::atomic<LPFN_ACCEPTEX> cached{nullptr};
   return extension_of(socket, WSAID_ACCEPTEX, &cached);
@@ -429,7 +429,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   const Extensions extensions_;
   std::vector<OVERLAPPED_ENTRY> entries_;
   uint32_t inflight_ = 0;  // ops whose OVERLAPPED the kernel has (kInFlight), all fds
-  // Issue 14: the pool of UnixBlocks: every one made (through next_made,
+  // The pool of UnixBlocks: every one made (through next_made,
   // freed at destruction), the free ones (through next_free), and counts.
   UnixBlock* unix_made_ = nullptr;
   UnixBlock* unix_free_ = nullptr;
@@ -510,7 +510,7 @@ int IocpBackend::unix_socket() {
   return fd;
 }
 
-// ---- Issue 14: the UnixBlock pool ---------------------------------------------
+// ---- The UnixBlock pool ----------------------------------------------------------
 
 // A block for `op` (recorded in its scratch, which prepare() made just
 // before), or nullptr when none can be made (ENOMEM).
@@ -771,7 +771,7 @@ int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
   return socket_started(op, state, rc, bytes, buffer.len);
 }
 
-// Issue 14: connect() of a UDP socket (ConnectEx is for connection-oriented
+// Connect() of a UDP socket (ConnectEx is for connection-oriented
 // sockets only). It only sets the peer, at once. A connected UDP socket then
 // reports an ICMP "port unreachable" to its next operation, as Linux does
 // (udp_socket() turned that off for the unconnected socket).
@@ -788,7 +788,7 @@ int32_t IocpBackend::connect_datagram(Op* op, const AddressStorage& address) {
   return 0;
 }
 
-// Issue 14: one datagram (WSASendTo, WSARecvFrom).
+// One datagram (WSASendTo, WSARecvFrom).
 int32_t IocpBackend::start_datagram(Op* op, FdState& state) {
   TIGERIO_ASSERT(op->kind == OpKind::send_to || op->kind == OpKind::recv_from);
   Scratch* scratch = prepare(op);
@@ -817,7 +817,7 @@ int32_t IocpBackend::start_datagram(Op* op, FdState& state) {
   return socket_started(op, state, rc, bytes, buffer.len);
 }
 
-// Issue 14: sendFile with TransmitFile, from the op's offset (the
+// SendFile with TransmitFile, from the op's offset (the
 // OVERLAPPED's), at most kSendChunkMax bytes per call for the reason
 // WSASend is bounded (see there): a partial result, as sendfile(2) may give.
 int32_t IocpBackend::start_send_file(Op* op, FdState& state) {
@@ -868,7 +868,7 @@ int32_t IocpBackend::start_accept(Op* op, FdState& state) {
   if (state.family == 0) return kErrInvalid;  // not bound: not listening either
   const bool unix_domain = state.family == AF_UNIX;
   if (!unix_domain && state.family != AF_INET && state.family != AF_INET6) return kErrAddressFamily;
-  // Issue 14: an AF_UNIX listener accepts with its own provider's AcceptEx.
+  // An AF_UNIX listener accepts with its own provider's AcceptEx.
   const LPFN_ACCEPTEX accept_ex = unix_domain ? unix_accept_ex_of(as_socket(op->fd)) : extensions_.accept_ex;
   if (accept_ex == nullptr) return kErrNotSupported;
   const SOCKET accepted = unix_domain ? win32::new_unix_socket() : win32::new_socket(state.family);
@@ -934,7 +934,7 @@ uint16_t IocpBackend::family_of(int32_t fd, FdState& state) {
   return state.family;
 }
 
-// Issue 14: connectUnix with the AF_UNIX provider's ConnectEx. A local
+// ConnectUnix with the AF_UNIX provider's ConnectEx. A local
 // connect does not wait on a network, but it still goes through the port as
 // any connect (a full backlog makes it wait, as on Linux a blocking connect).
 int32_t IocpBackend::start_connect_unix(Op* op, FdState& state) {
@@ -1045,7 +1045,7 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
   give_back_unix_block(op);
   const bool cancel_requested = (op->core_flags & kOpCancelRequested) != 0;
   if (cancel_requested && result < 0) result = kErrCanceled;
-  // Issue 14: on a UDP socket WSAECONNRESET is an ICMP "port unreachable":
+  // On a UDP socket WSAECONNRESET is an ICMP "port unreachable":
   // POSIX (and so the contract) calls that ECONNREFUSED.
   if (result == kErrConnectionReset && (op->kind == OpKind::recv || op->kind == OpKind::send ||
                                         op->kind == OpKind::recv_from || op->kind == OpKind::send_to) &&

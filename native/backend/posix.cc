@@ -357,7 +357,7 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
 }
 
 
-// ---- Issue 14: datagrams, Unix sockets, sendfile ----
+// ---- Datagrams, Unix sockets, sendfile ----
 
 namespace {
 

@@ -56,7 +56,7 @@ int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
 
-// ---- Issue 14: datagrams, Unix sockets, sendfile ----
+// ---- Datagrams, Unix sockets, sendfile ----
 // A sendTo's address (a sockaddr_in or sockaddr_in6 in SendToArgs) as the OS takes it.
 socklen_t datagram_address_length(const uint8_t* address);
 int32_t send_to(int fd, const uint8_t* buffer, uint32_t length, const uint8_t* address);

@@ -1,4 +1,4 @@
-// The simulated network's datagrams (issue 14): UDP binding, connected
+// The simulated network's datagrams: UDP binding, connected
 // and unconnected sends, delivery through the world's links with its
 // datagram faults, truncating receives, and the bounded datagram pool.
 // The stream half of Network is sim_network.cc.

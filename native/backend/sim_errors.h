@@ -35,7 +35,7 @@ inline uint32_t error_ordinal(int32_t error) {
                                    kConnectionRefused, kConnectionReset, kExists, kInvalid,  kIO,
                                    kIsConnected, kTooManyFiles, kNoEntry, kNotConnected, kNotSocket,
                                    kPipe, kNoSpace,
-                                   // Issue 14's (appended: the ordinals above keep their numbers, and so do traces).
+                                   // Datagrams', Unix sockets' and sendFile's (appended: the ordinals above keep their numbers, and so do traces).
                                    kAgain, kMessageSize, kNoDevice, kDestinationRequired};
   for (uint32_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
     if (errors[i] == error) return i + 1;

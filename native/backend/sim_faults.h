@@ -43,7 +43,7 @@ struct Faults {
   // Clock.
   uint32_t timer_late_ppm = 0;  // a timer's deadline is passed by an extra exponential delay
   int64_t timer_late_mean_ns = 0;
-  // Datagrams (issue 14).
+  // Datagrams.
   uint32_t datagram_loss_ppm = 0;       // per datagram sent: the network loses it
   uint32_t datagram_duplicate_ppm = 0;  // per datagram sent: it arrives twice (each copy its own delay)
 

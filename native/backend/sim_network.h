@@ -124,7 +124,7 @@ class Network {
 
   int listen(uint32_t node, const AddressStorage& address, int backlog, bool reuse_port);
   int socket(uint32_t node, bool ipv6);
-  // Issue 14: a socket index or a negative errno.
+  // A socket index or a negative errno.
   int udp_socket(uint32_t node, bool ipv6);
   int unix_socket(uint32_t node);
   int listen_unix(uint32_t node, const char* path, uint32_t path_length, int backlog);

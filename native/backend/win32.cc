@@ -332,7 +332,7 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
   return kErrAddressFamily;
 }
 
-// ---- Issue 14: AF_UNIX stream sockets ----
+// ---- AF_UNIX stream sockets ----
 
 #ifdef TIGERIO_HAVE_AFUNIX_H
 static_assert(sizeof(SOCKADDR_UN) == sizeof(UnixAddress) && offsetof(SOCKADDR_UN, sun_path) == offsetof(UnixAddress, path),
@@ -432,7 +432,7 @@ extern const int32_t kErrNotSupported = -4049;
 extern const int32_t kErrTooManyFiles = -4066;
 extern const int32_t kErrBusy = -4082;
 
-// Issue 14: Windows' sun_path is 108 bytes, as Linux's, and holds the
+// Windows' sun_path is 108 bytes, as Linux's, and holds the
 // path's NUL (win32::unix_address): 107 bytes of path; no abstract namespace.
 uint32_t unix_path_max() { return static_cast<uint32_t>(win32::kUnixPathBytes - 1); }
 bool unix_abstract_namespace() { return false; }

@@ -104,14 +104,14 @@ int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
-// Issue 14: an overlapped UDP socket (ICMP resets not reported, as libuv does),
+// An overlapped UDP socket (ICMP resets not reported, as libuv does),
 // and bind(); each returns the fd (or 0) or a negative errno.
 int udp_socket(bool ipv6);
 // True if fd is a SOCK_DGRAM socket.
 bool is_datagram(int32_t fd);
 int bind(int fd, const char* host, int port);
 
-// ---- Issue 14: AF_UNIX stream sockets (Windows 10 1803 and later) ----
+// ---- AF_UNIX stream sockets (Windows 10 1803 and later) ----
 //
 // Winsock's AF_UNIX address, as afunix.h declares SOCKADDR_UN (not every
 // SDK or mingw-w64 ships that header: the layout is fixed by the Windows ABI,

@@ -107,7 +107,7 @@ class Backend {
   // Writes the IP literal into `address`, and the port and family (4 or 6).
   virtual int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) = 0;
   virtual int shutdown(int fd, bool send, bool receive) = 0;
-  // Issue 14 (datagrams, local sockets): a backend without them says ENOTSUP.
+  // Datagrams and local sockets: a backend without them says ENOTSUP.
   // A non-blocking UDP socket.
   virtual int udp_socket(bool ipv6);
   // Binds a socket to an IP literal and port (0: the OS chooses).

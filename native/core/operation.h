@@ -31,7 +31,7 @@ enum class OpKind : uint8_t {
   file_size,
   truncate,
   allocate,
-  // Issue 14: datagrams, local sockets, sendfile (appended: kinds keep their numbers).
+  // Datagrams, local sockets, sendfile (appended: kinds keep their numbers).
   send_to,
   recv_from,
   connect_unix,
