@@ -135,8 +135,8 @@ export function sendAll(io: IO, fd: number, data: Uint8Array, done: (error: IOEr
   });
 }
 
-/** What the issue 14 scenario observed: the trace, and what each channel delivered. */
-export interface Issue14Report {
+/** What the mixed-sockets scenario observed: the trace, and what each channel delivered. */
+export interface MixedSocketsReport {
   trace: string;
   nowNs: number;
   /** Indices of the datagrams received, in arrival order. */
@@ -148,19 +148,19 @@ export interface Issue14Report {
 }
 
 /**
- * Issue 14's operations between two IOs under network faults plus UDP's:
+ * Datagrams, a Unix socket and sendFile between two IOs under network faults plus UDP's:
  * 50 datagrams, an echo over a Unix socket, and a file sent by sendFile.
  * Everything is decided by the seed (test/windows/run.sh compares its
  * traces across OSes, as the echo scenario's).
  */
-export function issue14Scenario(seed: number): Issue14Report {
+export function mixedSocketsScenario(seed: number): MixedSocketsReport {
   const sim = new Simulation({
     seed,
     faults: { ...NETWORK_FAULTS, resetProbability: 0, connectRefusedProbability: 0, datagramLossProbability: 0.1, datagramDuplicateProbability: 0.05 },
   });
   const a = sim.io();
   const b = sim.io();
-  const report: Issue14Report = { trace: '', nowNs: 0, datagrams: [], unixBytes: 0, fileBytes: 0, idle: false };
+  const report: MixedSocketsReport = { trace: '', nowNs: 0, datagrams: [], unixBytes: 0, fileBytes: 0, idle: false };
   // UDP: b receives what a sends, until a closes the receiver after a while.
   const receiver = b.udpSocket('ipv4');
   b.bind(receiver, '127.0.0.1', 0);

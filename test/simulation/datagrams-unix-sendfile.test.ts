@@ -1,4 +1,4 @@
-// Issue 14's operations in the simulated world, where faults matter: UDP
+// Datagrams, Unix sockets and sendFile in the simulated world, where faults matter: UDP
 // keeps only UDP's promises (datagrams lost, duplicated, reordered, each
 // drawn from the seed, so a seed replays exactly which), Unix sockets cross
 // no network (no network fault touches them), and sendFile reads the
@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { IO, Simulation, type SimulationFaults } from '../../io';
 import { expectIOError, expectThrows } from '../support/assertions';
 import { complete, succeed } from '../support/run';
-import { issue14Scenario } from './scenarios';
+import { mixedSocketsScenario } from './scenarios';
 
 const ROUNDS = 10;
 const PER_ROUND = 100; // 100 small datagrams fit a receive buffer: only the faults lose any
@@ -312,12 +312,12 @@ describe('simulation: datagrams, Unix sockets and sendFile', () => {
     expect(traces.size).to.equal(10);
   });
 
-  it('runs the issue 14 scenario (UDP, Unix socket, sendFile under faults) twice per seed: equal traces, and streams whole', () => {
+  it('runs the mixed-sockets scenario (UDP, Unix socket, sendFile under faults) twice per seed: equal traces, and streams whole', () => {
     const traces = new Set<string>();
     for (let seed = 0; seed < 30; seed++) {
-      const first = issue14Scenario(seed);
-      const again = issue14Scenario(seed);
-      const replay = `replay: node -e "console.log(require('./dist/test/simulation/scenarios').issue14Scenario(${seed}))"`;
+      const first = mixedSocketsScenario(seed);
+      const again = mixedSocketsScenario(seed);
+      const replay = `replay: node -e "console.log(require('./dist/test/simulation/scenarios').mixedSocketsScenario(${seed}))"`;
       expect(again.trace, `seed ${seed} (${replay})`).to.equal(first.trace);
       expect(again.datagrams).to.deep.equal(first.datagrams);
       expect(first.idle, `seed ${seed}: operations left pending (${replay})`).to.equal(true);
