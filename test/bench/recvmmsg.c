@@ -1,6 +1,6 @@
 /*
- * Does batching the UDP receive pay on this kernel? The question issue 14
- * leaves to measurement: recvmmsg(2) takes up to BATCH datagrams in one
+ * Does batching the UDP receive pay on this kernel? A question for
+ * measurement: recvmmsg(2) takes up to BATCH datagrams in one
  * system call where recvfrom(2) takes one. A connected sender fills the
  * receiver's queue with BATCH 64-byte datagrams over 127.0.0.1, then the
  * receiver drains them one way or the other; only the draining is timed.

@@ -614,7 +614,7 @@ async function http(): Promise<void> {
   }
 }
 
-// ---- Issue 14: datagrams, Unix sockets, sendfile ------------------------------------
+// ---- Datagrams, Unix sockets, sendfile ---------------------------------------------
 
 async function udp(): Promise<void> {
   const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs), '--window', '64'];
