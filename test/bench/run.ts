@@ -29,8 +29,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { IO } from '../../io';
 import { ensureBun } from './bun-peer';
+import { processTreeCpuSeconds, waitedCpuSeconds, withWaitedCpu } from './process-cpu';
 import { writeChart } from './chart';
-import type { ResultRow } from './results-file';
+import { formatFigure, type ResultRow } from './results-file';
 import { parseFlags, RESULT_PREFIX } from './common';
 import { simulationRow } from './simulation-row';
 import { benchTool, TOOLS_HELP } from './tools';
@@ -347,6 +348,8 @@ function canConnect(port: number): Promise<boolean> {
 
 interface Server {
   port: number;
+  /** The process started (taskset execs its command: the same one); its CPU time is the server's. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -387,7 +390,7 @@ function startServer(command: string, argv: string[], portFrom: ((stdout: string
       if (done) return;
       done = true;
       clearTimeout(timer);
-      resolve({ port, stop });
+      resolve({ port, pid: child.pid!, stop });
     };
     const timer = setTimeout(() => {
       done = true;
@@ -428,11 +431,13 @@ const PIPELINE_DEPTH = 16;
 
 function runWrk(
   wrk: string, port: number, seconds: number, pipelined: boolean, connections = 100, urlPath = '/',
-): Promise<{ requestsPerSecond: number | null; output: string }> {
+): Promise<{ requestsPerSecond: number | null; requests: number | null; wrkCpuSeconds: number | null; output: string }> {
   return new Promise((resolve) => {
     const script = pipelined ? ['-s', PIPELINE_SCRIPT] : [];
     const tail = pipelined ? ['--', String(PIPELINE_DEPTH)] : [];
-    const [file, fileArgs] = pinned(WRK_CPU, wrk, ['-t1', `-c${connections}`, `-d${seconds}s`, ...script, `http://127.0.0.1:${port}${urlPath}`, ...tail]);
+    const [command, argv] = pinned(WRK_CPU, wrk, ['-t1', `-c${connections}`, `-d${seconds}s`, ...script, `http://127.0.0.1:${port}${urlPath}`, ...tail]);
+    // wrk's own CPU time, read by the shell that waits for it (Linux).
+    const [file, fileArgs] = withWaitedCpu(command, argv) ?? [command, argv];
     const child = spawn(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let output = '';
@@ -443,9 +448,15 @@ function runWrk(
       clearTimeout(timer);
       children.delete(child);
       const match = /Requests\/sec:\s+([\d.]+)/.exec(output);
+      const count = /(\d+) requests in/.exec(output);
       const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: .*/.exec(output);
       if (errors) note(`wrk on port ${port}: ${errors[0]}`);
-      resolve({ requestsPerSecond: match ? Number(match[1]) : null, output });
+      resolve({
+        requestsPerSecond: match ? Number(match[1]) : null,
+        requests: count ? Number(count[1]) : null,
+        wrkCpuSeconds: waitedCpuSeconds(output),
+        output,
+      });
     });
   });
 }
@@ -459,26 +470,49 @@ interface WrkLoad {
   rejectErrors?: boolean;
 }
 
-async function measureHttp(name: string, wrk: string, start: () => Promise<Server>, load: WrkLoad): Promise<number | null> {
+/** One wrk measurement: its throughput, and the CPU each side spent per request (null where unknown). */
+interface HttpFigure {
+  requestsPerSecond: number | null;
+  /** The server's user + system CPU per request, in microseconds, all its threads and processes. */
+  serverCpuUs: number | null;
+  /** wrk's own CPU per request: 1e6 / this is the most one wrk thread could ask of any server. */
+  wrkCpuUs: number | null;
+}
+
+async function measureHttpCpu(name: string, wrk: string, start: () => Promise<Server>, load: WrkLoad): Promise<HttpFigure> {
   const { pipelined, connections = 100, urlPath = '/', rejectErrors = false } = load;
+  const none: HttpFigure = { requestsPerSecond: null, serverCpuUs: null, wrkCpuUs: null };
   let server: Server | null = null;
   try {
     server = await start();
     if (D.wrkWarmupSeconds > 0) await runWrk(wrk, server.port, D.wrkWarmupSeconds, pipelined, connections, urlPath);
-    const { requestsPerSecond, output } = await runWrk(wrk, server.port, D.wrkSeconds, pipelined, connections, urlPath);
-    raw.push({ command: `wrk ${name}${pipelined ? ' (pipelined)' : ''}${urlPath === '/' ? '' : ` ${urlPath}`}`, requestsPerSecond, output });
+    const cpuBefore = processTreeCpuSeconds(server.pid);
+    const { requestsPerSecond, requests, wrkCpuSeconds, output } = await runWrk(wrk, server.port, D.wrkSeconds, pipelined, connections, urlPath);
+    const cpuAfter = processTreeCpuSeconds(server.pid);
+    const perRequestUs = (seconds: number | null): number | null =>
+      seconds === null || requests === null || requests === 0 ? null : (seconds * 1e6) / requests;
+    const figure: HttpFigure = {
+      requestsPerSecond,
+      serverCpuUs: perRequestUs(cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore),
+      wrkCpuUs: perRequestUs(wrkCpuSeconds),
+    };
+    raw.push({ command: `wrk ${name}${pipelined ? ' (pipelined)' : ''}${urlPath === '/' ? '' : ` ${urlPath}`}`, ...figure, output });
     if (rejectErrors && /Non-2xx or 3xx responses|Socket errors/.test(output)) {
       note(`${name}: wrk saw errors, no figure kept`);
-      return null;
+      return none;
     }
     if (requestsPerSecond === null) note(`${name}: wrk gave no figure: ${output.trim().split('\n').slice(-2).join(' / ')}`);
-    return requestsPerSecond;
+    return figure;
   } catch (error) {
     note(`${name}: ${(error as Error).message}`);
-    return null;
+    return none;
   } finally {
     await server?.stop();
   }
+}
+
+async function measureHttp(name: string, wrk: string, start: () => Promise<Server>, load: WrkLoad): Promise<number | null> {
+  return (await measureHttpCpu(name, wrk, start, load)).requestsPerSecond;
 }
 
 function median(values: (number | null)[]): number | null {
@@ -572,16 +606,18 @@ async function http(): Promise<void> {
   // Rounds interleaved (every server once per round), the median kept: a
   // disturbance from other load on the machine hits one server's figure
   // in one round, not one server's every figure.
-  const figures = new Map<string, (number | null)[]>();
+  const figures = new Map<string, HttpFigure[]>();
   const key = (c: Contender): string => `${c.name}${c.pipelined ? ' pipelined' : ''}`;
   for (let round = 1; round <= D.httpRounds; round++) {
     if (D.httpRounds > 1) process.stdout.write(`bench: http round ${round} of ${D.httpRounds}\n`);
     for (const c of contenders) {
-      const figure = await measureHttp(c.name, wrk, c.start, { pipelined: c.pipelined });
+      const figure = await measureHttpCpu(c.name, wrk, c.start, { pipelined: c.pipelined });
       figures.set(key(c), [...(figures.get(key(c)) ?? []), figure]);
     }
   }
-  const fig = (name: string): number | null => median(figures.get(name) ?? []);
+  const fig = (name: string): number | null => median((figures.get(name) ?? []).map((f) => f.requestsPerSecond));
+  const serverCpu = (name: string): number | null => median((figures.get(name) ?? []).map((f) => f.serverCpuUs));
+  const wrkCpu = (name: string): number | null => median((figures.get(name) ?? []).map((f) => f.wrkCpuUs));
   if (D.httpRounds > 1) note(`HTTP: each figure is the median of ${D.httpRounds} interleaved rounds of wrk -t1 -c100 -d${D.wrkSeconds}s after a ${D.wrkWarmupSeconds} s warm-up`);
   for (const backend of backends) {
     const base = { benchmark: 'HTTP hello, wrk -t1 -c100, 1 thread', backend, tigerio: fig(`tigerio ${backend}`), unit: 'req/s', higherIsBetter: true };
@@ -590,6 +626,22 @@ async function http(): Promise<void> {
     if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: fig('nginx') });
     if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: fig('Bun.serve') });
   }
+  // What each server spends per request, whatever wrk could ask of it: on a
+  // machine where wrk and the server share the CPUs this is the figure the
+  // load generator does not bound.
+  for (const backend of backends) {
+    const base = {
+      benchmark: 'HTTP hello, server CPU per request (user + system)', backend, tigerio: serverCpu(`tigerio ${backend}`),
+      unit: 'us/req', higherIsBetter: false,
+    };
+    if (base.tigerio === null) continue;
+    if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: serverCpu('nginx') });
+    if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: serverCpu('Bun.serve') });
+  }
+  const wrkNotes = contenders
+    .filter((c) => !c.pipelined && wrkCpu(key(c)) !== null && fig(key(c)) !== null)
+    .map((c) => `${c.name} ${wrkCpu(key(c))!.toFixed(2)} us (ceiling ${Math.round(1e6 / wrkCpu(key(c))!).toLocaleString('en-US')} req/s, reached ${Math.round(fig(key(c))!).toLocaleString('en-US')})`);
+  if (wrkNotes.length > 0) note(`HTTP hello: wrk's own CPU per request, and the most one wrk thread could ask at that cost: ${wrkNotes.join('; ')}`);
   for (const backend of backends) {
     const base = {
       benchmark: `HTTP hello pipelined, ${PIPELINE_DEPTH} requests per write (wrk + pipeline.lua), 1 thread`,
@@ -710,15 +762,6 @@ async function sendfile(): Promise<void> {
 }
 
 // ---- Table ------------------------------------------------------------------------
-
-function formatFigure(value: number | null, unit: string): string {
-  if (value === null) return 'n/a';
-  let text: string;
-  if (unit === 's') text = value.toFixed(2);
-  else if (unit === 'ns/op') text = value.toFixed(1);
-  else text = Math.round(value).toLocaleString('en-US');
-  return `${text} ${unit}`;
-}
 
 function formatRow(row: Row): string[] {
   return [
