@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
-const TICKS_PER_SECOND = ((): number => {
+/** USER_HZ, the unit of /proc's CPU times; 0 where there is no /proc to read. */
+export const TICKS_PER_SECOND = ((): number => {
   if (process.platform !== 'linux') return 0;
   try {
     const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
