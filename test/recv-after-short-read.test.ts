@@ -2,8 +2,9 @@
 // socket shows the receive queue was empty: the readiness backends then let
 // the next recv wait for the poller's next readable event instead of trying
 // first (which could only fail with EAGAIN). These cases check that nothing
-// is missed that way: more data, end of stream, data that arrives while no
-// recv is pending, and data sent just before the next recv is submitted.
+// is missed that way: more data, end of stream (also when it came with the
+// data read short), data that arrives while no recv is pending, and data
+// sent just before the next recv is submitted.
 import { expect } from 'chai';
 import type { IO } from '../io';
 import { forEachBackend } from './support/backends';
@@ -50,6 +51,27 @@ forEachBackend('recv after a short read', (scope) => {
     const again = submit((callback) => io.recv(server, buffer, callback));
     runUntil(io, () => again.done, 'the second recv');
     expect(again.result).to.equal(0);
+  });
+
+  it('sees the end of stream that came with the data it read short', function () {
+    const io = scope.create();
+    const { client, server, buffer } = afterShortRead(io);
+    const withData = submit((callback) => io.recv(server, buffer, callback));
+    io.runForNs(2_000_000);
+    expect(withData.done, 'nothing was sent').to.equal(false);
+    // The send starts at the synchronous shutdown's flush: the data and the
+    // end of stream reach the server together, before its next poll (one
+    // readable event for both, on a readiness backend).
+    const sent = submit((callback) => io.send(client, Buffer.from('last'), callback));
+    io.shutdown(client, 'send');
+    runUntil(io, () => sent.done && withData.done, 'the send and the recv');
+    expect(buffer.toString('latin1', 0, withData.result)).to.equal('last');
+    // That read was short, but the queue still holds the end of stream: the
+    // next recv must see it, not wait for an event that will not come.
+    const end = submit((callback) => io.recv(server, buffer, callback));
+    runUntil(io, () => end.done, 'the recv after the data', { stepsMax: 200 });
+    expect(end.error).to.equal(null);
+    expect(end.result).to.equal(0);
   });
 
   it('receives data that arrived while no recv was pending', function () {

@@ -73,6 +73,9 @@ class EpollPoller final : public Poller {
       events[written].fd = static_cast<int>(raw.data.u64);
       events[written].readable = failed || (raw.events & (EPOLLIN | EPOLLRDHUP)) != 0;
       events[written].writable = failed || (raw.events & EPOLLOUT) != 0;
+      // The mask is read when epoll_wait collects the event: data and a FIN
+      // that came before then are one event with EPOLLIN | EPOLLRDHUP.
+      events[written].read_ended = failed || (raw.events & EPOLLRDHUP) != 0;
       events[written].error = 0;  // epoll leaves SO_ERROR for connect_finish to read
       written++;
     }

@@ -79,6 +79,9 @@ class KqueuePoller final : public Poller {
       events[written].fd = static_cast<int>(raw.ident);
       events[written].readable = failed || raw.filter == EVFILT_READ;
       events[written].writable = failed || raw.filter == EVFILT_WRITE;
+      // Either filter's EOF may end the read side (a reset ends both); taking
+      // it as ended only costs the drained shortcut on this fd, never an event.
+      events[written].read_ended = failed;
       events[written].error = (raw.flags & EV_EOF) != 0 ? static_cast<int>(raw.fflags) : 0;
       written++;
     }

@@ -186,6 +186,8 @@ void ReadinessBackend::note_recv(const Op* op, FdState& state, int32_t result) {
   if (result <= 0 || static_cast<uint32_t>(result) >= op->args.recv.length) return;  // full, end of stream, error
   // Only a registered fd gets the event that clears the mark.
   if ((state.registered & Poller::kReadable) == 0) return;
+  // The end of stream may wait behind the data just read: no event will say so again.
+  if (state.read_ended != 0) return;
   // A short read proves an empty queue only on a byte stream (a datagram
   // socket returns one message per call, however many wait).
   if (state.stream == 0) state.stream = posix::is_stream_socket(op->fd) ? 1 : 2;
@@ -233,7 +235,9 @@ void ReadinessBackend::wait(int64_t timeout_ns) {
     FdEntry* entry = fds.find(event.fd);
     if (entry == nullptr) continue;
     if (event.readable) {
-      entry->backend_state<FdState>().read_drained = 0;
+      FdState& state = entry->backend_state<FdState>();
+      state.read_drained = 0;
+      if (event.read_ended) state.read_ended = 1;
       retry(*entry, Direction::in, event.error);
     }
     if (event.writable) retry(*entry, Direction::out, event.error);

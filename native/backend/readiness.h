@@ -25,6 +25,10 @@ class Poller {
     int fd;
     bool readable;  // also on error and hang-up: the op's syscall then reports it
     bool writable;
+    // The peer will send nothing more (end of stream, reset, error): a recv
+    // returns at once from now on, so a short read no longer proves the
+    // receive queue empty (it may hold the end of stream behind the data).
+    bool read_ended;
     // A socket error the poller reported with the event (kqueue's fflags
     // with EV_EOF), positive errno or 0. kqueue implementations may consume
     // SO_ERROR themselves (libkqueue does), so connect and recv take it from here.
@@ -68,9 +72,13 @@ class ReadinessBackend : public PosixBackend {
     // receive queue was empty then, so the next recv waits for the poller's
     // next readable event instead of trying first and failing with EAGAIN.
     // Set only once the fd is registered for readable; cleared by every
-    // readable event (data, hang-up, error).
+    // readable event (data, hang-up, error). Never set once read_ended.
     uint8_t read_drained;
     uint8_t stream;  // 0: not yet asked; 1: a SOCK_STREAM socket; 2: something else
+    // An event said the peer sends no more (Poller::Event::read_ended). Its
+    // end of stream can arrive with the last data, in the same event; after a
+    // short read of that data no further event comes, so no recv may wait.
+    uint8_t read_ended;
   };
 
  private:

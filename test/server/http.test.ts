@@ -6,7 +6,8 @@ import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import { expect } from 'chai';
 import { makeStaticRoot, mediumFile, type StaticRoot } from './fixtures';
-import { killAll, RawClient, request, startServer, within, type ServerProcess } from './support';
+import { IO } from '../../io';
+import { killAll, parseResponses, RawClient, request, startServer, within, type ServerProcess } from './support';
 
 const HELLO = 'Hello, World!';
 
@@ -300,3 +301,40 @@ for (const mode of ['reuseport', 'single'] as const) {
     });
   });
 }
+
+// A client that sends its last request and its end of stream together
+// (socket.end(request)) must get the answer and the close at once, on every
+// backend: not after the idle timeout. A readiness backend once missed the
+// end of stream that came in the same event as the data it read short.
+describe('server: the end of stream right behind the last request', function () {
+  this.timeout(30_000);
+  const backends = IO.backends().filter((name) => name !== 'simulation');
+  for (const backend of backends) {
+    it(`answers and closes at once (${backend}; idle timeout 10 minutes)`, async () => {
+      const server = await startServer([
+        '--port', '0', '--threads', '1', '--backend', backend, '--idle-timeout-ms', '600000', '--header-timeout-ms', '600000',
+      ]);
+      try {
+        for (let round = 0; round < 20; round++) {
+          const client = await RawClient.connect(server.port);
+          // One request first: the server's next recv then waits (and came back short).
+          client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+          expect((await client.responses(1))[0].status).to.equal(200);
+          // The last request in one-byte writes, then the end of stream: while the
+          // server works through the first bytes, the last one and the end of
+          // stream arrive together (one readable event, on a readiness backend).
+          const last = Buffer.from('GET /json HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1');
+          for (let at = 0; at < last.length; at++) client.socket.write(last.subarray(at, at + 1));
+          client.socket.end();
+          // Bounded well below the idle timeout: a server waiting for it fails here.
+          await client.waitClosed(10_000);
+          const responses = parseResponses(client.data);
+          expect(responses.map((response) => response.status)).to.deep.equal([200, 200]);
+          expect(responses[1].body.toString()).to.equal(JSON.stringify({ message: HELLO }));
+        }
+      } finally {
+        await server.stop('SIGTERM');
+      }
+    });
+  }
+});
