@@ -35,8 +35,13 @@ describe('reliability: fuzzing the HTTP server', () => {
         const seed = Number(process.env.TIGERIO_FUZZ_SEED ?? (Date.now() & 0x7fffffff));
         const summary = await fuzzServer({ port: server.port, seed, cases: Number(process.env.TIGERIO_FUZZ_RUNS ?? 1e9), seconds });
         expect(summary.cases).to.be.greaterThan(0);
-        // Still alive and serving.
-        const response = await request(server.port, { path: '/' });
+        // Still alive and serving (if not, say how the server process is, for the replay).
+        const response = await request(server.port, { path: '/' }).catch((error: Error) => {
+          throw new Error(
+            `after ${summary.cases} cases (seed ${seed}), GET / failed: ${error.message}; ` +
+              `server exit code ${server.child.exitCode}, signal ${server.child.signalCode}, stderr: ${server.stderr() || '(empty)'}`,
+          );
+        });
         expect(response.status).to.equal(200);
         expect(server.child.exitCode, `server stderr: ${server.stderr()}`).to.equal(null);
       });
