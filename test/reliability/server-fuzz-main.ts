@@ -2,7 +2,7 @@
 //   node dist/test/reliability/server-fuzz-main.js [--seconds S] [--seed N] [--cases N] [--backend NAME]
 import { IO } from '../../io';
 import { startServer } from '../server/support';
-import { FUZZ_SERVER_FLAGS, fuzzServer } from './support/server-fuzz';
+import { FUZZ_SERVER_FLAGS, FUZZ_SERVER_FLAGS_LONG_TIMEOUTS, fuzzServer } from './support/server-fuzz';
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -23,14 +23,19 @@ async function main(): Promise<number> {
     }
   }
   let status = 0;
-  for (const backend of backends) {
-    const server = await startServer([...FUZZ_SERVER_FLAGS, '--backend', backend]);
+  // Short timeouts, then timeouts far away: there the end of stream alone must close each case.
+  const configurations = [
+    { name: '', flags: FUZZ_SERVER_FLAGS },
+    { name: ' (long timeouts)', flags: FUZZ_SERVER_FLAGS_LONG_TIMEOUTS },
+  ];
+  for (const backend of backends) for (const { name, flags } of configurations) {
+    const server = await startServer([...flags, '--backend', backend]);
     try {
       const s = await fuzzServer({ port: server.port, seed, cases, seconds });
       if (server.child.exitCode !== null) throw new Error(`the server exited (${server.child.exitCode}): ${server.stderr()}`);
-      console.log(`server fuzz ${backend}: ${s.cases} cases, ${s.responseBytes} response bytes (seed ${seed}): ok`);
+      console.log(`server fuzz ${backend}${name}: ${s.cases} cases, ${s.responseBytes} response bytes (seed ${seed}): ok`);
     } catch (error) {
-      console.error(`server fuzz ${backend}: FAILED\n${(error as Error).message}`);
+      console.error(`server fuzz ${backend}${name}: FAILED\n${(error as Error).message}`);
       status = 1;
     } finally {
       await server.stop('SIGTERM').catch(() => server.child.kill('SIGKILL'));
