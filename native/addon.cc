@@ -13,6 +13,7 @@
 #include "attach.h"
 #include "backend/registry.h"
 #include "core/errors.h"
+#include "core/index_pool.h"
 #include "core/layout.h"
 #include "core/loop.h"
 #include "simulation_addon.h"
@@ -480,15 +481,8 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     }
     if (data == nullptr || byte_length == 0) return ThrowRange(env, "an empty or detached ArrayBuffer cannot be registered");
     uint32_t id = 0;
-    if (!free_buffer_ids_.empty()) {
-      id = free_buffer_ids_.back();
-      free_buffer_ids_.pop_back();
-    } else {
-      if (buffers_.size() >= kBuffersRegisteredMax) {
-        return ThrowRange(env, "too many ArrayBuffers in use by this IO at once", "ERR_IO_FULL");
-      }
-      id = static_cast<uint32_t>(buffers_.size());
-      buffers_.push_back(RegisteredBuffer{});
+    if (!take_index(free_buffer_ids_, buffers_, kBuffersRegisteredMax, &id)) {
+      return ThrowRange(env, "too many ArrayBuffers in use by this IO at once", "ERR_IO_FULL");
     }
     TIGERIO_ASSERT(buffers_[id].data == nullptr);
     buffers_[id] = RegisteredBuffer{static_cast<uint8_t*>(data), byte_length};

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "../core/backend.h"
+#include "../core/index_pool.h"
 #include "../core/layout.h"
 #include "sim_errors.h"
 #include "sim_network.h"
@@ -246,14 +247,7 @@ uint32_t Network::datagram_allocate(uint32_t length) {
   TIGERIO_ASSERT(datagram_bytes_ <= kDatagramBytesMax && free_datagrams_.size() <= datagrams_.size());
   if (datagram_bytes_ + length > kDatagramBytesMax) return kNoDatagram;
   uint32_t index = 0;
-  if (!free_datagrams_.empty()) {
-    index = free_datagrams_.back();
-    free_datagrams_.pop_back();
-  } else {
-    if (datagrams_.size() >= kDatagramsMax) return kNoDatagram;
-    datagrams_.emplace_back();
-    index = static_cast<uint32_t>(datagrams_.size() - 1);
-  }
+  if (!take_index(free_datagrams_, datagrams_, kDatagramsMax, &index)) return kNoDatagram;
   Datagram& datagram = datagrams_[index];
   TIGERIO_ASSERT(!datagram.used && datagram.bytes.empty());
   datagram.used = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../core/index_pool.h"
 #include "../core/layout.h"
 #include "sim_errors.h"
 #include "sim_world.h"
@@ -47,14 +48,7 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
     file.length = file.durable_length = 0;
   }
   uint32_t handle_index = 0;
-  if (!free_handles_.empty()) {
-    handle_index = free_handles_.back();
-    free_handles_.pop_back();
-  } else {
-    if (handles_.size() >= kHandlesMax) return kTooManyFiles;
-    handles_.emplace_back();
-    handle_index = static_cast<uint32_t>(handles_.size() - 1);
-  }
+  if (!take_index(free_handles_, handles_, kHandlesMax, &handle_index)) return kTooManyFiles;
   const int32_t fd = world_.fd_allocate(Object::file, handle_index, node);
   if (fd < 0) {
     free_handles_.push_back(handle_index);

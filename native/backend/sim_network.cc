@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "../core/backend.h"
+#include "../core/index_pool.h"
 #include "../core/layout.h"
 #include "sim_errors.h"
 #include "sim_world.h"
@@ -92,14 +93,9 @@ void format_ip(const Address& address, char* text, size_t text_size) {
 
 uint32_t Network::allocate() {
   uint32_t index = 0;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
-  } else {
-    TIGERIO_ASSERT(sockets_.size() < kSocketsMax * 2);
-    sockets_.emplace_back();
-    index = static_cast<uint32_t>(sockets_.size() - 1);
-  }
+  // The world's fd table runs out long before: both ends of kSocketsMax connections.
+  const bool taken = take_index(free_, sockets_, kSocketsMax * 2, &index);
+  TIGERIO_ASSERT(taken);
   Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state == Socket::free);
   socket.generation++;
