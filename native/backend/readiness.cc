@@ -183,6 +183,8 @@ void ReadinessBackend::retry(FdEntry& entry, Direction direction, int error) {
 
 void ReadinessBackend::note_recv(const Op* op, FdState& state, int32_t result) {
   TIGERIO_ASSERT(op->kind == OpKind::recv);
+  // The recv ran: the fd was not marked drained (issue skips the syscall then), or an event cleared it.
+  TIGERIO_ASSERT(state.read_drained == 0);
   if (result <= 0 || static_cast<uint32_t>(result) >= op->args.recv.length) return;  // full, end of stream, error
   // Only a registered fd gets the event that clears the mark.
   if ((state.registered & Poller::kReadable) == 0) return;
@@ -234,11 +236,14 @@ void ReadinessBackend::wait(int64_t timeout_ns) {
     const Poller::Event& event = events_[static_cast<size_t>(i)];
     FdEntry* entry = fds.find(event.fd);
     if (entry == nullptr) continue;
+    // Each poller reports an ended read side as readable too: its recv then returns at once.
+    TIGERIO_ASSERT(!event.read_ended || event.readable);
     if (event.readable) {
       FdState& state = entry->backend_state<FdState>();
       state.read_drained = 0;
       if (event.read_ended) state.read_ended = 1;
       retry(*entry, Direction::in, event.error);
+      TIGERIO_ASSERT(state.read_ended == 0 || state.read_drained == 0);
     }
     if (event.writable) retry(*entry, Direction::out, event.error);
   }
