@@ -8,16 +8,22 @@
 import { expect } from 'chai';
 import type { IO } from '../io';
 import { forEachBackend } from './support/backends';
-import { runUntil, submit, succeed } from './support/run';
+import { runUntil, submit, succeed, type Outcome } from './support/run';
 import { connectedPair, type ConnectedPair } from './support/sockets';
+
+/** Submits a recv on `fd` with nothing sent to it, and checks that it waits (the IO run for `ns` first). */
+function waitingRecv(io: IO, fd: number, buffer: Buffer, ns: number): Outcome {
+  const recv = submit((callback) => io.recv(fd, buffer, callback));
+  io.runForNs(ns);
+  expect(recv.done, 'a recv with nothing sent').to.equal(false);
+  return recv;
+}
 
 /** A pair whose server side has had one short recv, after one that waited (so the fd is registered with the poller). */
 function afterShortRead(io: IO): ConnectedPair & { buffer: Buffer } {
   const pair = connectedPair(io);
   const buffer = Buffer.alloc(4096);
-  const first = submit((callback) => io.recv(pair.server, buffer, callback));
-  io.runForNs(2_000_000);
-  expect(first.done, 'a recv with nothing sent').to.equal(false);
+  const first = waitingRecv(io, pair.server, buffer, 2_000_000);
   succeed(io, 'send', (callback) => io.send(pair.client, Buffer.from('0123456789'), callback));
   runUntil(io, () => first.done, 'the first recv');
   expect(first.error).to.equal(null);
@@ -29,9 +35,7 @@ forEachBackend('recv after a short read', (scope) => {
   it('waits for more data and then receives it', function () {
     const io = scope.create();
     const { client, server, buffer } = afterShortRead(io);
-    const next = submit((callback) => io.recv(server, buffer, callback));
-    io.runForNs(5_000_000);
-    expect(next.done, 'nothing was sent').to.equal(false);
+    const next = waitingRecv(io, server, buffer, 5_000_000);
     succeed(io, 'send', (callback) => io.send(client, Buffer.from('hello'), callback));
     runUntil(io, () => next.done, 'the recv');
     expect(next.error).to.equal(null);
@@ -56,9 +60,7 @@ forEachBackend('recv after a short read', (scope) => {
   it('sees the end of stream that came with the data it read short', function () {
     const io = scope.create();
     const { client, server, buffer } = afterShortRead(io);
-    const withData = submit((callback) => io.recv(server, buffer, callback));
-    io.runForNs(2_000_000);
-    expect(withData.done, 'nothing was sent').to.equal(false);
+    const withData = waitingRecv(io, server, buffer, 2_000_000);
     // The send starts at the synchronous shutdown's flush: the data and the
     // end of stream reach the server together, before its next poll (one
     // readable event for both, on a readiness backend).
