@@ -2,7 +2,7 @@
 //   node dist/test/reliability/server-fuzz-main.js [--seconds S] [--seed N] [--cases N] [--backend NAME]
 import { IO } from '../../io';
 import { startServer } from '../server/support';
-import { FUZZ_SERVER_FLAGS, FUZZ_SERVER_FLAGS_LONG_TIMEOUTS, fuzzServer } from './support/server-fuzz';
+import { FUZZ_SERVER_CONFIGURATIONS, fuzzServer } from './support/server-fuzz';
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -23,12 +23,7 @@ async function main(): Promise<number> {
     }
   }
   let status = 0;
-  // Short timeouts, then timeouts far away: there the end of stream alone must close each case.
-  const configurations = [
-    { name: '', flags: FUZZ_SERVER_FLAGS },
-    { name: ' (long timeouts)', flags: FUZZ_SERVER_FLAGS_LONG_TIMEOUTS },
-  ];
-  for (const backend of backends) for (const { name, flags } of configurations) {
+  for (const backend of backends) for (const { name, flags } of FUZZ_SERVER_CONFIGURATIONS) {
     const server = await startServer([...flags, '--backend', backend]);
     try {
       const s = await fuzzServer({ port: server.port, seed, cases, seconds });

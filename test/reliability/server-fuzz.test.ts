@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { IO } from '../../io';
 import { killAll, request, startServer, type ServerProcess } from '../server/support';
-import { checkResponses, FUZZ_SERVER_FLAGS, FUZZ_SERVER_FLAGS_LONG_TIMEOUTS, fuzzServer } from './support/server-fuzz';
+import { checkResponses, FUZZ_SERVER_CONFIGURATIONS, fuzzServer } from './support/server-fuzz';
 
 describe('reliability: fuzzing the HTTP server', () => {
   it('the response checker accepts responses and HEAD heads, and rejects garbage and cut-off bodies', () => {
@@ -19,12 +19,8 @@ describe('reliability: fuzzing the HTTP server', () => {
   // The server runs as a child process that real TCP clients reach: not on
   // 'simulation', whose sockets exist only inside its world (the server
   // under the simulation has its own test, test/simulation/server.test.ts).
-  const configurations = [
-    { title: '', flags: FUZZ_SERVER_FLAGS },
-    { title: ', timeouts far away (the end of stream alone must close)', flags: FUZZ_SERVER_FLAGS_LONG_TIMEOUTS },
-  ];
-  for (const backend of IO.backends().filter((name) => name !== 'simulation')) for (const { title, flags } of configurations) {
-    describe(`${backend}${title}`, () => {
+  for (const backend of IO.backends().filter((name) => name !== 'simulation')) for (const { name, flags } of FUZZ_SERVER_CONFIGURATIONS) {
+    describe(`${backend}${name}`, () => {
       let server: ServerProcess;
       before(async () => {
         server = await startServer([...flags, '--backend', backend]);

@@ -10,22 +10,28 @@
 import * as net from 'node:net';
 import { seededRandom } from '../../support/random';
 
-/** Short timeouts, so a stalled case ends fast; small limits, so they are reached. */
-export const FUZZ_SERVER_FLAGS = [
-  '--port', '0', '--threads', '2', '--quiet',
-  '--header-timeout-ms', '1000', '--idle-timeout-ms', '1000', '--send-timeout-ms', '2000',
-  '--max-header-bytes', '4096', '--max-body-bytes', '65536',
-];
+/** The fuzzed server's flags: small limits, so they are reached, and the given header and idle timeouts. */
+function fuzzServerFlags(headerAndIdleTimeoutMs: number): string[] {
+  const timeout = String(headerAndIdleTimeoutMs);
+  return [
+    '--port', '0', '--threads', '2', '--quiet',
+    '--header-timeout-ms', timeout, '--idle-timeout-ms', timeout, '--send-timeout-ms', '2000',
+    '--max-header-bytes', '4096', '--max-body-bytes', '65536',
+  ];
+}
 
 /**
- * The same limits with header and idle timeouts far beyond a case's bound:
- * every case ends with the client's end of stream, so the server must close
- * because of it, never because a timeout ran out (a missed end of stream
- * then fails the case instead of being covered by the timeout).
+ * The server configurations every fuzz run covers. The first has short
+ * timeouts, so a stalled case ends fast. The second has its
+ * header and idle timeouts far beyond a case's bound: every case ends with
+ * the client's end of stream, so the server must close because of it,
+ * never because a timeout ran out (a missed end of stream then fails the
+ * case instead of being covered by the timeout).
  */
-export const FUZZ_SERVER_FLAGS_LONG_TIMEOUTS = FUZZ_SERVER_FLAGS.map((flag, i, all) =>
-  all[i - 1] === '--header-timeout-ms' || all[i - 1] === '--idle-timeout-ms' ? '600000' : flag,
-);
+export const FUZZ_SERVER_CONFIGURATIONS: { name: string; flags: string[] }[] = [
+  { name: '', flags: fuzzServerFlags(1000) },
+  { name: ', timeouts far away (the end of stream alone must close)', flags: fuzzServerFlags(600_000) },
+];
 
 
 const CORPUS = [
