@@ -479,7 +479,7 @@ interface HttpFigure {
   wrkCpuUs: number | null;
 }
 
-async function measureHttpCpu(name: string, wrk: string, start: () => Promise<Server>, load: WrkLoad): Promise<HttpFigure> {
+async function measureHttp(name: string, wrk: string, start: () => Promise<Server>, load: WrkLoad): Promise<HttpFigure> {
   const { pipelined, connections = 100, urlPath = '/', rejectErrors = false } = load;
   const none: HttpFigure = { requestsPerSecond: null, serverCpuUs: null, wrkCpuUs: null };
   let server: Server | null = null;
@@ -511,9 +511,6 @@ async function measureHttpCpu(name: string, wrk: string, start: () => Promise<Se
   }
 }
 
-async function measureHttp(name: string, wrk: string, start: () => Promise<Server>, load: WrkLoad): Promise<number | null> {
-  return (await measureHttpCpu(name, wrk, start, load)).requestsPerSecond;
-}
 
 function median(values: (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
@@ -611,7 +608,7 @@ async function http(): Promise<void> {
   for (let round = 1; round <= D.httpRounds; round++) {
     if (D.httpRounds > 1) process.stdout.write(`bench: http round ${round} of ${D.httpRounds}\n`);
     for (const c of contenders) {
-      const figure = await measureHttpCpu(c.name, wrk, c.start, { pipelined: c.pipelined });
+      const figure = await measureHttp(c.name, wrk, c.start, { pipelined: c.pipelined });
       figures.set(key(c), [...(figures.get(key(c)) ?? []), figure]);
     }
   }
@@ -638,9 +635,13 @@ async function http(): Promise<void> {
     if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: serverCpu('nginx') });
     if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: serverCpu('Bun.serve') });
   }
-  const wrkNotes = contenders
-    .filter((c) => !c.pipelined && wrkCpu(key(c)) !== null && fig(key(c)) !== null)
-    .map((c) => `${c.name} ${wrkCpu(key(c))!.toFixed(2)} us (ceiling ${Math.round(1e6 / wrkCpu(key(c))!).toLocaleString('en-US')} req/s, reached ${Math.round(fig(key(c))!).toLocaleString('en-US')})`);
+  const wrkNotes = contenders.flatMap((c) => {
+    const cpuUs = c.pipelined ? null : wrkCpu(key(c));
+    const reached = fig(key(c));
+    if (cpuUs === null || reached === null) return [];
+    const ceiling = Math.round(1e6 / cpuUs).toLocaleString('en-US');
+    return [`${c.name} ${cpuUs.toFixed(2)} us (ceiling ${ceiling} req/s, reached ${Math.round(reached).toLocaleString('en-US')})`];
+  });
   if (wrkNotes.length > 0) note(`HTTP hello: wrk's own CPU per request, and the most one wrk thread could ask at that cost: ${wrkNotes.join('; ')}`);
   for (const backend of backends) {
     const base = {
@@ -730,7 +731,8 @@ async function sendfile(): Promise<void> {
     return match ? Number(match[1]) : null;
   };
   const fileLoad: WrkLoad = { pipelined: false, connections: STATIC_CONNECTIONS, urlPath: '/file.bin', rejectErrors: true };
-  const measure = (name: string, start: () => Promise<Server>): Promise<number | null> => measureHttp(name, wrk, start, fileLoad);
+  const measure = async (name: string, start: () => Promise<Server>): Promise<number | null> =>
+    (await measureHttp(name, wrk, start, fileLoad)).requestsPerSecond;
   let nginxFigure: number | null = null;
   if (nginx !== null) {
     const dir = fs.mkdtempSync(path.join(tmp, 'nginx-static-'));
