@@ -209,12 +209,14 @@ bool Disk::unlink(const std::string& path) {
   auto found = paths_.find(path);
   if (found == paths_.end()) return false;
   const uint32_t file_index = found->second;
+  TIGERIO_ASSERT(file_index < files_.size());
   paths_.erase(found);
   // No name and no open fd: nothing can reach its bytes again, so its pages go back to the disk.
   bool open = false;
   for (const Handle& handle : handles_) open = open || (handle.open && handle.file == file_index);
   if (!open) {
     File& file = files_[file_index];
+    TIGERIO_ASSERT(pages_bytes_ >= file.pages.size() * sizeof(Page));
     pages_bytes_ -= file.pages.size() * sizeof(Page);
     file.pages.clear();
     file.length = file.durable_length = 0;
@@ -224,6 +226,7 @@ bool Disk::unlink(const std::string& path) {
 }
 
 int32_t Disk::bind_socket(const std::string& path, uint32_t socket_index, uint64_t generation) {
+  TIGERIO_ASSERT(!path.empty());
   if (paths_.count(path) != 0) return kAddressInUse;  // a stale socket or a file: removing it is the caller's call
   files_.emplace_back();
   File& file = files_.back();
@@ -231,12 +234,15 @@ int32_t Disk::bind_socket(const std::string& path, uint32_t socket_index, uint64
   file.socket_index = socket_index;
   file.socket_generation = generation;
   paths_.emplace(path, static_cast<uint32_t>(files_.size() - 1));
+  TIGERIO_ASSERT(paths_.count(path) == 1 && file.pages.empty());
   return 0;
 }
 
 int32_t Disk::find_socket(const std::string& path, uint32_t* socket_index, uint64_t* generation) const {
   auto found = paths_.find(path);
+  TIGERIO_ASSERT(socket_index != nullptr && generation != nullptr);
   if (found == paths_.end()) return kNoEntry;
+  TIGERIO_ASSERT(found->second < files_.size());
   const File& file = files_[found->second];
   if (!file.socket) return kConnectionRefused;
   *socket_index = file.socket_index;
@@ -247,6 +253,7 @@ int32_t Disk::find_socket(const std::string& path, uint32_t* socket_index, uint6
 void Disk::unlink_socket(const std::string& path, uint32_t socket_index, uint64_t generation) {
   auto found = paths_.find(path);
   if (found == paths_.end()) return;
+  TIGERIO_ASSERT(found->second < files_.size());
   const File& file = files_[found->second];
   if (!file.socket || file.socket_index != socket_index || file.socket_generation != generation) return;
   unlink(path);
