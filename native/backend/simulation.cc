@@ -1,5 +1,7 @@
 #include "simulation.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <vector>
 
@@ -165,14 +167,13 @@ int32_t SimulationBackend::close(int32_t fd, FdEntry* entry) {
   const sim::Object closed = *object;
   world_->fd_release(fd);  // first: a close never finds its own number half-gone
   // A Unix listener of this IO's: its path goes with it (if it still names it).
-  const UnixPath* named = nullptr;
-  for (const UnixPath& unix_path : unix_paths_) {
-    if (unix_path.fd == fd) named = &unix_path;
-  }
+  const auto named = std::find_if(unix_paths_.begin(), unix_paths_.end(), [fd](const UnixPath& p) { return p.fd == fd; });
   UnixPath removed{-1, 0, 0, std::string()};
-  if (named != nullptr) {
-    removed = *named;
-    unix_paths_.erase(unix_paths_.begin() + (named - unix_paths_.data()));
+  if (named != unix_paths_.end()) {
+    removed = std::move(*named);
+    unix_paths_.erase(named);
+    // An fd number names one listener at a time: its path was recorded once.
+    TIGERIO_ASSERT(std::none_of(unix_paths_.begin(), unix_paths_.end(), [fd](const UnixPath& p) { return p.fd == fd; }));
   }
   const bool same_listener = removed.fd >= 0 && closed.type == sim::Object::socket && closed.index == removed.socket &&
                              world_->network().generation(closed.index) == removed.generation;
