@@ -26,7 +26,6 @@
 // Lifetime: closeNow() closes the fd (the IO completes our pending recv and
 // send with ECANCELED first) and leaves the timeout queue; the object goes back to
 // the pool once every callback it is owed has run (`opsPending` is 0).
-import { performance } from 'node:perf_hooks';
 import type { IO, IOError } from '../io';
 import { CONTINUE, ERROR, REQUEST, RequestParser, type HttpRequest, type ParserLimits } from './http/parser';
 import {
@@ -61,6 +60,12 @@ export interface ConnectionHost {
   readonly root: string | null;
   /** Set when graceful shutdown began: responses say `Connection: close`. */
   readonly draining: boolean;
+  /**
+   * Now, in performance.now() milliseconds, for activity stamps and
+   * deadlines: may lag the clock (by at most one event-loop round, see
+   * round-clock.ts), never lead it.
+   */
+  nowMs(): number;
   /** The connection's socket is closed (its fd is free again). */
   socketClosed(connection: Connection): void;
   /** Every callback the connection was owed has run: it may be reused. */
@@ -138,7 +143,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.fileFd = -1;
     this.request = null;
     this.requestStart = -1;
-    this.lastActivity = this.lastProgress = performance.now();
+    this.lastActivity = this.lastProgress = this.host.nowMs();
     this.deadline = Infinity;
     this.process();
   }
@@ -179,7 +184,7 @@ export class Connection implements Responder, TimeoutEntry {
     if (this.lingering) {
       this.lingerBytes += n;
       if (n === 0 || this.lingerBytes > limits.LINGER_BYTES) return this.closeNow();
-      this.setDeadline(Math.min(this.lingerEnd, performance.now() + limits.LINGER_QUIET_MS));
+      this.setDeadline(Math.min(this.lingerEnd, this.host.nowMs() + limits.LINGER_QUIET_MS));
       this.recvLinger();
       return;
     }
@@ -189,7 +194,7 @@ export class Connection implements Responder, TimeoutEntry {
       this.peerEnded = true;
     } else {
       this.recvEnd += n;
-      this.lastActivity = performance.now();
+      this.lastActivity = this.host.nowMs();
     }
     this.process();
   }
@@ -223,7 +228,7 @@ export class Connection implements Responder, TimeoutEntry {
     if (waiting && (this.peerEnded || (this.host.draining && parser.betweenRequests && this.recvStart === this.recvEnd))) {
       this.closeAfterFlush = true; // nothing more will come, or none is wanted
     }
-    if (this.requestStart < 0 && this.recvStart < this.recvEnd) this.requestStart = performance.now();
+    if (this.requestStart < 0 && this.recvStart < this.recvEnd) this.requestStart = this.host.nowMs();
     this.flush();
     if (this.closed) return;
     if (waiting && !this.closeAfterFlush && !this.recvPending && back.length < limits.OUTPUT_HIGH_WATER) this.recv();
@@ -359,7 +364,7 @@ export class Connection implements Responder, TimeoutEntry {
   private sendFileBytes(): void {
     this.fileSendPending = true;
     this.opsPending++;
-    this.lastProgress = performance.now();
+    this.lastProgress = this.host.nowMs();
     this.io.sendFile(this.fd, this.fileFd, this.filePosition, this.fileRemaining, this.onFileSentBound);
   }
 
@@ -378,7 +383,7 @@ export class Connection implements Responder, TimeoutEntry {
     }
     this.filePosition += n;
     this.fileRemaining -= n;
-    this.lastProgress = performance.now();
+    this.lastProgress = this.host.nowMs();
     if (this.fileRemaining === 0) {
       this.closeFile();
       this.busy = false;
@@ -405,7 +410,7 @@ export class Connection implements Responder, TimeoutEntry {
       this.front = sending;
       this.sendOffset = 0;
       this.sendLength = sending.length;
-      this.lastProgress = performance.now();
+      this.lastProgress = this.host.nowMs();
       this.send();
       return;
     }
@@ -429,7 +434,7 @@ export class Connection implements Responder, TimeoutEntry {
     if (this.closed) return this.maybeRelease();
     if (error !== null) return this.closeNow(); // EPIPE, ECONNRESET: the client is gone
     this.sendOffset += n;
-    this.lastProgress = performance.now();
+    this.lastProgress = this.host.nowMs();
     if (this.sendOffset < this.sendLength) {
       this.send(); // partial send: the rest, from where the kernel stopped
       this.updateDeadline();
@@ -458,7 +463,7 @@ export class Connection implements Responder, TimeoutEntry {
     } catch {
       return this.closeNow(); // the peer is gone already (ENOTCONN, ECONNRESET)
     }
-    const now = performance.now();
+    const now = this.host.nowMs();
     this.lingering = true;
     this.lingerBytes = 0;
     this.lingerEnd = now + Math.min(limits.LINGER_MS, this.host.options.idleTimeoutMs);

@@ -18,6 +18,7 @@ import { CannedResponse, DateClock } from './http/response';
 import * as limits from './limits';
 import type { ServerOptions } from './options';
 import type { RouteTable } from './routes';
+import { RoundClock } from './round-clock';
 import { TimeoutQueue } from './timeouts';
 
 export interface WorkerInit {
@@ -50,6 +51,7 @@ class ServerWorker implements ConnectionHost {
   readonly timeouts: TimeoutQueue;
   draining = false;
 
+  private readonly roundClock = new RoundClock();
   private readonly active = new Set<Connection>();
   private readonly pool: Connection[] = [];
   private acceptor: Acceptor | null = null;
@@ -114,6 +116,10 @@ class ServerWorker implements ConnectionHost {
     this.active.add(connection);
     connection.open(fd);
     if (this.acceptor !== null && this.active.size >= this.options.maxConnections) this.acceptor.pause();
+  }
+
+  nowMs(): number {
+    return this.roundClock.nowMs();
   }
 
   socketClosed(): void {

@@ -8,6 +8,7 @@ import type { ParserLimits } from '../../server/http/parser';
 import { CannedResponse, DateClock } from '../../server/http/response';
 import { defaultOptions, type ServerOptions } from '../../server/options';
 import type { RouteTable } from '../../server/routes';
+import { RoundClock } from '../../server/round-clock';
 import { TimeoutQueue } from '../../server/timeouts';
 import { within } from './support';
 
@@ -27,6 +28,7 @@ export class InProcessServer implements ConnectionHost {
   readonly port: number;
   private readonly listener: number;
   private stopped = false;
+  private readonly roundClock = new RoundClock();
 
   constructor(overrides: Partial<ServerOptions> = {}) {
     this.io = new IO();
@@ -72,6 +74,10 @@ export class InProcessServer implements ConnectionHost {
       connection.open(fd);
       this.accept();
     });
+  }
+
+  nowMs(): number {
+    return this.roundClock.nowMs();
   }
 
   socketClosed(): void {}

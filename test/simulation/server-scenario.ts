@@ -76,6 +76,9 @@ function run(sim: Simulation, seed: number, clientCount: number): ServerReport {
     get draining() {
       return draining;
     },
+    // The world's virtual clock, read fresh: the whole run is one JS call, so
+    // a clock that refreshes between event-loop rounds (the worker's) would stand still.
+    nowMs: () => performance.now(),
     socketClosed: () => acceptor?.fdFreed(),
     released: (connection) => void active.delete(connection),
   };
