@@ -5,7 +5,7 @@
 // beyond the caller's own callback.
 import { unlinkSync } from 'node:fs';
 import { binding, type NativeIO, type NativeWorld, type Side } from './native';
-import { BufferRegistry } from './buffers';
+import { BufferRegistry, DIRECTION_IN, DIRECTION_OUT } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
 import { OperationSlots } from './slots';
 import { worldOf } from './world';
@@ -510,6 +510,7 @@ export class IO {
         };
       }
     }
+    this.buffersRegistered.forget(fd);
     return this.submit(KIND_CLOSE, fd, 0, 0, 0, undefined, callback);
   }
 
@@ -946,7 +947,8 @@ export class IO {
   /** A recv, send, read or write: its bytes named by registered ArrayBuffer, offset and length. */
   private submitTransfer(kind: number, fd: number, view: ArrayBufferView, position: number, callback: Callback): OperationId {
     const length = view.byteLength < this.bufferSizeMax ? view.byteLength : this.bufferSizeMax;
-    const id = this.buffersRegistered.idOf(view);
+    const direction = kind === KIND_RECV || kind === KIND_READ ? DIRECTION_IN : DIRECTION_OUT;
+    const id = this.buffersRegistered.idOfTransfer(view, fd, direction);
     return this.submitRecord(kind, fd, 0, id, length, position, view.byteOffset, view, callback);
   }
 

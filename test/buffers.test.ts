@@ -75,3 +75,83 @@ forEachBackend('buffer ownership', (scope) => {
     runUntil(io, () => last === 0x7a, 'the tail bytes at the receiver');
   });
 });
+
+// The IO remembers, per fd and direction, the last view it was given and its
+// ArrayBuffer's id (io/buffers.ts): views that alternate on one fd must still
+// each reach their own bytes, and a closed fd must not keep its last buffers.
+forEachBackend('buffer lookups per fd', (scope) => {
+  /** Sends `bytes` from `view` on one side and receives them into `into` on the other, exactly. */
+  function transfer(io: ReturnType<typeof scope.create>, from: number, to: number, view: Uint8Array, into: Uint8Array): void {
+    const send = submit((callback) => io.send(from, view, callback));
+    let received = 0;
+    let failed: Error | null = null;
+    const recvMore = (): void => {
+      io.recv(to, into.subarray(received), (error, n) => {
+        if (error !== null || n === 0) {
+          failed = error ?? new Error('peer closed');
+          return;
+        }
+        received += n;
+        if (received < view.length) recvMore();
+      });
+    };
+    // The first recv names `into` itself, so the fd's cache entry is `into` (or its subarray at 0).
+    io.recv(to, into, (error, n) => {
+      if (error !== null || n === 0) {
+        failed = error ?? new Error('peer closed');
+        return;
+      }
+      received += n;
+      if (received < view.length) recvMore();
+    });
+    runUntil(io, () => (send.done && received >= view.length) || failed !== null, 'a transfer');
+    expect(failed).to.equal(null);
+    expect(send.error).to.equal(null);
+    expect(send.result).to.equal(view.length);
+  }
+
+  it('alternating views over different ArrayBuffers on one fd each send and receive their own bytes', () => {
+    const io = scope.create();
+    const { client, server } = connectedPair(io);
+    const outA = new Uint8Array(new ArrayBuffer(4096), 512, 1000).fill(0x41);
+    const outB = new Uint8Array(new ArrayBuffer(8192), 64, 1000).fill(0x42);
+    const inA = new Uint8Array(new ArrayBuffer(4096), 100, 1000);
+    const inB = new Uint8Array(new ArrayBuffer(4096), 2000, 1000);
+    const order: Array<[Uint8Array, Uint8Array, number]> = [
+      [outA, inA, 0x41],
+      [outB, inB, 0x42],
+      [outA, inB, 0x41],
+      [outB, inA, 0x42],
+      [outA, inA, 0x41],
+    ];
+    for (const [out, into, byte] of order) {
+      into.fill(0);
+      transfer(io, client, server, out, into);
+      expect(into.every((b) => b === byte), `the receiver's view holds 0x${byte.toString(16)} throughout`).to.equal(true);
+    }
+    // Bytes beside the views were never written.
+    expect(new Uint8Array(inA.buffer, 0, 100).every((b) => b === 0)).to.equal(true);
+    expect(new Uint8Array(inB.buffer, 0, 2000).every((b) => b === 0)).to.equal(true);
+  });
+
+  it('lets the last buffers of a closed fd be collected', async function () {
+    const io = scope.create();
+    const { client, server } = connectedPair(io);
+    let weakIn: WeakRef<Uint8Array>;
+    let weakOut: WeakRef<Uint8Array>;
+    (() => {
+      const out = new Uint8Array(new ArrayBuffer(256)).fill(7);
+      const into = new Uint8Array(new ArrayBuffer(256));
+      weakIn = new WeakRef(into);
+      weakOut = new WeakRef(out);
+      transfer(io, client, server, out, into);
+    })();
+    const closedClient = submit((callback) => io.close(client, callback));
+    const closedServer = submit((callback) => io.close(server, callback));
+    runUntil(io, () => closedClient.done && closedServer.done, 'the closes');
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    expect(weakOut!.deref(), 'the closed fd kept its last send buffer').to.equal(undefined);
+    expect(weakIn!.deref(), 'the closed fd kept its last recv buffer').to.equal(undefined);
+  });
+});
