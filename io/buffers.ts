@@ -9,9 +9,10 @@
 // lookup follows. In the sample server under wrk those were 11% of its user
 // time. Most programs give each fd the same view over and over (a
 // connection's receive buffer, its output buffer), so per fd and direction
-// the last view and its id are kept: the same view again costs one
-// comparison. The cache holds one view per fd and direction, which the fd's
-// operation held anyway; close(fd) and deinit drop them.
+// the last two views and their ids are kept: the same view again costs a
+// comparison or two. The cache holds at most two views per fd and
+// direction, which the fd's operations held anyway; close(fd) and deinit
+// drop them.
 //
 // A SharedArrayBuffer's view is not registered (Node-API cannot read one):
 // the flush looks it up in `sides` instead, as for a host or a path.
@@ -26,7 +27,7 @@ const CACHED_FD_LIMIT = 1 << 16;
 export class BufferRegistry {
   private readonly ids = new WeakMap<ArrayBuffer, number>();
   private readonly finalizer: FinalizationRegistry<number>;
-  /** By fd * 2 + direction: the last view used there and its buffer's id (dense, grown on demand). */
+  /** By (fd * 2 + direction) * 2 + way: the last two views used there and their buffers' ids (dense, grown on demand). */
   private lastViews: (ArrayBufferView | undefined)[] = [];
   private lastIds: number[] = [];
 
@@ -44,24 +45,29 @@ export class BufferRegistry {
   }
 
   /**
-   * idOf(), for a transfer on `fd`: the same view as the last one on that
-   * fd and direction is answered from the cache. Its id is still right: the
-   * cache holds the view, so its ArrayBuffer cannot have been collected and
-   * its id cannot have been given away.
+   * idOf(), for a transfer on `fd`: a view among the last two on that fd
+   * and direction is answered from the cache (two: a connection commonly
+   * alternates between two output buffers, one filling while the other is
+   * sent). Its id is still right: the cache holds the view, so its
+   * ArrayBuffer cannot have been collected and its id given away.
    */
   idOfTransfer(view: ArrayBufferView, fd: number, direction: number): number {
     if (fd >= CACHED_FD_LIMIT) return this.idOf(view);
-    const index = fd * 2 + direction;
+    const index = (fd * 2 + direction) * 2;
     const views = this.lastViews;
     if (index < views.length) {
       if (views[index] === view) return this.lastIds[index];
+      if (views[index + 1] === view) return this.lastIds[index + 1];
     } else {
-      while (views.length <= index) {
+      while (views.length < index + 2) {
         views.push(undefined);
         this.lastIds.push(-1);
       }
     }
     const id = this.idOf(view);
+    // The newer entry first; the older one makes room.
+    views[index + 1] = views[index];
+    this.lastIds[index + 1] = this.lastIds[index];
     views[index] = view;
     this.lastIds[index] = id;
     return id;
@@ -70,7 +76,8 @@ export class BufferRegistry {
   /** The fd is being closed: its cached views are let go. */
   forget(fd: number): void {
     const views = this.lastViews;
-    for (let index = fd * 2; index < fd * 2 + 2 && index < views.length; index++) views[index] = undefined;
+    const first = fd * 4;
+    for (let index = first; index < first + 4 && index < views.length; index++) views[index] = undefined;
   }
 
   /** The IO is gone: no more native calls, nothing kept. */

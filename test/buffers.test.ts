@@ -110,19 +110,28 @@ forEachBackend('buffer lookups per fd', (scope) => {
     expect(send.result).to.equal(view.length);
   }
 
-  it('alternating views over different ArrayBuffers on one fd each send and receive their own bytes', () => {
+  it('views rotating over different ArrayBuffers on one fd each send and receive their own bytes', () => {
     const io = scope.create();
     const { client, server } = connectedPair(io);
     const outA = new Uint8Array(new ArrayBuffer(4096), 512, 1000).fill(0x41);
     const outB = new Uint8Array(new ArrayBuffer(8192), 64, 1000).fill(0x42);
     const inA = new Uint8Array(new ArrayBuffer(4096), 100, 1000);
+    const outC = new Uint8Array(new ArrayBuffer(1000)).fill(0x43);
     const inB = new Uint8Array(new ArrayBuffer(4096), 2000, 1000);
+    const inC = new Uint8Array(new ArrayBuffer(1000));
+    // Two views alternating, then three in turn (more than the cache holds per fd), then back.
     const order: Array<[Uint8Array, Uint8Array, number]> = [
       [outA, inA, 0x41],
       [outB, inB, 0x42],
       [outA, inB, 0x41],
       [outB, inA, 0x42],
+      [outC, inC, 0x43],
       [outA, inA, 0x41],
+      [outB, inB, 0x42],
+      [outC, inC, 0x43],
+      [outA, inB, 0x41],
+      [outC, inA, 0x43],
+      [outB, inC, 0x42],
     ];
     for (const [out, into, byte] of order) {
       into.fill(0);
