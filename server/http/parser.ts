@@ -145,6 +145,13 @@ export class RequestParser {
   private scanned = 0;
   /** Head: start of the line being scanned, relative to the head's start. */
   private lineStart = 0;
+  /**
+   * Head: the LF of each line found so far, relative to the head's start,
+   * so that parseHead does not search for them again (the first ones, up to
+   * the field count limit; past it the head fails with 431 anyway).
+   */
+  private readonly lineEnds: Int32Array;
+  private lineCount = 0;
   /** Empty lines skipped before the request line (RFC 9112 §2.2), bounded. */
   private skipped = 0;
   private current: ParsedRequest | null = null;
@@ -163,6 +170,7 @@ export class RequestParser {
 
   constructor(private readonly limits: ParserLimits) {
     this.reusable = new ParsedRequest(limits.maxHeaderCount);
+    this.lineEnds = new Int32Array(limits.maxHeaderCount + 2); // the request line, the fields, one past the limit
   }
 
   /** Forgets everything: ready for a new connection. */
@@ -174,6 +182,7 @@ export class RequestParser {
     this.state = S_HEAD;
     this.scanned = 0;
     this.lineStart = 0;
+    this.lineCount = 0;
     this.skipped = 0;
     this.current = null;
     this.body = EMPTY;
@@ -221,6 +230,7 @@ export class RequestParser {
       p = headEnd;
       this.scanned = 0;
       this.lineStart = 0;
+      this.lineCount = 0;
       this.skipped = 0;
       if (request === null) return p - start;
       if (this.state === S_HEAD) {
@@ -273,6 +283,7 @@ export class RequestParser {
         return -2;
       }
       if (lf - 1 === lineStart) return lf + 1;
+      if (this.lineCount < this.lineEnds.length) this.lineEnds[this.lineCount++] = lf - head;
       lineStart = lf + 1;
       from = lf + 1;
     }
@@ -282,7 +293,9 @@ export class RequestParser {
   private parseHead(buf: Buffer, s: number, e: number): ParsedRequest | null {
     const limits = this.limits;
     // request-line = method SP request-target SP HTTP-version CRLF
-    const lineLf = buf.indexOf(LF, s);
+    const lineEnds = this.lineEnds;
+    const lines = this.lineCount;
+    const lineLf = s + lineEnds[0];
     const lineEnd = lineLf - 1;
     let i = s;
     while (i < lineEnd && TCHAR[buf[i]] === 1) i++;
@@ -312,8 +325,9 @@ export class RequestParser {
     let count = 0;
     let ls = lineLf + 1;
     const last = e - 2; // the blank line's CR
+    let line = 1;
     while (ls < last) {
-      const lf = buf.indexOf(LF, ls);
+      const lf = line < lines ? s + lineEnds[line++] : buf.indexOf(LF, ls);
       const le = lf - 1;
       if (buf[ls] === SP || buf[ls] === HTAB) return this.failHead(400, 'obsolete line folding');
       let j = ls;

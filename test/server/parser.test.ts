@@ -253,6 +253,23 @@ describe('server: HTTP parser', () => {
       expect(status('GET / HTTP/1.1\r\nHost: a\r\n' + 'X: y\r\n'.repeat(101) + '\r\n')).to.equal(431);
     });
 
+    it('a head at the field count limit keeps every field, whole or byte by byte (the line ends the scan found are reused)', () => {
+      const fields = ['Host: a'];
+      for (let i = 1; i < LIMITS.maxHeaderCount; i++) fields.push(`X-${i}: value ${i}`);
+      const head = Buffer.from(`GET /at-the-limit HTTP/1.1\r\n${fields.join('\r\n')}\r\n\r\n`, 'latin1');
+      for (const chunks of [[head], [...head].map((byte) => Buffer.from([byte]))]) {
+        const events = parseChunks(chunks);
+        expect(events).to.have.length(1);
+        const request = events[0] as { type: string; target: string; headers: string[] };
+        expect(request.type).to.equal('request');
+        expect(request.target).to.equal('/at-the-limit');
+        expect(request.headers).to.have.length(2 * LIMITS.maxHeaderCount);
+        expect(request.headers.slice(-2)).to.deep.equal([`X-${LIMITS.maxHeaderCount - 1}`, `value ${LIMITS.maxHeaderCount - 1}`]);
+      }
+      // One more field is over the limit.
+      expect(status(`GET / HTTP/1.1\r\n${fields.join('\r\n')}\r\nX-last: v\r\n\r\n`)).to.equal(431);
+    });
+
     it('body over the limit: 413, by Content-Length or by chunks', () => {
       const small = { ...LIMITS, maxBodyBytes: 10 };
       expect(status('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n', small)).to.equal(413);
