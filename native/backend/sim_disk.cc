@@ -24,6 +24,27 @@ Page& Disk::page(File& file, uint64_t index) {
   return *slot;
 }
 
+bool Disk::take_file(uint32_t* file_index) {
+  if (!take_index(free_files_, files_, kFilesMax, file_index)) return false;
+  File& file = files_[*file_index];
+  TIGERIO_ASSERT(!file.named && file.open_handles == 0 && file.pages.empty() && file.dirty_nodes == 0);
+  file = File{};
+  file.named = true;
+  return true;
+}
+
+void Disk::release_if_unreachable(uint32_t file_index) {
+  TIGERIO_ASSERT(file_index < files_.size());
+  File& file = files_[file_index];
+  if (file.named || file.open_handles > 0) return;
+  // No name and no open fd: nothing can reach its bytes again, so its pages go back to the disk.
+  TIGERIO_ASSERT(pages_bytes_ >= file.pages.size() * sizeof(Page));
+  pages_bytes_ -= file.pages.size() * sizeof(Page);
+  file = File{};
+  free_files_.push_back(file_index);
+  TIGERIO_ASSERT(free_files_.size() <= files_.size());
+}
+
 int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
   TIGERIO_ASSERT(path != nullptr);
   const bool create = (flags & kOpenCreate) != 0;
@@ -31,8 +52,7 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
   uint32_t file_index = 0;
   if (found == paths_.end()) {
     if (!create) return kNoEntry;
-    files_.emplace_back();
-    file_index = static_cast<uint32_t>(files_.size() - 1);
+    if (!take_file(&file_index)) return kNoSpace;  // creat(2) with the inode table full
     paths_.emplace(path, file_index);
   } else {
     if (create && (flags & kOpenExclusive) != 0) return kExists;
@@ -62,6 +82,8 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
   handle.readable = (flags & kOpenRead) != 0;
   handle.writable = writable;
   handle.append = (flags & kOpenAppend) != 0;
+  file.open_handles++;
+  TIGERIO_ASSERT(file.named && file.open_handles <= kHandlesMax);
   return fd;
 }
 
@@ -144,8 +166,13 @@ int32_t Disk::close(uint32_t handle_index) {
       sync(files_[handle.file]);
     }
   }
+  const uint32_t file_index = handle.file;
+  TIGERIO_ASSERT(file_index < files_.size() && files_[file_index].open_handles > 0);
+  files_[file_index].open_handles--;
   handle = Handle{};
   free_handles_.push_back(handle_index);
+  // The last fd of an unlinked file: its bytes go (unlink(2) defers that to here).
+  release_if_unreachable(file_index);
   return result;
 }
 
@@ -209,18 +236,10 @@ bool Disk::unlink(const std::string& path) {
   auto found = paths_.find(path);
   if (found == paths_.end()) return false;
   const uint32_t file_index = found->second;
-  TIGERIO_ASSERT(file_index < files_.size());
+  TIGERIO_ASSERT(file_index < files_.size() && files_[file_index].named);
   paths_.erase(found);
-  // No name and no open fd: nothing can reach its bytes again, so its pages go back to the disk.
-  bool open = false;
-  for (const Handle& handle : handles_) open = open || (handle.open && handle.file == file_index);
-  if (!open) {
-    File& file = files_[file_index];
-    TIGERIO_ASSERT(pages_bytes_ >= file.pages.size() * sizeof(Page));
-    pages_bytes_ -= file.pages.size() * sizeof(Page);
-    file.pages.clear();
-    file.length = file.durable_length = 0;
-  }
+  files_[file_index].named = false;
+  release_if_unreachable(file_index);  // open fds keep it until their close
   world_.trace().mix(0x0dd1 ^ (uint64_t{path.size()} << 16));
   return true;
 }
@@ -228,12 +247,13 @@ bool Disk::unlink(const std::string& path) {
 int32_t Disk::bind_socket(const std::string& path, uint32_t socket_index, uint64_t generation) {
   TIGERIO_ASSERT(!path.empty());
   if (paths_.count(path) != 0) return kAddressInUse;  // a stale socket or a file: removing it is the caller's call
-  files_.emplace_back();
-  File& file = files_.back();
+  uint32_t file_index = 0;
+  if (!take_file(&file_index)) return kNoSpace;  // bind(2) cannot make the socket file: ENOSPC
+  File& file = files_[file_index];
   file.socket = true;
   file.socket_index = socket_index;
   file.socket_generation = generation;
-  paths_.emplace(path, static_cast<uint32_t>(files_.size() - 1));
+  paths_.emplace(path, file_index);
   TIGERIO_ASSERT(paths_.count(path) == 1 && file.pages.empty());
   return 0;
 }

@@ -24,6 +24,10 @@ constexpr uint32_t kSectorBytes = 512;
 constexpr uint32_t kSectorsPerPage = kPageBytes / kSectorBytes;
 constexpr uint64_t kDiskBytesMax = uint64_t{1} << 30;  // pages held by one world: past it, writes get ENOSPC
 constexpr uint32_t kHandlesMax = 1u << 16;
+// Files and socket paths one world holds at once (an inode table): past it,
+// creating one gets ENOSPC. A file's slot is reused once nothing can reach
+// it (no name, no open fd).
+constexpr uint32_t kFilesMax = 1u << 16;
 static_assert(kSectorsPerPage <= 8, "a page's dirty sectors fit in one byte");
 
 struct Page {
@@ -33,6 +37,10 @@ struct Page {
 };
 
 struct File {
+  // A path names it (unlink takes the name away).
+  bool named = false;
+  // Open handles on it: its bytes stay reachable while any is open.
+  uint32_t open_handles = 0;
   // A Unix socket bound at this path (listenUnix): no bytes, only the
   // listener it names, which may be gone (a stale socket file).
   bool socket = false;
@@ -83,10 +91,15 @@ class Disk {
  private:
   void sync(File& file);
   Page& page(File& file, uint64_t index);
+  // A fresh, named File slot (a freed one first): false when kFilesMax are in use.
+  bool take_file(uint32_t* file_index);
+  // Frees the file's slot and pages once no name and no open handle reach it.
+  void release_if_unreachable(uint32_t file_index);
 
   World& world_;
   std::map<std::string, uint32_t> paths_;
   std::vector<File> files_;
+  std::vector<uint32_t> free_files_;
   std::vector<Handle> handles_;
   std::vector<uint32_t> free_handles_;
   uint64_t pages_bytes_ = 0;
