@@ -210,8 +210,13 @@ int Network::listen_unix(uint32_t node, const char* path, uint32_t path_length, 
     socket.abstract_name = name;
     abstract_.emplace(name, index);
   } else {
+    // The path is free (checked above); the world's file table may still be full (ENOSPC).
     const int32_t bound = world_.disk().bind_socket(name, index, socket.generation);
-    TIGERIO_ASSERT(bound == 0);
+    TIGERIO_ASSERT(bound == 0 || bound == kNoSpace);
+    if (bound != 0) {
+      release(index);
+      return bound;
+    }
   }
   world_.trace().mix_bytes(reinterpret_cast<const uint8_t*>(path), path_length);
   return static_cast<int>(index);

@@ -306,6 +306,9 @@ describe('simulation: the world', () => {
     runUntil(io, () => full.done, 'the open past the limit');
     expectIOError(full.error, 'ENOSPC', 'open');
     expect(sim.exists('/g/one-more')).to.equal(false);
+    // A Unix socket path is a file too: binding one fails the same way, and leaves nothing behind.
+    expectIOError(expectThrows(() => io.listenUnix('/g/socket'), Error), 'ENOSPC', 'listen');
+    expect(sim.exists('/g/socket')).to.equal(false);
     // An existing file still opens; a removed one makes room.
     const existing = submit((callback) => io.open('/g/7', 'r', undefined, callback));
     expect(sim.unlink('/g/0')).to.equal(true);
