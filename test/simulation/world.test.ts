@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import { IO, Simulation } from '../../io';
 import { expectIOError, expectThrows } from '../support/assertions';
-import { type Outcome, runUntil, submit, succeed } from '../support/run';
+import { fail, type Outcome, runUntil, submit, succeed } from '../support/run';
 import { connectedPair } from '../support/sockets';
 import { fixturePath } from '../support/child';
 
@@ -261,24 +261,30 @@ describe('simulation: the world', () => {
     io.deinit();
   });
 
+  /** Creates files `${prefix}${from}` .. `${prefix}${from + count - 1}` (opened at once, then closed), in the world of `io`. */
+  function createFiles(io: IO, prefix: string, from: number, count: number): void {
+    const opens: Outcome[] = [];
+    for (let i = 0; i < count; i++) opens.push(submit((callback) => io.open(`${prefix}${from + i}`, 'w', undefined, callback)));
+    runUntil(io, () => opens.every((o) => o.done), 'the opens');
+    const closes = opens.map((o, i) => {
+      expect(o.error, `open of file ${from + i}`).to.equal(null);
+      return submit((callback) => io.close(o.result, callback));
+    });
+    runUntil(io, () => closes.every((c) => c.done), 'the closes');
+  }
+
+  /** Files and Unix socket paths one simulated world holds at once (sim_disk.h kFilesMax). */
+  const FILES_MAX = 65_536;
+
   it('reuses the slot of a file nothing reaches any more: more files come and go than the world holds at once', function () {
     this.timeout(60_000);
-    // The world holds 65,536 files and socket paths at once (an inode
-    // table: creating one more gets ENOSPC); a removed file's slot is reused.
-    const FILES_MAX = 65_536;
+    // Creating one more than FILES_MAX live files gets ENOSPC (an inode table); a removed file's slot is reused.
     const sim = new Simulation({ seed: 5 });
     const io = sim.io();
     const BATCH = 512;
     let made = 0;
     while (made < FILES_MAX + 2 * BATCH) {
-      const opens: Outcome[] = [];
-      for (let i = 0; i < BATCH; i++) opens.push(submit((callback) => io.open(`/f/${made + i}`, 'w', undefined, callback)));
-      runUntil(io, () => opens.every((o) => o.done), 'the opens');
-      const closes = opens.map((o) => {
-        expect(o.error, `open of file ${made}`).to.equal(null);
-        return submit((callback) => io.close(o.result, callback));
-      });
-      runUntil(io, () => closes.every((c) => c.done), 'the closes');
+      createFiles(io, '/f/', made, BATCH);
       for (let i = 0; i < BATCH; i++) expect(sim.unlink(`/f/${made + i}`)).to.equal(true);
       made += BATCH;
     }
@@ -288,23 +294,11 @@ describe('simulation: the world', () => {
 
   it('creating a file past the files the world holds fails with ENOSPC, and works again once one is removed', function () {
     this.timeout(60_000);
-    const FILES_MAX = 65_536;
     const sim = new Simulation({ seed: 6 });
     const io = sim.io();
     const BATCH = 1024;
-    for (let made = 0; made < FILES_MAX; made += BATCH) {
-      const opens: Outcome[] = [];
-      for (let i = 0; i < BATCH; i++) opens.push(submit((callback) => io.open(`/g/${made + i}`, 'w', undefined, callback)));
-      runUntil(io, () => opens.every((o) => o.done), 'the opens');
-      const closes = opens.map((o) => {
-        expect(o.error, `open of file ${made}`).to.equal(null);
-        return submit((callback) => io.close(o.result, callback));
-      });
-      runUntil(io, () => closes.every((c) => c.done), 'the closes');
-    }
-    const full = submit((callback) => io.open('/g/one-more', 'w', undefined, callback));
-    runUntil(io, () => full.done, 'the open past the limit');
-    expectIOError(full.error, 'ENOSPC', 'open');
+    for (let made = 0; made < FILES_MAX; made += BATCH) createFiles(io, '/g/', made, BATCH);
+    expectIOError(fail(io, 'the open past the limit', (callback) => io.open('/g/one-more', 'w', undefined, callback)), 'ENOSPC', 'open');
     expect(sim.exists('/g/one-more')).to.equal(false);
     // A Unix socket path is a file too: binding one fails the same way, and leaves nothing behind.
     expectIOError(expectThrows(() => io.listenUnix('/g/socket'), Error), 'ENOSPC', 'listen');
@@ -323,32 +317,19 @@ describe('simulation: the world', () => {
   it('an unlinked file stays readable through its open fd, and goes with its last close', () => {
     const sim = new Simulation({ seed: 7 });
     const io = sim.io();
-    const opened = submit((callback) => io.open('/h/kept', 'w+', undefined, callback));
-    runUntil(io, () => opened.done, 'the open');
-    const fd = opened.result;
+    const fd = succeed(io, 'the open', (callback) => io.open('/h/kept', 'w+', undefined, callback));
     const bytes = Buffer.alloc(10_000, 0x5a);
-    const written = submit((callback) => io.write(fd, bytes, 0, callback));
-    runUntil(io, () => written.done, 'the write');
-    expect(written.result).to.equal(bytes.length);
+    expect(succeed(io, 'the write', (callback) => io.write(fd, bytes, 0, callback))).to.equal(bytes.length);
     expect(sim.unlink('/h/kept')).to.equal(true);
     expect(sim.exists('/h/kept')).to.equal(false);
     const back = Buffer.alloc(bytes.length);
-    const read = submit((callback) => io.read(fd, back, 0, callback));
-    runUntil(io, () => read.done, 'the read');
-    expect(read.result).to.equal(bytes.length);
+    expect(succeed(io, 'the read', (callback) => io.read(fd, back, 0, callback))).to.equal(bytes.length);
     expect(back.equals(bytes)).to.equal(true);
-    const closed = submit((callback) => io.close(fd, callback));
-    runUntil(io, () => closed.done, 'the close');
-    expect(closed.error).to.equal(null);
+    succeed(io, 'the close', (callback) => io.close(fd, callback));
     // A new file by the same name starts empty (it may take the freed slot).
-    const fresh = submit((callback) => io.open('/h/kept', 'r+', undefined, callback));
-    runUntil(io, () => fresh.done, 'the open of a missing name');
-    expectIOError(fresh.error, 'ENOENT', 'open');
-    const made = submit((callback) => io.open('/h/kept', 'w+', undefined, callback));
-    runUntil(io, () => made.done, 'the new file');
-    const size = submit((callback) => io.fileSize(made.result, callback));
-    runUntil(io, () => size.done, 'its size');
-    expect(size.result).to.equal(0);
+    expectIOError(fail(io, 'the open of a missing name', (callback) => io.open('/h/kept', 'r+', undefined, callback)), 'ENOENT', 'open');
+    const made = succeed(io, 'the new file', (callback) => io.open('/h/kept', 'w+', undefined, callback));
+    expect(succeed(io, 'its size', (callback) => io.fileSize(made, callback))).to.equal(0);
     io.deinit();
   });
 });
