@@ -19,7 +19,7 @@
 // the flush looks it up in `sides` instead, as for a host or a path.
 import type { NativeIO } from './native';
 
-/** The direction of a transfer, for the per-fd cache: what comes in (recv, read) or goes out (send, write). */
+/** The direction of a transfer, for the per-fd cache: what comes in (recv, read, recvFrom) or goes out (send, write, sendTo). */
 export const DIRECTION_IN = 0;
 export const DIRECTION_OUT = 1;
 /** Cache entries per fd: one receiving view, two sending views. */

@@ -592,19 +592,19 @@ export class IO {
   ): OperationId {
     this.live('sendTo');
     checkFd(fd);
-    checkBuffer(buffer);
+    const byteLength = checkBuffer(buffer);
     checkRegistrable('buffer', buffer);
     if (typeof to === 'string') {
       checkHost(to);
       checkInteger('port', portOrCallback, 1, 65535);
       checkCallback(maybeCallback);
-      checkDatagramLength(buffer.byteLength, to.includes(':') ? DATAGRAM_IPV6_MAX : DATAGRAM_IPV4_MAX, this.bufferSizeMax);
-      return this.submitDatagram(KIND_SEND_TO, fd, buffer, undefined, portOrCallback as number, to, maybeCallback as Callback);
+      checkDatagramLength(byteLength, to.includes(':') ? DATAGRAM_IPV6_MAX : DATAGRAM_IPV4_MAX, this.bufferSizeMax);
+      return this.submitDatagram(KIND_SEND_TO, fd, buffer, byteLength, undefined, portOrCallback as number, to, maybeCallback as Callback);
     }
     checkAddressBuffer(to);
     checkCallback(portOrCallback);
-    checkDatagramLength(buffer.byteLength, addressFamily(to) === 4 ? DATAGRAM_IPV4_MAX : DATAGRAM_IPV6_MAX, this.bufferSizeMax);
-    return this.submitDatagram(KIND_SEND_TO, fd, buffer, to, 0, undefined, portOrCallback as Callback);
+    checkDatagramLength(byteLength, addressFamily(to) === 4 ? DATAGRAM_IPV4_MAX : DATAGRAM_IPV6_MAX, this.bufferSizeMax);
+    return this.submitDatagram(KIND_SEND_TO, fd, buffer, byteLength, to, 0, undefined, portOrCallback as Callback);
   }
 
   /**
@@ -617,11 +617,11 @@ export class IO {
   recvFrom(fd: number, buffer: Uint8Array, address: AddressBuffer, callback: Callback): OperationId {
     this.live('recvFrom');
     checkFd(fd);
-    checkBuffer(buffer);
+    const byteLength = checkBuffer(buffer);
     checkRegistrable('buffer', buffer);
     checkAddressBuffer(address);
     checkCallback(callback);
-    return this.submitDatagram(KIND_RECV_FROM, fd, buffer, address, 0, undefined, callback);
+    return this.submitDatagram(KIND_RECV_FROM, fd, buffer, byteLength, address, 0, undefined, callback);
   }
 
   /**
@@ -953,26 +953,33 @@ export class IO {
     return this.submitRecord(kind, fd, 0, id, length, position, registry.transferOffset, view, callback);
   }
 
-  /** A sendTo or recvFrom: bytes as in submitTransfer, plus a host (in sides) or an address object (by id and offset). */
+  /**
+   * A sendTo or recvFrom: bytes as in submitTransfer (the same per-fd cache
+   * finds their buffer), plus a host (in sides) or an address object (by id
+   * and offset).
+   */
   private submitDatagram(
     kind: number,
     fd: number,
     view: Uint8Array,
+    byteLength: number,
     address: AddressBuffer | undefined,
     port: number,
     host: string | undefined,
     callback: Callback,
   ): OperationId {
-    const length = view.byteLength < this.bufferSizeMax ? view.byteLength : this.bufferSizeMax;
-    const id = this.buffersRegistered.idOf(view);
+    const length = byteLength < this.bufferSizeMax ? byteLength : this.bufferSizeMax;
+    const registry = this.buffersRegistered;
+    const id = registry.idOfTransfer(view, fd, kind === KIND_RECV_FROM ? DIRECTION_IN : DIRECTION_OUT);
+    const offset = registry.transferOffset;
     if (address === undefined) {
       // sides holds the host: the bytes are kept reachable beside it.
-      const hosted = this.submitRecord(kind, fd, port, id, length, -1, view.byteOffset, host, callback);
+      const hosted = this.submitRecord(kind, fd, port, id, length, -1, offset, host, callback);
       this.addressSides[this.slots.slotOf(hosted)] = view;
       return hosted;
     }
-    const addressId = this.buffersRegistered.idOf(address);
-    const operation = this.submitRecord(kind, fd, addressId, id, length, address.byteOffset, view.byteOffset, view, callback);
+    const addressId = registry.idOf(address);
+    const operation = this.submitRecord(kind, fd, addressId, id, length, address.byteOffset, offset, view, callback);
     this.addressSides[this.slots.slotOf(operation)] = address;
     return operation;
   }
