@@ -27,8 +27,9 @@ Page& Disk::page(File& file, uint64_t index) {
 bool Disk::take_file(uint32_t* file_index) {
   if (!take_index(free_files_, files_, kFilesMax, file_index)) return false;
   File& file = files_[*file_index];
+  // A new slot is default-constructed and a freed one was reset to File{} (release_if_unreachable).
   TIGERIO_ASSERT(!file.named && file.open_handles == 0 && file.pages.empty() && file.dirty_nodes == 0);
-  file = File{};
+  TIGERIO_ASSERT(!file.socket && file.length == 0 && file.durable_length == 0);
   file.named = true;
   return true;
 }
