@@ -50,15 +50,31 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
   TIGERIO_ASSERT(path != nullptr);
   const bool create = (flags & kOpenCreate) != 0;
   auto found = paths_.find(path);
-  uint32_t file_index = 0;
   if (found == paths_.end()) {
     if (!create) return kNoEntry;
-    if (!take_file(&file_index)) return kNoSpace;  // creat(2) with the inode table full
-    paths_.emplace(path, file_index);
   } else {
     if (create && (flags & kOpenExclusive) != 0) return kExists;
+    TIGERIO_ASSERT(found->second < files_.size() && files_[found->second].named);
+    if (files_[found->second].socket) return kNoDevice;  // open(2) of a socket: ENXIO
+  }
+  // The fd first, as the kernel takes it before it looks at the path: an
+  // open that fails for want of one (EMFILE) creates and truncates nothing.
+  uint32_t handle_index = 0;
+  if (!take_index(free_handles_, handles_, kHandlesMax, &handle_index)) return kTooManyFiles;
+  const int32_t fd = world_.fd_allocate(Object::file, handle_index, node);
+  if (fd < 0) {
+    free_handles_.push_back(handle_index);
+    return fd;
+  }
+  uint32_t file_index = 0;
+  if (found != paths_.end()) {
     file_index = found->second;
-    if (files_[file_index].socket) return kNoDevice;  // open(2) of a socket: ENXIO
+  } else if (take_file(&file_index)) {
+    paths_.emplace(path, file_index);
+  } else {
+    world_.fd_release(fd);
+    free_handles_.push_back(handle_index);
+    return kNoSpace;  // creat(2) with the inode table full
   }
   File& file = files_[file_index];
   const bool writable = (flags & kOpenWrite) != 0;
@@ -67,13 +83,6 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
     pages_bytes_ -= file.pages.size() * sizeof(Page);
     file.pages.clear();
     file.length = file.durable_length = 0;
-  }
-  uint32_t handle_index = 0;
-  if (!take_index(free_handles_, handles_, kHandlesMax, &handle_index)) return kTooManyFiles;
-  const int32_t fd = world_.fd_allocate(Object::file, handle_index, node);
-  if (fd < 0) {
-    free_handles_.push_back(handle_index);
-    return fd;
   }
   Handle& handle = handles_[handle_index];
   handle = Handle{};

@@ -314,6 +314,34 @@ describe('simulation: the world', () => {
     io.deinit();
   });
 
+  it('an open that finds no free fd (EMFILE) creates and truncates nothing, as the kernel takes the fd first', function () {
+    this.timeout(60_000);
+    const sim = new Simulation({ seed: 8 });
+    const io = sim.io();
+    const data = Buffer.alloc(5000, 0x33);
+    const writer = succeed(io, 'the data file', (callback) => io.open('/e/data', 'w', undefined, callback));
+    expect(succeed(io, 'its bytes', (callback) => io.write(writer, data, 0, callback))).to.equal(data.length);
+    // Hold fds on the one file until the world has none left.
+    const BATCH = 1024;
+    let exhausted = false;
+    for (let round = 0; round < 100 && !exhausted; round++) {
+      const opens: Outcome[] = [];
+      for (let i = 0; i < BATCH; i++) opens.push(submit((callback) => io.open('/e/data', 'r', undefined, callback)));
+      runUntil(io, () => opens.every((o) => o.done), 'the opens');
+      for (const o of opens) {
+        if (o.error === null) continue;
+        expectIOError(o.error, 'EMFILE', 'open');
+        exhausted = true;
+      }
+    }
+    expect(exhausted, 'the world ran out of fds').to.equal(true);
+    expectIOError(fail(io, 'a new file', (callback) => io.open('/e/new', 'w', undefined, callback)), 'EMFILE', 'open');
+    expect(sim.exists('/e/new')).to.equal(false);
+    expectIOError(fail(io, 'a truncating open', (callback) => io.open('/e/data', 'w', undefined, callback)), 'EMFILE', 'open');
+    expect(succeed(io, 'the size', (callback) => io.fileSize(writer, callback))).to.equal(data.length);
+    io.deinit();
+  });
+
   it('an unlinked file stays readable through its open fd, and goes with its last close', () => {
     const sim = new Simulation({ seed: 7 });
     const io = sim.io();
