@@ -28,7 +28,7 @@
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
-    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],
     "conditions": [
       ["OS=='linux'", {
         "sources": [
