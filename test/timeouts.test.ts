@@ -25,6 +25,34 @@ forEachBackend('timeouts', (scope) => {
     });
   }
 
+  // A wait with a part of a millisecond to it: epoll waits the whole
+  // milliseconds first and may wake early with nothing; the rest must
+  // still be waited, by run() for a timer and by runForNs for its own end.
+  for (const nanoseconds of [1_250_000, 2_750_000]) {
+    it(`completes a ${nanoseconds / 1e6} ms timeout no earlier than asked under run()`, function () {
+      const io = scope.create();
+      const start = scope.nowNs();
+      let firedAt = -1n;
+      io.timeout(nanoseconds, () => {
+        firedAt = scope.nowNs();
+      });
+      io.run();
+      expect(firedAt >= 0n, 'the timeout ran').to.equal(true);
+      expect(firedAt - start >= BigInt(nanoseconds), `elapsed ${firedAt - start} ns >= asked ${nanoseconds} ns`).to.equal(true);
+    });
+
+    it(`returns from runForNs(${nanoseconds / 1e6} ms) no earlier than asked, with an operation still pending`, function () {
+      const io = scope.create();
+      const later = submit((callback) => io.timeout(3600e9, callback));
+      const start = scope.nowNs();
+      io.runForNs(nanoseconds);
+      const elapsed = scope.nowNs() - start;
+      expect(elapsed >= BigInt(nanoseconds), `elapsed ${elapsed} ns >= asked ${nanoseconds} ns`).to.equal(true);
+      expect(later.done).to.equal(false);
+      expect(io.pending).to.equal(1);
+    });
+  }
+
   it('completes 10 timeouts on an IO with entries: 1 (submission queue full)', function () {
     const io = scope.create({ entries: 1 });
     const timeouts = Array.from({ length: 10 }, (_, i) => submit((callback) => io.timeout(i * 100_000, callback)));

@@ -91,14 +91,23 @@ class EpollPoller final : public Poller {
   }
 
  private:
+  // epoll_pwait2 takes its timeout as a timespec, which the kernel copies
+  // in and checks on every call (about 40 ns here, for each of a ping-pong's
+  // two waits per round trip); epoll_wait takes whole milliseconds in a
+  // register. So epoll_pwait2 serves only a wait with a part of a
+  // millisecond to it. A longer one waits its whole milliseconds with
+  // epoll_wait and may return early, with no events, by less than one:
+  // every caller waits again for what is left (Loop::poll's timers,
+  // runForNs's deadline), and that last part goes to epoll_pwait2. A wait
+  // is never late by more than the kernel's own timer slack.
   int wait_raw(int events_max, int64_t timeout_ns) {
+    constexpr int64_t kNsPerMs = 1000000;
+    const int64_t whole_ms = timeout_ns / kNsPerMs;
 #ifdef SYS_epoll_pwait2
-    if (have_pwait2_) {
+    if (have_pwait2_ && timeout_ns > 0 && whole_ms == 0) {
       timespec timeout{};
-      timeout.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
-      timeout.tv_nsec = static_cast<long>(timeout_ns % 1000000000);
-      const long rc = ::syscall(SYS_epoll_pwait2, epoll_fd_, raw_.data(), events_max,
-                                timeout_ns < 0 ? nullptr : &timeout, nullptr, 0);
+      timeout.tv_nsec = static_cast<long>(timeout_ns);
+      const long rc = ::syscall(SYS_epoll_pwait2, epoll_fd_, raw_.data(), events_max, &timeout, nullptr, 0);
       if (rc >= 0) return static_cast<int>(rc);
       if (errno != ENOSYS && errno != EPERM) return -errno;  // EINTR: the caller waits again
       have_pwait2_ = false;  // an older kernel, or a seccomp filter: fall back for good
@@ -106,7 +115,8 @@ class EpollPoller final : public Poller {
 #endif
     int timeout_ms = -1;
     if (timeout_ns >= 0) {
-      const int64_t ms = (timeout_ns + 999999) / 1000000;
+      // Without epoll_pwait2, a part of a millisecond rounds up: never early by a whole wait.
+      const int64_t ms = whole_ms == 0 && timeout_ns > 0 ? 1 : whole_ms;
       timeout_ms = ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms);
     }
     const int rc = ::epoll_wait(epoll_fd_, raw_.data(), events_max, timeout_ms);
