@@ -4,7 +4,13 @@
  * level-triggered epoll loop, no library. Compiled by the bench runner with
  * `cc -O2` into a temporary directory.
  *
- *   ./pingpong DURATION_MS WARMUP_MS
+ *   ./pingpong DURATION_MS WARMUP_MS [IDLE_THREADS]
+ *
+ * IDLE_THREADS (default 0) starts that many threads that only sleep, so the
+ * same loop runs in a multi-threaded process, as every Node process is
+ * (V8's and libuv's threads). Linux then takes a reference on the file for
+ * each fd a syscall names (fdget/fput), which a single-threaded process
+ * skips: the bench reports both loops, to show what that kernel fact costs.
  *
  * Prints one line: BENCH_RESULT {"impl":"c-epoll","roundTripsPerSecond":...}
  */
@@ -14,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +34,14 @@
 #define MESSAGE_BYTES 64
 #define RECV_BUFFER_BYTES 65536 /* as in pingpong.ts (and libuv's benchmark) */
 
+#define IDLE_THREADS_MAX 8
+
+static void *sleep_forever(void *unused) {
+  (void)unused;
+  for (;;) pause();
+  return NULL;
+}
+
 static void nodelay(int fd) {
   int one = 1;
   if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) die("setsockopt");
@@ -35,6 +50,19 @@ static void nodelay(int fd) {
 int main(int argc, char **argv) {
   double duration = (argc > 1 ? atof(argv[1]) : 5000.0) / 1000.0;
   double warmup = (argc > 2 ? atof(argv[2]) : 300.0) / 1000.0;
+  int idle_threads = argc > 3 ? atoi(argv[3]) : 0;
+  if (idle_threads < 0 || idle_threads > IDLE_THREADS_MAX) {
+    fprintf(stderr, "IDLE_THREADS must be 0 to %d\n", IDLE_THREADS_MAX);
+    return 2;
+  }
+  for (int i = 0; i < idle_threads; i++) {
+    pthread_t thread;
+    const int rc = pthread_create(&thread, NULL, sleep_forever, NULL);
+    if (rc != 0) {
+      errno = rc;
+      die("pthread_create");
+    }
+  }
 
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   if (listener < 0) die("socket");
@@ -113,8 +141,8 @@ int main(int argc, char **argv) {
       } else if (measuring && t >= end) {
         long counted = round_trips - counted_from;
         double seconds = t - measure_start;
-        printf("BENCH_RESULT {\"impl\":\"c-epoll\",\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f}\n",
-               counted, seconds, (double)counted / seconds);
+        printf("BENCH_RESULT {\"impl\":\"c-epoll\",\"idleThreads\":%d,\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f}\n",
+               idle_threads, counted, seconds, (double)counted / seconds);
         return 0;
       }
     }

@@ -173,7 +173,7 @@ function which(tool: string): string | null {
   return found.status === 0 && line ? line : null;
 }
 
-/** test/bench/NAME.c compiled with `cc -O2` into the temporary directory; null (with a note) where that fails. */
+/** test/bench/NAME.c compiled with `cc -O2 -pthread` into the temporary directory; null (with a note) where that fails. */
 function compileC(name: string): string | null {
   const cc = which('cc');
   if (cc === null) {
@@ -182,7 +182,7 @@ function compileC(name: string): string | null {
   }
   const binary = path.join(tmp, name);
   try {
-    execFileSync(cc, ['-O2', '-o', binary, path.join(SOURCE_DIR, `${name}.c`)], { stdio: 'pipe' });
+    execFileSync(cc, ['-O2', '-pthread', '-o', binary, path.join(SOURCE_DIR, `${name}.c`)], { stdio: 'pipe' });
     return binary;
   } catch (error) {
     note(`cc failed on ${name}.c: ${(error as Error).message.split('\n')[0]}`);
@@ -197,13 +197,19 @@ async function pingpong(): Promise<void> {
   const timeoutMs = D.pingpongMs + 30_000;
   const netResult = await nodeChild('pingpong.js', ['--impl', 'net', ...common], { timeoutMs });
   const binary = compileC('pingpong');
-  const cResult = binary === null ? null : await runChild([binary, String(D.pingpongMs), String(D.warmupMs)], { timeoutMs });
+  const cLoop = (idleThreads: number): Promise<BenchResult> =>
+    runChild([binary!, String(D.pingpongMs), String(D.warmupMs), String(idleThreads)], { timeoutMs });
+  const cResult = binary === null ? null : await cLoop(0);
+  // The same loop in a process with one more thread, as every Node process has (see pingpong.c).
+  const cThreaded = binary === null ? null : await cLoop(1);
   for (const backend of backends) {
     const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
     const figure = num(result, 'roundTripsPerSecond');
     const base = { benchmark: 'ping-pong 64 B, 1 conn', backend, tigerio: figure, unit: 'rt/s', higherIsBetter: true };
     addRow({ ...base, peer: 'node:net', peerFigure: num(netResult, 'roundTripsPerSecond') });
-    if (binary !== null) addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
+    if (binary === null) continue;
+    addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
+    addRow({ ...base, peer: 'C epoll loop, 1 idle thread beside it', peerFigure: num(cThreaded, 'roundTripsPerSecond') });
   }
 }
 
@@ -293,6 +299,13 @@ async function overhead(): Promise<void> {
     const base = { benchmark: 'completion overhead, timeout(0) x256', backend, tigerio: num(result, 'nsPerOp'), unit: 'ns/op', higherIsBetter: false };
     addRow({ ...base, peer: 'JS loop calling a callback', peerFigure: num(jsloop, 'nsPerOp') });
     addRow({ ...base, peer: 'setImmediate x256', peerFigure: num(immediate, 'nsPerOp') });
+    // Ping-pong's floor: each round trip is two ticks of two operations each.
+    const pairs = await nodeChild('overhead.js', ['--impl', 'tigerio', '--backend', backend, '--duration', String(D.overheadMs), '--batch', '2'], options);
+    const pairNs = num(pairs, 'nsPerOp');
+    if (pairNs !== null) {
+      const tickNs = 2 * pairNs;
+      note(`overhead ${backend}: a tick with two timeout(0) costs ${tickNs.toFixed(0)} ns, no syscall in it; ping-pong makes two such ticks per round trip (${(2 * tickNs).toFixed(0)} ns)`);
+    }
   }
 }
 
