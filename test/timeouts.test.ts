@@ -1,6 +1,7 @@
 // Timeouts: never early, never lost with a tiny ring, and chains of
 // zero-delay callbacks. Only lower bounds on time: the contract promises
 // "at least", and a loaded machine may always be later.
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { forEachBackend } from './support/backends';
 import { complete, runUntil, submit } from './support/run';
@@ -52,6 +53,40 @@ forEachBackend('timeouts', (scope) => {
       expect(io.pending).to.equal(1);
     });
   }
+
+  // A signal ends a kernel wait early (EINTR); run() must wait out the rest.
+  it('run() waits out a timeout through signals that arrive while it waits', async function () {
+    // Nothing to interrupt in a simulated world; no POSIX signals on Windows.
+    if (scope.simulated || process.platform === 'win32') this.skip();
+    const io = scope.create();
+    let signals = 0;
+    const onSignal = (): void => {
+      signals++;
+    };
+    process.on('SIGUSR2', onSignal);
+    try {
+      // Another process sends them while this thread sits in run(), which
+      // waits for a timeout far beyond the last one.
+      const sender = spawn('sh', ['-c', `for i in 1 2 3; do sleep 0.05; kill -USR2 ${process.pid}; done`], { stdio: 'ignore' });
+      const exited = new Promise<void>((resolve) => sender.on('exit', () => resolve()));
+      const asked = 600_000_000;
+      const start = scope.nowNs();
+      let firedAt = -1n;
+      io.timeout(asked, () => {
+        firedAt = scope.nowNs();
+      });
+      io.run();
+      expect(firedAt >= 0n, 'the timeout ran').to.equal(true);
+      expect(firedAt - start >= BigInt(asked), `elapsed ${firedAt - start} ns >= asked ${asked} ns`).to.equal(true);
+      expect(io.pending).to.equal(0);
+      // Node runs signal listeners from its own loop: they come now.
+      await exited;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(signals).to.equal(3);
+    } finally {
+      process.off('SIGUSR2', onSignal);
+    }
+  });
 
   it('completes 10 timeouts on an IO with entries: 1 (submission queue full)', function () {
     const io = scope.create({ entries: 1 });

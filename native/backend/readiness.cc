@@ -217,18 +217,17 @@ int32_t ReadinessBackend::close(int32_t fd, FdEntry* entry) {
 
 void ReadinessBackend::wait(int64_t timeout_ns) {
   TIGERIO_ASSERT(timeout_ns >= -1);
-  const int64_t started_ns = timeout_ns > 0 ? monotonic_ns() : 0;
-  int count = 0;
-  for (;;) {
-    count = poller_->wait(events_.data(), static_cast<uint32_t>(events_.size()), timeout_ns);
-    if (count >= 0) break;
-    // A signal: wait again for what is left of the time. Anything else is
-    // a bug in how the poller is driven (libuv aborts there too).
+  int count = poller_->wait(events_.data(), static_cast<uint32_t>(events_.size()), timeout_ns);
+  if (count < 0) {
+    // A signal ends the wait early with nothing, as a wait may always end
+    // (epoll.cc): every caller waits again for what is left of its own
+    // time, so no clock is read here for it. Anything else is a bug in how
+    // the poller is driven (libuv aborts there too).
     if (count != -EINTR) {
       std::fprintf(stderr, "tigerio: %s wait failed with errno %d\n", name_, -count);
       TIGERIO_ASSERT(count == -EINTR);
     }
-    if (timeout_ns > 0) timeout_ns = std::max<int64_t>(0, timeout_ns - (monotonic_ns() - started_ns));
+    return;
   }
   TIGERIO_ASSERT(static_cast<size_t>(count) <= events_.size());
   FdTable& fds = loop_->fds();

@@ -67,8 +67,10 @@ class Backend {
   virtual int32_t close(int32_t fd, FdEntry* entry) = 0;
   // Hands queued submissions to the kernel, waits up to timeout_ns (-1: no
   // limit; 0: do not block) for a completion or wake(), and completes what
-  // is ready. A failed wait is retried on EINTR and is a broken invariant
-  // otherwise, never "no events".
+  // is ready. It may return sooner with nothing completed (a signal, or a
+  // poller that waits in whole milliseconds first): every caller waits
+  // again for what is left of its own time. A failed wait other than
+  // EINTR is a broken invariant, never "no events".
   virtual void wait(int64_t timeout_ns) = 0;
   // Hands what issue() queued to the kernel now, without waiting (a
   // completion backend that batches submissions per wait): a synchronous
