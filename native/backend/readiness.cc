@@ -1,10 +1,8 @@
 #include "readiness.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
-#include "../core/clock.h"
 #include "../core/errors.h"
 #include "../core/loop.h"
 

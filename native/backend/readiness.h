@@ -46,7 +46,9 @@ class Poller {
   virtual void remove(int fd) = 0;
   // Waits up to timeout_ns (-1: no limit) and writes at most events_max
   // events. Wake-ups are consumed here and not reported. Returns the count,
-  // or a negative errno (the caller retries EINTR).
+  // which may be 0 before timeout_ns has passed (epoll waits whole
+  // milliseconds first), or a negative errno (EINTR: the backend returns
+  // with nothing and the loop's caller waits again, see core/backend.h).
   virtual int wait(Event* events, uint32_t events_max, int64_t timeout_ns) = 0;
   virtual void wake() = 0;  // thread-safe
 };

@@ -72,7 +72,9 @@ class Loop {
   int64_t deadline_ns(int64_t delay_ns, int64_t stamped_deadline_ns) const;
 
   // Harvests up to `entries` completions into the completions array, waiting
-  // up to timeout_ns (-1: no limit) when none is ready. Returns the count.
+  // up to timeout_ns (-1: no limit) when none is ready. Returns the count,
+  // which may be 0 before timeout_ns has passed (Backend::wait may end
+  // early): callers with a deadline poll again for what is left.
   uint32_t poll(int64_t timeout_ns);
   // Completes every pending op with ECANCELED (harvest them with poll(0)).
   void cancel_all();
