@@ -101,6 +101,8 @@ class EpollPoller final : public Poller {
   // runForNs's deadline), and that last part goes to epoll_pwait2. A wait
   // is never late by more than the kernel's own timer slack.
   int wait_raw(int events_max, int64_t timeout_ns) {
+    TIGERIO_ASSERT(events_max >= 1 && static_cast<size_t>(events_max) <= raw_.size());
+    TIGERIO_ASSERT(timeout_ns >= -1);
     constexpr int64_t kNsPerMs = 1000000;
     const int64_t whole_ms = timeout_ns / kNsPerMs;
 #ifdef SYS_epoll_pwait2
@@ -108,6 +110,7 @@ class EpollPoller final : public Poller {
       timespec timeout{};
       timeout.tv_nsec = static_cast<long>(timeout_ns);
       const long rc = ::syscall(SYS_epoll_pwait2, epoll_fd_, raw_.data(), events_max, &timeout, nullptr, 0);
+      TIGERIO_ASSERT(rc <= events_max);
       if (rc >= 0) return static_cast<int>(rc);
       if (errno != ENOSYS && errno != EPERM) return -errno;  // EINTR: the caller waits again
       have_pwait2_ = false;  // an older kernel, or a seccomp filter: fall back for good
@@ -120,6 +123,7 @@ class EpollPoller final : public Poller {
       timeout_ms = ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms);
     }
     const int rc = ::epoll_wait(epoll_fd_, raw_.data(), events_max, timeout_ms);
+    TIGERIO_ASSERT(rc <= events_max);
     return rc < 0 ? -errno : rc;
   }
 
