@@ -78,7 +78,7 @@ Op* Loop::acquire(uint32_t slot, OpKind kind, int32_t fd) {
     ops_.release(op);
   }
   op = ops_.acquire(slot);
-  TIGERIO_ASSERT(op != nullptr);  // the memory for one more chunk of 256 slots
+  TIGERIO_ASSERT(op != nullptr);  // the memory for the slot map or one more chunk of Ops
   // io/ keeps at most operations_max in flight (the batch being delivered does not count).
   TIGERIO_ASSERT(ops_.in_use() - delivering_.size() <= config_.operations_max);
   TIGERIO_ASSERT(op->core_flags == 0 && op->backend_flags == 0);

@@ -12,8 +12,11 @@
 // of the sample server's CPU (Loop::acquire, perf, under wrk).
 //
 // Storage lives in chunks that are never moved (so Op pointers stay valid)
-// and never freed before the IO; the table grows a chunk at a time, as
-// slots are first used, up to slots_max. Growing is the only allocation.
+// and never freed before the IO. The two grow apart, each only when it
+// must: the slot map when io/ first uses a higher slot, the storage when
+// every Op is in use, so an IO holds about as many Ops as it ever had in
+// flight, not one per slot (io/'s reuse distance alone spans 1,024 slots).
+// Growing is the only allocation.
 #pragma once
 
 #include <algorithm>
@@ -36,22 +39,20 @@ class OpTable {
   }
 
   // A free Op for `slot`, which must have none; nullptr if the memory for
-  // one more chunk cannot be had.
+  // the slot map or for one more chunk of Ops cannot be had.
   Op* acquire(uint32_t slot) {
     TIGERIO_ASSERT(slot < slots_max_);
-    while (slot >= slots_.size()) {
-      if (!grow()) return nullptr;
-    }
+    if (slot >= slots_.size() && !grow_slots(slot)) return nullptr;
     TIGERIO_ASSERT(slots_[slot].op == nullptr);
-    TIGERIO_ASSERT(!free_.empty());  // storage_count_ >= slots_.size() > in_use_
+    if (free_.empty() && !grow_storage()) return nullptr;
     Op* op = free_.back();
     free_.pop_back();
     TIGERIO_ASSERT(op->state == OpState::free && op->next == nullptr && op->previous == nullptr);
     op->slot = slot;
-    op->generation = slots_[slot].generation;
+    op->generation = slots_[slot].generation;  // a copy, so that Op::id() needs no table
     slots_[slot].op = op;
     in_use_++;
-    TIGERIO_ASSERT(in_use_ + free_.size() == storage_count_);
+    TIGERIO_ASSERT(in_use_ + free_.size() == storage_count());
     return op;
   }
 
@@ -62,6 +63,7 @@ class OpTable {
     TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
     TIGERIO_ASSERT(op->slot < slots_.size() && slots_[op->slot].op == op);
     Slot& slot = slots_[op->slot];
+    TIGERIO_ASSERT(op->generation == slot.generation);
     slot.op = nullptr;
     slot.generation++;  // ids of the old operation no longer match this slot
     op->state = OpState::free;
@@ -71,22 +73,24 @@ class OpTable {
     op->core_flags = 0;
     op->backend_flags = 0;
     in_use_--;
-    TIGERIO_ASSERT(free_.size() < storage_count_);
-    free_.push_back(op);  // capacity reserved in grow(): never allocates
+    TIGERIO_ASSERT(free_.size() < storage_count());
+    free_.push_back(op);  // capacity reserved in grow_storage(): never allocates
   }
 
   // The op with this id, if it is still the one in its slot; else nullptr.
   Op* find(uint64_t id) {
-    const uint32_t slot = static_cast<uint32_t>(id & kSlotMask);
-    if (slot >= slots_.size()) return nullptr;
-    Op* op = slots_[slot].op;
+    Op* op = slot(static_cast<uint32_t>(id & kSlotMask));
     if (op == nullptr || op->generation != id >> kSlotBits) return nullptr;
-    TIGERIO_ASSERT(op->state != OpState::free && op->slot == slot);
+    TIGERIO_ASSERT(op->state != OpState::free);
     return op;
   }
 
   // The op in `slot`, or nullptr when the slot has none.
-  Op* slot(uint32_t slot) { return slot < slots_.size() ? slots_[slot].op : nullptr; }
+  Op* slot(uint32_t slot) {
+    Op* op = slot < slots_.size() ? slots_[slot].op : nullptr;
+    TIGERIO_ASSERT(op == nullptr || op->slot == slot);
+    return op;
+  }
 
   uint32_t in_use() const { return in_use_; }
   uint32_t slots_max() const { return slots_max_; }
@@ -97,26 +101,39 @@ class OpTable {
     uint32_t generation = 0;
   };
 
-  // One more chunk of storage and of slots, both kChunkSize (the last
-  // chunk of slots may be shorter, ending at slots_max).
-  bool grow() {
-    if (slots_.size() >= slots_max_) return false;
-    std::unique_ptr<Op[]> chunk(new (std::nothrow) Op[kChunkSize]);
-    if (!chunk) return false;
-    const uint32_t slots_count = static_cast<uint32_t>(std::min<size_t>(kChunkSize, slots_max_ - slots_.size()));
+  uint32_t storage_count() const { return static_cast<uint32_t>(chunks_.size()) * kChunkSize; }
+
+  // The slot map up to `slot`'s chunk of slots (ending at slots_max).
+  bool grow_slots(uint32_t slot) {
+    TIGERIO_ASSERT(slot < slots_max_ && slot >= slots_.size());
+    const uint32_t count = std::min(slots_max_, (slot / kChunkSize + 1) * kChunkSize);
     // std::vector reports a failed allocation by throwing: nothing may throw across Node-API.
     try {
+      slots_.resize(count);
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+    TIGERIO_ASSERT(slot < slots_.size() && slots_.size() <= slots_max_);
+    return true;
+  }
+
+  // One more chunk of Ops, all free; called only when every Op is in use.
+  bool grow_storage() {
+    TIGERIO_ASSERT(free_.empty() && in_use_ == storage_count());
+    // A free slot is being filled, so fewer than slots_max Ops are in use.
+    TIGERIO_ASSERT(in_use_ < slots_max_);
+    std::unique_ptr<Op[]> chunk(new (std::nothrow) Op[kChunkSize]);
+    if (!chunk) return false;
+    try {
       chunks_.reserve(chunks_.size() + 1);
-      free_.reserve(storage_count_ + kChunkSize);
-      slots_.resize(slots_.size() + slots_count);
+      free_.reserve(storage_count() + kChunkSize);
     } catch (const std::bad_alloc&) {
       return false;
     }
     // Pushed in reverse, so the chunk's first Op is taken first.
     for (uint32_t i = kChunkSize; i > 0; i--) free_.push_back(&chunk[i - 1]);
     chunks_.push_back(std::move(chunk));
-    storage_count_ += kChunkSize;
-    TIGERIO_ASSERT(slots_.size() <= slots_max_ && free_.size() <= storage_count_);
+    TIGERIO_ASSERT(free_.size() == kChunkSize && free_.capacity() >= storage_count());
     return true;
   }
 
@@ -124,7 +141,6 @@ class OpTable {
   std::vector<std::unique_ptr<Op[]>> chunks_;  // the storage
   std::vector<Op*> free_;                      // storage not in use, last freed on top
   std::vector<Slot> slots_;                    // per slot: its op (nullptr when free) and generation
-  uint32_t storage_count_ = 0;
   uint32_t in_use_ = 0;
 };
 
