@@ -54,6 +54,88 @@ forEachBackend('attach', (scope) => {
     expect(io.pending).to.equal(0);
   });
 
+  it('loses no message while completions and submissions race: 4 connections ping-pong 1,000 times each, a timer beside them', async function () {
+    this.timeout(60_000);
+    // Rounds come both from completions (on IOCP, its waiter thread hands
+    // them over at any moment) and from callbacks submitting more work, so
+    // a round often starts while the backend is taking completions in.
+    const io = scope.create();
+    io.attach();
+    const pairs = 4;
+    const roundTrips = 1_000;
+    const listener = io.listen('127.0.0.1', 0);
+    const port = io.localAddress(listener).port;
+    const connections: Array<[number, number]> = [];
+    for (let i = 0; i < pairs; i++) {
+      const client = io.socket('ipv4');
+      const [server] = await withinHangGuard(
+        Promise.all([io.promises.accept(listener), io.promises.connect(client, '127.0.0.1', port)]),
+        15_000,
+        'connect + accept',
+      );
+      connections.push([client, server]);
+    }
+    let ticks = 0;
+    let ticking = true;
+    const tick = (): void => {
+      io.timeout(100_000, (error) => {
+        expect(error).to.equal(null);
+        ticks++;
+        if (ticking) tick();
+      });
+    };
+    tick();
+    // Each message is 4 bytes: the pair's index and the round trip's count.
+    const pingPong = (pair: number, client: number, server: number): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const echo = Buffer.alloc(4);
+        const reply = Buffer.alloc(4);
+        let done = 0;
+        const fail = (what: string, error: Error | null, bytes: number): void =>
+          reject(new Error(`pair ${pair}, round trip ${done}: ${what} gave ${error?.message ?? `${bytes} bytes`}`));
+        const ping = (): void => {
+          const message = Buffer.alloc(4);
+          message.writeUInt16LE(pair, 0);
+          message.writeUInt16LE(done, 2);
+          io.send(client, message, (error, bytes) => {
+            if (error !== null || bytes !== 4) fail('send', error, bytes);
+          });
+          io.recv(server, echo, (error, bytes) => {
+            if (error !== null || bytes !== 4) return fail('the server recv', error, bytes);
+            io.send(server, echo, (sendError, sent) => {
+              if (sendError !== null || sent !== 4) fail('the echo send', sendError, sent);
+            });
+            io.recv(client, reply, (replyError, received) => {
+              if (replyError !== null || received !== 4) return fail('the client recv', replyError, received);
+              if (reply.readUInt16LE(0) !== pair || reply.readUInt16LE(2) !== done) {
+                return reject(new Error(`pair ${pair}: round trip ${done} got ${reply.toString('hex')}`));
+              }
+              done++;
+              if (done === roundTrips) resolve(done);
+              else ping();
+            });
+          });
+        };
+        ping();
+      });
+    const results = await withinHangGuard(
+      Promise.all(connections.map(([client, server], pair) => pingPong(pair, client, server))),
+      50_000,
+      'the ping-pong',
+    );
+    ticking = false;
+    expect(results).to.deep.equal(new Array(pairs).fill(roundTrips));
+    await withinHangGuard(
+      new Promise<void>((resolve) => {
+        const check = (): void => (io.pending === 0 ? resolve() : void setTimeout(check, 1));
+        check();
+      }),
+      15_000,
+      'the last timer',
+    );
+    expect(ticks, 'the timer beside the ping-pong never fired').to.be.greaterThan(0);
+  });
+
   it('rejects promises with IOError', async function () {
     const io = scope.create();
     const port = closedPort(io); // (driven by runForNs, so before attach)

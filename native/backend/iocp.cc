@@ -422,7 +422,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   void process(const OVERLAPPED_ENTRY* entries, ULONG count);
   void finished(Op* op, int32_t result);
   bool take_handoff();
-  void release_waiter();
+  bool release_waiter();
   void waiter_main();
 
   const HANDLE port_;
@@ -1287,7 +1287,14 @@ void IocpBackend::wait(int64_t timeout_ns) {
       lock.unlock();
       take_handoff();
     }
-    release_waiter();
+    // The waiter may have handed over after the take above (it was in its
+    // wait, not parked, when take_handoff() found nothing): take that too.
+    // It is parked after handing over, so the second release cannot fail.
+    if (!release_waiter()) {
+      const bool taken = take_handoff();
+      const bool released = release_waiter();
+      TIGERIO_ASSERT(taken && released);
+    }
     return;
   }
   {
@@ -1419,17 +1426,21 @@ bool IocpBackend::take_handoff() {
 }
 
 // Loop thread: lets a parked waiter wait again, for the nearest deadline now.
-void IocpBackend::release_waiter() {
+// False, leaving it parked, if it handed over entries not yet taken: it may
+// do so at any moment while it is not parked, so also just after the loop
+// thread's last take_handoff() found nothing.
+bool IocpBackend::release_waiter() {
   TIGERIO_ASSERT(waiter_running_);
   const int64_t deadline_ns = loop_->next_deadline_ns();
   {
     std::lock_guard<std::mutex> lock(waiter_mutex_);
-    if (!handoff_pending_) return;
-    TIGERIO_ASSERT(handoff_count_ == 0);  // taken before release
+    if (!handoff_pending_) return true;
+    if (handoff_count_ != 0) return false;
     handoff_pending_ = false;
     waiter_deadline_ns_ = deadline_ns;
   }
   waiter_cv_.notify_all();
+  return true;
 }
 
 void IocpBackend::waiter_main() {
