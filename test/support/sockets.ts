@@ -51,12 +51,18 @@ export function connectedPair(io: IO, host: Host = '127.0.0.1'): ConnectedPair {
   return { listener, client, server, port };
 }
 
-/** A port on `host` that nothing listens on (it was listened on and closed). */
+/**
+ * A TCP port on `host` that nothing listens on, held by a socket bound to it
+ * and never listening (the IO closes it at deinit). A port merely freed
+ * could be taken again by a connecting socket's own bind: TCP's
+ * simultaneous open then connects that socket to itself. Seen under Wine,
+ * whose ConnectEx binds first, with many ports in TIME_WAIT: 2 connects in
+ * 3,000 to a just-closed port succeeded, each from the port it dialled.
+ */
 export function closedPort(io: IO, host: Host = '127.0.0.1'): number {
-  const listener = io.listen(host, 0);
-  const { port } = io.localAddress(listener);
-  succeed(io, 'close of the listener', (callback) => io.close(listener, callback));
-  return port;
+  const holder = io.socket(familyOf(host));
+  io.bind(holder, host, 0);
+  return io.localAddress(holder).port;
 }
 
 /** The progress of a multi-operation transfer (sendAll / recvExactly). */
