@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { expectIOError } from './support/assertions';
 import { forEachBackend } from './support/backends';
 import { complete, fail, succeed } from './support/run';
-import { closedPort, connectedPair } from './support/sockets';
+import { closedPort, connectedPair, familyOf } from './support/sockets';
 
 forEachBackend('connection errors', (scope) => {
   it('fails connect to a port nothing listens on with ECONNREFUSED', function () {
@@ -13,6 +13,38 @@ forEachBackend('connection errors', (scope) => {
     const client = io.socket('ipv4');
     const error = fail(io, 'connect to a closed port', (callback) => io.connect(client, '127.0.0.1', port, callback));
     expectIOError(error, 'ECONNREFUSED', 'connect');
+  });
+
+  for (const host of ['127.0.0.1', '::1'] as const) {
+    it(`never connects a socket to itself: one bound to ${host} that dials its own port fails with ECONNREFUSED`, function () {
+      // TCP's simultaneous open would connect it to itself (the kernels do,
+      // measured), and a client whose kernel-chosen port is the one it dials
+      // would then read its own requests back.
+      const io = scope.create();
+      const socket = io.socket(familyOf(host));
+      io.bind(socket, host, 0);
+      const { port } = io.localAddress(socket);
+      const error = fail(io, 'connect to its own port', (callback) => io.connect(socket, host, port, callback));
+      expectIOError(error, 'ECONNREFUSED', 'connect');
+      // Nothing loops back: what it sends goes nowhere it could read.
+      const outcome = complete(io, 'send after the refused connect', (callback) =>
+        io.send(socket, Buffer.from('hello?'), callback),
+      );
+      expect(outcome.error, 'a send on the refused socket succeeded').to.not.equal(null);
+      succeed(io, 'close', (callback) => io.close(socket, callback));
+    });
+  }
+
+  it('lets a UDP socket connect to its own address and send to itself (a datagram socket may)', function () {
+    const io = scope.create();
+    const socket = io.udpSocket('ipv4');
+    io.bind(socket, '127.0.0.1', 0);
+    const { port } = io.localAddress(socket);
+    succeed(io, 'connect to its own port', (callback) => io.connect(socket, '127.0.0.1', port, callback));
+    succeed(io, 'send to itself', (callback) => io.send(socket, Buffer.from('me'), callback));
+    const inbox = Buffer.alloc(8);
+    const received = succeed(io, 'recv from itself', (callback) => io.recv(socket, inbox, callback));
+    expect(inbox.subarray(0, received).toString()).to.equal('me');
   });
 
   it('fails send to a closed peer with EPIPE or ECONNRESET, and the process survives (no SIGPIPE)', function () {

@@ -354,6 +354,9 @@ class IocpBackend final : public Backend, public IocpWaiter {
     TIGERIO_ASSERT(send || receive);
     return win32::shutdown(fd, send, receive);
   }
+  int32_t refuse_self_connection(int fd, const AddressStorage& target) override {
+    return win32::refuse_self_connection(fd, target);
+  }
 
   bool waiter_start(Notify notify, void* context) override;
   void waiter_stop() override;

@@ -66,6 +66,25 @@ void write_address_object(const void* raw, uint8_t* out) {
   }
 }
 
+bool same_ip_address(const void* raw, const AddressStorage& target) {
+  TIGERIO_ASSERT(raw != nullptr);
+  TIGERIO_ASSERT(target.length == sizeof(sockaddr_in) || target.length == sizeof(sockaddr_in6));
+  const auto* address = static_cast<const sockaddr*>(raw);
+  const auto* wanted = reinterpret_cast<const sockaddr*>(target.bytes);
+  if (address->sa_family != wanted->sa_family) return false;
+  if (address->sa_family == AF_INET) {
+    const auto* a = static_cast<const sockaddr_in*>(raw);
+    const auto* b = reinterpret_cast<const sockaddr_in*>(target.bytes);
+    return a->sin_port == b->sin_port && std::memcmp(&a->sin_addr, &b->sin_addr, sizeof(a->sin_addr)) == 0;
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* a = static_cast<const sockaddr_in6*>(raw);
+    const auto* b = reinterpret_cast<const sockaddr_in6*>(target.bytes);
+    return a->sin6_port == b->sin6_port && std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+  }
+  return false;
+}
+
 bool parse_address_object(const uint8_t* object, AddressStorage* address) {
   TIGERIO_ASSERT(object != nullptr && address != nullptr);
   std::memset(address, 0, sizeof(*address));

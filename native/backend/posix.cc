@@ -380,6 +380,24 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
   return -EAFNOSUPPORT;
 }
 
+int32_t refuse_self_connection(int fd, const AddressStorage& target) {
+  sockaddr_storage local{};
+  socklen_t size = sizeof(local);
+  // Unreadable, the connection stands: the connect did succeed.
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) < 0) return 0;
+  if (!same_ip_address(&local, target)) return 0;
+  // A UDP socket "connected" to its own address sends to itself, by design.
+  int type = 0;
+  socklen_t type_size = sizeof(type);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_size) < 0 || type != SOCK_STREAM) return 0;
+  // Linux disconnects a TCP socket that connects to AF_UNSPEC (and frees a
+  // port the kernel chose, so connecting again picks another); where that
+  // is refused, shutting both ways at least ends the loop.
+  sockaddr unspecified{};
+  unspecified.sa_family = AF_UNSPEC;
+  if (::connect(fd, &unspecified, sizeof(unspecified)) < 0) ::shutdown(fd, SHUT_RDWR);
+  return -ECONNREFUSED;
+}
 
 // ---- Datagrams, Unix sockets, sendfile ----
 

@@ -55,6 +55,8 @@ int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
+// Backend::refuse_self_connection, POSIX's.
+int32_t refuse_self_connection(int fd, const AddressStorage& target);
 
 // ---- Datagrams, Unix sockets, sendfile ----
 // A sendTo's address (a sockaddr_in or sockaddr_in6 in SendToArgs) as the OS takes it.
@@ -88,6 +90,9 @@ class PosixBackend : public Backend {
     return posix::listen_unix(path, path_length, backlog);
   }
   int unix_socket() override { return posix::unix_socket(); }
+  int32_t refuse_self_connection(int fd, const AddressStorage& target) override {
+    return posix::refuse_self_connection(fd, target);
+  }
 
  protected:
   using Backend::Backend;

@@ -301,6 +301,17 @@ int shutdown(int fd, bool send, bool receive) {
   return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
 }
 
+int32_t refuse_self_connection(int fd, const AddressStorage& target) {
+  sockaddr_storage local{};
+  int size = sizeof(local);
+  // Unreadable, the connection stands: the connect did succeed.
+  if (::getsockname(as_socket(fd), reinterpret_cast<sockaddr*>(&local), &size) != 0) return 0;
+  if (!same_ip_address(&local, target)) return 0;
+  if (is_datagram(fd)) return 0;  // a UDP socket may send to itself, by design
+  ::shutdown(as_socket(fd), SD_BOTH);
+  return kErrConnectionRefused;
+}
+
 int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
   TIGERIO_ASSERT(out != nullptr && out_size >= kAddressTextMax && port != nullptr && family != nullptr);
   sockaddr_storage storage{};

@@ -35,6 +35,8 @@
 
 namespace tigerio {
 
+struct AddressStorage;
+
 // libuv's Windows error numbers (include/uv/errno.h) that Winsock and Win32
 // errors map to (map_error), so that Node names them as on Linux. The few the
 // core produces itself (kErrCanceled, kErrBadFd, ...) are the core's
@@ -104,6 +106,9 @@ int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
+// Backend::refuse_self_connection, Windows': ECONNREFUSED after shutting
+// both ways (Winsock cannot disconnect a TCP socket and keep it).
+int32_t refuse_self_connection(int fd, const AddressStorage& target);
 // An overlapped UDP socket (ICMP resets not reported, as libuv does),
 // and bind(); each returns the fd (or 0) or a negative errno.
 int udp_socket(bool ipv6);

@@ -27,6 +27,9 @@ bool parse_address_object(const uint8_t* object, AddressStorage* address);
 // Writes a received socket address (a sockaddr_in or sockaddr_in6; anything
 // else leaves family 0) into a recvFrom address object.
 void write_address_object(const void* address, uint8_t* object);
+// True if a socket's own address (a sockaddr_in or sockaddr_in6, as
+// getsockname gives it) is `target`: the same family, IP and port.
+bool same_ip_address(const void* address, const AddressStorage& target);
 // The longest Unix socket path in bytes (sun_path less its NUL: 107 on
 // Linux and Windows, 103 on macOS/BSD); defined by the backend layer.
 uint32_t unix_path_max();
@@ -114,6 +117,18 @@ class Backend {
   virtual int udp_socket(bool ipv6);
   // Binds a socket to an IP literal and port (0: the OS chooses).
   virtual int bind(int fd, const char* host, int port);
+  // After a connect to `target` succeeded: if fd is a stream socket now
+  // connected to itself, drops that connection and returns the error its
+  // connect reports instead (ECONNREFUSED); else 0, the connection stands.
+  // TCP's simultaneous open connects a socket to itself when the port the
+  // kernel gave it is the one it dials (a local server that is down, its
+  // port in the ephemeral range): the client would then read its own
+  // requests back. The simulation never connects a socket to itself.
+  virtual int32_t refuse_self_connection(int fd, const AddressStorage& target) {
+    (void)fd;
+    (void)target;
+    return 0;
+  }
   // A non-blocking listening Unix stream socket at `path` (path_length
   // bytes, a leading NUL for the abstract namespace).
   virtual int listen_unix(const char* path, uint32_t path_length, int backlog);

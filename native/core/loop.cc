@@ -194,6 +194,10 @@ void Loop::complete(Op* op, int32_t result) {
   } else if ((flags & kOpQueued) == 0 && op->kind == OpKind::open && (flags & kOpIssued) != 0) {
     loose_.remove(op);
   }
+  if (result == 0 && op->kind == OpKind::connect && (flags & kOpOrphaned) == 0) {
+    result = backend_->refuse_self_connection(op->fd, op->args.connect.address);
+    TIGERIO_ASSERT(result <= 0);
+  }
   FdEntry* entry = nullptr;
   Direction direction = Direction::none;
   if ((flags & kOpQueued) != 0) {
