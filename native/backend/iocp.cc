@@ -96,6 +96,43 @@ constexpr uint32_t kAcceptRetriesMax = 64;  // per issue: dead connections in th
 // On Windows itself the bound only splits large sends into more completions.
 constexpr uint32_t kSendChunkMax = 64 * 1024;
 
+// True for 127.0.0.0/8 and ::1: an address of this machine's loopback.
+bool is_loopback(const sockaddr* address) {
+  if (address->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+    return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (address->sa_family == AF_INET6) {
+    static const uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, kLoopback6, 16) == 0;
+  }
+  return false;
+}
+
+// Windows answers a SYN that a reset refused by sending it again, twice,
+// and reports WSAECONNREFUSED only after that: about 2 s for a closed port
+// on the loopback, where Linux and macOS (and Node's libuv, which does what
+// follows) refuse at once. A loopback refusal is final, so the socket is
+// told not to retransmit its SYN. Windows 10 1709 and later honour it; an
+// older one, or Wine (whose TCP is Linux's and refuses at once anyway),
+// rejects the ioctl, and the connect goes on as before.
+// mstcpip.h's SIO_TCP_INITIAL_RTO and TCP_INITIAL_RTO_PARAMETERS, written
+// out: SDKs declare the no-retransmission value only for newer targets.
+struct InitialRto {
+  USHORT rtt;
+  UCHAR max_syn_retransmissions;
+};
+constexpr DWORD kSioTcpInitialRto = _WSAIOW(IOC_VENDOR, 17);
+constexpr USHORT kRttUnspecified = 0xFFFF;       // TCP_INITIAL_RTO_UNSPECIFIED_RTT: the system's
+constexpr UCHAR kNoSynRetransmissions = 0xFE;    // TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS
+static_assert(sizeof(InitialRto) == 4, "TCP_INITIAL_RTO_PARAMETERS' layout");
+
+void refuse_loopback_at_once(SOCKET socket) {
+  InitialRto parameters{kRttUnspecified, kNoSynRetransmissions};
+  DWORD bytes = 0;
+  ::WSAIoctl(socket, kSioTcpInitialRto, &parameters, sizeof(parameters), nullptr, 0, &bytes, nullptr, nullptr);
+}
+
 // AcceptEx writes both addresses, each with 16 bytes of its own overhead,
 // and needs room for the largest address of the transport: sockaddr_in6
 // for TCP, inside an op's scratch; SOCKADDR_UN for AF_UNIX, in a UnixBlock.
@@ -919,6 +956,7 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
     const int error = ::WSAGetLastError();
     if (error != WSAEINVAL) return socket_call_error(error);
   }
+  if (is_loopback(target)) refuse_loopback_at_once(as_socket(op->fd));
   Scratch* scratch = prepare(op);
   DWORD bytes = 0;
   if (extensions_.connect_ex(as_socket(op->fd), target, static_cast<int>(address.length), nullptr, 0, &bytes,
