@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { expectIOError } from './support/assertions';
 import { forEachBackend } from './support/backends';
-import { complete, fail, succeed } from './support/run';
+import { complete, fail, runUntil, succeed } from './support/run';
 import { closedPort, connectedPair, familyOf } from './support/sockets';
 
 forEachBackend('connection errors', (scope) => {
@@ -13,6 +13,40 @@ forEachBackend('connection errors', (scope) => {
     const client = io.socket('ipv4');
     const error = fail(io, 'connect to a closed port', (callback) => io.connect(client, '127.0.0.1', port, callback));
     expectIOError(error, 'ECONNREFUSED', 'connect');
+  });
+
+  it('fails a second connect of a connected socket with EISCONN', function () {
+    // Linux's non-blocking connect used to leave the socket "connecting"
+    // until connect() was called again, which then returned 0 once (epoll
+    // did; io_uring and the others said EISCONN).
+    const io = scope.create();
+    const { client, port } = connectedPair(io);
+    const error = fail(io, 'the second connect', (callback) => io.connect(client, '127.0.0.1', port, callback));
+    expectIOError(error, 'EISCONN', 'connect');
+    const again = fail(io, 'a third connect', (callback) => io.connect(client, '127.0.0.1', port, callback));
+    expectIOError(again, 'EISCONN', 'connect');
+  });
+
+  it('fails recv and send on a listening socket at once, and its accepts still work after them', function () {
+    const io = scope.create();
+    const listener = io.listen('127.0.0.1', 0);
+    const { port } = io.localAddress(listener);
+    expectIOError(fail(io, 'recv on the listener', (callback) => io.recv(listener, Buffer.alloc(8), callback)), 'ENOTCONN', 'recv');
+    // A kernel fact: Linux says EPIPE for a send on a socket with no peer,
+    // Windows, macOS and the simulation ENOTCONN.
+    expectIOError(
+      fail(io, 'send on the listener', (callback) => io.send(listener, Buffer.from('x'), callback)),
+      ['EPIPE', 'ENOTCONN'],
+      'send',
+    );
+    // Accepts share the receiving queue with recv: none waits behind them.
+    let server = -1;
+    io.accept(listener, (error, fd) => {
+      expect(error).to.equal(null);
+      server = fd;
+    });
+    succeed(io, 'connect', (callback) => io.connect(io.socket('ipv4'), '127.0.0.1', port, callback));
+    runUntil(io, () => server >= 0, 'the accept after them');
   });
 
   for (const host of ['127.0.0.1', '::1'] as const) {

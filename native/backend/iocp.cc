@@ -798,6 +798,10 @@ int32_t IocpBackend::socket_started(Op* op, const FdState& state, int rc, DWORD 
 int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
   TransferArgs& transfer = op->transfer();
   TIGERIO_ASSERT(transfer.length == 0 || transfer.buffer != nullptr);
+  // A listening socket has no peer to send to or receive from: Windows
+  // answers WSAENOTCONN at once; Wine queues the call and never completes
+  // it (measured), and the listener's accepts would wait behind it.
+  if (state.listening != 0) return kErrNotConnected;
   Scratch* scratch = prepare(op);
   // Winsock copies the WSABUF array before returning: a local is fine.
   WSABUF buffer;

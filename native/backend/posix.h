@@ -23,7 +23,7 @@ int32_t recv(int fd, uint8_t* buffer, uint32_t length);
 bool is_stream_socket(int fd);
 int32_t send(int fd, const uint8_t* buffer, uint32_t length);  // never raises SIGPIPE
 int32_t connect_start(int fd, const AddressStorage& address);   // 0, -EINPROGRESS, or error
-int32_t connect_finish(int fd);                                 // 0, -EAGAIN (still connecting), or error
+int32_t connect_finish(int fd, const AddressStorage& address);  // 0, -EAGAIN (still connecting), or error
 int32_t read(int fd, uint8_t* buffer, uint32_t length, int64_t position);
 int32_t write(int fd, const uint8_t* buffer, uint32_t length, int64_t position);
 // kOpenDirect: O_DIRECT where the OS has it (Linux, FreeBSD; a file system

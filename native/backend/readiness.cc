@@ -136,7 +136,7 @@ int32_t ReadinessBackend::attempt(Op* op) {
           return kErrAgain;
         }
       } else {
-        result = posix::connect_finish(op->fd);
+        result = posix::connect_finish(op->fd, op->args.connect.address);
       }
       break;
     case OpKind::send_to:
