@@ -55,6 +55,24 @@ forEachBackend('shutdown', (scope) => {
     expect(recvOnce(io, server, Buffer.alloc(8))).to.deep.equal({ error: null, size: 0 });
   });
 
+  it("'receive' makes this side's own recv read end of stream, and it still sends", () => {
+    // Windows answers such a recv with WSAESHUTDOWN; POSIX reads end of
+    // stream, and so does every backend.
+    const io = scope.create();
+    const { client, server } = connectedPair(io);
+    io.shutdown(server, 'receive');
+    expect(recvOnce(io, server, Buffer.alloc(8))).to.deep.equal({ error: null, size: 0 });
+    let sent = -1;
+    io.send(server, Buffer.from('still'), (error, size) => {
+      expect(error).to.equal(null);
+      sent = size;
+    });
+    runUntil(io, () => sent >= 0, 'the send after shutdown(receive)');
+    const buffer = Buffer.alloc(8);
+    const received = recvOnce(io, client, buffer);
+    expect(buffer.toString('utf8', 0, received.size)).to.equal('still');
+  });
+
   it('throws an IOError on a socket that is not connected, a TypeError on a bad how', () => {
     const io = scope.create();
     const unconnected = io.socket('ipv4');

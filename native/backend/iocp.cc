@@ -1097,6 +1097,9 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
       win32::is_datagram(op->fd)) {
     result = kErrConnectionRefused;
   }
+  // A receive after this side's own shutdown(receive) is WSAESHUTDOWN
+  // (mapped to EPIPE, as a send after shutdown); POSIX reads end of stream.
+  if (result == kErrPipe && (op->kind == OpKind::recv || op->kind == OpKind::recv_from)) result = 0;
   switch (op->kind) {
     case OpKind::accept: {
       Scratch* scratch = scratch_of(op);
