@@ -167,6 +167,17 @@ forEachBackend('datagrams', (scope) => {
     expectIOError(outcome.error, 'EBADF', 'sendTo');
   });
 
+  it('fails accept on a UDP socket with ENOTSUP, bound or not, at once', function () {
+    // The kernels say EOPNOTSUPP (Node's name for it is ENOTSUP on Linux).
+    const io = scope.create();
+    const unbound = io.udpSocket('ipv4');
+    const bound = boundUdp(io, '127.0.0.1');
+    for (const fd of [unbound, bound.fd]) {
+      const outcome = complete(io, 'accept on a UDP socket', (cb) => io.accept(fd, cb));
+      expectIOError(outcome.error, 'ENOTSUP', 'accept');
+    }
+  });
+
   it('cancel, close and deinit complete a pending recvFrom exactly once with ECANCELED', function () {
     const io = scope.create();
     const a = boundUdp(io, '127.0.0.1');

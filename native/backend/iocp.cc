@@ -904,7 +904,9 @@ int32_t IocpBackend::start_accept(Op* op, FdState& state) {
     if (::getsockopt(as_socket(op->fd), SOL_SOCKET, SO_ACCEPTCONN, reinterpret_cast<char*>(&listening), &size) != 0) {
       return socket_call_error(::WSAGetLastError());
     }
-    if (!listening) return kErrInvalid;
+    // A datagram socket never listens: EOPNOTSUPP, as Linux and Windows say
+    // (Wine says WSAEINVAL); a stream socket not listening: EINVAL.
+    if (!listening) return win32::is_datagram(op->fd) ? kErrNotSupported : kErrInvalid;
     state.listening = 1;
   }
   // The accepted socket must have the listener's family (TigerBeetle's IPv6 bug).

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "../core/backend.h"
+#include "../core/errors.h"
 #include "../core/index_pool.h"
 #include "../core/layout.h"
 #include "sim_errors.h"
@@ -328,7 +329,8 @@ void Network::issue(Op* op, uint32_t index) {
 int32_t Network::attempt(Op* op, Socket& socket, uint32_t index) {
   switch (op->kind) {
     case OpKind::accept:
-      return socket.kind == Socket::udp ? kInvalid : try_accept(op, socket);
+      // A datagram socket cannot accept: EOPNOTSUPP, as the kernels say.
+      return socket.kind == Socket::udp ? kErrNotSupported : try_accept(op, socket);
     case OpKind::recv:
       if (socket.kind == Socket::udp) return try_recv_datagram(op, socket);
       return try_recv(socket, op->args.recv.buffer, op->args.recv.length);
