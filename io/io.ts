@@ -361,7 +361,7 @@ export class IO {
   /**
    * Binds a socket (a UDP socket, usually) to an IP literal and port,
    * synchronously. Port 0 lets the OS choose: read it with `localAddress()`.
-   * @throws IOError (`EADDRINUSE`, `EINVAL` or `EAFNOSUPPORT` for an address of the other family, by OS: see the README, ...), TypeError, RangeError.
+   * @throws IOError (`EADDRINUSE`, `EAFNOSUPPORT` for an IPv6 address on an IPv4 socket, `EINVAL` the other way, ...), TypeError, RangeError.
    */
   bind(fd: number, host: string, port: number): void {
     const native = this.synced('bind');

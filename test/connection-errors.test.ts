@@ -1,7 +1,7 @@
 // How connections fail: refused connects, sends to a peer that is gone
 // (EPIPE/ECONNRESET, never SIGPIPE).
 import { expect } from 'chai';
-import { expectIOError } from './support/assertions';
+import { expectIOError, expectThrows } from './support/assertions';
 import { forEachBackend } from './support/backends';
 import { complete, fail, runUntil, succeed } from './support/run';
 import { closedPort, connectedPair, familyOf } from './support/sockets';
@@ -13,6 +13,24 @@ forEachBackend('connection errors', (scope) => {
     const client = io.socket('ipv4');
     const error = fail(io, 'connect to a closed port', (callback) => io.connect(client, '127.0.0.1', port, callback));
     expectIOError(error, 'ECONNREFUSED', 'connect');
+  });
+
+  it("fails bind, and a TCP connect, to an address of the other family with Linux's codes, on every backend", function () {
+    // EAFNOSUPPORT for an IPv6 address on an IPv4 socket, EINVAL for an IPv4
+    // address on an IPv6 socket; Winsock and the simulation said otherwise.
+    const io = scope.create();
+    const cases = [
+      { family: 'ipv4', host: '::1', code: 'EAFNOSUPPORT' },
+      { family: 'ipv6', host: '127.0.0.1', code: 'EINVAL' },
+    ] as const;
+    for (const { family, host, code } of cases) {
+      for (const socket of [io.socket(family), io.udpSocket(family)]) {
+        expectIOError(expectThrows(() => io.bind(socket, host, 0), Error), code, 'bind');
+      }
+      // (A UDP socket of IPv6 may connect to an IPv4 address on Linux: dual stack, a kernel fact.)
+      const stream = io.socket(family);
+      expectIOError(fail(io, `connect to ${host}`, (callback) => io.connect(stream, host, 9, callback)), code, 'connect');
+    }
   });
 
   it('fails a second connect of a connected socket with EISCONN', function () {

@@ -952,6 +952,8 @@ int32_t IocpBackend::start_connect(Op* op, FdState& state) {
   const AddressStorage& address = op->args.connect.address;
   TIGERIO_ASSERT(address.length > 0 && address.length <= sizeof(address.bytes));
   const auto* target = reinterpret_cast<const sockaddr*>(address.bytes);
+  const int32_t mismatch = win32::family_mismatch(family_of(op->fd, state), target->sa_family);
+  if (mismatch != 0) return mismatch;
   if (win32::is_datagram(op->fd)) return connect_datagram(op, address);
   // ConnectEx wants a bound socket: bind to the wildcard address and port 0.
   // WSAEINVAL: bound already (a second connect, or bound by its owner).

@@ -223,12 +223,21 @@ int Network::listen_unix(uint32_t node, const char* path, uint32_t path_length, 
   return static_cast<int>(index);
 }
 
+// Linux's answer to an address of the other family than the socket's, to
+// bind and connect alike: EAFNOSUPPORT for an IPv6 address on an IPv4
+// socket, EINVAL for an IPv4 address on an IPv6 socket (too short for one).
+static int32_t family_mismatch(const Address& socket_local) {
+  TIGERIO_ASSERT(socket_local.family == 4 || socket_local.family == 6);
+  return socket_local.family == 4 ? kAddressFamily : kInvalid;
+}
+
 int Network::bind(uint32_t index, const AddressStorage& storage) {
   Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state != Socket::free);
   Address address;
   if (socket.kind == Socket::unix_stream) return kInvalid;  // an IP address for a Unix socket
-  if (!address_from_storage(storage, &address) || address.family != socket.local.family) return kInvalid;
+  if (!address_from_storage(storage, &address)) return kInvalid;
+  if (address.family != socket.local.family) return family_mismatch(socket.local);
   if (socket.state != Socket::fresh || socket.bound || socket.local.port != 0) return kInvalid;  // bound already
   if (socket.kind == Socket::udp) return bind_datagram(socket, index, address);
   // TCP: the local address a later connect keeps.
@@ -573,8 +582,8 @@ void Network::start_connect(Op* op, Socket& socket, uint32_t index) {
   else if (socket.state == Socket::connected) error = kIsConnected;
   else if (socket.state == Socket::connecting) error = kAlready;
   else if (socket.state != Socket::fresh) error = kInvalid;
-  else if (!address_from_storage(op->args.connect.address, &target) || target.family != socket.local.family)
-    error = kAddressFamily;
+  else if (!address_from_storage(op->args.connect.address, &target)) error = kAddressFamily;
+  else if (target.family != socket.local.family) error = family_mismatch(socket.local);
   if (error != 0) {
     owner_of(op)->complete(op, error);
     return;

@@ -282,15 +282,22 @@ bool is_datagram(int32_t fd) {
          type == SOCK_DGRAM;
 }
 
+int32_t family_mismatch(int socket_family, int address_family) {
+  if (socket_family != AF_INET && socket_family != AF_INET6) return 0;  // unknown, or not an IP socket
+  if (socket_family == address_family) return 0;
+  return socket_family == AF_INET ? kErrAddressFamily : kErrInvalid;
+}
+
 int bind(int fd, const char* host, int port) {
   TIGERIO_ASSERT(host != nullptr && port >= 0 && port <= 65535);
   AddressStorage address;
   if (!parse_ip_address(host, port, &address)) return kErrInvalid;
-  if (::bind(as_socket(fd), reinterpret_cast<const sockaddr*>(address.bytes), static_cast<int>(address.length)) == 0) {
-    return 0;
-  }
+  const auto* target = reinterpret_cast<const sockaddr*>(address.bytes);
+  if (::bind(as_socket(fd), target, static_cast<int>(address.length)) == 0) return 0;
   const int error = ::WSAGetLastError();
-  return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
+  if (error == WSAENOTSOCK) return kErrBadFd;
+  const int32_t mismatch = family_mismatch(protocol_family(fd), target->sa_family);
+  return mismatch != 0 ? mismatch : map_error(static_cast<DWORD>(error));
 }
 
 int shutdown(int fd, bool send, bool receive) {

@@ -106,6 +106,11 @@ int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
+// Linux's answer to an address of the other family than an IP socket's
+// (EAFNOSUPPORT for IPv6 on IPv4, EINVAL for IPv4 on IPv6), so that every
+// backend gives it (Winsock's own differs); 0 if the families agree, or the
+// socket's is unknown or not IP.
+int32_t family_mismatch(int socket_family, int address_family);
 // Backend::refuse_self_connection, Windows': ECONNREFUSED after shutting
 // both ways (Winsock cannot disconnect a TCP socket and keep it).
 int32_t refuse_self_connection(int fd, const AddressStorage& target);
