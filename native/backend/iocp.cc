@@ -897,6 +897,10 @@ int32_t IocpBackend::start_accept(Op* op, FdState& state) {
   // First: conclude() reads `accepted` whatever this returns.
   Scratch* scratch = prepare(op);
   if (state.listening == 0) {
+    // A datagram socket never listens: EOPNOTSUPP, as Linux and Windows say
+    // (Wine says WSAEINVAL). Asked first: Windows answers SO_ACCEPTCONN for
+    // connection-oriented sockets only.
+    if (win32::is_datagram(op->fd)) return kErrNotSupported;
     // AcceptEx on a socket that does not listen may wait instead of failing
     // (it does under Wine): ask first, as POSIX accept fails with EINVAL.
     BOOL listening = FALSE;
@@ -904,9 +908,7 @@ int32_t IocpBackend::start_accept(Op* op, FdState& state) {
     if (::getsockopt(as_socket(op->fd), SOL_SOCKET, SO_ACCEPTCONN, reinterpret_cast<char*>(&listening), &size) != 0) {
       return socket_call_error(::WSAGetLastError());
     }
-    // A datagram socket never listens: EOPNOTSUPP, as Linux and Windows say
-    // (Wine says WSAEINVAL); a stream socket not listening: EINVAL.
-    if (!listening) return win32::is_datagram(op->fd) ? kErrNotSupported : kErrInvalid;
+    if (!listening) return kErrInvalid;
     state.listening = 1;
   }
   // The accepted socket must have the listener's family (TigerBeetle's IPv6 bug).
