@@ -51,15 +51,14 @@ class OpTable {
     op->slot = slot;
     op->generation = slots_[slot].generation;  // a copy, so that Op::id() needs no table
     slots_[slot].op = op;
-    in_use_++;
-    TIGERIO_ASSERT(in_use_ + free_.size() == storage_count());
+    TIGERIO_ASSERT(in_use() <= slots_max_);  // each Op in use holds a slot
     return op;
   }
 
   // Frees the slot of `op` (its ids go stale) and returns `op` to storage.
   void release(Op* op) {
     TIGERIO_ASSERT(op->state != OpState::free);
-    TIGERIO_ASSERT(in_use_ > 0);
+    TIGERIO_ASSERT(in_use() > 0);
     TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
     TIGERIO_ASSERT(op->slot < slots_.size() && slots_[op->slot].op == op);
     Slot& slot = slots_[op->slot];
@@ -72,7 +71,6 @@ class OpTable {
     op->fd = -1;
     op->core_flags = 0;
     op->backend_flags = 0;
-    in_use_--;
     TIGERIO_ASSERT(free_.size() < storage_count());
     free_.push_back(op);  // capacity reserved in grow_storage(): never allocates
   }
@@ -92,7 +90,8 @@ class OpTable {
     return op;
   }
 
-  uint32_t in_use() const { return in_use_; }
+  // Ops taken from storage and not yet given back.
+  uint32_t in_use() const { return storage_count() - static_cast<uint32_t>(free_.size()); }
   uint32_t slots_max() const { return slots_max_; }
 
  private:
@@ -119,9 +118,9 @@ class OpTable {
 
   // One more chunk of Ops, all free; called only when every Op is in use.
   bool grow_storage() {
-    TIGERIO_ASSERT(free_.empty() && in_use_ == storage_count());
+    TIGERIO_ASSERT(free_.empty());
     // A free slot is being filled, so fewer than slots_max Ops are in use.
-    TIGERIO_ASSERT(in_use_ < slots_max_);
+    TIGERIO_ASSERT(in_use() < slots_max_);
     std::unique_ptr<Op[]> chunk(new (std::nothrow) Op[kChunkSize]);
     if (!chunk) return false;
     try {
@@ -141,7 +140,6 @@ class OpTable {
   std::vector<std::unique_ptr<Op[]>> chunks_;  // the storage
   std::vector<Op*> free_;                      // storage not in use, last freed on top
   std::vector<Slot> slots_;                    // per slot: its op (nullptr when free) and generation
-  uint32_t in_use_ = 0;
 };
 
 }  // namespace tigerio
