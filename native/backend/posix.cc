@@ -155,27 +155,30 @@ int32_t connect_start(int fd, const AddressStorage& address) {
 
 int32_t connect_finish(int fd, const AddressStorage& address) {
   TIGERIO_ASSERT(fd >= 0);
+  TIGERIO_ASSERT(address.length >= 1 && address.length <= sizeof(address.bytes));
   int error = 0;
   socklen_t size = sizeof(error);
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) < 0) return error_result();
   if (error != 0) return -error;
   // No error yet: connected, or still connecting (a wake-up for another reason).
-  sockaddr_storage peer;
-  socklen_t peer_size = sizeof(peer);
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) < 0) {
-    return errno == ENOTCONN ? -EAGAIN : error_result();
-  }
 #ifdef __linux__
-  // Linux keeps a socket whose non-blocking connect has completed in its
-  // "connecting" state until connect() is called on it again: the user's
-  // next connect() would then return 0 once instead of EISCONN (io_uring's
-  // connect, which waits in the kernel, leaves it connected). Called now,
-  // with the connection known up, it returns 0 and settles that.
-  ::connect(fd, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<socklen_t>(address.length));
+  // connect() again tells which. It also moves a connected socket out of
+  // the "connecting" state Linux keeps it in after a non-blocking connect:
+  // left there, the user's next connect() on it would return 0 once instead
+  // of EISCONN (io_uring's connect, which waits in the kernel, does not).
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(address.bytes), static_cast<socklen_t>(address.length)) == 0 ||
+      errno == EISCONN) {
+    return 0;
+  }
+  if (errno == EALREADY || errno == EINPROGRESS || errno == EINTR) return -EAGAIN;
+  return error_result();
 #else
   (void)address;  // BSD and macOS answer a second connect() with EISCONN already
+  sockaddr_storage peer;
+  socklen_t peer_size = sizeof(peer);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) == 0) return 0;
+  return errno == ENOTCONN ? -EAGAIN : error_result();
 #endif
-  return 0;
 }
 
 int32_t read(int fd, uint8_t* buffer, uint32_t length, int64_t position) {
