@@ -395,6 +395,8 @@ int address(int fd, bool peer, char* out, size_t out_size, int* port, int* famil
 }
 
 int32_t refuse_self_connection(int fd, const AddressStorage& target) {
+  TIGERIO_ASSERT(fd >= 0);
+  TIGERIO_ASSERT(target.length >= 1 && target.length <= sizeof(target.bytes));
   sockaddr_storage local{};
   socklen_t size = sizeof(local);
   // Unreadable, the connection stands: the connect did succeed.
@@ -404,12 +406,9 @@ int32_t refuse_self_connection(int fd, const AddressStorage& target) {
   int type = 0;
   socklen_t type_size = sizeof(type);
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_size) < 0 || type != SOCK_STREAM) return 0;
-  // Linux disconnects a TCP socket that connects to AF_UNSPEC (and frees a
-  // port the kernel chose, so connecting again picks another); where that
-  // is refused, shutting both ways at least ends the loop.
-  sockaddr unspecified{};
-  unspecified.sa_family = AF_UNSPEC;
-  if (::connect(fd, &unspecified, sizeof(unspecified)) < 0) ::shutdown(fd, SHUT_RDWR);
+  // Shut both ways, as on Windows, which has no other way to drop it: the
+  // socket then fails whatever it is asked but close(), on every OS.
+  ::shutdown(fd, SHUT_RDWR);
   return -ECONNREFUSED;
 }
 

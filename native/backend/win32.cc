@@ -309,13 +309,15 @@ int shutdown(int fd, bool send, bool receive) {
 }
 
 int32_t refuse_self_connection(int fd, const AddressStorage& target) {
+  TIGERIO_ASSERT(fd >= 0);
+  TIGERIO_ASSERT(target.length >= 1 && target.length <= sizeof(target.bytes));
   sockaddr_storage local{};
   int size = sizeof(local);
   // Unreadable, the connection stands: the connect did succeed.
   if (::getsockname(as_socket(fd), reinterpret_cast<sockaddr*>(&local), &size) != 0) return 0;
   if (!same_ip_address(&local, target)) return 0;
   if (is_datagram(fd)) return 0;  // a UDP socket may send to itself, by design
-  ::shutdown(as_socket(fd), SD_BOTH);
+  ::shutdown(as_socket(fd), SD_BOTH);  // as on POSIX (posix.cc)
   return kErrConnectionRefused;
 }
 

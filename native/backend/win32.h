@@ -112,7 +112,7 @@ int shutdown(int fd, bool send, bool receive);
 // socket's is unknown or not IP.
 int32_t family_mismatch(int socket_family, int address_family);
 // Backend::refuse_self_connection, Windows': ECONNREFUSED after shutting
-// both ways (Winsock cannot disconnect a TCP socket and keep it).
+// both ways, as on POSIX.
 int32_t refuse_self_connection(int fd, const AddressStorage& target);
 // An overlapped UDP socket (ICMP resets not reported, as libuv does),
 // and bind(); each returns the fd (or 0) or a negative errno.

@@ -118,8 +118,9 @@ class Backend {
   // Binds a socket to an IP literal and port (0: the OS chooses).
   virtual int bind(int fd, const char* host, int port);
   // After a connect to `target` succeeded: if fd is a stream socket now
-  // connected to itself, drops that connection and returns the error its
-  // connect reports instead (ECONNREFUSED); else 0, the connection stands.
+  // connected to itself, shuts that connection both ways and returns the
+  // error its connect reports instead (ECONNREFUSED); else 0, the
+  // connection stands.
   // TCP's simultaneous open connects a socket to itself when the port the
   // kernel gave it is the one it dials (a local server that is down, its
   // port in the ephemeral range): the client would then read its own
