@@ -18,14 +18,16 @@ constexpr int32_t kAddressInUse = -4091, kAddressFamily = -4089, kAlready = -408
                   kCanceled = -4081, kConnectionRefused = -4078, kConnectionReset = -4077, kExists = -4075,
                   kInvalid = -4071, kIO = -4070, kIsConnected = -4069, kTooManyFiles = -4066, kNoEntry = -4058,
                   kNotConnected = -4053, kNotSocket = -4050, kPipe = -4047, kNoSpace = -4055,
-                  kAgain = -4088, kMessageSize = -4065, kNoDevice = -4033, kDestinationRequired = -4076;
+                  kAgain = -4088, kMessageSize = -4065, kNoDevice = -4033, kDestinationRequired = -4076,
+                  kNotSupported = -4049;
 #else
 constexpr int32_t kAddressInUse = -EADDRINUSE, kAddressFamily = -EAFNOSUPPORT, kAlready = -EALREADY,
                   kBadFd = -EBADF, kCanceled = -ECANCELED, kConnectionRefused = -ECONNREFUSED,
                   kConnectionReset = -ECONNRESET, kExists = -EEXIST, kInvalid = -EINVAL, kIO = -EIO,
                   kIsConnected = -EISCONN, kTooManyFiles = -EMFILE, kNoEntry = -ENOENT,
                   kNotConnected = -ENOTCONN, kNotSocket = -ENOTSOCK, kPipe = -EPIPE, kNoSpace = -ENOSPC,
-                  kAgain = -EAGAIN, kMessageSize = -EMSGSIZE, kNoDevice = -ENXIO, kDestinationRequired = -EDESTADDRREQ;
+                  kAgain = -EAGAIN, kMessageSize = -EMSGSIZE, kNoDevice = -ENXIO, kDestinationRequired = -EDESTADDRREQ,
+                  kNotSupported = -ENOTSUP;
 #endif
 
 // The same small number for the same error on every OS (the values above
@@ -36,7 +38,8 @@ inline uint32_t error_ordinal(int32_t error) {
                                    kIsConnected, kTooManyFiles, kNoEntry, kNotConnected, kNotSocket,
                                    kPipe, kNoSpace,
                                    // Datagrams', Unix sockets' and sendFile's (appended: the ordinals above keep their numbers, and so do traces).
-                                   kAgain, kMessageSize, kNoDevice, kDestinationRequired};
+                                   kAgain, kMessageSize, kNoDevice, kDestinationRequired,
+                                   kNotSupported};
   for (uint32_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
     if (errors[i] == error) return i + 1;
   }

@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "../core/backend.h"
-#include "../core/errors.h"
 #include "../core/index_pool.h"
 #include "../core/layout.h"
 #include "sim_errors.h"
@@ -339,7 +338,7 @@ int32_t Network::attempt(Op* op, Socket& socket, uint32_t index) {
   switch (op->kind) {
     case OpKind::accept:
       // A datagram socket cannot accept: EOPNOTSUPP, as the kernels say.
-      return socket.kind == Socket::udp ? kErrNotSupported : try_accept(op, socket);
+      return socket.kind == Socket::udp ? kNotSupported : try_accept(op, socket);
     case OpKind::recv:
       if (socket.kind == Socket::udp) return try_recv_datagram(op, socket);
       return try_recv(socket, op->args.recv.buffer, op->args.recv.length);
