@@ -98,6 +98,7 @@ constexpr uint32_t kSendChunkMax = 64 * 1024;
 
 // True for 127.0.0.0/8 and ::1: an address of this machine's loopback.
 bool is_loopback(const sockaddr* address) {
+  TIGERIO_ASSERT(address != nullptr);
   if (address->sa_family == AF_INET) {
     const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
     return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
@@ -109,13 +110,6 @@ bool is_loopback(const sockaddr* address) {
   return false;
 }
 
-// Windows answers a SYN that a reset refused by sending it again, twice,
-// and reports WSAECONNREFUSED only after that: about 2 s for a closed port
-// on the loopback, where Linux and macOS (and Node's libuv, which does what
-// follows) refuse at once. A loopback refusal is final, so the socket is
-// told not to retransmit its SYN. Windows 10 1709 and later honour it; an
-// older one, or Wine (whose TCP is Linux's and refuses at once anyway),
-// rejects the ioctl, and the connect goes on as before.
 // mstcpip.h's SIO_TCP_INITIAL_RTO and TCP_INITIAL_RTO_PARAMETERS, written
 // out: SDKs declare the no-retransmission value only for newer targets.
 struct InitialRto {
@@ -127,7 +121,15 @@ constexpr USHORT kRttUnspecified = 0xFFFF;       // TCP_INITIAL_RTO_UNSPECIFIED_
 constexpr UCHAR kNoSynRetransmissions = 0xFE;    // TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS
 static_assert(sizeof(InitialRto) == 4, "TCP_INITIAL_RTO_PARAMETERS' layout");
 
+// Windows answers a SYN that a reset refused by sending it again, twice,
+// and reports WSAECONNREFUSED only after that: about 2 s for a closed port
+// on the loopback, where Linux and macOS (and Node's libuv, which does what
+// follows) refuse at once. A loopback refusal is final, so the socket is
+// told not to retransmit its SYN. Windows 10 1709 and later honour it; an
+// older one, or Wine (whose TCP is Linux's and refuses at once anyway),
+// rejects the ioctl, and the connect goes on as before.
 void refuse_loopback_at_once(SOCKET socket) {
+  TIGERIO_ASSERT(socket != INVALID_SOCKET);
   InitialRto parameters{kRttUnspecified, kNoSynRetransmissions};
   DWORD bytes = 0;
   ::WSAIoctl(socket, kSioTcpInitialRto, &parameters, sizeof(parameters), nullptr, 0, &bytes, nullptr, nullptr);

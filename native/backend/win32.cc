@@ -283,6 +283,8 @@ bool is_datagram(int32_t fd) {
 }
 
 int32_t family_mismatch(int socket_family, int address_family) {
+  TIGERIO_ASSERT(socket_family >= 0);
+  TIGERIO_ASSERT(address_family == AF_INET || address_family == AF_INET6);  // parsed from an IP literal
   if (socket_family != AF_INET && socket_family != AF_INET6) return 0;  // unknown, or not an IP socket
   if (socket_family == address_family) return 0;
   return socket_family == AF_INET ? kErrAddressFamily : kErrInvalid;
