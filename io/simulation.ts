@@ -272,7 +272,7 @@ export class Simulation {
 function encodeFaults(faults: Record<string, unknown>): Float64Array {
   for (const key of Object.keys(faults)) {
     if (!RATES.includes(key as keyof SimulationFaults) && !DURATIONS.includes(key as keyof SimulationFaults)) {
-      throw new TypeError(`tigerio: unknown fault '${key}'`);
+      throw new TypeError(`tigerio: unknown fault '${key}'; the faults are SimulationFaults' fields: ${[...RATES, ...DURATIONS].join(', ')}`);
     }
   }
   const values = new Float64Array(FAULT_FIELDS);
@@ -289,6 +289,6 @@ function encodeFaults(faults: Record<string, unknown>): Float64Array {
   }
   const partitionMin = values[RATES.length + DURATIONS.indexOf('partitionMinNs')];
   const partitionMax = values[RATES.length + DURATIONS.indexOf('partitionMaxNs')];
-  if (partitionMax < partitionMin) throw new RangeError('tigerio: faults.partitionMaxNs must be >= partitionMinNs');
+  if (partitionMax < partitionMin) throw new RangeError(`tigerio: faults.partitionMaxNs (${partitionMax}) must be at least partitionMinNs (${partitionMin})`);
   return values;
 }
