@@ -74,6 +74,7 @@
           "native/attach_windows.cc",
           "native/backend/win32.cc",
           "native/backend/win32_files.cc",
+          "native/backend/win32_paths.cc",
           "native/backend/iocp.cc"
         ],
         "sources!": ["native/attach.cc"],
