@@ -16,6 +16,8 @@ import { Simulation, type IO, type IOError } from '../../io';
 const DIRECTORY = '/db';
 const MANIFEST = '/db/MANIFEST';
 const TEMPORARY = '/db/MANIFEST.tmp';
+/** A few operations at a time: small tables, so that a thousand seeds make little garbage. */
+const SMALL = { entries: 16, operationsMax: 16, fdsMax: 64 };
 
 /**
  * Replaces the file at `target` with `bytes`: temp file, fsync, rename, and
@@ -90,7 +92,7 @@ function readText(sim: Simulation, io: IO, path: string): string {
  */
 export function replaceScenario(seed: number, syncDirectory: boolean): ReplaceOutcome {
   const sim = new Simulation({ seed, faults: { crashLostNameProbability: 0.5, crashLostSectorProbability: 0.5 } });
-  const io = sim.io();
+  const io = sim.io(SMALL);
   let setUp: IOError | null | undefined;
   io.mkdir(DIRECTORY, undefined, (error) => {
     if (error !== null) return (setUp = error);
@@ -103,7 +105,7 @@ export function replaceScenario(seed: number, syncDirectory: boolean): ReplaceOu
   drive(sim, () => replaced !== undefined, 'the replacement');
   if (replaced !== null) throw new Error(`replace scenario: the replacement failed: ${replaced!.code}`);
   sim.crash(io);
-  const rebooted = sim.io();
+  const rebooted = sim.io(SMALL);
   const text = readText(sim, rebooted, MANIFEST);
   rebooted.deinit();
   return text;
