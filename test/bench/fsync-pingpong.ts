@@ -60,6 +60,7 @@ export async function pingPongUnderDisk(
 
   // 'gap': between phases, while a disk pair in flight finishes: not sampled.
   let mode: Mode | 'gap' = 'none';
+  let sampling = false; // the first round of phases warms up (JIT, caches, the pool's threads)
   let running = true;
   // The ping-pong: client sends, server echoes, client receives; one sample per round trip.
   const ping = Buffer.alloc(MESSAGE_BYTES, 1);
@@ -84,7 +85,7 @@ export async function pingPongUnderDisk(
     });
     io.recv(client, clientBuffer, (error, n) => {
       if (error || n !== MESSAGE_BYTES) throw error ?? new Error('short pong');
-      if (mode !== 'gap') samples[mode].add(Number(process.hrtime.bigint() - sentAt) / 1000);
+      if (mode !== 'gap' && sampling) samples[mode].add(Number(process.hrtime.bigint() - sentAt) / 1000);
       roundTrip();
     });
   };
@@ -120,7 +121,8 @@ export async function pingPongUnderDisk(
 
   roundTrip();
   const phases = Math.max(MODES.length, Math.round(durationMs / phaseMs));
-  for (let phase = 0; phase < phases; phase++) {
+  for (let phase = 0; phase < phases + MODES.length; phase++) {
+    sampling = phase >= MODES.length;
     mode = MODES[phase % MODES.length];
     const disk = mode === 'none' ? Promise.resolve() : diskLoop(mode);
     await new Promise((resolve) => setTimeout(resolve, phaseMs));
