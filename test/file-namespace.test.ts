@@ -113,11 +113,14 @@ forEachBackend('file namespace', (scope) => {
     writeFile(io, file, 'kept');
     const fd = succeed(io, 'open', (callback) => io.open(file, 'r', undefined, callback));
     expect(succeed(io, 'unlink', (callback) => io.unlink(file, callback))).to.equal(0);
-    expect(readFile(io, file)).to.equal('ENOENT');
+    // Windows without POSIX delete semantics (before 10 1903, and Wine)
+    // keeps an open file's name until its last handle closes (README: where backends differ).
+    if (scope.backend !== 'iocp') expect(readFile(io, file)).to.equal('ENOENT');
     const buffer = Buffer.alloc(16);
     const n = succeed(io, 'read the unlinked file', (callback) => io.read(fd, buffer, 0, callback));
     expect(buffer.subarray(0, n).toString()).to.equal('kept');
     succeed(io, 'close', (callback) => io.close(fd, callback));
+    expect(readFile(io, file), 'the name is gone once no fd holds the file').to.equal('ENOENT');
   });
 
   it('openDirectory gives an fd that fsync accepts (result 0) and close closes', function () {

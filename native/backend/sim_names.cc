@@ -18,25 +18,41 @@ namespace sim {
 
 namespace {
 
-// A path without its trailing slashes ("/" stays "/"; "" is ".").
+// The world is the same on every OS, and so are its paths: a program on
+// Windows names them with backslashes (path.join), on POSIX with slashes.
+bool separator(char c) { return c == '/' || c == '\\'; }
+
+// A path without its trailing separators ("/" stays "/"; "" is ".").
 std::string trimmed(const std::string& path) {
   std::string result = path;
-  while (result.size() > 1 && result.back() == '/') result.pop_back();
+  while (result.size() > 1 && separator(result.back())) result.pop_back();
   return result.empty() ? std::string(".") : result;
 }
 
 // The directory a path's name lives in: "." for a bare name, "/" at the root.
 std::string parent_of(const std::string& path) {
   const std::string name = trimmed(path);
-  const size_t slash = name.rfind('/');
+  const size_t slash = name.find_last_of("/\\");
   if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
+  if (slash == 0) return name.substr(0, 1);
   return name.substr(0, slash);
 }
 
+// True if `path` is inside `directory` (a child or deeper).
 bool under(const std::string& path, const std::string& directory) {
   return path.size() > directory.size() + 1 && path.compare(0, directory.size(), directory) == 0 &&
-         path[directory.size()] == '/';
+         separator(path[directory.size()]);
+}
+
+// The first path in `paths` inside `directory`, if any (they sort after it
+// and before its last possible child: the separator is the next byte).
+template <typename Map>
+typename Map::const_iterator first_under(const Map& paths, const std::string& directory) {
+  for (const char* mark : {"/", "\\"}) {
+    auto it = paths.lower_bound(directory + mark);
+    if (it != paths.end() && under(it->first, directory)) return it;
+  }
+  return paths.end();
 }
 
 }  // namespace
@@ -47,8 +63,7 @@ bool Disk::is_directory(const std::string& path) const {
   if (found != paths_.end()) return found->second == kEntryDirectory;
   // Implicit: the prefix of a path that exists (the model lets a file be
   // made without its parent, as the simulation always has).
-  auto next = paths_.lower_bound(path + "/");
-  return next != paths_.end() && under(next->first, path);
+  return first_under(paths_, path) != paths_.end();
 }
 
 void Disk::bind_path(const std::string& path, uint32_t value) {
@@ -159,8 +174,7 @@ int32_t Disk::rename(const char* from_path, const char* to_path, uint32_t flags,
   if (moved == kEntryDirectory) {
     if (under(to, from)) return kInvalid;  // into itself
     if (replaced != kEntryDirectory && replaced != kEntryNone) return kNotDirectory;
-    if (replaced == kEntryDirectory && is_directory(to) && paths_.lower_bound(to + "/") != paths_.end() &&
-        under(paths_.lower_bound(to + "/")->first, to)) {
+    if (replaced == kEntryDirectory && first_under(paths_, to) != paths_.end()) {
       return kNotEmpty;
     }
   } else if (replaced == kEntryDirectory) {
@@ -170,8 +184,12 @@ int32_t Disk::rename(const char* from_path, const char* to_path, uint32_t flags,
   std::vector<NameChange::Rebind> rebinds;
   std::vector<std::pair<std::string, uint32_t>> children;
   if (moved == kEntryDirectory) {
-    for (auto it = paths_.lower_bound(from + "/"); it != paths_.end() && under(it->first, from); ++it) {
-      children.emplace_back(it->first, it->second);
+    for (const char* mark : {"/", "\\"}) {
+      for (auto it = paths_.lower_bound(from + mark); it != paths_.end() && under(it->first, from) &&
+                                                      it->first[from.size()] == mark[0];
+           ++it) {
+        children.emplace_back(it->first, it->second);
+      }
     }
   }
   if (source != paths_.end()) rebinds.push_back({from, moved, kEntryNone});

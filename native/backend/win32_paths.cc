@@ -50,15 +50,20 @@ int32_t rename(const char* from, const char* to, uint32_t flags) {
   if (!wide_path(from, &source) || !wide_path(to, &target)) return kErrInvalid;
   const bool replace = (flags & kRenameNoReplace) == 0;
   const DWORD move_flags = MOVEFILE_WRITE_THROUGH | (replace ? MOVEFILE_REPLACE_EXISTING : 0);
+  // A file over a directory or a directory over a file: POSIX refuses both
+  // (EISDIR, ENOTDIR); Windows says "access denied", and Wine even lets a
+  // directory replace a file. Told apart before the move.
+  const DWORD source_attributes = attributes_of(source.data());
+  const DWORD target_attributes = attributes_of(target.data());
+  const bool both_exist = source_attributes != INVALID_FILE_ATTRIBUTES && target_attributes != INVALID_FILE_ATTRIBUTES;
+  if (both_exist && replace) {
+    if (!names_directory(source_attributes) && names_directory(target_attributes)) return kErrIsDirectory;
+    if (names_directory(source_attributes) && !names_directory(target_attributes)) return kErrNotDirectory;
+  }
   if (::MoveFileExW(source.data(), target.data(), move_flags)) return 0;
   const DWORD error = ::GetLastError();
   if (error != ERROR_ACCESS_DENIED) return map_error(error);
-  // Windows says "access denied" where POSIX names the clash.
-  const DWORD source_attributes = attributes_of(source.data());
-  const DWORD target_attributes = attributes_of(target.data());
-  if (source_attributes != INVALID_FILE_ATTRIBUTES && target_attributes != INVALID_FILE_ATTRIBUTES) {
-    if (!names_directory(source_attributes) && names_directory(target_attributes)) return kErrIsDirectory;
-    if (names_directory(source_attributes) && !names_directory(target_attributes)) return kErrNotDirectory;
+  if (both_exist) {
     if (names_directory(source_attributes) && names_directory(target_attributes)) {
       if (!directory_empty(target)) return kErrNotEmpty;
       // POSIX replaces an empty directory; MoveFileEx will not. Remove it, then move.
