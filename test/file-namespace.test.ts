@@ -258,4 +258,21 @@ forEachBackend('file namespace', (scope) => {
       if (outcome.error !== null) expect(outcome.error.code, `op ${i}`).to.equal('ECANCELED');
     }
   });
+
+  it('deinit joins the file threads: the process has as many threads as before the IO', function () {
+    // The pool is epoll's and kqueue's (and IOCP's); io_uring's kernel
+    // workers come and go on their own, and only Linux lists threads in /proc.
+    if (scope.backend !== 'epoll' && scope.backend !== 'kqueue') this.skip();
+    if (!fs.existsSync('/proc/self/status')) this.skip();
+    const threads = (): number => Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]);
+    const before = threads();
+    const io = new IO({ backend: scope.backend, fileThreads: 4 });
+    const fds = Array.from({ length: 4 }, (_, i) =>
+      succeed(io, 'open', (callback) => io.open(path.join(directory, `t${i}`), 'w', undefined, callback)));
+    const outcomes = fds.map((fd) => submit((callback) => io.fdatasync(fd, callback)));
+    runUntil(io, () => outcomes.every((outcome) => outcome.done), 'the fdatasyncs');
+    expect(threads(), 'pool threads while the IO lives').to.be.greaterThan(before);
+    io.deinit();
+    expect(threads(), 'threads after deinit').to.equal(before);
+  });
 });
