@@ -95,13 +95,18 @@ void Disk::journal_ref(uint32_t value, int delta) {
 
 void Disk::journal(uint32_t node, NameChange::Rebind* rebinds, size_t count, const std::string& named_path) {
   TIGERIO_ASSERT(count >= 1);
+  for (size_t i = 0; i < count; i++) {
+    world_.trace().mix(0x4a0 ^ (uint64_t{rebinds[i].path.size()} << 12) ^ rebinds[i].after);
+  }
+  // With the fault off a crash rolls nothing back: nothing to keep (and a
+  // removed file's slot is free at once, as before names were journaled).
+  if (world_.faults().crash_lost_name_ppm == 0) return;
   NameChange change;
   change.node = node;
   change.directory = parent_of(named_path);
   for (size_t i = 0; i < count; i++) {
     journal_ref(rebinds[i].before, +1);
     journal_ref(rebinds[i].after, +1);
-    world_.trace().mix(0x4a0 ^ (uint64_t{rebinds[i].path.size()} << 12) ^ rebinds[i].after);
     change.rebinds.push_back(rebinds[i]);
   }
   journal_.push_back(std::move(change));

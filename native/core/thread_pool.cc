@@ -62,6 +62,7 @@ void ThreadPool::submit(Op* op) {
     std::lock_guard<std::mutex> lock(mutex_);
     TIGERIO_ASSERT(!stopping_);
     push(&queued_head_, &queued_tail_, op);
+    queued_++;
     grow_locked();
     // Not one thread could be started (the process is out of threads): the
     // op runs here rather than never. The loop thread blocks for it, as
@@ -76,7 +77,7 @@ void ThreadPool::submit(Op* op) {
 }
 
 void ThreadPool::grow_locked() {
-  if (idle_ > 0 || threads_.size() >= threads_max_) return;
+  if (queued_ <= idle_ || threads_.size() >= threads_max_) return;
   try {
     threads_.emplace_back([this] { run(false); });
   } catch (const std::system_error&) {
@@ -97,6 +98,8 @@ bool ThreadPool::cancel(Op* op) {
       record_of(previous).next = record.next;
     }
     if (queued_tail_ == op) queued_tail_ = previous;
+    TIGERIO_ASSERT(queued_ > 0);
+    queued_--;
     TIGERIO_ASSERT(outstanding_ > 0);
     outstanding_--;
     return true;
@@ -121,6 +124,8 @@ void ThreadPool::run(bool on_loop_thread) {
     PoolRecord& record = record_of(op);
     queued_head_ = record.next;
     if (queued_head_ == nullptr) queued_tail_ = nullptr;
+    TIGERIO_ASSERT(queued_ > 0);
+    queued_--;
     record.stage = Stage::running;
     lock.unlock();
     const int64_t result = work_(op, context_);

@@ -68,7 +68,8 @@ class ThreadPool {
 
  private:
   void run(bool on_loop_thread);
-  // Under mutex_: starts one more thread if none is idle and the pool is not full.
+  // Under mutex_: starts one more thread if the queue holds more ops than
+  // idle threads will take, and the pool is not full.
   void grow_locked();
 
   const uint32_t threads_max_;
@@ -82,7 +83,8 @@ class ThreadPool {
   Op* queued_tail_ = nullptr;
   Op* finished_head_ = nullptr;
   Op* finished_tail_ = nullptr;
-  uint32_t idle_ = 0;  // started threads waiting for work
+  uint32_t idle_ = 0;    // started threads waiting for work (some may be waking already)
+  uint32_t queued_ = 0;  // ops in the queued FIFO
   bool stopping_ = false;
   std::vector<std::thread> threads_;  // reserved to threads_max at construction: never reallocates
 
