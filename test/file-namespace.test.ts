@@ -107,6 +107,21 @@ forEachBackend('file namespace', (scope) => {
     expect(readFile(io, path.join(full, 'inside'))).to.equal('y');
   });
 
+  it('rename across file systems fails with EXDEV', function () {
+    // Needs a second file system: /dev/shm (tmpfs) where the test directory is elsewhere.
+    if (scope.simulated || !fs.existsSync('/dev/shm') || fs.statSync('/dev/shm').dev === fs.statSync(root).dev) this.skip();
+    const io = scope.create();
+    const file = path.join(directory, 'local');
+    writeFile(io, file, 'x');
+    const away = path.join('/dev/shm', `tigerio-exdev-${process.pid}`);
+    try {
+      expectIOError(fail(io, 'rename to another file system', (callback) => io.rename(file, away, callback)), 'EXDEV', 'rename');
+    } finally {
+      fs.rmSync(away, { force: true });
+    }
+    expect(readFile(io, file)).to.equal('x');
+  });
+
   it('unlink removes the name; an fd open on the file still reads it', function () {
     const io = scope.create();
     const file = path.join(directory, 'segment');
