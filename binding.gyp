@@ -12,6 +12,7 @@
       "native/core/loop.cc",
       "native/core/events.cc",
       "native/core/fd_owners.cc",
+      "native/core/thread_pool.cc",
       "native/backend/registry.cc",
       "native/backend/ip_address.cc",
       "native/backend/simulation.cc",
@@ -19,6 +20,7 @@
       "native/backend/sim_network.cc",
       "native/backend/sim_datagrams.cc",
       "native/backend/sim_disk.cc",
+      "native/backend/sim_names.cc",
       "native/simulation_addon.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
@@ -33,6 +35,7 @@
       ["OS=='linux'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/posix_paths.cc",
           "native/backend/readiness.cc",
           "native/backend/epoll.cc",
           "native/backend/io_uring.cc"
@@ -47,6 +50,7 @@
       ["OS=='mac'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/posix_paths.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ],
@@ -59,6 +63,7 @@
       ["OS=='freebsd'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/posix_paths.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ]
@@ -69,6 +74,7 @@
           "native/attach_windows.cc",
           "native/backend/win32.cc",
           "native/backend/win32_files.cc",
+          "native/backend/win32_paths.cc",
           "native/backend/iocp.cc"
         ],
         "sources!": ["native/attach.cc"],

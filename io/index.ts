@@ -14,6 +14,7 @@ export type {
   ListenUnixOptions,
   OpenFlags,
   OpenOptions,
+  RenameOptions,
   OperationId,
   ShutdownHow,
   SocketAddress,

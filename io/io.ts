@@ -11,6 +11,7 @@ import { OperationSlots } from './slots';
 import { worldOf } from './world';
 import { IOError, deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
+import { checkPath, directoryMode, renameSubmission } from './files';
 import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
 import type {
   Callback,
@@ -22,6 +23,7 @@ import type {
   OpenFlags,
   OpenOptions,
   OperationId,
+  RenameOptions,
   ShutdownHow,
   SocketAddress,
   SocketFamily,
@@ -61,6 +63,10 @@ const KIND_SEND_TO = KIND.sendTo;
 const KIND_RECV_FROM = KIND.recvFrom;
 const KIND_CONNECT_UNIX = KIND.connectUnix;
 const KIND_SEND_FILE = KIND.sendFile;
+const KIND_RENAME = KIND.rename;
+const KIND_UNLINK = KIND.unlink;
+const KIND_MKDIR = KIND.mkdir;
+const KIND_OPEN_DIRECTORY = KIND.openDirectory;
 const DATAGRAM_IPV4_MAX = layout.datagramIpv4Max;
 const DATAGRAM_IPV6_MAX = layout.datagramIpv6Max;
 const UNIX_PATH_MAX = layout.unixPathMax;
@@ -157,6 +163,8 @@ export class IO {
     bufferSizeMaxDefault: layout.bufferSizeMaxDefault,
     fdsMaxLimit: layout.fdsMaxLimit,
     fdsMaxDefault: layout.fdsMaxDefault,
+    fileThreadsMax: layout.fileThreadsMax,
+    fileThreadsDefault: layout.fileThreadsDefault,
     eventsPerIOMax: layout.eventsPerIOMax,
     timeoutNsMax: layout.timeoutNsMax,
     fileBytesMax: layout.fileBytesMax,
@@ -280,6 +288,8 @@ export class IO {
     const bufferSizeMax = optionalInteger(
       'options.bufferSizeMax', opts.bufferSizeMax, BUFFER_SIZE_MAX_DEFAULT, 1, BUFFER_SIZE_MAX_LIMIT);
     const fdsMax = optionalInteger('options.fdsMax', opts.fdsMax, FDS_MAX_DEFAULT, 1, FDS_MAX_LIMIT);
+    const fileThreads = optionalInteger(
+      'options.fileThreads', opts.fileThreads, layout.fileThreadsDefault, 1, layout.fileThreadsMax);
     // A simulated IO joins a world: the one its Simulation made, or its own.
     this.world = backend === 'simulation' ? worldOf(opts) : null;
     if (this.world === null && opts.seed !== undefined) {
@@ -296,7 +306,7 @@ export class IO {
     this.native = new binding.NativeIO(
       this.world === null ? backend : `simulation:${this.world.id}`,
       entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides,
-      this.completionValues);
+      this.completionValues, fileThreads);
     this.backend = this.native.backend;
     this.bufferSizeMax = bufferSizeMax;
     this.buffersRegistered = new BufferRegistry(this.native);
@@ -730,6 +740,53 @@ export class IO {
     }
     checkCallback(callback);
     return this.submit(KIND_ALLOCATE, fd, 0, offset, length, undefined, callback);
+  }
+
+  // ---- The file namespace (argument checks in files.ts) ----------------------
+
+  /**
+   * Renames `from` to `to`, replacing `to` if it exists (a file by a file,
+   * an empty directory by a directory), atomically: a reader sees the old
+   * or the new, never neither. Result: 0. Durable only once the directory
+   * is synced (`openDirectory`, then `fsync`). Errors as rename(2):
+   * `ENOENT`, `EXDEV` (another file system), `EISDIR`, `ENOTDIR`,
+   * `ENOTEMPTY`; `EEXIST` with `{ noReplace: true }`.
+   */
+  rename(from: string, to: string, callback: Callback): OperationId;
+  rename(from: string, to: string, options: RenameOptions, callback: Callback): OperationId;
+  rename(from: string, to: string, optionsOrCallback: RenameOptions | Callback, maybeCallback?: Callback): OperationId {
+    this.live('rename');
+    const rename = renameSubmission(from, to, optionsOrCallback, maybeCallback);
+    return this.submit(KIND_RENAME, -1, rename.flags, 0, 0, rename.paths, rename.callback);
+  }
+
+  /** Removes a file's name (open fds keep the file). Result: 0. `EISDIR` for a directory, on every OS. */
+  unlink(path: string, callback: Callback): OperationId {
+    this.live('unlink');
+    checkPath(path);
+    checkCallback(callback);
+    return this.submit(KIND_UNLINK, -1, 0, 0, 0, path, callback);
+  }
+
+  /** Makes a directory with `mode` (undefined: 0o777, before the umask; ignored on Windows). Result: 0; `EEXIST` if anything is there. */
+  mkdir(path: string, mode: number | undefined, callback: Callback): OperationId {
+    this.live('mkdir');
+    checkPath(path);
+    const bits = directoryMode(mode);
+    checkCallback(callback);
+    return this.submit(KIND_MKDIR, -1, 0, bits, 0, path, callback);
+  }
+
+  /**
+   * Opens a directory for `fsync`, which makes the creates, renames and
+   * unlinks in it durable. Result: an fd; `close` it as any other. Its
+   * other operations fail as the OS fails them (a read: `EISDIR`).
+   */
+  openDirectory(path: string, callback: Callback): OperationId {
+    this.live('openDirectory');
+    checkPath(path);
+    checkCallback(callback);
+    return this.submit(KIND_OPEN_DIRECTORY, -1, 0, 0, 0, path, callback);
   }
 
   /**

@@ -52,6 +52,7 @@ export interface NativeIOConstructor {
     submissions: Int32Array,
     sides: Side[],
     completionValues: Float64Array,
+    fileThreads: number,
   ): NativeIO;
 }
 
@@ -74,6 +75,9 @@ export interface NativeLayout {
   /** The largest fdsMax (fd table entries), and its default. */
   fdsMaxLimit: number;
   fdsMaxDefault: number;
+  /** The largest fileThreads (threads of an IO's file-work pool), and its default. */
+  fileThreadsMax: number;
+  fileThreadsDefault: number;
   /** Cross-thread events one IO may have open at once. */
   eventsPerIOMax: number;
   /** The longest timeout in nanoseconds (2^53 - 1: exact in a JS number). */

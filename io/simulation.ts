@@ -81,6 +81,15 @@ export interface SimulationFaults {
   datagramLossProbability?: number;
   /** Per UDP datagram sent: it arrives twice, each copy with its own delay. */
   datagramDuplicateProbability?: number;
+  /**
+   * At `sim.crash(io)`: per change to the file namespace (a file created, a
+   * rename, an unlink, a mkdir) made by that IO whose directory was not
+   * synced since (`fsync` of an fd from `openDirectory`), taken in order:
+   * the probability that it is rolled back, and with it every later one (a
+   * file system's journal keeps a prefix of its changes). A synced change
+   * always survives.
+   */
+  crashLostNameProbability?: number;
 }
 
 /** Options of {@link Simulation}. */
@@ -98,7 +107,7 @@ const RATES: (keyof SimulationFaults)[] = [
   'partialSendProbability', 'shortRecvProbability', 'resetProbability', 'connectRefusedProbability',
   'acceptEmfileProbability', 'partitionProbability', 'clogProbability', 'readErrorProbability',
   'writeErrorProbability', 'crashLostSectorProbability', 'syncErrorProbability', 'timerLateProbability',
-  'datagramLossProbability', 'datagramDuplicateProbability',
+  'datagramLossProbability', 'datagramDuplicateProbability', 'crashLostNameProbability',
 ];
 const DURATIONS: (keyof SimulationFaults)[] = [
   'networkDelayMinNs', 'networkDelayMeanNs', 'connectDelayMeanNs', 'partitionMinNs', 'partitionMaxNs',

@@ -16,6 +16,7 @@
 #include "core/index_pool.h"
 #include "core/layout.h"
 #include "core/loop.h"
+#include "core/thread_pool.h"
 #include "simulation_addon.h"
 
 namespace tigerio {
@@ -155,15 +156,17 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   }
 
   // new NativeIO(backend, entries, operationsMax, bufferSizeMax, fdsMax, completions: Int32Array,
-  //              state: Int32Array, submissions: Int32Array, sides: Array, completionValues: Float64Array)
+  //              state: Int32Array, submissions: Int32Array, sides: Array, completionValues: Float64Array,
+  //              fileThreads)
   explicit NativeIO(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIO>(info) {
     Napi::Env env = info.Env();
     std::string backend;
-    double entries = 0, operations_max = 0, buffer_size_max = 0, fds_max = 0;
+    double entries = 0, operations_max = 0, buffer_size_max = 0, fds_max = 0, file_threads = 0;
     if (!StringArg(info, 0, "backend", &backend) || !IntegerArg(info, 1, "entries", 1, kEntriesMax, &entries) ||
         !IntegerArg(info, 2, "operationsMax", 1, kOperationsMaxLimit, &operations_max) ||
         !IntegerArg(info, 3, "bufferSizeMax", 1, kBufferSizeMaxLimit, &buffer_size_max) ||
-        !IntegerArg(info, 4, "fdsMax", 1, kFdsMaxLimit, &fds_max)) {
+        !IntegerArg(info, 4, "fdsMax", 1, kFdsMaxLimit, &fds_max) ||
+        !IntegerArg(info, 10, "fileThreads", 1, kFileThreadsMax, &file_threads)) {
       return;
     }
     if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
@@ -208,6 +211,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     config.completions = completions.Data();
     config.state = state.Data();
     config.completion_values = completion_values.Data();
+    config.file_threads = static_cast<uint32_t>(file_threads);
     int error = 0;
     loop_ = Loop::create(backend, config, create_backend, &error);
     if (!loop_) {
@@ -275,7 +279,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       const bool transfer = kind == OpKind::recv || kind == OpKind::send || kind == OpKind::read || kind == OpKind::write;
       // A sendTo names its peer by host (in sides) or by an address object (NumberA >= 0: its offset).
       const bool host = kind == OpKind::send_to && numbers[kSubmitNumberA] < 0;
-      if (kind == OpKind::connect || kind == OpKind::open || host || kind == OpKind::connect_unix ||
+      if (kind == OpKind::connect || op_is_path_op(kind) || host || kind == OpKind::connect_unix ||
           (transfer && record[kSubmitBuffer] < 0)) {
         if (sides == nullptr) sides = sides_.Value();
         const bool got = napi_get_element(env, sides, slot, &side) == napi_ok;
@@ -369,11 +373,47 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::connect_unix:
       case OpKind::send_file:
         return DatagramUnixFileArguments(env, op, record, numbers, side);
+      case OpKind::rename:
+      case OpKind::unlink:
+      case OpKind::mkdir:
+      case OpKind::open_directory:
+        return PathArguments(env, op, record, numbers, side);
       default:
         break;
     }
     TIGERIO_ASSERT(false && "a kind the submission queue does not carry");
     return kErrInvalid;
+  }
+
+  // rename, unlink, mkdir, openDirectory: the path (rename: "from\0to", io/
+  // having refused a NUL in either) into path_storage, and the flags or mode.
+  int32_t PathArguments(napi_env env, Op* op, const int32_t* record, const double* numbers, napi_value side) {
+    size_t length = 0;
+    if (napi_get_value_string_utf8(env, side, nullptr, 0, &length) != napi_ok) return kErrInvalid;
+    op->path_storage.reset(new char[length + 1]);
+    char* path = op->path_storage.get();
+    size_t copied = 0;
+    if (napi_get_value_string_utf8(env, side, path, length + 1, &copied) != napi_ok || copied != length) {
+      return kErrInvalid;
+    }
+    PathArgs args{path, nullptr, 0, 0};
+    const char* nul = static_cast<const char*>(std::memchr(path, 0, length));
+    if (op->kind == OpKind::rename) {
+      if (nul == nullptr) return kErrInvalid;
+      args.target = nul + 1;
+      if (std::memchr(args.target, 0, length - static_cast<size_t>(args.target - path)) != nullptr) return kErrInvalid;
+      args.flags = static_cast<uint32_t>(record[kSubmitInteger]);
+      TIGERIO_ASSERT((args.flags & ~kRenameNoReplace) == 0);
+    } else if (nul != nullptr) {
+      return kErrInvalid;
+    }
+    if (op->kind == OpKind::mkdir) {
+      const double mode = numbers[kSubmitNumberA];
+      TIGERIO_ASSERT(mode >= 0 && mode <= 07777);
+      args.mode = static_cast<uint32_t>(mode);
+    }
+    op->args.path = args;
+    return 0;
   }
 
   // The datagram, Unix-socket and sendFile kinds (layout.h names each record's fields): sendTo, recvFrom,
@@ -744,6 +784,8 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("bufferSizeMaxDefault", kBufferSizeMaxDefault);
   layout.Set("fdsMaxLimit", kFdsMaxLimit);
   layout.Set("fdsMaxDefault", kFdsMaxDefault);
+  layout.Set("fileThreadsMax", kFileThreadsMax);
+  layout.Set("fileThreadsDefault", kFileThreadsDefault);
   layout.Set("eventsPerIOMax", kEventsPerIOMax);
   layout.Set("timeoutNsMax", kTimeoutNsMax);
   layout.Set("kindShift", kKindShift);

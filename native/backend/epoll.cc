@@ -158,7 +158,8 @@ std::unique_ptr<Backend> create_epoll_backend(Loop* loop, const LoopConfig& conf
   }
   const uint32_t events_max = config.entries;
   return std::unique_ptr<Backend>(new ReadinessBackend(
-      loop, std::unique_ptr<Poller>(new EpollPoller(epoll_fd, wake_fd, events_max)), "epoll", events_max));
+      loop, std::unique_ptr<Poller>(new EpollPoller(epoll_fd, wake_fd, events_max)), "epoll", events_max,
+      config.file_threads));
 }
 
 }  // namespace tigerio

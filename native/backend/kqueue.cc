@@ -124,7 +124,8 @@ std::unique_ptr<Backend> create_kqueue_backend(Loop* loop, const LoopConfig& con
   }
   const uint32_t events_max = config.entries;
   return std::unique_ptr<Backend>(new ReadinessBackend(
-      loop, std::unique_ptr<Poller>(new KqueuePoller(kqueue_fd, events_max)), "kqueue", events_max));
+      loop, std::unique_ptr<Poller>(new KqueuePoller(kqueue_fd, events_max)), "kqueue", events_max,
+      config.file_threads));
 }
 
 }  // namespace tigerio

@@ -75,6 +75,21 @@ int bind(int fd, const char* host, int port);
 int listen_unix(const char* path, uint32_t path_length, int backlog);
 int unix_socket();
 
+// ---- The file namespace (posix_paths.cc) ----
+// rename(2); kRenameNoReplace: renameat2 RENAME_NOREPLACE on Linux,
+// renamex_np RENAME_EXCL on macOS, ENOTSUP elsewhere. 0 or a negative errno.
+int32_t rename(const char* from, const char* to, uint32_t flags);
+// unlink(2), EISDIR for a directory on every OS (macOS says EPERM).
+int32_t unlink(const char* path);
+int32_t mkdir(const char* path, uint32_t mode);
+// An fd on the directory (O_RDONLY | O_DIRECTORY) for fsync: the fd or a negative errno.
+int32_t open_directory(const char* path);
+// The blocking syscall of a file or path operation (open, read, write,
+// fsync, fdatasync, fileSize, truncate, allocate, rename, unlink, mkdir,
+// openDirectory): its result, int64 for fileSize. Thread-safe: a pool
+// thread runs it (core/thread_pool.h).
+int64_t run_file_op(const Op& op);
+
 }  // namespace posix
 
 // A backend with the POSIX socket helpers (the core records the fds they make).

@@ -5,8 +5,9 @@
 // retries it. Registration is once per fd lifetime, edge-triggered: after
 // the first EAGAIN no epoll_ctl/kevent change is needed again, and a wake-up
 // costs work only for the fds that are ready (O(ready), never
-// O(connections)). File operations run synchronously when issued (regular
-// files are always "ready"); their callbacks still come on the next tick.
+// O(connections)). File and path operations (open, read, write, fsync,
+// rename, ...) run on the IO's thread pool (core/thread_pool.h): no
+// readiness API waits on a regular file, and the disk may take milliseconds.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "../core/fd_table.h"
+#include "../core/thread_pool.h"
 #include "posix.h"
 
 namespace tigerio {
@@ -55,7 +57,8 @@ class Poller {
 
 class ReadinessBackend : public PosixBackend {
  public:
-  ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name, uint32_t events_max);
+  ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name, uint32_t events_max,
+                   uint32_t file_threads);
 
   const char* name() const override { return name_; }
   void issue(Op* op, FdEntry* entry) override;
@@ -91,10 +94,15 @@ class ReadinessBackend : public PosixBackend {
   void retry(FdEntry& entry, Direction direction, int error);
   // After a recv's result: marks the fd drained when the result shows it (see FdState::read_drained).
   void note_recv(const Op* op, FdState& state, int32_t result);
+  // The thread pool's hooks: the syscall (a pool thread), the wake-up, the completion (the loop thread).
+  static int64_t run_pooled(Op* op, void* context);
+  static void wake_from_pool(void* context);
+  static void finish_pooled(Op* op, int64_t result, void* data);
 
   const char* const name_;
   std::unique_ptr<Poller> poller_;
   std::vector<Poller::Event> events_;  // sized at init: `entries`
+  ThreadPool pool_;  // last: its threads are joined before the poller they wake goes
 };
 
 }  // namespace tigerio

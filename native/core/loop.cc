@@ -18,7 +18,9 @@ constexpr int64_t kDrainWaitNs = 100'000'000;
 
 uint8_t direction_bit(Direction direction) { return static_cast<uint8_t>(1u << static_cast<uint8_t>(direction)); }
 
-bool makes_fd(OpKind kind) { return kind == OpKind::accept || kind == OpKind::open; }
+bool makes_fd(OpKind kind) {
+  return kind == OpKind::accept || kind == OpKind::open || kind == OpKind::open_directory;
+}
 
 // A read or write on an fd opened with kOpenDirect: its buffer's address,
 // its (clamped) length and its position must be multiples of the direct
@@ -125,6 +127,10 @@ void Loop::start(Op* op) {
       event_listen(op);
       return;
     case OpKind::open:
+    case OpKind::rename:
+    case OpKind::unlink:
+    case OpKind::mkdir:
+    case OpKind::open_directory:
       loose_.push(op);
       op->core_flags |= kOpIssued;
       backend_->issue(op, nullptr);
@@ -191,7 +197,7 @@ void Loop::complete(Op* op, int32_t result) {
     // made for it before the cancel reached it has no one to own it.
     if (makes_fd(op->kind) && result >= 0) backend_->close(result, nullptr);
     result = kErrBadFd;
-  } else if ((flags & kOpQueued) == 0 && op->kind == OpKind::open && (flags & kOpIssued) != 0) {
+  } else if ((flags & kOpQueued) == 0 && op_is_path_op(op->kind) && (flags & kOpIssued) != 0) {
     loose_.remove(op);
   }
   if (result == 0 && op->kind == OpKind::connect && (flags & kOpOrphaned) == 0) {

@@ -40,6 +40,7 @@ struct LoopConfig {
   int32_t* completions;      // entries * 2 int32 words, shared with JS
   int32_t* state;            // kStateLength int32 words, shared with JS
   double* completion_values;  // entries float64s, shared with JS: wide values (layout.h kCompletionValueFlag)
+  uint32_t file_threads;      // the most threads a backend's file-work pool starts (core/thread_pool.h)
 };
 
 class Loop {

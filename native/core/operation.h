@@ -36,6 +36,11 @@ enum class OpKind : uint8_t {
   recv_from,
   connect_unix,
   send_file,
+  // The file namespace (appended): no fd of their own; open_directory makes one.
+  rename,
+  unlink,
+  mkdir,
+  open_directory,
   count,
 };
 
@@ -44,7 +49,8 @@ inline const char* op_kind_name(OpKind kind) {
   static const char* const names[] = {"accept",    "connect",  "recv",     "send",     "timeout",
                                       "close",     "open",     "read",     "write",    "eventListen",
                                       "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
-                                      "sendTo",    "recvFrom", "connectUnix", "sendFile"};
+                                      "sendTo",    "recvFrom", "connectUnix", "sendFile", "rename",   "unlink",
+                                      "mkdir",     "openDirectory"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -79,6 +85,21 @@ inline Direction op_direction(OpKind kind) {
       return Direction::out;
     default:
       return Direction::none;
+  }
+}
+
+// The namespace operations and open: they take paths, not an fd, so they
+// wait in no fd queue (the loop's loose list) and run when issued.
+inline bool op_is_path_op(OpKind kind) {
+  switch (kind) {
+    case OpKind::open:
+    case OpKind::rename:
+    case OpKind::unlink:
+    case OpKind::mkdir:
+    case OpKind::open_directory:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -194,6 +215,15 @@ struct ConnectUnixArgs {
   const char* path;      // owned by Op::path_storage; may start with NUL (Linux's abstract namespace)
   uint32_t path_length;  // bytes, without a terminating NUL
 };
+// rename, unlink, mkdir, open_directory: paths owned by Op::path_storage.
+struct PathArgs {
+  const char* path;     // NUL-terminated; rename's source
+  const char* target;   // rename's destination, else nullptr
+  uint32_t flags;       // rename: kRenameNoReplace
+  uint32_t mode;        // mkdir: the new directory's permission bits
+};
+// PathArgs::flags for rename: fail with EEXIST instead of replacing `target`.
+constexpr uint32_t kRenameNoReplace = 1u << 0;
 struct SendFileArgs {
   int64_t offset;  // in the file; the file's own position is neither used nor moved
   uint32_t length;
@@ -220,6 +250,7 @@ union OpArgs {
   RecvFromArgs recv_from;
   ConnectUnixArgs connect_unix;
   SendFileArgs send_file;
+  PathArgs path;  // rename, unlink, mkdir, open_directory
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");
