@@ -11,6 +11,7 @@
       "native/attach.cc",
       "native/core/loop.cc",
       "native/core/events.cc",
+      "native/core/signals.cc",
       "native/core/fd_owners.cc",
       "native/backend/registry.cc",
       "native/backend/ip_address.cc",
@@ -33,6 +34,7 @@
       ["OS=='linux'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/epoll.cc",
           "native/backend/io_uring.cc"
@@ -47,6 +49,7 @@
       ["OS=='mac'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ],
@@ -59,6 +62,7 @@
       ["OS=='freebsd'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ]
@@ -68,6 +72,7 @@
         "sources": [
           "native/attach_windows.cc",
           "native/backend/win32.cc",
+          "native/backend/signals_win32.cc",
           "native/backend/win32_files.cc",
           "native/backend/iocp.cc"
         ],

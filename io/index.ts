@@ -15,6 +15,8 @@ export type {
   OpenFlags,
   OpenOptions,
   OperationId,
+  ProcessExit,
+  ProcessExitCallback,
   ShutdownHow,
   SocketAddress,
   SocketFamily,

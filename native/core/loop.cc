@@ -63,6 +63,7 @@ Loop::~Loop() {
   // buffer after the IO is gone. The completions have no one left to see them.
   if (pending_ > 0) cancel_all();
   TIGERIO_ASSERT(pending_ == 0);
+  cancel_signal_waits();  // a subscription may outlive its last wait until the next poll
   if (backend_->fds_are_process_wide()) {
     for (const int32_t fd : fd_owner_take_all(this)) backend_->close(fd, fds_.find(fd));
   }
@@ -124,7 +125,11 @@ void Loop::start(Op* op) {
     case OpKind::event_listen:
       event_listen(op);
       return;
+    case OpKind::signal:
+      signal_wait(op);
+      return;
     case OpKind::open:
+    case OpKind::process_exit:
       loose_.push(op);
       op->core_flags |= kOpIssued;
       backend_->issue(op, nullptr);
@@ -191,7 +196,8 @@ void Loop::complete(Op* op, int32_t result) {
     // made for it before the cancel reached it has no one to own it.
     if (makes_fd(op->kind) && result >= 0) backend_->close(result, nullptr);
     result = kErrBadFd;
-  } else if ((flags & kOpQueued) == 0 && op->kind == OpKind::open && (flags & kOpIssued) != 0) {
+  } else if ((flags & kOpQueued) == 0 && (op->kind == OpKind::open || op->kind == OpKind::process_exit) &&
+             (flags & kOpIssued) != 0) {
     loose_.remove(op);
   }
   if (result == 0 && op->kind == OpKind::connect && (flags & kOpOrphaned) == 0) {
@@ -296,6 +302,8 @@ bool Loop::cancel(uint32_t slot) {
       return true;
     case OpKind::event_listen:
       return cancel_event_listener(op);
+    case OpKind::signal:
+      return cancel_signal_wait(op);
     case OpKind::close:
       return false;  // runs as soon as the fd's ops have drained
     default:
@@ -375,6 +383,7 @@ void Loop::cancel_all() {
     event.listener = nullptr;
     complete(op, kErrCanceled);
   }
+  cancel_signal_waits();
   drain_backend();
   TIGERIO_ASSERT(pending_ == 0);
   TIGERIO_ASSERT(loose_.empty() && timers_.empty());
@@ -397,6 +406,8 @@ uint32_t Loop::poll(int64_t timeout_ns) {
   // JS calls poll only after dispatching the whole previous batch, so its
   // slots are free for reuse now and not before.
   release_delivered();
+  // The callbacks of the last batch have run: a signal none of them waited for again is no longer listened to.
+  if (signals_lapsing_ != 0) lapse_signals();
   const uint32_t entries = config_.entries;
   // With nothing pending nothing can complete: never block then.
   if (ready_.size() < entries && pending_ > 0) {
@@ -408,6 +419,7 @@ uint32_t Loop::poll(int64_t timeout_ns) {
     fire_timers();
   }
   if (events_signaled_.exchange(false, std::memory_order_acq_rel)) fire_events();
+  if (signals_arrived_.load(std::memory_order_acquire) != 0) fire_signals();
 
   uint32_t count = 0;
   int32_t* words = config_.completions;

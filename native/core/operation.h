@@ -36,6 +36,9 @@ enum class OpKind : uint8_t {
   recv_from,
   connect_unix,
   send_file,
+  // Signals and process exits (appended).
+  signal,
+  process_exit,
   count,
 };
 
@@ -44,7 +47,8 @@ inline const char* op_kind_name(OpKind kind) {
   static const char* const names[] = {"accept",    "connect",  "recv",     "send",     "timeout",
                                       "close",     "open",     "read",     "write",    "eventListen",
                                       "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
-                                      "sendTo",    "recvFrom", "connectUnix", "sendFile"};
+                                      "sendTo",    "recvFrom", "connectUnix", "sendFile", "signal",
+                                      "processExit"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -200,6 +204,14 @@ struct SendFileArgs {
   int32_t file_fd;
 };
 
+struct SignalArgs {
+  int32_t number;  // the OS's signal number (1..kSignalNumberMax), checked by io/ at the call
+};
+struct ProcessExitArgs {
+  int32_t pid;     // > 0
+  int64_t handle;  // the backend's: a pidfd, a wait registration; -1 while none
+};
+
 union OpArgs {
   AcceptArgs accept;
   ConnectArgs connect;
@@ -220,6 +232,8 @@ union OpArgs {
   RecvFromArgs recv_from;
   ConnectUnixArgs connect_unix;
   SendFileArgs send_file;
+  SignalArgs signal;
+  ProcessExitArgs process_exit;
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");
