@@ -140,6 +140,8 @@ export interface NativeLayout {
   exitSignaled: number;
   /** processExit's result: the process exited and its status is gone (reaped by someone else). */
   exitUnknown: number;
+  /** processExit's value for an exit code beyond 255 (Windows): this plus the code. */
+  exitCodeWide: number;
 }
 
 /** A simulated world (native/simulation_addon.cc); IOs join it as backend `simulation:<id>`. */

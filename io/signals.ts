@@ -56,10 +56,12 @@ export function checkPid(pid: unknown): number {
   return pid;
 }
 
-// processExit's result word (native/core/layout.h kExit*): the exit code
-// (0-255), kExitSignaled | the signal's number, or kExitUnknown.
+// processExit's result (native/core/layout.h kExit*): the exit code
+// (0-255), kExitSignaled | the signal's number, kExitUnknown, or a wide
+// exit code (Windows) as kExitCodeWide + the code.
 const EXIT_SIGNALED: number = binding.layout.exitSignaled;
 const EXIT_UNKNOWN: number = binding.layout.exitUnknown;
+const EXIT_CODE_WIDE: number = binding.layout.exitCodeWide;
 const signalNames = new Map<number, string>();
 for (const [name, number] of Object.entries(signalNumbers)) {
   if (number !== undefined && !signalNames.has(number)) signalNames.set(number, name);
@@ -67,6 +69,7 @@ for (const [name, number] of Object.entries(signalNumbers)) {
 
 /** Decodes processExit's result word. */
 export function decodeExit(result: number): ProcessExit {
+  if (result >= EXIT_CODE_WIDE) return { code: result - EXIT_CODE_WIDE, signal: null };
   if (result === EXIT_UNKNOWN) return { code: null, signal: null };
   if ((result & EXIT_SIGNALED) !== 0) {
     const number = result & ~EXIT_SIGNALED;

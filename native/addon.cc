@@ -352,6 +352,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::process_exit:
         op->args.process_exit.pid = record[kSubmitInteger];
         op->args.process_exit.handle = -1;
+        op->args.process_exit.code_wide = -1;
         TIGERIO_ASSERT(op->args.process_exit.pid >= 1);
         return 0;
       case OpKind::fsync:
@@ -775,6 +776,7 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("signalNumberMax", kSignalNumberMax);
   layout.Set("exitSignaled", kExitSignaled);
   layout.Set("exitUnknown", kExitUnknown);
+  layout.Set("exitCodeWide", kExitCodeWide);
   layout.Set("entriesDefault", kEntriesDefault);
   layout.Set("operationsMaxLimit", kOperationsMaxLimit);
   layout.Set("operationsMaxDefault", kOperationsMaxDefault);

@@ -241,6 +241,16 @@ void Loop::complete_size(Op* op, int64_t size_or_error) {
   complete(op, 0);
 }
 
+void Loop::complete_exit_code(Op* op, uint32_t code) {
+  TIGERIO_ASSERT(op->kind == OpKind::process_exit);
+  if (code <= 255) {
+    complete(op, static_cast<int32_t>(code));
+    return;
+  }
+  op->args.process_exit.code_wide = code;
+  complete(op, 0);
+}
+
 void Loop::start_close(Op* op) {
   const int32_t fd = op->fd;
   FdEntry* entry = fds_.find(fd);
@@ -432,6 +442,10 @@ uint32_t Loop::poll(int64_t timeout_ns) {
       TIGERIO_ASSERT(op->result == 0 && op->args.file_size.size_bytes >= 0);
       word |= kCompletionValueFlag;
       config_.completion_values[count] = static_cast<double>(op->args.file_size.size_bytes);
+    } else if (op->kind == OpKind::process_exit && op->result >= 0 && op->args.process_exit.code_wide >= 0) {
+      TIGERIO_ASSERT(op->result == 0);
+      word |= kCompletionValueFlag;
+      config_.completion_values[count] = kExitCodeWide + static_cast<double>(op->args.process_exit.code_wide);
     }
     words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;

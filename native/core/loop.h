@@ -85,6 +85,9 @@ class Loop {
   // Backends: a fileSize is done. size_or_error >= 0 is the size in bytes
   // (delivered beside the completion, see layout.h), < 0 a negative errno.
   void complete_size(Op* op, int64_t size_or_error);
+  // Backends: a processExit is done with an exit code (any, 32 bits wide, on
+  // Windows): up to 255 as its result, beyond as the completion's value.
+  void complete_exit_code(Op* op, uint32_t code);
   FdTable& fds() { return fds_; }
   // The pending op with this id (a completion backend's user_data), or nullptr.
   Op* find_pending(uint64_t id) {

@@ -209,7 +209,11 @@ struct SignalArgs {
 };
 struct ProcessExitArgs {
   int32_t pid;     // > 0
-  int64_t handle;  // the backend's: a pidfd, a wait registration; -1 while none
+  int64_t handle;  // the backend's: a pidfd, a process handle; -1 while none
+  // out: -1, or an exit code beyond 255 (Windows' are 32 bits: an NTSTATUS
+  // such as 0xC0000005), set by Loop::complete_exit_code and harvested as
+  // the completion's value, kExitCodeWide + the code.
+  int64_t code_wide;
 };
 
 union OpArgs {
