@@ -1,0 +1,209 @@
+// io.signal: waits for a signal as a completion, on every backend (a real
+// process's signals; a simulated world's Simulation.signal).
+import { once } from 'node:events';
+import { constants } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { expect } from 'chai';
+import { IO } from '../io';
+import { expectIOError, expectThrows } from './support/assertions';
+import { forEachBackend, type IOScope } from './support/backends';
+import { fixturePath } from './support/child';
+import { runUntil, submit } from './support/run';
+
+const SIGUSR2 = constants.signals.SIGUSR2;
+
+/** Skips a test that sends a signal where none can be sent (Windows: process.kill terminates). */
+function needsSignals(scope: IOScope, test: Mocha.Context): void {
+  if (!scope.signalsCanBeSent) test.skip();
+}
+
+forEachBackend('signals', (scope) => {
+  it('completes a signal wait with the signal number when the signal arrives while run() blocks', function () {
+    needsSignals(scope, this);
+    const io = scope.create();
+    const order: string[] = [];
+    // Hang guard, not a timing bound: run() returns once the signal's callback cancelled it.
+    const guard = io.timeout(30e9, (error) => order.push(error === null ? 'guard fired' : 'guard cancelled'));
+    const wait = submit((callback) =>
+      io.signal('SIGUSR2', (error, number) => {
+        callback(error, number);
+        order.push('signal');
+        io.cancel(guard);
+      }),
+    );
+    io.tick(); // listening from here on
+    if (scope.simulated) {
+      scope.sendSignal(io, 'SIGUSR2');
+    } else {
+      // Another process sends it while this one blocks in run().
+      const { spawn } = require('node:child_process') as typeof import('node:child_process');
+      spawn('kill', ['-USR2', String(process.pid)], { stdio: 'ignore' });
+    }
+    io.run();
+    expect(order).to.deep.equal(['signal', 'guard cancelled']);
+    expect(wait.calls).to.equal(1);
+    expect(wait.error).to.equal(null);
+    expect(wait.result).to.equal(SIGUSR2);
+  });
+
+  it('a wait submitted from the callback hears the next arrival: listening without a gap', function () {
+    needsSignals(scope, this);
+    const io = scope.create();
+    const numbers: number[] = [];
+    const listen = (): void => {
+      io.signal('SIGUSR2', (error, number) => {
+        expect(error).to.equal(null);
+        numbers.push(number);
+        if (numbers.length < 3) {
+          listen();
+          // Sent before the next poll: remembered for the wait just submitted.
+          scope.sendSignal(io, 'SIGUSR2');
+        }
+      });
+    };
+    listen();
+    io.tick();
+    scope.sendSignal(io, 'SIGUSR2');
+    runUntil(io, () => numbers.length === 3, 'three arrivals');
+    expect(numbers).to.deep.equal([SIGUSR2, SIGUSR2, SIGUSR2]);
+    expect(io.pending).to.equal(0);
+  });
+
+  it('completes a cancelled signal wait once, with ECANCELED, and a later arrival calls nothing', function () {
+    const io = scope.create();
+    const keep = submit((callback) => io.signal('SIGUSR2', callback)); // keeps the IO listening
+    const wait = submit((callback) => io.signal('SIGUSR2', callback));
+    io.tick();
+    expect(io.cancel(wait.id)).to.equal(true);
+    runUntil(io, () => wait.done, 'the cancelled wait');
+    expectIOError(wait.error, 'ECANCELED', 'signal');
+    if (scope.signalsCanBeSent) {
+      scope.sendSignal(io, 'SIGUSR2');
+      runUntil(io, () => keep.done, 'the other wait');
+      expect(keep.error).to.equal(null);
+    } else {
+      io.cancel(keep.id);
+      runUntil(io, () => keep.done, 'the other wait');
+    }
+    expect(wait.calls).to.equal(1);
+    expect(keep.calls).to.equal(1);
+    expect(io.cancel(wait.id)).to.equal(false);
+  });
+
+  it('completes a pending signal wait once, with ECANCELED, on deinit', () => {
+    const io = scope.create();
+    const wait = submit((callback) => io.signal('SIGUSR2', callback));
+    io.tick();
+    io.deinit();
+    expect(wait.calls).to.equal(1);
+    expectIOError(wait.error, 'ECANCELED', 'signal');
+  });
+
+  it('two IOs waiting for the same signal each complete once', function () {
+    needsSignals(scope, this);
+    const first = scope.create();
+    const second = scope.create();
+    const a = submit((callback) => first.signal('SIGUSR2', callback));
+    const b = submit((callback) => second.signal('SIGUSR2', callback));
+    first.tick();
+    second.tick();
+    scope.sendSignal(first, 'SIGUSR2');
+    if (scope.simulated) scope.sendSignal(second, 'SIGUSR2'); // a world signals one IO at a time
+    runUntil(first, () => a.done, 'the first IO');
+    runUntil(second, () => b.done, 'the second IO');
+    for (let i = 0; i < 5; i++) {
+      first.tick();
+      second.tick();
+    }
+    expect([a.calls, b.calls]).to.deep.equal([1, 1]);
+    expect([a.result, b.result]).to.deep.equal([SIGUSR2, SIGUSR2]);
+  });
+
+  it('an IO on another thread and one on this thread both hear one signal', async function () {
+    needsSignals(scope, this);
+    if (scope.simulated) this.skip(); // a simulated world's signals go to one IO, sent by the program
+    const worker = new Worker(fixturePath('signal-worker'), { workerData: { backend: scope.backend, signal: 'SIGUSR2' } });
+    const errors: unknown[] = [];
+    worker.on('error', (error) => errors.push(error));
+    const reports: { type: string; calls?: number; result?: number; code?: string | null }[] = [];
+    worker.on('message', (message) => reports.push(message));
+    while (!reports.some((report) => report.type === 'waiting')) await once(worker, 'message');
+    const io = scope.create();
+    const wait = submit((callback) => io.signal('SIGUSR2', callback));
+    io.tick();
+    process.kill(process.pid, 'SIGUSR2');
+    runUntil(io, () => wait.done, 'this thread\'s wait');
+    while (!reports.some((report) => report.type === 'done')) await once(worker, 'message');
+    expect(errors).to.deep.equal([]);
+    expect(wait.calls).to.equal(1);
+    expect(reports.find((report) => report.type === 'done')).to.deep.equal({ type: 'done', calls: 1, result: SIGUSR2, code: null });
+  });
+
+  it('refuses signals that cannot be waited for, and names that are not signals', () => {
+    const io = scope.create();
+    for (const name of ['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL']) {
+      if ((constants.signals as Record<string, number | undefined>)[name] === undefined) continue;
+      const error = expectThrows(() => io.signal(name, () => {}), RangeError);
+      expect(error.message).to.contain(`${name} cannot be waited for`);
+    }
+    expectThrows(() => io.signal('SIGNOTHING', () => {}), TypeError);
+    expectThrows(() => io.signal(15 as unknown as string, () => {}), TypeError);
+    expectThrows(() => io.signal('SIGUSR2', undefined as unknown as () => void), TypeError);
+    expect(io.pending).to.equal(0);
+  });
+});
+
+describe('signals beside Node\'s own listeners', () => {
+  const backends = IO.backends().filter((backend) => backend !== 'simulation');
+  for (const backend of backends) {
+    describe(backend, () => {
+      const ios: IO[] = [];
+      afterEach(() => {
+        for (const io of ios.splice(0)) io.deinit();
+      });
+
+      it('process.on(\'SIGTERM\') still fires beside io.signal(\'SIGTERM\') on an attached IO', async function () {
+        if (process.platform === 'win32') this.skip(); // no signal can be sent there
+        const io = new IO({ backend });
+        ios.push(io);
+        io.attach();
+        const heard = new Promise<number>((resolve) => process.once('SIGTERM', () => resolve(1)));
+        const waited = new Promise<number>((resolve, reject) =>
+          io.signal('SIGTERM', (error, number) => (error === null ? resolve(number) : reject(error))),
+        );
+        await new Promise((resolve) => setImmediate(resolve)); // the wait is submitted
+        process.kill(process.pid, 'SIGTERM');
+        expect(await Promise.all([heard, waited])).to.deep.equal([1, constants.signals.SIGTERM]);
+      });
+
+      it('a Node listener added after the wait, and removed again, leaves both working', async function () {
+        if (process.platform === 'win32') this.skip();
+        const io = new IO({ backend });
+        ios.push(io);
+        io.attach();
+        const first = new Promise<number>((resolve, reject) =>
+          io.signal('SIGUSR2', (error, number) => (error === null ? resolve(number) : reject(error))),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        // Node installs its own handler now, without chaining to what was there.
+        let nodeCalls = 0;
+        const listener = (): void => {
+          nodeCalls++;
+        };
+        process.on('SIGUSR2', listener);
+        process.kill(process.pid, 'SIGUSR2');
+        expect(await first).to.equal(SIGUSR2);
+        while (nodeCalls === 0) await new Promise((resolve) => setImmediate(resolve));
+        // Node puts SIG_DFL back when its last listener goes: the wait must still hear it, and the process live.
+        process.removeListener('SIGUSR2', listener);
+        const second = new Promise<number>((resolve, reject) =>
+          io.signal('SIGUSR2', (error, number) => (error === null ? resolve(number) : reject(error))),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        process.kill(process.pid, 'SIGUSR2');
+        expect(await second).to.equal(SIGUSR2);
+        expect(nodeCalls).to.equal(1);
+      });
+    });
+  }
+});
