@@ -84,7 +84,7 @@ forEachBackend('process exits', (scope) => {
     );
   });
 
-  it('a process already exited and reaped completes processExit with ESRCH', async () => {
+  it('a process already exited and reaped completes processExit with ESRCH (Windows: its code while a handle holds it)', async () => {
     const io = scope.create();
     let pid = 1 << 22; // on the simulation, any pid: its world runs no processes
     if (!scope.simulated) {
@@ -95,9 +95,15 @@ forEachBackend('process exits', (scope) => {
     const outcome = new ExitOutcome();
     io.processExit(pid, outcome.callback);
     runUntil(io, () => outcome.done, 'processExit of a reaped process');
+    expect(outcome.calls).to.equal(1);
+    if (scope.backend === 'iocp' && outcome.error === null) {
+      // Windows keeps an exited process (and its pid) while a handle to it
+      // is open, as node:child_process's may still be: its exit code then.
+      expect(outcome.exit).to.deep.equal({ code: 0, signal: null });
+      return;
+    }
     expectIOError(outcome.error, 'ESRCH', 'processExit');
     expect(outcome.exit).to.deep.equal({ code: null, signal: null });
-    expect(outcome.calls).to.equal(1);
   });
 
   it('a cancelled processExit, and one pending at deinit, complete once with ECANCELED', async function () {

@@ -1,7 +1,9 @@
 // The README's examples must really run: each ```js block that requires
 // 'tigerio' runs in a child process against this checkout.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -18,6 +20,16 @@ function runExample(source: string): string {
   return execFileSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 20000 });
 }
 
+/** One request on a new connection; resolves with the whole reply. */
+async function request(port: number): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  let reply = '';
+  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+  await once(socket, 'close');
+  return reply;
+}
+
 describe('README examples', () => {
   const examples = readmeExamples();
 
@@ -31,5 +43,38 @@ describe('README examples', () => {
 
   it('promise example writes and reads back a file from an attached IO', () => {
     expect(runExample(examples[1])).to.equal('read back: stored\n');
+  });
+
+  it('the blocking-run() server answers a connection open at SIGTERM, then exits 0', async function () {
+    if (process.platform === 'win32') this.skip(); // no signal can be sent there
+    const source = examples.find((example) => example.includes("io.signal('SIGTERM'"));
+    expect(source, 'the SIGTERM example').to.be.a('string');
+    const program = source!.replace("require('tigerio')", `require(${JSON.stringify(root)})`);
+    const server = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const guard = setTimeout(() => server.kill('SIGKILL'), 20_000); // hang guard
+    try {
+      let output = '';
+      while (!/listening on \d+\n/.test(output)) {
+        const [chunk] = (await once(server.stdout!, 'data')) as [Buffer];
+        output += chunk.toString();
+      }
+      const port = Number(/listening on (\d+)/.exec(output)![1]);
+      const client = net.connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      // A second connection served in full: accepted after the first, so the first is accepted too
+      // (one still in the listen backlog at SIGTERM is reset when the listener closes).
+      expect(await request(port)).to.match(/ok\n$/);
+      const exited = once(server, 'exit');
+      server.kill('SIGTERM');
+      // The connection was open before SIGTERM: it is still served.
+      client.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      let reply = '';
+      client.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+      await once(client, 'close');
+      expect(reply).to.match(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok\n$/);
+      expect(await exited).to.deep.equal([0, null]);
+    } finally {
+      clearTimeout(guard);
+    }
   });
 });

@@ -15,9 +15,13 @@
 //   - SIG_IGN: nothing happens;
 //   - SIG_DFL: the default action happens, as if we had never been there:
 //     the handler restores SIG_DFL and raises the signal again (delivered
-//     once the handler returns), unless the default is to ignore it.
-// While an IO is subscribed, SIG_DFL's action is replaced by the IO's wait:
-// the process is not terminated by a SIGTERM the IO is there to handle.
+//     once the handler returns), unless the default is to ignore it;
+//   - a one-shot handler (SA_RESETHAND; Node installs one for SIGINT and
+//     SIGTERM that restores the terminal and dies of the signal): SIG_DFL
+//     is restored, as the kernel would, and it runs.
+// While an IO is subscribed, the default action (SIG_DFL, or a one-shot
+// handler) is replaced by the IO's wait: the process is not terminated by
+// a SIGTERM the IO is there to handle.
 //
 // Node's libuv installs its handler when a process.on(signal) listener is
 // added, and SIG_DFL when the last is removed, never chaining to what was
@@ -74,27 +78,41 @@ bool default_ignores(int number) {
   }
 }
 
+// Puts SIG_DFL back for `number`, as the kernel does when it delivers to
+// a handler with SA_RESETHAND: ours is no longer installed.
+void reset_to_default(int number) {
+  struct sigaction fallback;
+  std::memset(&fallback, 0, sizeof(fallback));
+  fallback.sa_handler = SIG_DFL;
+  sigemptyset(&fallback.sa_mask);
+  installed[number].store(false, std::memory_order_release);
+  ::sigaction(number, &fallback, nullptr);
+}
+
 void run_previous(int number, siginfo_t* info, void* context) {
   const Previous& p = previous[number];
   const struct sigaction& action = p.slots[p.current.load(std::memory_order_acquire)];
-  if ((action.sa_flags & SA_SIGINFO) != 0) {
-    if (action.sa_sigaction != nullptr) action.sa_sigaction(number, info, context);
-    return;
-  }
-  if (action.sa_handler == SIG_IGN) return;
-  if (action.sa_handler == SIG_DFL) {
-    if (signal_subscribers(number) > 0 || default_ignores(number)) return;
+  const bool is_function = (action.sa_flags & SA_SIGINFO) != 0 ? action.sa_sigaction != nullptr
+                                                                 : action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN;
+  if (!is_function && action.sa_handler == SIG_IGN) return;
+  // SIG_DFL, or a one-shot handler (SA_RESETHAND) that stands in for it:
+  // Node's own for SIGINT and SIGTERM restores the terminal and raises the
+  // signal again to die of it. Either is the default action, which an IO
+  // waiting for the signal replaces.
+  const bool is_default = !is_function || (action.sa_flags & SA_RESETHAND) != 0;
+  if (is_default && (signal_subscribers(number) > 0 || default_ignores(number))) return;
+  if (!is_function) {
     // No IO waits for it any more: the default action, as without us.
-    struct sigaction fallback;
-    std::memset(&fallback, 0, sizeof(fallback));
-    fallback.sa_handler = SIG_DFL;
-    sigemptyset(&fallback.sa_mask);
-    installed[number].store(false, std::memory_order_release);
-    ::sigaction(number, &fallback, nullptr);
+    reset_to_default(number);
     ::raise(number);  // blocked while this handler runs: delivered, with SIG_DFL, when it returns
     return;
   }
-  action.sa_handler(number);
+  if ((action.sa_flags & SA_RESETHAND) != 0) reset_to_default(number);  // as the kernel would have before calling it
+  if ((action.sa_flags & SA_SIGINFO) != 0) {
+    action.sa_sigaction(number, info, context);
+  } else {
+    action.sa_handler(number);
+  }
 }
 
 void on_signal(int number, siginfo_t* info, void* context) {

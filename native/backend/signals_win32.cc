@@ -14,6 +14,8 @@
 //
 // Every other signal name Node knows on Windows (SIGTERM, SIGHUP, ...) has
 // nothing behind it that a process could wait for: ENOTSUP.
+#include "win32.h"  // winsock2.h before windows.h
+
 #include <windows.h>
 
 #include <atomic>
@@ -21,7 +23,6 @@
 #include "../core/assert.h"
 #include "../core/errors.h"
 #include "../core/signals.h"
-#include "win32.h"
 
 namespace tigerio {
 
