@@ -153,6 +153,16 @@ forEachBackend('signals', (scope) => {
     expectIOError(wait.error, 'ENOTSUP', 'signal');
   });
 
+  it('io.promises.signal resolves with the signal number on an attached IO', async function () {
+    needsSignals(scope, this);
+    const io = scope.create();
+    io.attach();
+    const waited = io.promises.signal(TEST_SIGNAL);
+    await new Promise((resolve) => setImmediate(resolve)); // the wait is submitted
+    scope.sendSignal(io, TEST_SIGNAL);
+    expect(await waited).to.equal(TEST_NUMBER);
+  });
+
   it('refuses signals that cannot be waited for, and names that are not signals', () => {
     const io = scope.create();
     for (const name of ['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL']) {
