@@ -27,8 +27,12 @@ class ExitOutcome {
   };
 }
 
+/** Hang guard for a test that spawns a child: node.exe under Wine starts in seconds on a loaded machine. */
+const SPAWN_TEST_TIMEOUT_MS = 120_000;
+
 forEachBackend('process exits', (scope) => {
   it('a child\'s exit completes processExit with its exit code', async function () {
+    this.timeout(SPAWN_TEST_TIMEOUT_MS);
     if (scope.simulated) this.skip(); // a simulated world runs no processes (see the ESRCH test)
     const io = scope.create();
     const process = child(7, 100);
@@ -36,7 +40,7 @@ forEachBackend('process exits', (scope) => {
     const outcome = new ExitOutcome();
     io.processExit(process.pid!, outcome.callback);
     // Driven while Node's loop is not: child_process cannot reap it first.
-    runUntil(io, () => outcome.done, 'the child\'s exit', { stepsMax: 30_000 });
+    runUntil(io, () => outcome.done, 'the child\'s exit', { stepsMax: 120_000 });
     expect(outcome.error).to.equal(null);
     expect(outcome.exit).to.deep.equal({ code: 7, signal: null });
     expect((await exited)[0]).to.equal(7); // child_process still reaps it and reports it
@@ -44,6 +48,7 @@ forEachBackend('process exits', (scope) => {
   });
 
   it('a child killed by a signal completes processExit with the signal (Windows: exit code 1)', async function () {
+    this.timeout(SPAWN_TEST_TIMEOUT_MS);
     if (scope.simulated) this.skip();
     const io = scope.create();
     const process = child(0, 30_000);
@@ -52,7 +57,7 @@ forEachBackend('process exits', (scope) => {
     io.processExit(process.pid!, outcome.callback);
     io.tick();
     process.kill('SIGKILL');
-    runUntil(io, () => outcome.done, 'the child\'s exit', { stepsMax: 30_000 });
+    runUntil(io, () => outcome.done, 'the child\'s exit', { stepsMax: 120_000 });
     expect(outcome.error).to.equal(null);
     // Windows has no signals: libuv's kill is TerminateProcess with exit code 1.
     const expected = globalThis.process.platform === 'win32' ? { code: 1, signal: null } : { code: null, signal: 'SIGKILL' };
@@ -61,6 +66,7 @@ forEachBackend('process exits', (scope) => {
   });
 
   it('on an attached IO, beside child_process\'s own reaping, processExit completes once', async function () {
+    this.timeout(SPAWN_TEST_TIMEOUT_MS);
     if (scope.simulated) this.skip();
     const io = scope.create();
     io.attach();
@@ -84,7 +90,8 @@ forEachBackend('process exits', (scope) => {
     );
   });
 
-  it('a process already exited and reaped completes processExit with ESRCH (Windows: its code while a handle holds it)', async () => {
+  it('a process already exited and reaped completes processExit with ESRCH (Windows: its code while a handle holds it)', async function () {
+    this.timeout(SPAWN_TEST_TIMEOUT_MS);
     const io = scope.create();
     let pid = 1 << 22; // on the simulation, any pid: its world runs no processes
     if (!scope.simulated) {
@@ -107,6 +114,7 @@ forEachBackend('process exits', (scope) => {
   });
 
   it('a cancelled processExit, and one pending at deinit, complete once with ECANCELED', async function () {
+    this.timeout(SPAWN_TEST_TIMEOUT_MS);
     if (scope.simulated) this.skip(); // nothing waits there: ESRCH at once
     const io = scope.create();
     const process = child(0, 30_000);

@@ -1,5 +1,6 @@
 // io.signal: waits for a signal as a completion, on every backend (a real
 // process's signals; a simulated world's Simulation.signal).
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -198,6 +199,25 @@ describe('signals beside Node\'s own listeners', () => {
         await new Promise((resolve) => setImmediate(resolve)); // the wait is submitted
         process.kill(process.pid, 'SIGTERM');
         expect(await Promise.all([heard, waited])).to.deep.equal([1, constants.signals.SIGTERM]);
+      });
+
+      it('after the last wait completes, SIGTERM terminates the process again', async function () {
+        if (process.platform === 'win32') this.skip();
+        const child = spawn(process.execPath, [fixturePath('signal-once'), backend], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let output = '';
+        const waitFor = async (text: string): Promise<void> => {
+          while (!output.includes(text)) {
+            const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+            output += chunk.toString();
+          }
+        };
+        const exited = once(child, 'exit');
+        await waitFor('waiting\n');
+        child.kill('SIGTERM');
+        await waitFor(`got ${constants.signals.SIGTERM}\n`);
+        child.kill('SIGTERM');
+        expect(await exited).to.deep.equal([null, 'SIGTERM']);
+        expect(output).to.equal(`waiting\ngot ${constants.signals.SIGTERM}\n`);
       });
 
       it('a Node listener added after the wait, and removed again, leaves both working', async function () {

@@ -132,10 +132,14 @@ void Loop::fire_signals() {
   }
   // No wait pending: remembered for the next one, while the subscription holds.
   signals_remembered_ |= arrived & ~delivered;
-  // Each signal delivered lapses at the next poll unless its callback waited again.
+  // Each signal delivered lapses at the next poll unless its callback waited
+  // again; a wake-up makes that poll come (an attached IO with nothing
+  // pending would otherwise not poll again, and keep the signal's default
+  // action away from the process).
   for (int32_t number = 1; number <= kSignalNumberMax; number++) {
     if ((delivered & signal_bit(number)) != 0 && !signal_waited(number)) signals_lapsing_ |= signal_bit(number);
   }
+  if (signals_lapsing_ != 0) backend_->wake();
 }
 
 void Loop::lapse_signals() {
