@@ -146,7 +146,7 @@ forEachBackend('signals', (scope) => {
     expect(reports.find((report) => report.type === 'done')).to.deep.equal({ type: 'done', calls: 1, result: TEST_NUMBER, code: null });
   });
 
-  it('a signal the OS has no way to deliver completes with ENOTSUP (Windows: all but SIGINT and SIGBREAK)', function () {
+  it('a signal the OS has no way to deliver completes with ENOTSUP (on Windows, all but the two console events)', function () {
     if (scope.simulated || process.platform !== 'win32') this.skip(); // a POSIX process can wait for SIGTERM
     const io = scope.create();
     const wait = submit((callback) => io.signal('SIGTERM', callback));
