@@ -1,5 +1,6 @@
 // The README's examples must really run: each ```js block that requires
-// 'tigerio' runs in a child process against this checkout.
+// 'tigerio' runs in a child process against this checkout; so does the
+// simulation guide's worked example, whose output the guide shows.
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +19,27 @@ function readmeExamples(): string[] {
 function runExample(source: string): string {
   const program = source.replace("require('tigerio')", `require(${JSON.stringify(root)})`);
   return execFileSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 20000 });
+}
+
+/** The simulation guide's worked example, and the output the guide says it prints (the plain block after it). */
+function simulationExample(): { source: string; printed: string } {
+  const guide = fs.readFileSync(path.join(root, 'native', 'backend', 'simulation.md'), 'utf8');
+  const example = [...guide.matchAll(/```js\n([\s\S]*?)```/g)].find((match) => match[1].includes('function scenario'));
+  const output = example === undefined ? null : /```\n([\s\S]*?)```/.exec(guide.slice(example.index! + example[0].length));
+  if (example === undefined || output === null) {
+    throw new Error('native/backend/simulation.md has no worked example followed by its output');
+  }
+  return { source: example[1], printed: output[1] };
+}
+
+/** The IO guide's example that drains on SIGTERM (a ```js block that requires 'tigerio'). */
+function signalExample(): string {
+  const guide = fs.readFileSync(path.join(root, 'io', 'README.md'), 'utf8');
+  const example = [...guide.matchAll(/```js\n([\s\S]*?)```/g)].find(
+    (match) => match[1].includes("require('tigerio')") && match[1].includes("io.signal('SIGTERM'"),
+  );
+  if (example === undefined) throw new Error('io/README.md has no example that drains on SIGTERM');
+  return example[1];
 }
 
 /** One request on a new connection; resolves with the whole reply. */
@@ -45,11 +67,14 @@ describe('README examples', () => {
     expect(runExample(examples[1])).to.equal('read back: stored\n');
   });
 
-  it('the blocking-run() server answers a connection open at SIGTERM, then exits 0', async function () {
+  it("the simulation guide's worked example finds the bug at the seed, and replays it, as the guide prints", () => {
+    const { source, printed } = simulationExample();
+    expect(runExample(source)).to.equal(printed);
+  });
+
+  it("the IO guide's blocking-run() server answers a connection open at SIGTERM, then exits 0", async function () {
     if (process.platform === 'win32') this.skip(); // no signal can be sent there
-    const source = examples.find((example) => example.includes("io.signal('SIGTERM'"));
-    expect(source, 'the SIGTERM example').to.be.a('string');
-    const program = source!.replace("require('tigerio')", `require(${JSON.stringify(root)})`);
+    const program = signalExample().replace("require('tigerio')", `require(${JSON.stringify(root)})`);
     const server = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
     const guard = setTimeout(() => server.kill('SIGKILL'), 20_000); // hang guard
     try {
