@@ -11,6 +11,7 @@
       "native/attach.cc",
       "native/core/loop.cc",
       "native/core/events.cc",
+      "native/core/signals.cc",
       "native/core/fd_owners.cc",
       "native/core/thread_pool.cc",
       "native/backend/registry.cc",
@@ -36,6 +37,7 @@
         "sources": [
           "native/backend/posix.cc",
           "native/backend/posix_paths.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/epoll.cc",
           "native/backend/io_uring.cc"
@@ -51,6 +53,7 @@
         "sources": [
           "native/backend/posix.cc",
           "native/backend/posix_paths.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ],
@@ -64,6 +67,7 @@
         "sources": [
           "native/backend/posix.cc",
           "native/backend/posix_paths.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ]
@@ -73,6 +77,7 @@
         "sources": [
           "native/attach_windows.cc",
           "native/backend/win32.cc",
+          "native/backend/signals_win32.cc",
           "native/backend/win32_files.cc",
           "native/backend/win32_paths.cc",
           "native/backend/iocp.cc"

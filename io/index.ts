@@ -16,6 +16,8 @@ export type {
   OpenOptions,
   RenameOptions,
   OperationId,
+  ProcessExit,
+  ProcessExitCallback,
   ShutdownHow,
   SocketAddress,
   SocketFamily,

@@ -12,6 +12,7 @@ import { worldOf } from './world';
 import { IOError, deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
 import { checkPath, directoryMode, renameSubmission } from './files';
+import { NO_EXIT, SIMULATE_SIGNAL, checkPid, checkSignal, decodeExit } from './signals';
 import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
 import type {
   Callback,
@@ -24,6 +25,7 @@ import type {
   OpenOptions,
   OperationId,
   RenameOptions,
+  ProcessExitCallback,
   ShutdownHow,
   SocketAddress,
   SocketFamily,
@@ -67,6 +69,8 @@ const KIND_RENAME = KIND.rename;
 const KIND_UNLINK = KIND.unlink;
 const KIND_MKDIR = KIND.mkdir;
 const KIND_OPEN_DIRECTORY = KIND.openDirectory;
+const KIND_SIGNAL = KIND.signal;
+const KIND_PROCESS_EXIT = KIND.processExit;
 const DATAGRAM_IPV4_MAX = layout.datagramIpv4Max;
 const DATAGRAM_IPV6_MAX = layout.datagramIpv6Max;
 const UNIX_PATH_MAX = layout.unixPathMax;
@@ -856,6 +860,46 @@ export class IO {
     const native = this.synced('eventClose');
     checkInteger('handle', handle, 1, 0xffffffff);
     native.eventClose(handle);
+  }
+
+  // ---- Signals and process exits ------------------------------------------------
+
+  /**
+   * Waits for the next arrival of `signal` (`'SIGTERM'`, `'SIGINT'`, ...):
+   * the callback gets its number (os.constants.signals). One completion per
+   * wait; submit the next wait from the callback to keep listening: an
+   * arrival between the two is remembered, not lost. While this IO waits,
+   * the signal's default action (terminating the process) is replaced by
+   * the wait; handlers Node or the user installed still run.
+   * @throws TypeError for a name this OS does not have; RangeError for a
+   * signal that cannot be waited for (SIGKILL, SIGSTOP, SIGSEGV, ...).
+   */
+  signal(signal: string, callback: Callback): OperationId {
+    this.live('signal');
+    const number = checkSignal(signal);
+    checkCallback(callback);
+    return this.submit(KIND_SIGNAL, -1, number, 0, 0, undefined, callback);
+  }
+
+  /**
+   * Waits for process `pid` to exit: the callback gets its exit code or the
+   * signal that killed it ({@link ProcessExit}); `ESRCH` when no such
+   * process exists (never did, or exited and was reaped already).
+   * @throws RangeError when pid is not a positive integer.
+   */
+  processExit(pid: number, callback: ProcessExitCallback): OperationId {
+    this.live('processExit');
+    checkPid(pid);
+    checkCallback(callback);
+    return this.submit(KIND_PROCESS_EXIT, -1, pid, 0, 0, undefined, (error, result) => {
+      if (error !== null) callback(error, NO_EXIT);
+      else callback(null, decodeExit(result));
+    });
+  }
+
+  /** See SIMULATE_SIGNAL. */
+  [SIMULATE_SIGNAL](number: number): void {
+    this.synced('signal').simulateSignal(number);
   }
 
   // ---- Driving ------------------------------------------------------------------

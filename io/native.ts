@@ -38,6 +38,8 @@ export interface NativeIO {
   bind(fd: number, host: string, port: number): number;
   listenUnix(path: string, backlog: number): number;
   unixSocket(): number;
+  /** A simulated IO only: its world sends it signal `number`. */
+  simulateSignal(number: number): void;
 }
 
 export interface NativeIOConstructor {
@@ -136,6 +138,14 @@ export interface NativeLayout {
   unixPathMax: number;
   /** True where a path starting with NUL names Linux's abstract namespace. */
   unixAbstractNamespace: boolean;
+  /** The highest signal number a signal wait takes. */
+  signalNumberMax: number;
+  /** processExit's result: this bit set, the signal that killed the process below it. */
+  exitSignaled: number;
+  /** processExit's result: the process exited and its status is gone (reaped by someone else). */
+  exitUnknown: number;
+  /** processExit's value for an exit code beyond 255 (Windows): this plus the code. */
+  exitCodeWide: number;
 }
 
 /** A simulated world (native/simulation_addon.cc); IOs join it as backend `simulation:<id>`. */
@@ -176,6 +186,8 @@ export interface NativeBinding {
   alignmentOffset(buffer: ArrayBuffer): number;
   /** False where the OS has no AF_UNIX stream sockets at all (a Windows without the provider: before 10 1803, or Wine). */
   unixSocketsAvailable(): boolean;
+  /** Node now has `count` process.on listeners for signal `number` (the native handler goes back in front of Node's). */
+  signalNodeListeners(number: number, count: number): void;
 }
 
 /** dist/io/native.js -> the package root, where binding.gyp, build/ and prebuilds/ are. */

@@ -3,7 +3,7 @@
 // errors reject too. The IO must be driven (attach(), or tick/run) for these
 // to settle; attach() is the natural partner of await.
 import type { IO } from './io';
-import type { Callback, OpenFlags, OpenOptions, RenameOptions } from './types';
+import type { Callback, OpenFlags, OpenOptions, ProcessExit, RenameOptions } from './types';
 import type { AddressBuffer } from './address';
 
 /**
@@ -149,6 +149,18 @@ export class IOPromises {
   /** See {@link IO.eventListen}. */
   eventListen(handle: number): Promise<number> {
     return settle((callback) => this.io.eventListen(handle, callback));
+  }
+
+  /** See {@link IO.signal}. Resolves with the signal's number. */
+  signal(signal: string): Promise<number> {
+    return settle((callback) => this.io.signal(signal, callback));
+  }
+
+  /** See {@link IO.processExit}. Resolves with how the process ended. */
+  processExit(pid: number): Promise<ProcessExit> {
+    return new Promise<ProcessExit>((resolve, reject) => {
+      this.io.processExit(pid, (error, exit) => (error === null ? resolve(exit) : reject(error)));
+    });
   }
 }
 

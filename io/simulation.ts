@@ -5,6 +5,7 @@
 // them), its files, and its virtual clock, which moves only when nothing is
 // runnable, so a one-hour timeout completes in microseconds of wall time.
 import { FLUSH_SUBMISSIONS, IO } from './io';
+import { SIMULATE_SIGNAL, checkSignal } from './signals';
 import type { IOOptions } from './types';
 import type { NativeWorld } from './native';
 import { checkInteger, checkObject, describe } from './validate';
@@ -259,6 +260,22 @@ export class Simulation {
     if (node === undefined) throw new TypeError(`tigerio: crash() takes an IO of this simulation, got ${describe(io)}`);
     this.world.crash(node);
     io.deinit();
+  }
+
+  /**
+   * `io`'s process receives `signal` (`'SIGTERM'`, ...), as a real one
+   * sent by `kill`: its pending `io.signal(signal)` waits complete at its
+   * next tick (an arrival with no wait pending is remembered for the next
+   * wait, as on a real kernel). A simulated IO hears only these, never the
+   * process's own signals, so a graceful shutdown is tested
+   * deterministically: the same program and seed, the same trace.
+   * @throws TypeError, RangeError as `io.signal` does.
+   */
+  signal(io: IO, signal: string): void {
+    if (!this.nodes.has(io)) throw new TypeError(`tigerio: signal() takes an IO of this simulation, got ${describe(io)}`);
+    const number = checkSignal(signal);
+    this.flushAll();
+    io[SIMULATE_SIGNAL](number);
   }
 
   /** What the IOs' callbacks and the program submitted reaches the world (io.ts submission queue). */

@@ -11,6 +11,21 @@
  */
 export type Callback = (error: import('./errors').IOError | null, result: number) => void;
 
+/**
+ * How a process ended, as {@link IO.processExit} reports it: `code` when it
+ * exited (0-255), `signal` (a name such as `'SIGKILL'`) when a signal killed
+ * it, both `null` when it exited but its status was already reaped by
+ * someone else (a child of node:child_process, which reaps its own
+ * children: read the status from the ChildProcess's `'exit'` event).
+ */
+export interface ProcessExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** processExit's callback: `exit` is {@link ProcessExit}; on error both its fields are null. */
+export type ProcessExitCallback = (error: import('./errors').IOError | null, exit: ProcessExit) => void;
+
 /** An operation id, as returned by every submitting method; pass it to `cancel()`. */
 export type OperationId = number;
 

@@ -17,6 +17,7 @@
 #include "core/layout.h"
 #include "core/loop.h"
 #include "core/thread_pool.h"
+#include "core/signals.h"
 #include "simulation_addon.h"
 
 namespace tigerio {
@@ -152,6 +153,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::UnixSocket>("unixSocket"),
                            InstanceMethod<&NativeIO::EventOpen>("eventOpen"),
                            InstanceMethod<&NativeIO::EventClose>("eventClose"),
+                           InstanceMethod<&NativeIO::SimulateSignal>("simulateSignal"),
                        });
   }
 
@@ -346,6 +348,16 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       }
       case OpKind::event_listen:
         op->args.event_listen.handle = static_cast<uint32_t>(numbers[kSubmitNumberA]);
+        return 0;
+      case OpKind::signal:
+        op->args.signal.number = record[kSubmitInteger];
+        TIGERIO_ASSERT(op->args.signal.number >= 1 && op->args.signal.number <= kSignalNumberMax);
+        return 0;
+      case OpKind::process_exit:
+        op->args.process_exit.pid = record[kSubmitInteger];
+        op->args.process_exit.handle = -1;
+        op->args.process_exit.code_wide = -1;
+        TIGERIO_ASSERT(op->args.process_exit.pid >= 1);
         return 0;
       case OpKind::fsync:
       case OpKind::fdatasync:
@@ -714,6 +726,17 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return info.Env().Undefined();
   }
 
+  // simulateSignal(number): a simulated world sends `number` to this IO
+  // (io/simulation.ts checks that the IO is simulated and the number valid).
+  Napi::Value SimulateSignal(const Napi::CallbackInfo& info) {
+    double number = 0;
+    if (!Live(info.Env()) || !IntegerArg(info, 0, "number", 1, kSignalNumberMax, &number)) return info.Env().Undefined();
+    if (loop_->backend().receives_process_signals()) return ThrowType(info.Env(), "only a simulated IO is sent signals by its world");
+    loop_->signal_arrived(static_cast<int32_t>(number));
+    if (attachment_ != nullptr) attachment_->AfterSubmit();
+    return info.Env().Undefined();
+  }
+
   std::unique_ptr<Loop> loop_;
   Napi::Reference<Napi::Int32Array> submissions_array_;
   const int32_t* submissions_ = nullptr;  // its data: JS writes, the flush reads
@@ -749,6 +772,19 @@ Napi::Value EventTrigger(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), Loop::event_trigger(static_cast<uint32_t>(handle)));
 }
 
+// signalNodeListeners(number, count): io/signals.ts tells that Node now has
+// `count` listeners of its own for the signal (process.on), after Node
+// installed or removed its handler, so that ours is put back in front.
+Napi::Value SignalNodeListeners(const Napi::CallbackInfo& info) {
+  double number = 0, count = 0;
+  if (!IntegerArg(info, 0, "number", 1, kSignalNumberMax, &number) ||
+      !IntegerArg(info, 1, "count", 0, 2147483647.0, &count)) {
+    return info.Env().Undefined();
+  }
+  signal_os_node_listeners(static_cast<int32_t>(number), static_cast<int32_t>(count));
+  return info.Env().Undefined();
+}
+
 // unixSocketsAvailable(): false where the OS has no AF_UNIX at all (a
 // Windows without the provider); io/ asks only to word an error.
 Napi::Value UnixSocketsAvailable(const Napi::CallbackInfo& info) {
@@ -777,6 +813,10 @@ Napi::Object Layout(Napi::Env env) {
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("slotBits", kSlotBits);
   layout.Set("entriesMax", kEntriesMax);
+  layout.Set("signalNumberMax", kSignalNumberMax);
+  layout.Set("exitSignaled", kExitSignaled);
+  layout.Set("exitUnknown", kExitUnknown);
+  layout.Set("exitCodeWide", kExitCodeWide);
   layout.Set("entriesDefault", kEntriesDefault);
   layout.Set("operationsMaxLimit", kOperationsMaxLimit);
   layout.Set("operationsMaxDefault", kOperationsMaxDefault);
@@ -834,6 +874,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIO", NativeIO::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("eventTrigger", Napi::Function::New(env, EventTrigger, "eventTrigger"));
+  exports.Set("signalNodeListeners", Napi::Function::New(env, SignalNodeListeners, "signalNodeListeners"));
   exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));
   exports.Set("unixSocketsAvailable", Napi::Function::New(env, UnixSocketsAvailable, "unixSocketsAvailable"));
   exports.Set("layout", Layout(env));

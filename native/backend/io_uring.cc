@@ -418,8 +418,17 @@ class IoUringBackend final : public PosixBackend {
 
   void issue(Op* op, FdEntry* entry) override {
     TIGERIO_ASSERT(op->state == OpState::pending);
-    TIGERIO_ASSERT((entry == nullptr) == op_is_path_op(op->kind));
+    TIGERIO_ASSERT((entry == nullptr) == op_is_loose(op->kind));
     new (op->scratch) UringOp{};
+    if (op->kind == OpKind::process_exit) {
+      // A pidfd, polled in the ring: readable once the process has exited.
+      const int32_t pidfd = posix::pidfd_open(op->args.process_exit.pid);
+      if (pidfd < 0) {
+        loop_->complete(op, pidfd);
+        return;
+      }
+      op->args.process_exit.handle = pidfd;
+    }
     if (entry != nullptr) {
       FdState& state = entry->backend_state<FdState>();
       if (state.known == 0) {
@@ -719,6 +728,11 @@ class IoUringBackend final : public PosixBackend {
       case OpKind::recv_from:
       case OpKind::send_file:
         write_datagram_unix_file_sqe(op, sqe);
+        break;
+      case OpKind::process_exit:
+        sqe->opcode = IORING_OP_POLL_ADD;
+        sqe->fd = static_cast<int32_t>(op->args.process_exit.handle);
+        sqe->poll32_events = POLLIN;
         break;
       default:
         TIGERIO_ASSERT(false && "no SQE for this kind");
@@ -1029,6 +1043,14 @@ class IoUringBackend final : public PosixBackend {
       statx_pool_.release(status);
       loop_->complete_size(op, size_or_error);
       return;
+    }
+    if (op->kind == OpKind::process_exit) {
+      // The kernel is done with the pidfd: its poll's CQE came, or it never read the SQE.
+      const int pidfd = static_cast<int>(op->args.process_exit.handle);
+      TIGERIO_ASSERT(pidfd >= 0);
+      if (result >= 0) result = posix::pidfd_exit_result(pidfd);  // exited, even if a cancel came too late
+      ::close(pidfd);
+      op->args.process_exit.handle = -1;
     }
     loop_->complete(op, result);
   }

@@ -52,6 +52,7 @@
 #include "../core/clock.h"
 #include "../core/errors.h"
 #include "../core/fd_table.h"
+#include "../core/layout.h"
 #include "../core/loop.h"
 #include "../core/thread_pool.h"
 #include "win32.h"
@@ -68,6 +69,7 @@ using win32::as_socket;
 constexpr ULONG_PTR kIoKey = 1;     // an operation's: its OVERLAPPED says which
 constexpr ULONG_PTR kWakeKey = 2;   // wake(): cross-thread events
 constexpr ULONG_PTR kRearmKey = 3;  // the loop thread telling the waiter to re-read the deadline
+constexpr ULONG_PTR kProcessKey = 4;  // a process exited: lpOverlapped is its processExit's op id + 1
 
 // Op::backend_flags bits.
 constexpr uint8_t kInFlight = 1;      // the kernel owns the op's OVERLAPPED until its packet
@@ -170,6 +172,38 @@ static_assert(sizeof(Scratch) <= sizeof(Op::scratch), "an op's overlapped state 
 static_assert(alignof(Scratch) <= 16, "Op::scratch is 16-byte aligned");
 
 Scratch* scratch_of(Op* op) { return std::launder(reinterpret_cast<Scratch*>(op->scratch)); }
+
+// A processExit's scratch: the process handle is waited for by the thread
+// pool (RegisterWaitForSingleObject), whose callback posts a kProcessKey
+// packet to the port; the op is found again by its id, so a packet that
+// comes after a cancel finds nothing.
+struct ProcessWait {
+  HANDLE process;
+  HANDLE wait;
+  HANDLE port;
+  uint64_t id;
+};
+static_assert(sizeof(ProcessWait) <= sizeof(Op::scratch), "a process wait fits its scratch");
+
+ProcessWait* process_wait_of(Op* op) { return std::launder(reinterpret_cast<ProcessWait*>(op->scratch)); }
+
+void CALLBACK on_process_exit(void* context, BOOLEAN timed_out) {
+  (void)timed_out;  // INFINITE: never
+  const ProcessWait* wait = static_cast<const ProcessWait*>(context);
+  // Read before the post: once it is posted, the loop thread may move on (it
+  // unregisters the wait first, which waits for this callback to return).
+  const BOOL posted = ::PostQueuedCompletionStatus(wait->port, 0, kProcessKey,
+                                                   reinterpret_cast<OVERLAPPED*>(static_cast<uintptr_t>(wait->id + 1)));
+  TIGERIO_ASSERT(posted);
+}
+
+// Stops waiting and closes the handle: the callback is not running once this returns.
+void end_process_wait(ProcessWait* wait) {
+  if (wait->wait != nullptr) ::UnregisterWaitEx(wait->wait, INVALID_HANDLE_VALUE);
+  if (wait->process != nullptr) ::CloseHandle(wait->process);
+  wait->wait = nullptr;
+  wait->process = nullptr;
+}
 
 Op* op_of(OVERLAPPED* overlapped) {
   TIGERIO_ASSERT(overlapped != nullptr);
@@ -446,6 +480,8 @@ class IocpBackend final : public Backend, public IocpWaiter {
   static void wake_from_pool(void* context) { static_cast<IocpBackend*>(context)->wake(); }
   static void finish_pooled(Op* op, int64_t result, void* data);
   static int64_t open_file(const OpenArgs& open);
+  void issue_process_exit(Op* op);
+  void process_exited(uint64_t id);
   void run(Op* op, FdEntry& entry);
   int32_t associate(int32_t fd, FdState& state);
   int32_t in_flight(Op* op) {
@@ -649,6 +685,10 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
       TIGERIO_ASSERT(entry != nullptr);
       issue_fd_op(op, *entry);
       return;
+    case OpKind::process_exit:
+      TIGERIO_ASSERT(entry == nullptr);
+      issue_process_exit(op);
+      return;
     default:
       break;
   }
@@ -665,6 +705,44 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
     return;
   }
   TIGERIO_ASSERT(false && "operation kind the core keeps");
+}
+
+void IocpBackend::issue_process_exit(Op* op) {
+  ProcessWait* wait = new (op->scratch) ProcessWait{nullptr, nullptr, port_, op->id()};
+  wait->process = ::OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                                static_cast<DWORD>(op->args.process_exit.pid));
+  if (wait->process == nullptr) {
+    const DWORD error = ::GetLastError();
+    // ERROR_INVALID_PARAMETER: no process has that id (any more).
+    loop_->complete(op, error == ERROR_INVALID_PARAMETER ? kErrNoSuchProcess : win32::map_error(error));
+    return;
+  }
+  if (!::RegisterWaitForSingleObject(&wait->wait, wait->process, on_process_exit, wait, INFINITE,
+                                     WT_EXECUTEONLYONCE)) {
+    const DWORD error = ::GetLastError();
+    wait->wait = nullptr;
+    end_process_wait(wait);
+    loop_->complete(op, win32::map_error(error));
+    return;
+  }
+  in_flight(op);
+}
+
+// A kProcessKey packet: the process of the op with this id exited.
+void IocpBackend::process_exited(uint64_t id) {
+  Op* op = loop_->find_pending(id);
+  if (op == nullptr || op->kind != OpKind::process_exit) return;  // cancelled before its packet came
+  ProcessWait* wait = process_wait_of(op);
+  DWORD code = 0;
+  const bool known = ::GetExitCodeProcess(wait->process, &code) != 0 && code != STILL_ACTIVE;
+  end_process_wait(wait);
+  op->backend_flags &= static_cast<uint8_t>(~kInFlight);
+  inflight_--;
+  if (known) {
+    loop_->complete_exit_code(op, code);
+  } else {
+    loop_->complete(op, kExitUnknown);
+  }
 }
 
 void IocpBackend::issue_fd_op(Op* op, FdEntry& entry) {
@@ -1301,6 +1379,15 @@ void IocpBackend::cancel(Op* op, FdEntry* entry) {
   // core can ask back is in flight, and its packet will complete it.
   TIGERIO_ASSERT((op->backend_flags & kInFlight) != 0 && inflight_ > 0);
   TIGERIO_ASSERT(op->kind != OpKind::open);  // completed inside issue()
+  if (op->kind == OpKind::process_exit) {
+    // No kernel I/O to wait for: once the wait is unregistered, its callback
+    // never runs (or has run, and its packet will find the op gone).
+    end_process_wait(process_wait_of(op));
+    op->backend_flags &= static_cast<uint8_t>(~kInFlight);
+    inflight_--;
+    loop_->complete(op, kErrCanceled);
+    return;
+  }
   if ((op->core_flags & kOpOrphaned) != 0) {
     // Its handle was closed behind the IO's back, which aborted it (or it
     // finished): its packet is on the way. The number names another
@@ -1353,6 +1440,10 @@ void IocpBackend::process(const OVERLAPPED_ENTRY* entries, ULONG count) {
       continue;
     }
     if (entry.lpCompletionKey == kRearmKey) continue;  // meant for a waiter that has stopped
+    if (entry.lpCompletionKey == kProcessKey) {
+      process_exited(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(entry.lpOverlapped)) - 1);
+      continue;
+    }
     TIGERIO_ASSERT(entry.lpCompletionKey == kIoKey && entry.lpOverlapped != nullptr);
     Op* op = op_of(entry.lpOverlapped);
     finished(op, packet_result(op, entry));

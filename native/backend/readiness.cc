@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "../core/errors.h"
+#include "../core/layout.h"
 #include "../core/loop.h"
 
 namespace tigerio {
@@ -43,6 +44,12 @@ void ReadinessBackend::issue(Op* op, FdEntry* entry) {
   // No readiness API waits on a regular file, and a file syscall may block
   // for as long as the disk takes: it runs on the pool, and the fd's next
   // op waits in the core until it is back.
+  if (op->kind == OpKind::process_exit) {
+    ProcessExitArgs& process = op->args.process_exit;
+    const int result = poller_->watch_process(process.pid, op->id(), &process.handle);
+    if (result < 0) loop_->complete(op, result);
+    return;
+  }
   TIGERIO_ASSERT(op_is_file_op(op->kind) || op_is_path_op(op->kind));
   TIGERIO_ASSERT((entry == nullptr) == op_is_path_op(op->kind));
   pool_.submit(op);
@@ -188,6 +195,11 @@ void ReadinessBackend::cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT(op->state == OpState::pending);
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
   (void)entry;
+  if (op->kind == OpKind::process_exit) {
+    poller_->unwatch_process(op->args.process_exit.pid, op->args.process_exit.handle);
+    loop_->complete(op, kErrCanceled);
+    return;
+  }
   if (op_is_file_op(op->kind) || op_is_path_op(op->kind)) {
     // Still queued for the pool: it never ran. Running: its syscall is in
     // the kernel and the op completes with its own result when it returns.
@@ -205,6 +217,20 @@ int32_t ReadinessBackend::close(int32_t fd, FdEntry* entry) {
   TIGERIO_ASSERT(entry == nullptr || (entry->queues[0].empty() && entry->queues[1].empty()));
   if (entry != nullptr && entry->backend_state<FdState>().registered != 0) poller_->remove(fd);
   return posix::close(fd);
+}
+
+// A watched process exited: its processExit completes with how.
+void ReadinessBackend::finish_process_exit(const Poller::Event& event) {
+  Op* op = loop_->find_pending(event.process_op_id);
+  if (op == nullptr || op->kind != OpKind::process_exit) return;  // cancelled since the kernel reported it
+  const ProcessExitArgs& process = op->args.process_exit;
+  int32_t result = event.exit_result;
+#if defined(__linux__)
+  if (result < 0) result = posix::pidfd_exit_result(static_cast<int>(process.handle));
+#endif
+  if (result < 0) result = kExitUnknown;
+  poller_->unwatch_process(process.pid, process.handle);
+  loop_->complete(op, result);
 }
 
 void ReadinessBackend::wait(int64_t timeout_ns) {
@@ -228,6 +254,10 @@ void ReadinessBackend::wait(int64_t timeout_ns) {
   FdTable& fds = loop_->fds();
   for (int i = 0; i < count; i++) {
     const Poller::Event& event = events_[static_cast<size_t>(i)];
+    if (event.process) {
+      finish_process_exit(event);
+      continue;
+    }
     FdEntry* entry = fds.find(event.fd);
     if (entry == nullptr) continue;
     // Each poller reports an ended read side as readable too: its recv then returns at once.

@@ -35,6 +35,12 @@ class Poller {
     // with EV_EOF), positive errno or 0. kqueue implementations may consume
     // SO_ERROR themselves (libkqueue does), so connect and recv take it from here.
     int error;
+    // A process's exit (watch_process), not an fd's readiness: fd is -1 and
+    // this is the processExit's op id; exit_result is its result
+    // (layout.h kExit*), or -1 for the backend to ask (posix::pidfd_exit_result).
+    bool process;
+    uint64_t process_op_id;
+    int32_t exit_result;
   };
   virtual ~Poller() = default;
   virtual int fd() const = 0;
@@ -46,6 +52,12 @@ class Poller {
   // lifetime), or a negative errno.
   virtual int add(int fd, uint8_t directions) = 0;
   virtual void remove(int fd) = 0;
+  // Watches process `pid` for its exit, once: its event carries `op_id`.
+  // 0 or a negative errno (ESRCH: no such process); `*handle` is what
+  // unwatch_process takes (Linux: the pidfd; kqueue: -1).
+  virtual int watch_process(int32_t pid, uint64_t op_id, int64_t* handle) = 0;
+  // Stops watching (after the event, or to cancel) and frees the handle.
+  virtual void unwatch_process(int32_t pid, int64_t handle) = 0;
   // Waits up to timeout_ns (-1: no limit) and writes at most events_max
   // events. Wake-ups are consumed here and not reported. Returns the count,
   // which may be 0 before timeout_ns has passed (epoll waits whole
@@ -88,6 +100,7 @@ class ReadinessBackend : public PosixBackend {
 
  private:
   void issue_socket_op(Op* op, FdEntry& entry);
+  void finish_process_exit(const Poller::Event& event);
   // The op's syscall: a result, or kErrAgain to wait for readiness.
   int32_t attempt(Op* op);
   // A poller event for the head of one of entry's queues.

@@ -22,6 +22,7 @@ constexpr int32_t kAddressInUse = -4091, kAddressFamily = -4089, kAlready = -408
                   kNotSupported = -4049;
 // The file namespace's (appended).
 constexpr int32_t kIsDirectory = -4068, kNotDirectory = -4052, kNotEmpty = -4051;
+constexpr int32_t kNoSuchProcess = -4040;
 #else
 constexpr int32_t kAddressInUse = -EADDRINUSE, kAddressFamily = -EAFNOSUPPORT, kAlready = -EALREADY,
                   kBadFd = -EBADF, kCanceled = -ECANCELED, kConnectionRefused = -ECONNREFUSED,
@@ -31,6 +32,7 @@ constexpr int32_t kAddressInUse = -EADDRINUSE, kAddressFamily = -EAFNOSUPPORT, k
                   kAgain = -EAGAIN, kMessageSize = -EMSGSIZE, kNoDevice = -ENXIO, kDestinationRequired = -EDESTADDRREQ,
                   kNotSupported = -ENOTSUP;
 constexpr int32_t kIsDirectory = -EISDIR, kNotDirectory = -ENOTDIR, kNotEmpty = -ENOTEMPTY;
+constexpr int32_t kNoSuchProcess = -ESRCH;
 #endif
 
 // The same small number for the same error on every OS (the values above
@@ -44,7 +46,9 @@ inline uint32_t error_ordinal(int32_t error) {
                                    kAgain, kMessageSize, kNoDevice, kDestinationRequired,
                                    kNotSupported,
                                    // The file namespace's (appended).
-                                   kIsDirectory, kNotDirectory, kNotEmpty};
+                                   kIsDirectory, kNotDirectory, kNotEmpty,
+                                   // processExit's (appended).
+                                   kNoSuchProcess};
   for (uint32_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
     if (errors[i] == error) return i + 1;
   }

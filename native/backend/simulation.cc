@@ -63,6 +63,12 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
     issue_file_op(op);
     return;
   }
+  if (op->kind == OpKind::process_exit) {
+    // A simulated world runs no processes: every pid names none (ESRCH, as
+    // a real kernel says for a pid that is gone).
+    complete(op, sim::kNoSuchProcess);
+    return;
+  }
   TIGERIO_ASSERT(op_is_socket_op(op->kind) && "operation kind the core keeps");
   sim::Object* object = world_->fd_find(op->fd);
   if (object == nullptr) {

@@ -68,6 +68,7 @@ constexpr int32_t kErrCrossDevice = -4037;
 constexpr int32_t kErrNotSocket = -4050;
 constexpr int32_t kErrPermission = -4048;
 constexpr int32_t kErrPipe = -4047;
+constexpr int32_t kErrNoSuchProcess = -4040;  // ESRCH
 constexpr int32_t kErrTimedOut = -4039;
 constexpr int32_t kErrFileTooBig = -4036;
 constexpr int32_t kErrUnknown = -4094;

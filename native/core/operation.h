@@ -41,6 +41,9 @@ enum class OpKind : uint8_t {
   unlink,
   mkdir,
   open_directory,
+  // Signals and process exits (appended).
+  signal,
+  process_exit,
   count,
 };
 
@@ -50,7 +53,7 @@ inline const char* op_kind_name(OpKind kind) {
                                       "close",     "open",     "read",     "write",    "eventListen",
                                       "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
                                       "sendTo",    "recvFrom", "connectUnix", "sendFile", "rename",   "unlink",
-                                      "mkdir",     "openDirectory"};
+                                      "mkdir",     "openDirectory", "signal", "processExit"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -102,6 +105,10 @@ inline bool op_is_path_op(OpKind kind) {
       return false;
   }
 }
+
+// The operations with no fd queue of their own (path ops and process
+// exits): the core keeps them on its loose list while the backend has them.
+inline bool op_is_loose(OpKind kind) { return op_is_path_op(kind) || kind == OpKind::process_exit; }
 
 // The socket operations: issued as the head of one of the fd's queues, to
 // the backend's socket path (readiness, an SQE, an overlapped call, the
@@ -230,6 +237,18 @@ struct SendFileArgs {
   int32_t file_fd;
 };
 
+struct SignalArgs {
+  int32_t number;  // the OS's signal number (1..kSignalNumberMax), checked by io/ at the call
+};
+struct ProcessExitArgs {
+  int32_t pid;     // > 0
+  int64_t handle;  // the backend's: a pidfd, a process handle; -1 while none
+  // out: -1, or an exit code beyond 255 (Windows' are 32 bits: an NTSTATUS
+  // such as 0xC0000005), set by Loop::complete_exit_code and harvested as
+  // the completion's value, kExitCodeWide + the code.
+  int64_t code_wide;
+};
+
 union OpArgs {
   AcceptArgs accept;
   ConnectArgs connect;
@@ -251,6 +270,8 @@ union OpArgs {
   ConnectUnixArgs connect_unix;
   SendFileArgs send_file;
   PathArgs path;  // rename, unlink, mkdir, open_directory
+  SignalArgs signal;
+  ProcessExitArgs process_exit;
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");
