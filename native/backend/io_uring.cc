@@ -931,8 +931,9 @@ class IoUringBackend final : public PosixBackend {
     TIGERIO_ASSERT(u.stage == Stage::submitted || u.stage == Stage::cancel_waiting);
     if (op->state == OpState::abandoned) {
       // The core gave up on its cancel (core/loop.h): the kernel is done
-      // with it at last. Nothing is concluded: its buffers are no one's.
-      finish(op, kErrCanceled);
+      // with it at last. Nothing is concluded: its buffers are no one's
+      // (the core closes an fd it made, an accept's or an open's).
+      finish(op, result);
       return;
     }
     u.stage = Stage::idle;
