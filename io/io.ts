@@ -5,6 +5,7 @@
 // beyond the caller's own callback.
 import { unlinkSync } from 'node:fs';
 import { binding, type NativeIO, type NativeWorld, type Side } from './native';
+import { keepAbandoned } from './abandoned';
 import { BufferRegistry, DIRECTION_IN, DIRECTION_OUT } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
 import { OperationSlots } from './slots';
@@ -92,6 +93,8 @@ const STATE_INFLIGHT = layout.stateInflight;
 const STATE_UNDELIVERED = layout.stateUndelivered;
 /** A completion whose value is in `completionValues` (a size beyond int32), not in its result word. */
 const COMPLETION_VALUE_FLAG = layout.completionValueFlag;
+/** A completion of an abandoned operation (its kernel never answered the cancel): its buffer is kept (abandoned.ts). */
+const COMPLETION_ABANDONED_FLAG = layout.completionAbandonedFlag;
 
 /** Limits of the constructor's options; see {@link IOOptions}. */
 const ENTRIES_DEFAULT = layout.entriesDefault;
@@ -1202,6 +1205,7 @@ export class IO {
         const slot = word & SLOT_MASK;
         const callback = callbacks[slot]!;
         callbacks[slot] = undefined;
+        if ((word & COMPLETION_ABANDONED_FLAG) !== 0) keepAbandoned(sides[slot]);
         sides[slot] = undefined;
         if (word >>> KIND_SHIFT >= KIND_SEND_TO) this.addressSides[slot] = undefined;
         slots.release(slot);

@@ -125,6 +125,8 @@ export interface NativeLayout {
   fileBytesMax: number;
   /** Set in a completion's first word when its value is the float64 at its index in the completion values array. */
   completionValueFlag: number;
+  /** Set in a completion's first word when its op was abandoned (its kernel never answered a cancel): keep its buffer. */
+  completionAbandonedFlag: number;
   /** recvFrom's address object: its size and the byte offset of each field. */
   addressBytes: number;
   addressFamily: number;

@@ -854,6 +854,7 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("directAlignment", kDirectAlignmentBytes);
   layout.Set("fileBytesMax", kFileBytesMax);
   layout.Set("completionValueFlag", kCompletionValueFlag);
+  layout.Set("completionAbandonedFlag", kCompletionAbandonedFlag);
   layout.Set("addressBytes", kAddressBytes);
   layout.Set("addressFamily", kAddressFamily);
   layout.Set("addressPort", kAddressPort);

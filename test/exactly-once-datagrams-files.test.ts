@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import * as fc from 'fast-check';
 import { IO, Simulation } from '../io';
 import { forEachBackend } from './support/backends';
+import { propertyParameters } from './support/property';
 import { runUntil, submit, succeed, type Outcome } from './support/run';
 import { connectedPair } from './support/sockets';
 import { unixSupport } from './support/unix';
@@ -127,7 +128,7 @@ forEachBackend('exactly one callback per issue 14 operation', (scope) => {
       fc.assert(
         fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), (steps) =>
           runWorkload(scope.backend, path.join(dir, 'file.bin'), path.join(dir, `s${run++}.sock`), steps, end)),
-        { numRuns: 25 },
+        propertyParameters(`exactly once, datagrams and files ended by ${end}, ${scope.backend}`, 25),
       );
     });
   }

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import * as fc from 'fast-check';
 import { IO } from '../io';
 import { forEachBackend } from './support/backends';
+import { propertyParameters } from './support/property';
 import { runUntil, submit, type Outcome } from './support/run';
 import { connectedPair } from './support/sockets';
 
@@ -65,7 +66,7 @@ forEachBackend('exactly one callback per operation', (scope) => {
     this.timeout(60_000);
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (steps) => runWorkload(scope.backend, steps)),
-      { numRuns: 30 },
+      propertyParameters(`exactly once, mixed workload, ${scope.backend}`, 30),
     );
   });
 

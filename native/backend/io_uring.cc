@@ -482,8 +482,9 @@ class IoUringBackend final : public PosixBackend {
           overflow_push(op);
         }
         return;
-      case Stage::idle:
       case Stage::cancel_waiting:
+        return;  // asked again (Backend::cancel): its cancel SQE is on its way already
+      case Stage::idle:
         break;
     }
     TIGERIO_ASSERT(false && "cancel of an op in no cancellable stage");
@@ -995,11 +996,18 @@ class IoUringBackend final : public PosixBackend {
       // kTagCancel, kTagIgnore: the target's own CQE carries the outcome.
       return;
     }
-    Op* op = loop_->find_pending(user_data);
+    Op* op = loop_->find_issued(user_data);
     TIGERIO_ASSERT(op != nullptr && op->id() == user_data);
     UringOp& u = uring(op);
     if (u.stage == Stage::cancel_waiting) overflow_remove(op);  // too late to cancel
     TIGERIO_ASSERT(u.stage == Stage::submitted || u.stage == Stage::cancel_waiting);
+    if (op->state == OpState::abandoned) {
+      // The core gave up on its cancel (core/loop.h): the kernel is done
+      // with it at last. Nothing is concluded: its buffers are no one's
+      // (the core closes an fd it made, an accept's or an open's).
+      finish(op, result);
+      return;
+    }
     u.stage = Stage::idle;
     const bool cancel_requested = (op->core_flags & kOpCancelRequested) != 0;
     if (op->kind == OpKind::accept) {

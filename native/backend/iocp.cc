@@ -508,6 +508,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int32_t packet_result(Op* op, const OVERLAPPED_ENTRY& entry);
   void process(const OVERLAPPED_ENTRY* entries, ULONG count);
   void finished(Op* op, int32_t result);
+  void finished_abandoned(Op* op);
   bool take_handoff();
   bool release_waiter();
   void waiter_main();
@@ -1398,6 +1399,13 @@ void IocpBackend::cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT(entry != nullptr && state_of(*entry).associated != 0);
   // ERROR_NOT_FOUND: the kernel finished it first; its packet brings its own
   // result. Either way the packet comes, and finished() completes the op.
+  // Or so Windows does: Wine 8 answers ERROR_NOT_FOUND and forgets the
+  // cancel when it meets the op between two of its own steps (a
+  // TransmitFile or WSASend resuming as room opens in the socket buffer:
+  // its wineserver skips an async it has "alerted"), and the op then waits
+  // for room that never comes (a peer that does not read). The core asks
+  // again every round until the packet comes (core/loop.h), which is why
+  // this may run more than once for one op; the next CancelIoEx is honoured.
   ::CancelIoEx(as_handle(op->fd), &scratch_of(op)->overlapped);
 }
 
@@ -1446,6 +1454,10 @@ void IocpBackend::process(const OVERLAPPED_ENTRY* entries, ULONG count) {
     }
     TIGERIO_ASSERT(entry.lpCompletionKey == kIoKey && entry.lpOverlapped != nullptr);
     Op* op = op_of(entry.lpOverlapped);
+    if (op->state == OpState::abandoned) {
+      finished_abandoned(op);
+      continue;
+    }
     finished(op, packet_result(op, entry));
   }
 }
@@ -1476,6 +1488,23 @@ void IocpBackend::finished(Op* op, int32_t result) {
     return;
   }
   loop_->complete(op, result);
+}
+
+// The late packet of an op the core abandoned (core/loop.h): the kernel is
+// done with its OVERLAPPED at last. Nothing of its fd is touched (closed or
+// reused by now), nor its buffer (the caller had ECANCELED long ago).
+void IocpBackend::finished_abandoned(Op* op) {
+  TIGERIO_ASSERT(op->state == OpState::abandoned);
+  TIGERIO_ASSERT((op->backend_flags & kInFlight) != 0 && inflight_ > 0);
+  op->backend_flags &= static_cast<uint8_t>(~kInFlight);
+  inflight_--;
+  Scratch* scratch = scratch_of(op);
+  if (op->kind == OpKind::accept && scratch->accepted != INVALID_SOCKET) {
+    ::closesocket(scratch->accepted);  // a connection the kernel accepted for no one
+    scratch->accepted = INVALID_SOCKET;
+  }
+  give_back_unix_block(op);
+  loop_->complete(op, kErrCanceled);  // frees its storage
 }
 
 void IocpBackend::wait(int64_t timeout_ns) {

@@ -56,7 +56,13 @@ class Backend {
   // Asks the kernel to give an issued op back. It still completes exactly
   // once through Loop::complete(): inside this call if nothing is in the
   // kernel (a readiness backend's waiting op), else later, with ECANCELED
-  // or, when the kernel finished it first, its own result.
+  // or, when the kernel finished it first, its own result. The core asks
+  // again, every round (core/loop.h), while the answer has not come: a
+  // kernel may lose a cancel (Wine does), so a second call asks again, or
+  // does nothing if one is on its way. Once the core has abandoned the op
+  // (Loop::abandon, OpState::abandoned) it asks no more: the backend hands
+  // the kernel's late answer to Loop::complete() without concluding it
+  // (its fd may be closed or reused, its buffer no one's).
   virtual void cancel(Op* op, FdEntry* entry) = 0;
   // A new fd this IO made (accept, open, listen, socket): its entry has just
   // been zeroed, and the backend may note what it knows of the fd (it is

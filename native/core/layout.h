@@ -21,6 +21,10 @@ constexpr uint32_t kKindShift = 24;
 // the `completion values` array (entries float64s shared with JS), exact up
 // to 2^53 - 1. Only fileSize sets it; every other completion is the pair alone.
 constexpr uint32_t kCompletionValueFlag = 1u << 23;
+// Set in a completion's first word (its result is ECANCELED) when the op
+// was abandoned: its kernel never answered the cancel (core/loop.h), so the
+// kernel may still write into its buffer, which JS must then keep.
+constexpr uint32_t kCompletionAbandonedFlag = 1u << 22;
 
 // The state array JS reads without a native call.
 constexpr uint32_t kStateInflight = 0;     // submitted, not yet harvested into completions
@@ -132,6 +136,9 @@ static_assert(kFdsMaxDefault <= kFdsMaxLimit, "default fdsMax in range");
 static_assert(kKindShift >= kSlotBits, "a completion's kind bits sit above its slot bits");
 static_assert(kCompletionValueFlag >= (1u << kSlotBits) && kCompletionValueFlag < (1u << kKindShift),
               "the value flag sits between a completion's slot and kind bits");
+static_assert(kCompletionAbandonedFlag >= (1u << kSlotBits) && kCompletionAbandonedFlag < (1u << kKindShift) &&
+                  kCompletionAbandonedFlag != kCompletionValueFlag,
+              "the abandoned flag sits between a completion's slot and kind bits, apart from the value flag");
 static_assert((kDirectAlignmentBytes & (kDirectAlignmentBytes - 1)) == 0, "the direct alignment is a power of two");
 static_assert(kBufferSizeMaxLimit % kDirectAlignmentBytes == 0, "the largest transfer is a whole number of direct blocks");
 static_assert(kEventsPerIOMax >= 1, "an IO has events");

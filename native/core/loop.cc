@@ -1,5 +1,6 @@
 #include "loop.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "clock.h"
@@ -10,11 +11,13 @@ namespace tigerio {
 
 namespace {
 
-// Bound on waits for the kernel to give back cancelled ops (deinit); each
-// wait takes at least one completion, so only a kernel that never completes
-// a cancelled op reaches it.
+// A cancel the kernel has not answered is asked again this often, and its
+// op abandoned after kCancelRoundsMax rounds (see loop.h): a deinit or a
+// close waits at most about 5 s for a kernel that never answers.
+constexpr int64_t kCancelRetryNs = 100'000'000;
+constexpr uint32_t kCancelRoundsMax = 50;
+// A sanity bound on drain_backend()'s waits: every op is abandoned long before.
 constexpr uint32_t kDrainRoundsMax = 1u << 20;
-constexpr int64_t kDrainWaitNs = 100'000'000;
 
 uint8_t direction_bit(Direction direction) { return static_cast<uint8_t>(1u << static_cast<uint8_t>(direction)); }
 
@@ -69,6 +72,14 @@ Loop::~Loop() {
   if (backend_->fds_are_process_wide()) {
     for (const int32_t fd : fd_owner_take_all(this)) backend_->close(fd, fds_.find(fd));
   }
+  if (!abandoned_.empty()) {
+    // The kernel may still write into abandoned ops (and, through the
+    // backend's port or ring, into what it owns): none of it is freed.
+    TIGERIO_ASSERT(ops_.retired() == abandoned_.size());
+    ops_.leak();
+    (void)backend_.release();
+    return;
+  }
   backend_.reset();
 }
 
@@ -83,7 +94,7 @@ Op* Loop::acquire(uint32_t slot, OpKind kind, int32_t fd) {
   op = ops_.acquire(slot);
   TIGERIO_ASSERT(op != nullptr);  // the memory for the slot map or one more chunk of Ops
   // io/ keeps at most operations_max in flight (the batch being delivered does not count).
-  TIGERIO_ASSERT(ops_.in_use() - delivering_.size() <= config_.operations_max);
+  TIGERIO_ASSERT(ops_.in_use() - ops_.retired() - delivering_.size() <= config_.operations_max);
   TIGERIO_ASSERT(op->core_flags == 0 && op->backend_flags == 0);
   op->kind = kind;
   op->fd = fd;
@@ -137,7 +148,7 @@ void Loop::start(Op* op) {
     case OpKind::open_directory:
     case OpKind::process_exit:
       loose_.push(op);
-      op->core_flags |= kOpIssued;
+      op->core_flags |= kOpIssued | kOpLoose;
       backend_->issue(op, nullptr);
       return;
     case OpKind::close:
@@ -193,17 +204,32 @@ void Loop::advance(FdEntry& entry, Direction direction) {
 }
 
 void Loop::complete(Op* op, int32_t result) {
+  if (op->state == OpState::abandoned) {
+    // The kernel answered at last: its storage is free to reuse. JS had its
+    // ECANCELED through the stand-in; an fd it made has no one to own it.
+    if (makes_fd(op->kind) && result >= 0) backend_->close(result, nullptr);
+    abandoned_.remove(op);
+    ops_.give_back(op);
+    return;
+  }
   TIGERIO_ASSERT(op->state == OpState::pending);
   TIGERIO_ASSERT(pending_ > 0);
   pending_--;
   const uint8_t flags = op->core_flags;
+  if ((flags & kOpCancelOutstanding) != 0) {
+    TIGERIO_ASSERT(cancels_outstanding_ > 0);
+    cancels_outstanding_--;
+    op->core_flags &= static_cast<uint8_t>(~kOpCancelOutstanding);
+  }
+  if ((flags & kOpLoose) != 0) {
+    loose_.remove(op);
+    op->core_flags &= static_cast<uint8_t>(~kOpLoose);
+  }
   if ((flags & kOpOrphaned) != 0) {
     // Its fd number names another file now (see loop.h). An fd the kernel
     // made for it before the cancel reached it has no one to own it.
     if (makes_fd(op->kind) && result >= 0) backend_->close(result, nullptr);
     result = kErrBadFd;
-  } else if ((flags & kOpQueued) == 0 && op_is_loose(op->kind) && (flags & kOpIssued) != 0) {
-    loose_.remove(op);
   }
   if (result == 0 && op->kind == OpKind::connect && (flags & kOpOrphaned) == 0) {
     result = backend_->refuse_self_connection(op->fd, op->args.connect.address);
@@ -303,8 +329,86 @@ void Loop::finish_close(int32_t fd, FdEntry& entry) {
 void Loop::request_cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
   if ((op->core_flags & kOpCancelRequested) != 0) return;
-  op->core_flags |= kOpCancelRequested;
-  backend_->cancel(op, entry);
+  op->core_flags |= kOpCancelRequested | kOpCancelOutstanding;
+  op->cancel_rounds = 0;
+  if (cancels_outstanding_++ == 0) cancel_round_due_ns_ = backend_->now_ns() + kCancelRetryNs;
+  backend_->cancel(op, entry);  // may complete it at once (a readiness backend, the simulation)
+}
+
+int64_t Loop::next_deadline_ns() const {
+  const int64_t timer_ns = timers_.next_deadline_ns();
+  if (cancels_outstanding_ == 0) return timer_ns;
+  return timer_ns < 0 ? cancel_round_due_ns_ : std::min(timer_ns, cancel_round_due_ns_);
+}
+
+Op* Loop::find_issued(uint64_t id) {
+  Op* op = find_pending(id);
+  if (op != nullptr) return op;
+  // Rare (an abandoned op's late answer) and short: linear.
+  for (Op* it = abandoned_.head(); it != nullptr; it = it->next) {
+    if (it->id() == id) return it;
+  }
+  return nullptr;
+}
+
+// Asks again for the cancels the kernel has not answered in a round, and
+// abandons the ops whose kernel has not answered kCancelRoundsMax of them.
+void Loop::revisit_cancels() {
+  if (cancels_outstanding_ == 0) return;
+  const int64_t now_ns = backend_->now_ns();
+  if (now_ns < cancel_round_due_ns_) return;
+  cancel_round_due_ns_ = now_ns + kCancelRetryNs;
+  for (uint32_t index = 0; index < fd_index_end_; index++) {
+    FdEntry& entry = fds_.entry(index);
+    // Copied first: an abandon completes a head, which may close the fd or issue the next op.
+    Op* const heads[2] = {entry.queues[0].head(), entry.queues[1].head()};
+    for (Op* head : heads) {
+      if (head != nullptr) revisit_cancel(head, &entry);
+    }
+  }
+  for (Op* it = loose_.head(); it != nullptr;) {
+    Op* next = it->next;
+    revisit_cancel(it, nullptr);
+    it = next;
+  }
+}
+
+void Loop::revisit_cancel(Op* op, FdEntry* entry) {
+  if (op->state != OpState::pending || (op->core_flags & kOpCancelOutstanding) == 0) return;
+  TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
+  op->cancel_rounds++;
+  if (op->cancel_rounds > kCancelRoundsMax) {
+    abandon(op);
+    return;
+  }
+  backend_->cancel(op, entry);  // again: Backend::cancel says a backend may be asked more than once
+}
+
+// The kernel has not answered a cancel of `op` for kCancelRoundsMax rounds:
+// it completes with ECANCELED now, through a stand-in that takes its slot
+// and id, while `op` itself stays where the kernel may still write, out of
+// reuse, until the backend hands its answer to complete() (see loop.h).
+void Loop::abandon(Op* op) {
+  TIGERIO_ASSERT(op->state == OpState::pending);
+  const uint8_t flags = op->core_flags;
+  TIGERIO_ASSERT((flags & kOpIssued) != 0 && (flags & kOpCancelOutstanding) != 0);
+  Op* stand_in = ops_.stand_in_for(op);
+  if (stand_in == nullptr) return;  // no memory for one: the op waits for its kernel
+  stand_in->kind = op->kind;
+  stand_in->fd = op->fd;
+  stand_in->sequence = op->sequence;
+  stand_in->args = op->args;
+  stand_in->state = OpState::pending;
+  stand_in->core_flags = static_cast<uint8_t>(flags | kOpAbandoned);
+  if ((flags & kOpQueued) != 0) {
+    fds_.at(op->fd).queue(op_direction(op->kind)).replace(op, stand_in);
+  } else if ((flags & kOpLoose) != 0) {
+    loose_.replace(op, stand_in);
+  }
+  op->core_flags = static_cast<uint8_t>(flags & ~(kOpQueued | kOpLoose | kOpCancelOutstanding));
+  op->state = OpState::abandoned;
+  abandoned_.push(op);
+  complete(stand_in, kErrCanceled);
 }
 
 bool Loop::cancel(uint32_t slot) {
@@ -350,7 +454,8 @@ void Loop::fd_opened(int32_t fd) {
       if ((op->core_flags & kOpIssued) == 0) {
         complete(op, kErrBadFd);
       } else {
-        op->core_flags |= kOpOrphaned;  // completes with EBADF whenever the kernel gives it back
+        op->core_flags |= kOpOrphaned | kOpLoose;  // completes with EBADF whenever the kernel gives it back
+        loose_.push(op);
         request_cancel(op, nullptr);
       }
     }
@@ -404,11 +509,17 @@ void Loop::cancel_all() {
   TIGERIO_ASSERT(loose_.empty() && timers_.empty());
 }
 
-// Waits until the backend has given back every op it had (all cancelled).
+// Waits until the backend has given back every op it had (all cancelled),
+// asking again for unanswered cancels and abandoning the ops whose kernel
+// never answers: bounded (about kCancelRoundsMax * kCancelRetryNs).
 void Loop::drain_backend() {
   for (uint32_t round = 0; pending_ > 0; round++) {
     TIGERIO_ASSERT(round < kDrainRoundsMax);
-    backend_->wait(kDrainWaitNs);
+    // Every op pending here was asked back (cancel_all), so one is outstanding.
+    TIGERIO_ASSERT(cancels_outstanding_ > 0);
+    const int64_t wait_ns = std::clamp<int64_t>(cancel_round_due_ns_ - backend_->now_ns(), 0, kCancelRetryNs);
+    backend_->wait(wait_ns);
+    revisit_cancels();
   }
 }
 
@@ -430,8 +541,14 @@ uint32_t Loop::poll(int64_t timeout_ns) {
     // The clock is read only when a timer bounds the wait.
     int64_t wait_ns = 0;
     if (ready_.empty()) wait_ns = timers_.empty() ? timeout_ns : timers_.bound_wait_ns(timeout_ns, backend_->now_ns());
+    if (cancels_outstanding_ > 0 && wait_ns != 0) {
+      // Rare: a cancel the kernel has not answered yet; the wait ends for its next round.
+      const int64_t round_ns = std::max<int64_t>(0, cancel_round_due_ns_ - backend_->now_ns());
+      wait_ns = wait_ns < 0 ? round_ns : std::min(wait_ns, round_ns);
+    }
     backend_->wait(wait_ns);
     fire_timers();
+    revisit_cancels();
   }
   if (events_signaled_.exchange(false, std::memory_order_acq_rel)) fire_events();
   if (signals_arrived_.load(std::memory_order_acquire) != 0) fire_signals();
@@ -452,6 +569,7 @@ uint32_t Loop::poll(int64_t timeout_ns) {
       word |= kCompletionValueFlag;
       config_.completion_values[count] = kExitCodeWide + static_cast<double>(op->args.process_exit.code_wide);
     }
+    if ((op->core_flags & kOpAbandoned) != 0) word |= kCompletionAbandonedFlag;
     words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;
     count++;

@@ -16,6 +16,17 @@
 // the IO's back, those ops complete with EBADF (the ones the kernel has are
 // cancelled there first) and the new fd starts with empty queues. Its ops
 // never wait behind the dead fd's.
+//
+// A cancel the kernel does not answer (rule: nothing waits without bound):
+// an issued op whose cancel (cancel, close or deinit) has not come back is
+// asked again every kCancelRetryNs (Wine loses a CancelIoEx that meets an
+// operation it is resuming; the next one is honoured), and after
+// kCancelRoundsMax rounds it is abandoned (Loop::abandon): it completes
+// with ECANCELED through a stand-in of the same id, while its own storage
+// (where the kernel may still write: an OVERLAPPED, an address) stays out
+// of reuse until the kernel answers, or to the process's end if the IO
+// ends first (its op storage and backend are then never freed). JS keeps
+// the buffer of an abandoned op for the same reason (io/abandoned.ts).
 #pragma once
 
 #include <atomic>
@@ -95,14 +106,18 @@ class Loop {
     Op* op = ops_.find(id);
     return op != nullptr && op->state == OpState::pending ? op : nullptr;
   }
+  // The op with this id the kernel may still hold: pending, or abandoned
+  // (whose answer the backend hands to complete(), which frees it).
+  Op* find_issued(uint64_t id);
 
   bool has_ready() const { return !ready_.empty(); }
   // Ops submitted and not yet harvested, ready ones included.
   uint32_t inflight() const { return static_cast<uint32_t>(config_.state[kStateInflight]); }
   // The backend's clock (core/backend.h now_ns): timeouts' deadlines are on it.
   int64_t now_ns() const { return backend_->now_ns(); }
-  // The nearest timeout's deadline (monotonic ns), or -1.
-  int64_t next_deadline_ns() const { return timers_.next_deadline_ns(); }
+  // The nearest deadline (monotonic ns), or -1: a timeout's, or the next
+  // round of asking again for cancels the kernel has not answered.
+  int64_t next_deadline_ns() const;
   // Submissions the backend holds for its next wait (attach schedules a round).
   bool has_unsubmitted() const { return backend_->has_unsubmitted(); }
 
@@ -141,6 +156,9 @@ class Loop {
   void fd_opened(int32_t fd);
   void fire_timers();
   void drain_backend();
+  void revisit_cancels();
+  void revisit_cancel(Op* op, FdEntry* entry);
+  void abandon(Op* op);
   void event_listen(Op* op);
   void fire_events();
   bool cancel_event_listener(Op* op);
@@ -162,8 +180,11 @@ class Loop {
   Timers timers_;
   OpQueue ready_{};       // completed, waiting for a harvest
   OpQueue delivering_{};  // harvested; freed at the next poll, once JS has dispatched them
-  OpQueue loose_{};       // issued ops with no fd queue (open)
+  OpQueue loose_{};       // issued ops with no fd queue (open, orphans)
+  OpQueue abandoned_{};   // ops whose kernel never answered a cancel: storage kept until it does
   uint32_t pending_ = 0;  // ops started and not completed
+  uint32_t cancels_outstanding_ = 0;  // ops with kOpCancelOutstanding
+  int64_t cancel_round_due_ns_ = 0;   // when revisit_cancels() asks again (while any is outstanding)
   uint64_t sequence_ = 0;
   Event events_[kEventsPerIOMax];
   std::atomic<bool> events_signaled_{false};

@@ -51,9 +51,51 @@ class OpTable {
     op->slot = slot;
     op->generation = slots_[slot].generation;  // a copy, so that Op::id() needs no table
     slots_[slot].op = op;
-    TIGERIO_ASSERT(in_use() <= slots_max_);  // each Op in use holds a slot
+    TIGERIO_ASSERT(in_use() - retired_ <= slots_max_);  // each Op in use holds a slot, but the retired
     return op;
   }
+
+  // Loop::abandon: `op` gives its slot, with its id, to a stand-in from
+  // storage, and is retired: it holds no slot, and its storage (where the
+  // kernel may still write) is not reused until give_back(). nullptr if no
+  // memory for one more chunk of Ops could be had.
+  Op* stand_in_for(Op* op) {
+    TIGERIO_ASSERT(op->state == OpState::pending);
+    TIGERIO_ASSERT(op->slot < slots_.size() && slots_[op->slot].op == op);
+    if (free_.empty() && !grow_storage()) return nullptr;
+    Op* stand_in = free_.back();
+    free_.pop_back();
+    TIGERIO_ASSERT(stand_in->state == OpState::free && stand_in->next == nullptr && stand_in->previous == nullptr);
+    stand_in->slot = op->slot;
+    stand_in->generation = op->generation;
+    slots_[op->slot].op = stand_in;
+    retired_++;
+    return stand_in;
+  }
+
+  // A retired op's storage back, once its kernel has answered.
+  void give_back(Op* op) {
+    TIGERIO_ASSERT(op->state == OpState::abandoned && retired_ > 0);
+    TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
+    retired_--;
+    op->state = OpState::free;
+    op->args = OpArgs{};
+    op->path_storage.reset();
+    op->fd = -1;
+    op->core_flags = 0;
+    op->backend_flags = 0;
+    TIGERIO_ASSERT(free_.size() < storage_count());
+    free_.push_back(op);
+  }
+
+  // The end of an IO whose kernel still holds retired ops: their chunks
+  // are never freed (until the process exits), the rest with them.
+  void leak() {
+    TIGERIO_ASSERT(retired_ > 0);
+    for (std::unique_ptr<Op[]>& chunk : chunks_) (void)chunk.release();
+  }
+
+  uint32_t retired() const { return retired_; }
 
   // Frees the slot of `op` (its ids go stale) and returns `op` to storage.
   void release(Op* op) {
@@ -119,8 +161,8 @@ class OpTable {
   // One more chunk of Ops, all free; called only when every Op is in use.
   bool grow_storage() {
     TIGERIO_ASSERT(free_.empty());
-    // A free slot is being filled, so fewer than slots_max Ops are in use.
-    TIGERIO_ASSERT(in_use() < slots_max_);
+    // A free slot is being filled, so fewer than slots_max Ops hold one.
+    TIGERIO_ASSERT(in_use() - retired_ < slots_max_);
     std::unique_ptr<Op[]> chunk(new (std::nothrow) Op[kChunkSize]);
     if (!chunk) return false;
     try {
@@ -140,6 +182,7 @@ class OpTable {
   std::vector<std::unique_ptr<Op[]>> chunks_;  // the storage
   std::vector<Op*> free_;                      // storage not in use, last freed on top
   std::vector<Slot> slots_;                    // per slot: its op (nullptr when free) and generation
+  uint32_t retired_ = 0;                       // Ops out of storage with no slot (stand_in_for)
 };
 
 }  // namespace tigerio

@@ -151,6 +151,7 @@ enum class OpState : uint8_t {
   pending,     // owned by the core or the backend (queued, in the kernel, a timer, a listener)
   ready,       // completed, in the loop's ready queue
   delivering,  // written into the completions array, JS dispatching it
+  abandoned,   // its kernel never answered a cancel (Loop::abandon): kept out of reuse until it does
 };
 
 // Op::core_flags bits (the core's own; backends have Op::backend_flags).
@@ -158,6 +159,9 @@ constexpr uint8_t kOpIssued = 1u << 0;           // handed to Backend::issue(): 
 constexpr uint8_t kOpCancelRequested = 1u << 1;  // Backend::cancel() was called for it
 constexpr uint8_t kOpOrphaned = 1u << 2;         // its fd number was reused: off its queue, result EBADF
 constexpr uint8_t kOpQueued = 1u << 3;           // in its fd's queue
+constexpr uint8_t kOpCancelOutstanding = 1u << 4;  // issued, cancel asked, not answered yet (Loop::revisit_cancels)
+constexpr uint8_t kOpAbandoned = 1u << 5;        // the stand-in of an abandoned op: its completion says so to JS
+constexpr uint8_t kOpLoose = 1u << 6;            // in the loop's loose list (issued, in no fd queue)
 
 // Storage for a socket address, big enough for IPv6 on every OS.
 struct alignas(8) AddressStorage {
@@ -287,7 +291,10 @@ struct Op {
   uint8_t backend_flags = 0;  // the backend's own bits while it owns the op
   int32_t fd = -1;
   int32_t result = 0;
-  uint32_t heap_index = 0;  // position in the timer heap
+  union {
+    uint32_t heap_index = 0;  // a timeout: its position in the timer heap
+    uint32_t cancel_rounds;   // an issued op: cancel rounds its kernel has not answered (Loop::revisit_cancels)
+  };
   uint64_t sequence = 0;    // submission order: ties between equal deadlines go FIFO
   OpArgs args{};
   std::unique_ptr<char[]> path_storage;  // open, connect_unix: the path (not hot paths)
@@ -355,6 +362,26 @@ struct OpQueue {
     }
     op->next = op->previous = nullptr;
     size_--;
+  }
+
+  // `in` takes the place of `out`, which must be in this queue (Loop::abandon).
+  void replace(Op* out, Op* in) {
+    TIGERIO_ASSERT(size_ > 0 && out != in);
+    TIGERIO_ASSERT(in->next == nullptr && in->previous == nullptr);
+    TIGERIO_ASSERT((out->previous == nullptr) == (out == head_));
+    in->previous = out->previous;
+    in->next = out->next;
+    if (out->previous == nullptr) {
+      head_ = in;
+    } else {
+      out->previous->next = in;
+    }
+    if (out->next == nullptr) {
+      tail_ = in;
+    } else {
+      out->next->previous = in;
+    }
+    out->next = out->previous = nullptr;
   }
 };
 static_assert(std::is_trivial<OpQueue>::value, "a zeroed OpQueue is an empty one");

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { CONTINUE, ERROR, NEED_MORE, REQUEST, RequestParser, type ParserLimits } from '../../server/http/parser';
+import { propertyParameters } from '../support/property';
 
 const LIMITS: ParserLimits = { maxHeaderBytes: 4096, maxHeaderCount: 100, maxBodyBytes: 64 * 1024 };
 
@@ -152,7 +153,7 @@ describe('server: HTTP parser', () => {
         expect(parseChunks([bytes])).to.deep.equal(expected);
         expect(parseChunks(split(bytes, cuts))).to.deep.equal(expected);
       }),
-      { numRuns: 300 },
+      propertyParameters('HTTP parser, pipelined requests split anywhere', 300),
     );
   });
 
@@ -162,7 +163,7 @@ describe('server: HTTP parser', () => {
         const bytes = [...r.bytes].map((b) => Uint8Array.of(b));
         expect(parseChunks(bytes)).to.deep.equal([r.expected]);
       }),
-      { numRuns: 100 },
+      propertyParameters('HTTP parser, a byte at a time', 100),
     );
   });
 
@@ -181,7 +182,7 @@ describe('server: HTTP parser', () => {
         const whole = parseChunks([Buffer.from(bytes)]);
         expect(parseChunks(split(Buffer.from(bytes), cuts))).to.deep.equal(whole);
       }),
-      { numRuns: 500 },
+      propertyParameters('HTTP parser, any bytes split anywhere', 500),
     );
   });
 

@@ -26,6 +26,7 @@
 import * as fs from 'node:fs';
 import * as fc from 'fast-check';
 import { IO, Simulation, type IOError } from '../../../io';
+import { propertySeed } from '../../support/property';
 
 export type Command =
   | { kind: 'connect'; wait: boolean }
@@ -571,7 +572,9 @@ export function fuzzEnvironment(defaults: { runs: number; seconds: number }): Om
  * shrunk scenario's violations on failure. Returns how many runs ran.
  */
 export function fuzzIO(options: FuzzOptions): { runs: number; seed: number; operations: number; bytes: number } {
-  const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  const seed = options.seed ?? propertySeed();
+  // Printed before the runs: a run that hangs in native code reports nothing at its end.
+  process.stderr.write(`      fast-check IO fuzz on ${options.backend}: replay with TIGERIO_FUZZ_SEED=${seed}\n`);
   let runs = 0;
   let operations = 0;
   let bytes = 0;
