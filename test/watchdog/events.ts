@@ -14,6 +14,8 @@ export type WatchdogEventKind =
   | 'begin'
   /** A test or hook finished (passed, failed, timed out). */
   | 'end'
+  /** The running test or hook changed its own mocha timeout (this.timeout(ms) in its body). */
+  | 'timeout'
   /** The run ended: every test ran; only the process's exit is left. */
   | 'run-end';
 
@@ -57,9 +59,16 @@ export function fold(state: RunState, event: WatchdogEvent): RunState {
       return { ...state, started: true, running: event };
     case 'end':
       return { ...state, started: true, running: null, lastFinished: event };
+    case 'timeout':
+      return state.running === null ? state : { ...state, running: { ...state.running, timeoutMs: event.timeoutMs } };
     case 'run-end':
       return { ...state, started: true, ended: true, running: null };
   }
+}
+
+/** Whether `event` is progress (a 'timeout' only tells more about the running test or hook). */
+export function isProgress(event: WatchdogEvent): boolean {
+  return event.kind !== 'timeout';
 }
 
 /** One line of the record for `event`. */

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fold, initialState, parseEvents, type RunState, type WatchdogEvent } from './events';
+import { fold, initialState, isProgress, parseEvents, type RunState, type WatchdogEvent } from './events';
 import { nativeStacks } from './stacks';
 
 const defaultQuietSeconds = 120;
@@ -129,7 +129,7 @@ function main(): void {
     const parsed = parseEvents(leftover, buffer.subarray(0, read).toString('utf8'));
     leftover = parsed.leftover;
     for (const event of parsed.events) state = fold(state, event);
-    if (parsed.events.length > 0) lastEventMs = performance.now();
+    if (parsed.events.some(isProgress)) lastEventMs = performance.now();
   };
 
   const fire = (quietForMs: number): void => {

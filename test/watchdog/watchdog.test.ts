@@ -53,6 +53,13 @@ describe('test watchdog', function () {
     expect(run.output).not.to.contain('watchdog:');
   });
 
+  it('waits for a test that blocks longer than the quiet time, within the timeout it set in its body', async function () {
+    const run = await runWatchdog('raising its own timeout');
+    expect(run.code, run.output).to.equal(0);
+    expect(run.output).to.contain('1 passing');
+    expect(run.output).not.to.contain('watchdog:');
+  });
+
   it('fails a run whose test blocks in native code, naming the test and its file, with its native stack', async function () {
     const run = await runWatchdog('blocks its thread in a native wait');
     expect(run.code, run.output).to.equal(1);
