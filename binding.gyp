@@ -11,7 +11,9 @@
       "native/attach.cc",
       "native/core/loop.cc",
       "native/core/events.cc",
+      "native/core/signals.cc",
       "native/core/fd_owners.cc",
+      "native/core/thread_pool.cc",
       "native/backend/registry.cc",
       "native/backend/ip_address.cc",
       "native/backend/simulation.cc",
@@ -19,6 +21,7 @@
       "native/backend/sim_network.cc",
       "native/backend/sim_datagrams.cc",
       "native/backend/sim_disk.cc",
+      "native/backend/sim_names.cc",
       "native/simulation_addon.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
@@ -33,6 +36,8 @@
       ["OS=='linux'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/posix_paths.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/epoll.cc",
           "native/backend/io_uring.cc"
@@ -47,6 +52,8 @@
       ["OS=='mac'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/posix_paths.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ],
@@ -59,6 +66,8 @@
       ["OS=='freebsd'", {
         "sources": [
           "native/backend/posix.cc",
+          "native/backend/posix_paths.cc",
+          "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/kqueue.cc"
         ]
@@ -68,7 +77,9 @@
         "sources": [
           "native/attach_windows.cc",
           "native/backend/win32.cc",
+          "native/backend/signals_win32.cc",
           "native/backend/win32_files.cc",
+          "native/backend/win32_paths.cc",
           "native/backend/iocp.cc"
         ],
         "sources!": ["native/attach.cc"],

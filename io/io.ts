@@ -11,6 +11,8 @@ import { OperationSlots } from './slots';
 import { worldOf } from './world';
 import { IOError, deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
+import { checkPath, directoryMode, renameSubmission } from './files';
+import { NO_EXIT, SIMULATE_SIGNAL, checkPid, checkSignal, decodeExit } from './signals';
 import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
 import type {
   Callback,
@@ -22,6 +24,8 @@ import type {
   OpenFlags,
   OpenOptions,
   OperationId,
+  RenameOptions,
+  ProcessExitCallback,
   ShutdownHow,
   SocketAddress,
   SocketFamily,
@@ -61,6 +65,12 @@ const KIND_SEND_TO = KIND.sendTo;
 const KIND_RECV_FROM = KIND.recvFrom;
 const KIND_CONNECT_UNIX = KIND.connectUnix;
 const KIND_SEND_FILE = KIND.sendFile;
+const KIND_RENAME = KIND.rename;
+const KIND_UNLINK = KIND.unlink;
+const KIND_MKDIR = KIND.mkdir;
+const KIND_OPEN_DIRECTORY = KIND.openDirectory;
+const KIND_SIGNAL = KIND.signal;
+const KIND_PROCESS_EXIT = KIND.processExit;
 const DATAGRAM_IPV4_MAX = layout.datagramIpv4Max;
 const DATAGRAM_IPV6_MAX = layout.datagramIpv6Max;
 const UNIX_PATH_MAX = layout.unixPathMax;
@@ -157,6 +167,8 @@ export class IO {
     bufferSizeMaxDefault: layout.bufferSizeMaxDefault,
     fdsMaxLimit: layout.fdsMaxLimit,
     fdsMaxDefault: layout.fdsMaxDefault,
+    fileThreadsMax: layout.fileThreadsMax,
+    fileThreadsDefault: layout.fileThreadsDefault,
     eventsPerIOMax: layout.eventsPerIOMax,
     timeoutNsMax: layout.timeoutNsMax,
     fileBytesMax: layout.fileBytesMax,
@@ -280,6 +292,8 @@ export class IO {
     const bufferSizeMax = optionalInteger(
       'options.bufferSizeMax', opts.bufferSizeMax, BUFFER_SIZE_MAX_DEFAULT, 1, BUFFER_SIZE_MAX_LIMIT);
     const fdsMax = optionalInteger('options.fdsMax', opts.fdsMax, FDS_MAX_DEFAULT, 1, FDS_MAX_LIMIT);
+    const fileThreads = optionalInteger(
+      'options.fileThreads', opts.fileThreads, layout.fileThreadsDefault, 1, layout.fileThreadsMax);
     // A simulated IO joins a world: the one its Simulation made, or its own.
     this.world = backend === 'simulation' ? worldOf(opts) : null;
     if (this.world === null && opts.seed !== undefined) {
@@ -296,7 +310,7 @@ export class IO {
     this.native = new binding.NativeIO(
       this.world === null ? backend : `simulation:${this.world.id}`,
       entries, operationsMax, bufferSizeMax, fdsMax, this.completions, this.state, this.queueWords, this.sides,
-      this.completionValues);
+      this.completionValues, fileThreads);
     this.backend = this.native.backend;
     this.bufferSizeMax = bufferSizeMax;
     this.buffersRegistered = new BufferRegistry(this.native);
@@ -732,6 +746,53 @@ export class IO {
     return this.submit(KIND_ALLOCATE, fd, 0, offset, length, undefined, callback);
   }
 
+  // ---- The file namespace (argument checks in files.ts) ----------------------
+
+  /**
+   * Renames `from` to `to`, replacing `to` if it exists (a file by a file,
+   * an empty directory by a directory), atomically: a reader sees the old
+   * or the new, never neither. Result: 0. Durable only once the directory
+   * is synced (`openDirectory`, then `fsync`). Errors as rename(2):
+   * `ENOENT`, `EXDEV` (another file system), `EISDIR`, `ENOTDIR`,
+   * `ENOTEMPTY`; `EEXIST` with `{ noReplace: true }`.
+   */
+  rename(from: string, to: string, callback: Callback): OperationId;
+  rename(from: string, to: string, options: RenameOptions, callback: Callback): OperationId;
+  rename(from: string, to: string, optionsOrCallback: RenameOptions | Callback, maybeCallback?: Callback): OperationId {
+    this.live('rename');
+    const rename = renameSubmission(from, to, optionsOrCallback, maybeCallback);
+    return this.submit(KIND_RENAME, -1, rename.flags, 0, 0, rename.paths, rename.callback);
+  }
+
+  /** Removes a file's name (open fds keep the file). Result: 0. `EISDIR` for a directory, on every OS. */
+  unlink(path: string, callback: Callback): OperationId {
+    this.live('unlink');
+    checkPath(path);
+    checkCallback(callback);
+    return this.submit(KIND_UNLINK, -1, 0, 0, 0, path, callback);
+  }
+
+  /** Makes a directory with `mode` (undefined: 0o777, before the umask; ignored on Windows). Result: 0; `EEXIST` if anything is there. */
+  mkdir(path: string, mode: number | undefined, callback: Callback): OperationId {
+    this.live('mkdir');
+    checkPath(path);
+    const bits = directoryMode(mode);
+    checkCallback(callback);
+    return this.submit(KIND_MKDIR, -1, 0, bits, 0, path, callback);
+  }
+
+  /**
+   * Opens a directory for `fsync`, which makes the creates, renames and
+   * unlinks in it durable. Result: an fd; `close` it as any other. Its
+   * other operations fail as the OS fails them (a read: `EISDIR`).
+   */
+  openDirectory(path: string, callback: Callback): OperationId {
+    this.live('openDirectory');
+    checkPath(path);
+    checkCallback(callback);
+    return this.submit(KIND_OPEN_DIRECTORY, -1, 0, 0, 0, path, callback);
+  }
+
   /**
    * A zeroed Uint8Array of `size` bytes whose memory starts at an address
    * aligned to {@link IO.directAlignment}: a buffer for direct I/O. `size`
@@ -799,6 +860,46 @@ export class IO {
     const native = this.synced('eventClose');
     checkInteger('handle', handle, 1, 0xffffffff);
     native.eventClose(handle);
+  }
+
+  // ---- Signals and process exits ------------------------------------------------
+
+  /**
+   * Waits for the next arrival of `signal` (`'SIGTERM'`, `'SIGINT'`, ...):
+   * the callback gets its number (os.constants.signals). One completion per
+   * wait; submit the next wait from the callback to keep listening: an
+   * arrival between the two is remembered, not lost. While this IO waits,
+   * the signal's default action (terminating the process) is replaced by
+   * the wait; handlers Node or the user installed still run.
+   * @throws TypeError for a name this OS does not have; RangeError for a
+   * signal that cannot be waited for (SIGKILL, SIGSTOP, SIGSEGV, ...).
+   */
+  signal(signal: string, callback: Callback): OperationId {
+    this.live('signal');
+    const number = checkSignal(signal);
+    checkCallback(callback);
+    return this.submit(KIND_SIGNAL, -1, number, 0, 0, undefined, callback);
+  }
+
+  /**
+   * Waits for process `pid` to exit: the callback gets its exit code or the
+   * signal that killed it ({@link ProcessExit}); `ESRCH` when no such
+   * process exists (never did, or exited and was reaped already).
+   * @throws RangeError when pid is not a positive integer.
+   */
+  processExit(pid: number, callback: ProcessExitCallback): OperationId {
+    this.live('processExit');
+    checkPid(pid);
+    checkCallback(callback);
+    return this.submit(KIND_PROCESS_EXIT, -1, pid, 0, 0, undefined, (error, result) => {
+      if (error !== null) callback(error, NO_EXIT);
+      else callback(null, decodeExit(result));
+    });
+  }
+
+  /** See SIMULATE_SIGNAL. */
+  [SIMULATE_SIGNAL](number: number): void {
+    this.synced('signal').simulateSignal(number);
   }
 
   // ---- Driving ------------------------------------------------------------------

@@ -38,6 +38,8 @@ export interface NativeIO {
   bind(fd: number, host: string, port: number): number;
   listenUnix(path: string, backlog: number): number;
   unixSocket(): number;
+  /** A simulated IO only: its world sends it signal `number`. */
+  simulateSignal(number: number): void;
 }
 
 export interface NativeIOConstructor {
@@ -52,6 +54,7 @@ export interface NativeIOConstructor {
     submissions: Int32Array,
     sides: Side[],
     completionValues: Float64Array,
+    fileThreads: number,
   ): NativeIO;
 }
 
@@ -74,6 +77,9 @@ export interface NativeLayout {
   /** The largest fdsMax (fd table entries), and its default. */
   fdsMaxLimit: number;
   fdsMaxDefault: number;
+  /** The largest fileThreads (threads of an IO's file-work pool), and its default. */
+  fileThreadsMax: number;
+  fileThreadsDefault: number;
   /** Cross-thread events one IO may have open at once. */
   eventsPerIOMax: number;
   /** The longest timeout in nanoseconds (2^53 - 1: exact in a JS number). */
@@ -132,6 +138,14 @@ export interface NativeLayout {
   unixPathMax: number;
   /** True where a path starting with NUL names Linux's abstract namespace. */
   unixAbstractNamespace: boolean;
+  /** The highest signal number a signal wait takes. */
+  signalNumberMax: number;
+  /** processExit's result: this bit set, the signal that killed the process below it. */
+  exitSignaled: number;
+  /** processExit's result: the process exited and its status is gone (reaped by someone else). */
+  exitUnknown: number;
+  /** processExit's value for an exit code beyond 255 (Windows): this plus the code. */
+  exitCodeWide: number;
 }
 
 /** A simulated world (native/simulation_addon.cc); IOs join it as backend `simulation:<id>`. */
@@ -172,6 +186,8 @@ export interface NativeBinding {
   alignmentOffset(buffer: ArrayBuffer): number;
   /** False where the OS has no AF_UNIX stream sockets at all (a Windows without the provider: before 10 1803, or Wine). */
   unixSocketsAvailable(): boolean;
+  /** Node now has `count` process.on listeners for signal `number` (the native handler goes back in front of Node's). */
+  signalNodeListeners(number: number, count: number): void;
 }
 
 /** dist/io/native.js -> the package root, where binding.gyp, build/ and prebuilds/ are. */

@@ -3,7 +3,7 @@
 // errors reject too. The IO must be driven (attach(), or tick/run) for these
 // to settle; attach() is the natural partner of await.
 import type { IO } from './io';
-import type { Callback, OpenFlags, OpenOptions } from './types';
+import type { Callback, OpenFlags, OpenOptions, ProcessExit, RenameOptions } from './types';
 import type { AddressBuffer } from './address';
 
 /**
@@ -65,6 +65,26 @@ export class IOPromises {
   /** See {@link IO.write}. */
   write(fd: number, buffer: Uint8Array, position: number | null): Promise<number> {
     return settle((callback) => this.io.write(fd, buffer, position, callback));
+  }
+
+  /** See {@link IO.rename}. */
+  rename(from: string, to: string, options?: RenameOptions): Promise<number> {
+    return settle((callback) => this.io.rename(from, to, options ?? {}, callback));
+  }
+
+  /** See {@link IO.unlink}. */
+  unlink(path: string): Promise<number> {
+    return settle((callback) => this.io.unlink(path, callback));
+  }
+
+  /** See {@link IO.mkdir}. */
+  mkdir(path: string, mode?: number): Promise<number> {
+    return settle((callback) => this.io.mkdir(path, mode, callback));
+  }
+
+  /** See {@link IO.openDirectory}. Resolves with the directory's fd. */
+  openDirectory(path: string): Promise<number> {
+    return settle((callback) => this.io.openDirectory(path, callback));
   }
 
   /** See {@link IO.fsync}. Resolves with 0 once the data and metadata are durable. */
@@ -129,6 +149,18 @@ export class IOPromises {
   /** See {@link IO.eventListen}. */
   eventListen(handle: number): Promise<number> {
     return settle((callback) => this.io.eventListen(handle, callback));
+  }
+
+  /** See {@link IO.signal}. Resolves with the signal's number. */
+  signal(signal: string): Promise<number> {
+    return settle((callback) => this.io.signal(signal, callback));
+  }
+
+  /** See {@link IO.processExit}. Resolves with how the process ended. */
+  processExit(pid: number): Promise<ProcessExit> {
+    return new Promise<ProcessExit>((resolve, reject) => {
+      this.io.processExit(pid, (error, exit) => (error === null ? resolve(exit) : reject(error)));
+    });
   }
 }
 

@@ -5,6 +5,7 @@
 // them), its files, and its virtual clock, which moves only when nothing is
 // runnable, so a one-hour timeout completes in microseconds of wall time.
 import { FLUSH_SUBMISSIONS, IO } from './io';
+import { SIMULATE_SIGNAL, checkSignal } from './signals';
 import type { IOOptions } from './types';
 import type { NativeWorld } from './native';
 import { checkInteger, checkObject, describe } from './validate';
@@ -81,6 +82,15 @@ export interface SimulationFaults {
   datagramLossProbability?: number;
   /** Per UDP datagram sent: it arrives twice, each copy with its own delay. */
   datagramDuplicateProbability?: number;
+  /**
+   * At `sim.crash(io)`: per change to the file namespace (a file created, a
+   * rename, an unlink, a mkdir) made by that IO whose directory was not
+   * synced since (`fsync` of an fd from `openDirectory`), taken in order:
+   * the probability that it is rolled back, and with it every later one (a
+   * file system's journal keeps a prefix of its changes). A synced change
+   * always survives.
+   */
+  crashLostNameProbability?: number;
 }
 
 /** Options of {@link Simulation}. */
@@ -98,7 +108,7 @@ const RATES: (keyof SimulationFaults)[] = [
   'partialSendProbability', 'shortRecvProbability', 'resetProbability', 'connectRefusedProbability',
   'acceptEmfileProbability', 'partitionProbability', 'clogProbability', 'readErrorProbability',
   'writeErrorProbability', 'crashLostSectorProbability', 'syncErrorProbability', 'timerLateProbability',
-  'datagramLossProbability', 'datagramDuplicateProbability',
+  'datagramLossProbability', 'datagramDuplicateProbability', 'crashLostNameProbability',
 ];
 const DURATIONS: (keyof SimulationFaults)[] = [
   'networkDelayMinNs', 'networkDelayMeanNs', 'connectDelayMeanNs', 'partitionMinNs', 'partitionMaxNs',
@@ -250,6 +260,22 @@ export class Simulation {
     if (node === undefined) throw new TypeError(`tigerio: crash() takes an IO of this simulation, got ${describe(io)}`);
     this.world.crash(node);
     io.deinit();
+  }
+
+  /**
+   * `io`'s process receives `signal` (`'SIGTERM'`, ...), as a real one
+   * sent by `kill`: its pending `io.signal(signal)` waits complete at its
+   * next tick (an arrival with no wait pending is remembered for the next
+   * wait, as on a real kernel). A simulated IO hears only these, never the
+   * process's own signals, so a graceful shutdown is tested
+   * deterministically: the same program and seed, the same trace.
+   * @throws TypeError, RangeError as `io.signal` does.
+   */
+  signal(io: IO, signal: string): void {
+    if (!this.nodes.has(io)) throw new TypeError(`tigerio: signal() takes an IO of this simulation, got ${describe(io)}`);
+    const number = checkSignal(signal);
+    this.flushAll();
+    io[SIMULATE_SIGNAL](number);
   }
 
   /** What the IOs' callbacks and the program submitted reaches the world (io.ts submission queue). */

@@ -11,6 +11,21 @@
  */
 export type Callback = (error: import('./errors').IOError | null, result: number) => void;
 
+/**
+ * How a process ended, as {@link IO.processExit} reports it: `code` when it
+ * exited (0-255), `signal` (a name such as `'SIGKILL'`) when a signal killed
+ * it, both `null` when it exited but its status was already reaped by
+ * someone else (a child of node:child_process, which reaps its own
+ * children: read the status from the ChildProcess's `'exit'` event).
+ */
+export interface ProcessExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** processExit's callback: `exit` is {@link ProcessExit}; on error both its fields are null. */
+export type ProcessExitCallback = (error: import('./errors').IOError | null, exit: ProcessExit) => void;
+
 /** An operation id, as returned by every submitting method; pass it to `cancel()`. */
 export type OperationId = number;
 
@@ -58,6 +73,17 @@ export interface ListenUnixOptions {
  * create; `ax` as `a` but fail if it exists; `a+`/`ax+` as `a`/`ax` and read.
  */
 export type OpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'a+' | 'ax+';
+
+/** Options of {@link IO.rename}. */
+export interface RenameOptions {
+  /**
+   * Fail with `EEXIST` instead of replacing an existing `to`, atomically
+   * (Linux renameat2 RENAME_NOREPLACE, macOS renamex_np RENAME_EXCL,
+   * Windows MoveFileEx without MOVEFILE_REPLACE_EXISTING). `ENOTSUP` where
+   * the OS has no such call; `EINVAL` where the file system refuses it.
+   */
+  noReplace?: boolean;
+}
 
 /**
  * Options of {@link IO.open} (the third argument may also be a mode number, or undefined).
@@ -113,6 +139,15 @@ export interface IOOptions {
    * entry is 88 bytes of memory touched only when used.
    */
   fdsMax?: number;
+  /**
+   * Threads of the IO's file-work pool at most: on epoll, kqueue and IOCP,
+   * file and path operations (open, read, write, fsync, rename, ...) run
+   * there, off the loop thread, so a slow disk never stalls the sockets.
+   * Threads start when file work first needs one and end at `deinit()`.
+   * io_uring does file work in the kernel and starts none. Default 4,
+   * range 1..64.
+   */
+  fileThreads?: number;
 }
 
 /** Every limit of an IO, as the native layer defines them (`IO.limits`). */
@@ -133,6 +168,9 @@ export interface IOLimits {
   readonly fdsMaxLimit: number;
   /** Default `fdsMax`. */
   readonly fdsMaxDefault: number;
+  /** Largest `fileThreads` option, and its default. */
+  readonly fileThreadsMax: number;
+  readonly fileThreadsDefault: number;
   /** Cross-thread events open at once per IO. */
   readonly eventsPerIOMax: number;
   /** Longest timeout, in nanoseconds. */

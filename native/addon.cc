@@ -16,6 +16,8 @@
 #include "core/index_pool.h"
 #include "core/layout.h"
 #include "core/loop.h"
+#include "core/thread_pool.h"
+#include "core/signals.h"
 #include "simulation_addon.h"
 
 namespace tigerio {
@@ -151,19 +153,22 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::UnixSocket>("unixSocket"),
                            InstanceMethod<&NativeIO::EventOpen>("eventOpen"),
                            InstanceMethod<&NativeIO::EventClose>("eventClose"),
+                           InstanceMethod<&NativeIO::SimulateSignal>("simulateSignal"),
                        });
   }
 
   // new NativeIO(backend, entries, operationsMax, bufferSizeMax, fdsMax, completions: Int32Array,
-  //              state: Int32Array, submissions: Int32Array, sides: Array, completionValues: Float64Array)
+  //              state: Int32Array, submissions: Int32Array, sides: Array, completionValues: Float64Array,
+  //              fileThreads)
   explicit NativeIO(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIO>(info) {
     Napi::Env env = info.Env();
     std::string backend;
-    double entries = 0, operations_max = 0, buffer_size_max = 0, fds_max = 0;
+    double entries = 0, operations_max = 0, buffer_size_max = 0, fds_max = 0, file_threads = 0;
     if (!StringArg(info, 0, "backend", &backend) || !IntegerArg(info, 1, "entries", 1, kEntriesMax, &entries) ||
         !IntegerArg(info, 2, "operationsMax", 1, kOperationsMaxLimit, &operations_max) ||
         !IntegerArg(info, 3, "bufferSizeMax", 1, kBufferSizeMaxLimit, &buffer_size_max) ||
-        !IntegerArg(info, 4, "fdsMax", 1, kFdsMaxLimit, &fds_max)) {
+        !IntegerArg(info, 4, "fdsMax", 1, kFdsMaxLimit, &fds_max) ||
+        !IntegerArg(info, 10, "fileThreads", 1, kFileThreadsMax, &file_threads)) {
       return;
     }
     if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
@@ -208,6 +213,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     config.completions = completions.Data();
     config.state = state.Data();
     config.completion_values = completion_values.Data();
+    config.file_threads = static_cast<uint32_t>(file_threads);
     int error = 0;
     loop_ = Loop::create(backend, config, create_backend, &error);
     if (!loop_) {
@@ -275,7 +281,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       const bool transfer = kind == OpKind::recv || kind == OpKind::send || kind == OpKind::read || kind == OpKind::write;
       // A sendTo names its peer by host (in sides) or by an address object (NumberA >= 0: its offset).
       const bool host = kind == OpKind::send_to && numbers[kSubmitNumberA] < 0;
-      if (kind == OpKind::connect || kind == OpKind::open || host || kind == OpKind::connect_unix ||
+      if (kind == OpKind::connect || op_is_path_op(kind) || host || kind == OpKind::connect_unix ||
           (transfer && record[kSubmitBuffer] < 0)) {
         if (sides == nullptr) sides = sides_.Value();
         const bool got = napi_get_element(env, sides, slot, &side) == napi_ok;
@@ -343,6 +349,16 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::event_listen:
         op->args.event_listen.handle = static_cast<uint32_t>(numbers[kSubmitNumberA]);
         return 0;
+      case OpKind::signal:
+        op->args.signal.number = record[kSubmitInteger];
+        TIGERIO_ASSERT(op->args.signal.number >= 1 && op->args.signal.number <= kSignalNumberMax);
+        return 0;
+      case OpKind::process_exit:
+        op->args.process_exit.pid = record[kSubmitInteger];
+        op->args.process_exit.handle = -1;
+        op->args.process_exit.code_wide = -1;
+        TIGERIO_ASSERT(op->args.process_exit.pid >= 1);
+        return 0;
       case OpKind::fsync:
       case OpKind::fdatasync:
         return 0;
@@ -369,11 +385,47 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::connect_unix:
       case OpKind::send_file:
         return DatagramUnixFileArguments(env, op, record, numbers, side);
+      case OpKind::rename:
+      case OpKind::unlink:
+      case OpKind::mkdir:
+      case OpKind::open_directory:
+        return PathArguments(env, op, record, numbers, side);
       default:
         break;
     }
     TIGERIO_ASSERT(false && "a kind the submission queue does not carry");
     return kErrInvalid;
+  }
+
+  // rename, unlink, mkdir, openDirectory: the path (rename: "from\0to", io/
+  // having refused a NUL in either) into path_storage, and the flags or mode.
+  int32_t PathArguments(napi_env env, Op* op, const int32_t* record, const double* numbers, napi_value side) {
+    size_t length = 0;
+    if (napi_get_value_string_utf8(env, side, nullptr, 0, &length) != napi_ok) return kErrInvalid;
+    op->path_storage.reset(new char[length + 1]);
+    char* path = op->path_storage.get();
+    size_t copied = 0;
+    if (napi_get_value_string_utf8(env, side, path, length + 1, &copied) != napi_ok || copied != length) {
+      return kErrInvalid;
+    }
+    PathArgs args{path, nullptr, 0, 0};
+    const char* nul = static_cast<const char*>(std::memchr(path, 0, length));
+    if (op->kind == OpKind::rename) {
+      if (nul == nullptr) return kErrInvalid;
+      args.target = nul + 1;
+      if (std::memchr(args.target, 0, length - static_cast<size_t>(args.target - path)) != nullptr) return kErrInvalid;
+      args.flags = static_cast<uint32_t>(record[kSubmitInteger]);
+      TIGERIO_ASSERT((args.flags & ~kRenameNoReplace) == 0);
+    } else if (nul != nullptr) {
+      return kErrInvalid;
+    }
+    if (op->kind == OpKind::mkdir) {
+      const double mode = numbers[kSubmitNumberA];
+      TIGERIO_ASSERT(mode >= 0 && mode <= 07777);
+      args.mode = static_cast<uint32_t>(mode);
+    }
+    op->args.path = args;
+    return 0;
   }
 
   // The datagram, Unix-socket and sendFile kinds (layout.h names each record's fields): sendTo, recvFrom,
@@ -674,6 +726,17 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return info.Env().Undefined();
   }
 
+  // simulateSignal(number): a simulated world sends `number` to this IO
+  // (io/simulation.ts checks that the IO is simulated and the number valid).
+  Napi::Value SimulateSignal(const Napi::CallbackInfo& info) {
+    double number = 0;
+    if (!Live(info.Env()) || !IntegerArg(info, 0, "number", 1, kSignalNumberMax, &number)) return info.Env().Undefined();
+    if (loop_->backend().receives_process_signals()) return ThrowType(info.Env(), "only a simulated IO is sent signals by its world");
+    loop_->signal_arrived(static_cast<int32_t>(number));
+    if (attachment_ != nullptr) attachment_->AfterSubmit();
+    return info.Env().Undefined();
+  }
+
   std::unique_ptr<Loop> loop_;
   Napi::Reference<Napi::Int32Array> submissions_array_;
   const int32_t* submissions_ = nullptr;  // its data: JS writes, the flush reads
@@ -709,6 +772,19 @@ Napi::Value EventTrigger(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), Loop::event_trigger(static_cast<uint32_t>(handle)));
 }
 
+// signalNodeListeners(number, count): io/signals.ts tells that Node now has
+// `count` listeners of its own for the signal (process.on), after Node
+// installed or removed its handler, so that ours is put back in front.
+Napi::Value SignalNodeListeners(const Napi::CallbackInfo& info) {
+  double number = 0, count = 0;
+  if (!IntegerArg(info, 0, "number", 1, kSignalNumberMax, &number) ||
+      !IntegerArg(info, 1, "count", 0, 2147483647.0, &count)) {
+    return info.Env().Undefined();
+  }
+  signal_os_node_listeners(static_cast<int32_t>(number), static_cast<int32_t>(count));
+  return info.Env().Undefined();
+}
+
 // unixSocketsAvailable(): false where the OS has no AF_UNIX at all (a
 // Windows without the provider); io/ asks only to word an error.
 Napi::Value UnixSocketsAvailable(const Napi::CallbackInfo& info) {
@@ -737,6 +813,10 @@ Napi::Object Layout(Napi::Env env) {
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("slotBits", kSlotBits);
   layout.Set("entriesMax", kEntriesMax);
+  layout.Set("signalNumberMax", kSignalNumberMax);
+  layout.Set("exitSignaled", kExitSignaled);
+  layout.Set("exitUnknown", kExitUnknown);
+  layout.Set("exitCodeWide", kExitCodeWide);
   layout.Set("entriesDefault", kEntriesDefault);
   layout.Set("operationsMaxLimit", kOperationsMaxLimit);
   layout.Set("operationsMaxDefault", kOperationsMaxDefault);
@@ -744,6 +824,8 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("bufferSizeMaxDefault", kBufferSizeMaxDefault);
   layout.Set("fdsMaxLimit", kFdsMaxLimit);
   layout.Set("fdsMaxDefault", kFdsMaxDefault);
+  layout.Set("fileThreadsMax", kFileThreadsMax);
+  layout.Set("fileThreadsDefault", kFileThreadsDefault);
   layout.Set("eventsPerIOMax", kEventsPerIOMax);
   layout.Set("timeoutNsMax", kTimeoutNsMax);
   layout.Set("kindShift", kKindShift);
@@ -792,6 +874,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIO", NativeIO::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("eventTrigger", Napi::Function::New(env, EventTrigger, "eventTrigger"));
+  exports.Set("signalNodeListeners", Napi::Function::New(env, SignalNodeListeners, "signalNodeListeners"));
   exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));
   exports.Set("unixSocketsAvailable", Napi::Function::New(env, UnixSocketsAvailable, "unixSocketsAvailable"));
   exports.Set("layout", Layout(env));

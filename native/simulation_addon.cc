@@ -24,7 +24,8 @@ bool ReadFaults(const Napi::Float64Array& values, sim::Faults* faults) {
                              &faults->connect_refused_ppm, &faults->accept_emfile_ppm, &faults->partition_ppm,
                              &faults->clog_ppm, &faults->read_error_ppm, &faults->write_error_ppm,
                              &faults->crash_lost_ppm, &faults->sync_error_ppm, &faults->timer_late_ppm,
-                             &faults->datagram_loss_ppm, &faults->datagram_duplicate_ppm};
+                             &faults->datagram_loss_ppm, &faults->datagram_duplicate_ppm,
+                             &faults->crash_lost_name_ppm};
   int64_t* const durations[] = {&faults->network_delay_min_ns, &faults->network_delay_mean_ns,
                                 &faults->connect_delay_mean_ns, &faults->partition_min_ns,
                                 &faults->partition_max_ns, &faults->clog_mean_ns, &faults->disk_latency_min_ns,

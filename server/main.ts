@@ -112,6 +112,9 @@ class Supervisor {
       this.acceptor.start();
     }
     clearTimeout(startupTimer);
+    // process.on, not io.signal: Node's loop turns on this thread (every IO
+    // here is attached), and one shutdown, with one deadline, is coordinated
+    // from here across the workers (server/README.md "Shutdown").
     process.on('SIGINT', () => this.shutdown('SIGINT'));
     process.on('SIGTERM', () => this.shutdown('SIGTERM'));
     process.stdout.write(

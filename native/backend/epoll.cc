@@ -21,6 +21,9 @@ namespace tigerio {
 namespace {
 
 constexpr uint64_t kWakeTag = uint64_t{1} << 32;
+// A pidfd's event carries its processExit's op id (30 bits) under this tag;
+// an fd's event carries the fd (below 2^32).
+constexpr uint64_t kProcessTag = uint64_t{1} << 33;
 
 class EpollPoller final : public Poller {
  public:
@@ -55,6 +58,29 @@ class EpollPoller final : public Poller {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   }
 
+  int watch_process(int32_t pid, uint64_t op_id, int64_t* handle) override {
+    TIGERIO_ASSERT(op_id < kProcessTag);
+    const int32_t pidfd = posix::pidfd_open(pid);
+    if (pidfd < 0) return pidfd;
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLONESHOT;  // readable once the process has exited
+    event.data.u64 = kProcessTag | op_id;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, pidfd, &event) < 0) {
+      const int error = -errno;
+      ::close(pidfd);
+      return error;
+    }
+    *handle = pidfd;
+    return 0;
+  }
+
+  void unwatch_process(int32_t pid, int64_t handle) override {
+    (void)pid;
+    TIGERIO_ASSERT(handle >= 0);
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, static_cast<int>(handle), nullptr);
+    ::close(static_cast<int>(handle));
+  }
+
   int wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
     TIGERIO_ASSERT(events_max >= 1 && events_max <= raw_.size());
     const int count = wait_raw(static_cast<int>(events_max), timeout_ns);
@@ -69,7 +95,17 @@ class EpollPoller final : public Poller {
         }
         continue;
       }
+      if ((raw.data.u64 & kProcessTag) != 0) {
+        events[written] = Event{};
+        events[written].fd = -1;
+        events[written].process = true;
+        events[written].process_op_id = raw.data.u64 & ~kProcessTag;
+        events[written].exit_result = -1;  // the backend asks the pidfd
+        written++;
+        continue;
+      }
       const bool failed = (raw.events & (EPOLLERR | EPOLLHUP)) != 0;
+      events[written].process = false;
       events[written].fd = static_cast<int>(raw.data.u64);
       events[written].readable = failed || (raw.events & (EPOLLIN | EPOLLRDHUP)) != 0;
       events[written].writable = failed || (raw.events & EPOLLOUT) != 0;
@@ -158,7 +194,8 @@ std::unique_ptr<Backend> create_epoll_backend(Loop* loop, const LoopConfig& conf
   }
   const uint32_t events_max = config.entries;
   return std::unique_ptr<Backend>(new ReadinessBackend(
-      loop, std::unique_ptr<Poller>(new EpollPoller(epoll_fd, wake_fd, events_max)), "epoll", events_max));
+      loop, std::unique_ptr<Poller>(new EpollPoller(epoll_fd, wake_fd, events_max)), "epoll", events_max,
+      config.file_threads));
 }
 
 }  // namespace tigerio

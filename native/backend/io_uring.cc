@@ -158,11 +158,21 @@ constexpr uint8_t kOpcodesNeeded[] = {
 // older than 6.9 do not name it. Used where the probe finds it; without it
 // truncate is a synchronous ftruncate(2) at issue.
 constexpr uint8_t kOpFtruncate = 55;
+// The namespace opcodes, by the kernel ABI's numbers: RENAMEAT and UNLINKAT
+// (5.11), MKDIRAT (5.15). Used where the probe finds them; without one, its
+// operation is a synchronous call at issue (they are rare and short on a
+// local disk; the readiness backends run them on their pool).
+constexpr uint8_t kOpRenameat = 35;
+constexpr uint8_t kOpUnlinkat = 36;
+constexpr uint8_t kOpMkdirat = 37;
 
 // What the probe found: usable at all, and the optional opcodes.
 struct UringSupport {
   bool usable;
   bool ftruncate;
+  bool renameat;
+  bool unlinkat;
+  bool mkdirat;
 };
 
 // fileSize's statx buffers (256 bytes each, more than Op::scratch holds):
@@ -320,7 +330,7 @@ UringSupport probe_io_uring() {
   io_uring_params params;
   std::memset(&params, 0, sizeof(params));
   const int fd = sys_io_uring_setup(2, &params);
-  if (fd < 0) return UringSupport{false, false};  // ENOSYS, EPERM (seccomp, io_uring_disabled), ENOMEM...
+  if (fd < 0) return UringSupport{false, false, false, false, false};  // ENOSYS, EPERM (seccomp, io_uring_disabled), ENOMEM...
   bool usable = (params.features & IORING_FEAT_NODROP) != 0 && (params.features & IORING_FEAT_RW_CUR_POS) != 0;
   constexpr uint32_t kProbeOps = 256;
   alignas(io_uring_probe) uint8_t storage[sizeof(io_uring_probe) + kProbeOps * sizeof(io_uring_probe_op)];
@@ -331,15 +341,31 @@ UringSupport probe_io_uring() {
     if (!usable) break;
     if (opcode > probe->last_op || (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) == 0) usable = false;
   }
-  const bool ftruncate =
-      usable && kOpFtruncate <= probe->last_op && (probe->ops[kOpFtruncate].flags & IO_URING_OP_SUPPORTED) != 0;
+  auto has = [&](uint8_t opcode) {
+    return usable && opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) != 0;
+  };
+  const UringSupport support{usable, has(kOpFtruncate), has(kOpRenameat), has(kOpUnlinkat), has(kOpMkdirat)};
   ::close(fd);
-  return UringSupport{usable, ftruncate};
+  return support;
 }
 
 const UringSupport& uring_support() {
   static const UringSupport support = probe_io_uring();
   return support;
+}
+
+// False for a namespace op whose opcode this kernel lacks.
+bool path_op_in_ring(OpKind kind) {
+  switch (kind) {
+    case OpKind::rename:
+      return uring_support().renameat;
+    case OpKind::unlink:
+      return uring_support().unlinkat;
+    case OpKind::mkdir:
+      return uring_support().mkdirat;
+    default:
+      return true;
+  }
 }
 
 // statx(fd, "", AT_EMPTY_PATH): the fd itself.
@@ -392,8 +418,17 @@ class IoUringBackend final : public PosixBackend {
 
   void issue(Op* op, FdEntry* entry) override {
     TIGERIO_ASSERT(op->state == OpState::pending);
-    TIGERIO_ASSERT((entry == nullptr) == (op->kind == OpKind::open));
+    TIGERIO_ASSERT((entry == nullptr) == op_is_loose(op->kind));
     new (op->scratch) UringOp{};
+    if (op->kind == OpKind::process_exit) {
+      // A pidfd, polled in the ring: readable once the process has exited.
+      const int32_t pidfd = posix::pidfd_open(op->args.process_exit.pid);
+      if (pidfd < 0) {
+        loop_->complete(op, pidfd);
+        return;
+      }
+      op->args.process_exit.handle = pidfd;
+    }
     if (entry != nullptr) {
       FdState& state = entry->backend_state<FdState>();
       if (state.known == 0) {
@@ -409,6 +444,11 @@ class IoUringBackend final : public PosixBackend {
       // Before 6.9: no ftruncate in the ring. It is its fd's head, so the
       // ops before it are done: running it now keeps their order.
       loop_->complete(op, posix::truncate(op->fd, op->args.truncate.length_bytes));
+      return;
+    }
+    if (!path_op_in_ring(op->kind)) {
+      // A kernel without this namespace opcode: the call runs here.
+      loop_->complete(op, static_cast<int32_t>(posix::run_file_op(*op)));
       return;
     }
     if (op->kind == OpKind::file_size) uring(op).statx = statx_pool_.acquire();
@@ -622,6 +662,33 @@ class IoUringBackend final : public PosixBackend {
         sqe->len = op->args.open.mode;
         sqe->open_flags = static_cast<uint32_t>(posix::open_os_flags(op->args.open.flags));
         break;
+      case OpKind::open_directory:
+        sqe->opcode = IORING_OP_OPENAT;
+        sqe->fd = AT_FDCWD;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        sqe->open_flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+        break;
+      case OpKind::rename:
+        // renameat2(AT_FDCWD, path, AT_FDCWD, target, flags): len and addr2 carry the second pair.
+        sqe->opcode = kOpRenameat;
+        sqe->fd = AT_FDCWD;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        sqe->len = static_cast<uint32_t>(AT_FDCWD);
+        sqe->off = reinterpret_cast<uintptr_t>(op->args.path.target);
+        sqe->rename_flags = (op->args.path.flags & kRenameNoReplace) != 0 ? 1u /* RENAME_NOREPLACE */ : 0u;
+        break;
+      case OpKind::unlink:
+        sqe->opcode = kOpUnlinkat;
+        sqe->fd = AT_FDCWD;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        sqe->unlink_flags = 0;
+        break;
+      case OpKind::mkdir:
+        sqe->opcode = kOpMkdirat;
+        sqe->fd = AT_FDCWD;
+        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        sqe->len = op->args.path.mode;
+        break;
       case OpKind::read:
       case OpKind::write: {
         const FileTransferArgs& file = op->file_transfer();
@@ -661,6 +728,11 @@ class IoUringBackend final : public PosixBackend {
       case OpKind::recv_from:
       case OpKind::send_file:
         write_datagram_unix_file_sqe(op, sqe);
+        break;
+      case OpKind::process_exit:
+        sqe->opcode = IORING_OP_POLL_ADD;
+        sqe->fd = static_cast<int32_t>(op->args.process_exit.handle);
+        sqe->poll32_events = POLLIN;
         break;
       default:
         TIGERIO_ASSERT(false && "no SQE for this kind");
@@ -971,6 +1043,14 @@ class IoUringBackend final : public PosixBackend {
       statx_pool_.release(status);
       loop_->complete_size(op, size_or_error);
       return;
+    }
+    if (op->kind == OpKind::process_exit) {
+      // The kernel is done with the pidfd: its poll's CQE came, or it never read the SQE.
+      const int pidfd = static_cast<int>(op->args.process_exit.handle);
+      TIGERIO_ASSERT(pidfd >= 0);
+      if (result >= 0) result = posix::pidfd_exit_result(pidfd);  // exited, even if a cancel came too late
+      ::close(pidfd);
+      op->args.process_exit.handle = -1;
     }
     loop_->complete(op, result);
   }

@@ -52,7 +52,9 @@
 #include "../core/clock.h"
 #include "../core/errors.h"
 #include "../core/fd_table.h"
+#include "../core/layout.h"
 #include "../core/loop.h"
+#include "../core/thread_pool.h"
 #include "win32.h"
 #include "win32_files.h"
 
@@ -67,6 +69,7 @@ using win32::as_socket;
 constexpr ULONG_PTR kIoKey = 1;     // an operation's: its OVERLAPPED says which
 constexpr ULONG_PTR kWakeKey = 2;   // wake(): cross-thread events
 constexpr ULONG_PTR kRearmKey = 3;  // the loop thread telling the waiter to re-read the deadline
+constexpr ULONG_PTR kProcessKey = 4;  // a process exited: lpOverlapped is its processExit's op id + 1
 
 // Op::backend_flags bits.
 constexpr uint8_t kInFlight = 1;      // the kernel owns the op's OVERLAPPED until its packet
@@ -169,6 +172,38 @@ static_assert(sizeof(Scratch) <= sizeof(Op::scratch), "an op's overlapped state 
 static_assert(alignof(Scratch) <= 16, "Op::scratch is 16-byte aligned");
 
 Scratch* scratch_of(Op* op) { return std::launder(reinterpret_cast<Scratch*>(op->scratch)); }
+
+// A processExit's scratch: the process handle is waited for by the thread
+// pool (RegisterWaitForSingleObject), whose callback posts a kProcessKey
+// packet to the port; the op is found again by its id, so a packet that
+// comes after a cancel finds nothing.
+struct ProcessWait {
+  HANDLE process;
+  HANDLE wait;
+  HANDLE port;
+  uint64_t id;
+};
+static_assert(sizeof(ProcessWait) <= sizeof(Op::scratch), "a process wait fits its scratch");
+
+ProcessWait* process_wait_of(Op* op) { return std::launder(reinterpret_cast<ProcessWait*>(op->scratch)); }
+
+void CALLBACK on_process_exit(void* context, BOOLEAN timed_out) {
+  (void)timed_out;  // INFINITE: never
+  const ProcessWait* wait = static_cast<const ProcessWait*>(context);
+  // Read before the post: once it is posted, the loop thread may move on (it
+  // unregisters the wait first, which waits for this callback to return).
+  const BOOL posted = ::PostQueuedCompletionStatus(wait->port, 0, kProcessKey,
+                                                   reinterpret_cast<OVERLAPPED*>(static_cast<uintptr_t>(wait->id + 1)));
+  TIGERIO_ASSERT(posted);
+}
+
+// Stops waiting and closes the handle: the callback is not running once this returns.
+void end_process_wait(ProcessWait* wait) {
+  if (wait->wait != nullptr) ::UnregisterWaitEx(wait->wait, INVALID_HANDLE_VALUE);
+  if (wait->process != nullptr) ::CloseHandle(wait->process);
+  wait->wait = nullptr;
+  wait->process = nullptr;
+}
 
 Op* op_of(OVERLAPPED* overlapped) {
   TIGERIO_ASSERT(overlapped != nullptr);
@@ -349,13 +384,14 @@ ULONG dequeue(HANDLE port, OVERLAPPED_ENTRY* entries, ULONG entries_max, DWORD t
 
 class IocpBackend final : public Backend, public IocpWaiter {
  public:
-  IocpBackend(Loop* loop, HANDLE port, uint32_t entries_max, const Extensions& extensions)
+  IocpBackend(Loop* loop, HANDLE port, uint32_t entries_max, const Extensions& extensions, uint32_t file_threads)
       : Backend(loop),
         port_(port),
         extensions_(extensions),
         entries_(entries_max),
         waiter_entries_(entries_max),
         handoff_(entries_max) {
+    pool_.reset(new ThreadPool(file_threads, &IocpBackend::run_pooled, &IocpBackend::wake_from_pool, this));
     TIGERIO_ASSERT(entries_max >= 1 && entries_max <= kEntriesMax);
     TIGERIO_ASSERT(port != nullptr && extensions.accept_ex != nullptr && extensions.connect_ex != nullptr);
   }
@@ -368,6 +404,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   void fd_opened(int32_t fd, FdEntry& entry) override;
   int32_t close(int32_t fd, FdEntry* entry) override;
   void wait(int64_t timeout_ns) override;
+  void wait_port(int64_t timeout_ns);
   void wake() override {
     // One wake packet in the port at a time is enough: whoever dequeues it
     // clears the flag and then looks at what the wake was for.
@@ -436,7 +473,15 @@ class IocpBackend final : public Backend, public IocpWaiter {
   }
 
   void issue_fd_op(Op* op, FdEntry& entry);
-  void issue_open(Op* op);
+  // The blocking calls (CreateFileW, FlushFileBuffers, SetFileInformationByHandle, MoveFileExW, ...)
+  // on the thread pool: the call (a pool thread), its wake-up, its completion (the loop thread).
+  static bool pooled(OpKind kind);
+  static int64_t run_pooled(Op* op, void* context);
+  static void wake_from_pool(void* context) { static_cast<IocpBackend*>(context)->wake(); }
+  static void finish_pooled(Op* op, int64_t result, void* data);
+  static int64_t open_file(const OpenArgs& open);
+  void issue_process_exit(Op* op);
+  void process_exited(uint64_t id);
   void run(Op* op, FdEntry& entry);
   int32_t associate(int32_t fd, FdState& state);
   int32_t in_flight(Op* op) {
@@ -479,6 +524,8 @@ class IocpBackend final : public Backend, public IocpWaiter {
   uint32_t unix_blocks_held_ = 0;
   Opening opening_;
   std::atomic<bool> wake_posted_{false};
+  // Joined first in the destructor: its threads post to port_.
+  std::unique_ptr<ThreadPool> pool_;
 
   // attach(): the waiter thread and what it hands to the loop thread.
   // handoff_ belongs to the waiter while !handoff_pending_, to the loop
@@ -638,28 +685,64 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
       TIGERIO_ASSERT(entry != nullptr);
       issue_fd_op(op, *entry);
       return;
-    case OpKind::open:
+    case OpKind::process_exit:
       TIGERIO_ASSERT(entry == nullptr);
-      issue_open(op);
-      return;
-    // Synchronous, as on epoll: Windows has no overlapped flush, size or truncate.
-    case OpKind::fsync:
-    case OpKind::fdatasync:
-      loop_->complete(op, win32::file_sync(op->fd));
-      return;
-    case OpKind::file_size:
-      loop_->complete_size(op, win32::file_size(op->fd));
-      return;
-    case OpKind::truncate:
-      loop_->complete(op, win32::file_truncate(op->fd, op->args.truncate.length_bytes));
-      return;
-    case OpKind::allocate:
-      loop_->complete(op, win32::file_allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes));
+      issue_process_exit(op);
       return;
     default:
       break;
   }
+  if (pooled(op->kind)) {
+    // Windows has no overlapped open, flush, size, truncate, rename...:
+    // they block, so they run on the pool. A file op is its fd's head: the
+    // ops before it are done, the ones after it wait in the core.
+    TIGERIO_ASSERT((entry == nullptr) == op_is_path_op(op->kind));
+    if (entry != nullptr && state_of(*entry).kind == Kind::unknown && !file_known(op->fd)) {
+      loop_->complete(op, kErrBadFd);  // not a file this process opened
+      return;
+    }
+    pool_->submit(op);
+    return;
+  }
   TIGERIO_ASSERT(false && "operation kind the core keeps");
+}
+
+void IocpBackend::issue_process_exit(Op* op) {
+  ProcessWait* wait = new (op->scratch) ProcessWait{nullptr, nullptr, port_, op->id()};
+  wait->process = ::OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                                static_cast<DWORD>(op->args.process_exit.pid));
+  if (wait->process == nullptr) {
+    const DWORD error = ::GetLastError();
+    // ERROR_INVALID_PARAMETER: no process has that id (any more).
+    loop_->complete(op, error == ERROR_INVALID_PARAMETER ? kErrNoSuchProcess : win32::map_error(error));
+    return;
+  }
+  if (!::RegisterWaitForSingleObject(&wait->wait, wait->process, on_process_exit, wait, INFINITE,
+                                     WT_EXECUTEONLYONCE)) {
+    const DWORD error = ::GetLastError();
+    wait->wait = nullptr;
+    end_process_wait(wait);
+    loop_->complete(op, win32::map_error(error));
+    return;
+  }
+  in_flight(op);
+}
+
+// A kProcessKey packet: the process of the op with this id exited.
+void IocpBackend::process_exited(uint64_t id) {
+  Op* op = loop_->find_pending(id);
+  if (op == nullptr || op->kind != OpKind::process_exit) return;  // cancelled before its packet came
+  ProcessWait* wait = process_wait_of(op);
+  DWORD code = 0;
+  const bool known = ::GetExitCodeProcess(wait->process, &code) != 0 && code != STILL_ACTIVE;
+  end_process_wait(wait);
+  op->backend_flags &= static_cast<uint8_t>(~kInFlight);
+  inflight_--;
+  if (known) {
+    loop_->complete_exit_code(op, code);
+  } else {
+    loop_->complete(op, kExitUnknown);
+  }
 }
 
 void IocpBackend::issue_fd_op(Op* op, FdEntry& entry) {
@@ -1177,18 +1260,76 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
   }
 }
 
-void IocpBackend::issue_open(Op* op) {
-  TIGERIO_ASSERT(op->kind == OpKind::open && op->args.open.path != nullptr);
-  // UTF-8 -> UTF-16 for CreateFileW (open is not a hot path: it may allocate).
-  const char* path = op->args.open.path;
-  const int wide_size = ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, nullptr, 0);
-  if (wide_size <= 0) {
-    loop_->complete(op, kErrInvalid);
+bool IocpBackend::pooled(OpKind kind) {
+  switch (kind) {
+    case OpKind::open:
+    case OpKind::fsync:
+    case OpKind::fdatasync:
+    case OpKind::file_size:
+    case OpKind::truncate:
+    case OpKind::allocate:
+    case OpKind::rename:
+    case OpKind::unlink:
+    case OpKind::mkdir:
+    case OpKind::open_directory:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t IocpBackend::run_pooled(Op* op, void* context) {
+  (void)context;
+  switch (op->kind) {
+    case OpKind::open:
+      return open_file(op->args.open);
+    case OpKind::fsync:
+    case OpKind::fdatasync:
+      // A directory's handle (openDirectory) takes its own sync (win32_files.h).
+      return win32::is_directory(op->fd) ? win32::directory_sync(op->fd) : win32::file_sync(op->fd);
+    case OpKind::file_size:
+      return win32::file_size(op->fd);
+    case OpKind::truncate:
+      return win32::file_truncate(op->fd, op->args.truncate.length_bytes);
+    case OpKind::allocate:
+      return win32::file_allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes);
+    case OpKind::rename:
+      return win32::rename(op->args.path.path, op->args.path.target, op->args.path.flags);
+    case OpKind::unlink:
+      return win32::unlink(op->args.path.path);
+    case OpKind::mkdir:
+      return win32::mkdir(op->args.path.path);
+    case OpKind::open_directory:
+      return win32::open_directory(op->args.path.path);
+    default:
+      break;
+  }
+  TIGERIO_ASSERT(false && "not a pooled operation");
+  return kErrInvalid;
+}
+
+void IocpBackend::finish_pooled(Op* op, int64_t result, void* data) {
+  IocpBackend* backend = static_cast<IocpBackend*>(data);
+  if (op->kind == OpKind::file_size) {
+    backend->loop_->complete_size(op, result);
     return;
   }
-  std::vector<wchar_t> wide(static_cast<size_t>(wide_size));
-  ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wide.data(), wide_size);
-  const uint32_t flags = op->args.open.flags;
+  TIGERIO_ASSERT(result >= INT32_MIN && result <= INT32_MAX);
+  const int32_t fd = static_cast<int32_t>(result);
+  if ((op->kind == OpKind::open || op->kind == OpKind::open_directory) && fd >= 0) {
+    file_registered(fd);
+    const bool append = op->kind == OpKind::open && (op->args.open.flags & kOpenAppend) != 0;
+    backend->note_opening(fd, Kind::file, 0, append, false);
+  }
+  backend->loop_->complete(op, fd);  // the core records a new fd, and fd_opened() takes the note
+}
+
+int64_t IocpBackend::open_file(const OpenArgs& open) {
+  TIGERIO_ASSERT(open.path != nullptr);
+  // UTF-8 -> UTF-16 for CreateFileW (open is not a hot path: it may allocate).
+  std::vector<wchar_t> wide;
+  if (!win32::wide_path(open.path, &wide)) return kErrInvalid;
+  const uint32_t flags = open.flags;
   DWORD access = 0;
   if (flags & kOpenRead) access |= GENERIC_READ;
   if (flags & kOpenWrite) access |= GENERIC_WRITE;
@@ -1214,31 +1355,39 @@ void IocpBackend::issue_open(Op* op) {
   const HANDLE handle =
       ::CreateFileW(wide.data(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, disposition,
                     FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED | FILE_FLAG_BACKUP_SEMANTICS |
-                        win32::file_open_flags(op->args.open.flags),
+                        win32::file_open_flags(open.flags),
                     nullptr);
-  if (handle == INVALID_HANDLE_VALUE) {
-    loop_->complete(op, win32::last_error());
-    return;
-  }
+  if (handle == INVALID_HANDLE_VALUE) return win32::last_error();
   int32_t fd = -1;
   if (!win32::to_fd(reinterpret_cast<uintptr_t>(handle), &fd) || (fd & 3) != 0) {
     ::CloseHandle(handle);
-    loop_->complete(op, kErrTooManyFiles);
-    return;
+    return kErrTooManyFiles;
   }
-  file_registered(fd);
-  note_opening(fd, Kind::file, 0, (flags & kOpenAppend) != 0, false);
-  loop_->complete(op, fd);  // the core records the fd, and fd_opened() takes the note
+  return fd;
 }
 
 // ---- cancelling ----------------------------------------------------------------
 
 void IocpBackend::cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT(op->state == OpState::pending && (op->core_flags & kOpCancelRequested) != 0);
+  if (pooled(op->kind)) {
+    // Queued for the pool: it never ran. Running: it completes with its own result.
+    if (pool_->cancel(op)) loop_->complete(op, kErrCanceled);
+    return;
+  }
   // issue() either completed the op or left it in the kernel: an op the
   // core can ask back is in flight, and its packet will complete it.
   TIGERIO_ASSERT((op->backend_flags & kInFlight) != 0 && inflight_ > 0);
   TIGERIO_ASSERT(op->kind != OpKind::open);  // completed inside issue()
+  if (op->kind == OpKind::process_exit) {
+    // No kernel I/O to wait for: once the wait is unregistered, its callback
+    // never runs (or has run, and its packet will find the op gone).
+    end_process_wait(process_wait_of(op));
+    op->backend_flags &= static_cast<uint8_t>(~kInFlight);
+    inflight_--;
+    loop_->complete(op, kErrCanceled);
+    return;
+  }
   if ((op->core_flags & kOpOrphaned) != 0) {
     // Its handle was closed behind the IO's back, which aborted it (or it
     // finished): its packet is on the way. The number names another
@@ -1291,6 +1440,10 @@ void IocpBackend::process(const OVERLAPPED_ENTRY* entries, ULONG count) {
       continue;
     }
     if (entry.lpCompletionKey == kRearmKey) continue;  // meant for a waiter that has stopped
+    if (entry.lpCompletionKey == kProcessKey) {
+      process_exited(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(entry.lpOverlapped)) - 1);
+      continue;
+    }
     TIGERIO_ASSERT(entry.lpCompletionKey == kIoKey && entry.lpOverlapped != nullptr);
     Op* op = op_of(entry.lpOverlapped);
     finished(op, packet_result(op, entry));
@@ -1327,6 +1480,13 @@ void IocpBackend::finished(Op* op, int32_t result) {
 
 void IocpBackend::wait(int64_t timeout_ns) {
   TIGERIO_ASSERT(timeout_ns >= -1);
+  // Finished file work first; then no wait may sleep with more of it ready.
+  if (pool_->harvest(&IocpBackend::finish_pooled, this) > 0) timeout_ns = 0;
+  wait_port(timeout_ns);
+  pool_->harvest(&IocpBackend::finish_pooled, this);
+}
+
+void IocpBackend::wait_port(int64_t timeout_ns) {
   if (waiter_running_) {
     // The waiter is the port's reader now: take what it hands over, waiting
     // for it as long as asked (a deinit drains cancelled ops this way). An
@@ -1362,6 +1522,7 @@ void IocpBackend::wait(int64_t timeout_ns) {
 }
 
 IocpBackend::~IocpBackend() {
+  pool_.reset();  // idle (the core drained it), joined while the port it wakes is open
   waiter_stop();
   // The core has waited for every issued op to come back before it lets
   // the backend go (Loop::~Loop cancels and drains): the kernel writes into
@@ -1559,7 +1720,7 @@ std::unique_ptr<Backend> create_iocp_backend(Loop* loop, const LoopConfig& confi
     *error = win32::last_error();
     return nullptr;
   }
-  return std::unique_ptr<Backend>(new IocpBackend(loop, port, config.entries, extensions));
+  return std::unique_ptr<Backend>(new IocpBackend(loop, port, config.entries, extensions, config.file_threads));
 }
 
 IocpWaiter* iocp_waiter(Backend& backend) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../core/assert.h"
+#include "../core/layout.h"
 #include "../core/loop.h"
 #include "kqueue.h"
 #include "readiness.h"
@@ -24,6 +25,13 @@ namespace {
 // The EVFILT_USER identifier of the wake-up; user events have their own
 // identifier space, so it cannot collide with an fd.
 constexpr uintptr_t kWakeIdent = 1;
+
+// EVFILT_PROC: the exit's wait status is in the event's data on FreeBSD
+// (NOTE_EXIT alone) and on macOS with NOTE_EXITSTATUS, which macOS allows
+// for a child only: for another process the watch falls back to NOTE_EXIT,
+// and the status is unknown. udata carries the op id, and this bit when
+// data holds the status.
+constexpr uint64_t kStatusInData = uint64_t{1} << 62;
 
 class KqueuePoller final : public Poller {
  public:
@@ -59,6 +67,34 @@ class KqueuePoller final : public Poller {
     change(&change_write, 1);
   }
 
+  int watch_process(int32_t pid, uint64_t op_id, int64_t* handle) override {
+    TIGERIO_ASSERT(op_id < kStatusInData);
+    struct kevent change_proc;
+    *handle = -1;
+#if defined(NOTE_EXITSTATUS)
+    EV_SET(&change_proc, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT | NOTE_EXITSTATUS, 0,
+           reinterpret_cast<void*>(static_cast<uintptr_t>(op_id | kStatusInData)));
+    if (change(&change_proc, 1) == 0) return 0;
+    if (errno == ESRCH) return -errno;
+    const uint64_t udata = op_id;  // not our child: the exit without its status
+#elif defined(__FreeBSD__)
+    const uint64_t udata = op_id | kStatusInData;
+#else
+    const uint64_t udata = op_id;
+#endif
+    EV_SET(&change_proc, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0,
+           reinterpret_cast<void*>(static_cast<uintptr_t>(udata)));
+    if (change(&change_proc, 1) < 0) return -errno;  // ESRCH: gone already (reaped)
+    return 0;
+  }
+
+  void unwatch_process(int32_t pid, int64_t handle) override {
+    (void)handle;
+    struct kevent change_proc;
+    EV_SET(&change_proc, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_DELETE, 0, 0, nullptr);
+    change(&change_proc, 1);  // ENOENT after the one-shot event fired: nothing to undo
+  }
+
   int wait(Event* events, uint32_t events_max, int64_t timeout_ns) override {
     TIGERIO_ASSERT(events_max >= 1 && events_max <= raw_.size());
     timespec timeout{};
@@ -73,9 +109,21 @@ class KqueuePoller final : public Poller {
     for (int i = 0; i < count; i++) {
       const struct kevent& raw = raw_[static_cast<size_t>(i)];
       if (raw.filter == EVFILT_USER) continue;  // a wake-up: EV_CLEAR already reset it
+      if (raw.filter == EVFILT_PROC) {
+        events[written] = Event{};
+        events[written].fd = -1;
+        events[written].process = true;
+        const uint64_t udata = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(raw.udata));
+        events[written].process_op_id = udata & ~kStatusInData;
+        events[written].exit_result =
+            (udata & kStatusInData) != 0 ? posix::exit_result(static_cast<int>(raw.data)) : kExitUnknown;
+        written++;
+        continue;
+      }
       // EV_EOF / EV_ERROR: both directions try their syscall, which reports
       // the condition; a failed connect's error comes in fflags.
       const bool failed = (raw.flags & (EV_ERROR | EV_EOF)) != 0;
+      events[written].process = false;
       events[written].fd = static_cast<int>(raw.ident);
       events[written].readable = failed || raw.filter == EVFILT_READ;
       events[written].writable = failed || raw.filter == EVFILT_WRITE;
@@ -124,7 +172,8 @@ std::unique_ptr<Backend> create_kqueue_backend(Loop* loop, const LoopConfig& con
   }
   const uint32_t events_max = config.entries;
   return std::unique_ptr<Backend>(new ReadinessBackend(
-      loop, std::unique_ptr<Poller>(new KqueuePoller(kqueue_fd, events_max)), "kqueue", events_max));
+      loop, std::unique_ptr<Poller>(new KqueuePoller(kqueue_fd, events_max)), "kqueue", events_max,
+      config.file_threads));
 }
 
 }  // namespace tigerio

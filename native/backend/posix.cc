@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #endif
@@ -579,6 +581,66 @@ int listen_unix(const char* path, uint32_t path_length, int backlog) {
 }
 
 int unix_socket() { return new_socket_of(AF_UNIX, SOCK_STREAM, false); }
+
+
+int32_t exit_result(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return kExitSignaled | WTERMSIG(wait_status);
+  return kExitUnknown;
+}
+
+#if defined(__linux__)
+namespace {
+
+#ifndef P_PIDFD
+constexpr idtype_t P_PIDFD = static_cast<idtype_t>(3);
+#endif
+
+// linux/pidfd.h (6.15+), which the build machine's headers may predate:
+// the first published pidfd_info (PIDFD_INFO_SIZE_VER0, 64 bytes), which
+// the kernel accepts from any later version's caller too.
+struct PidfdInfo {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;  // a wait status
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr uint64_t kPidfdInfoExit = uint64_t{1} << 3;
+// _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, struct pidfd_info)
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+
+}  // namespace
+
+int32_t pidfd_open(int32_t pid) {
+  TIGERIO_ASSERT(pid >= 1);
+#ifdef SYS_pidfd_open
+  const long fd = ::syscall(SYS_pidfd_open, pid, 0);
+#else
+  const long fd = ::syscall(434, pid, 0);  // the same number on every Linux architecture
+#endif
+  return fd < 0 ? -errno : static_cast<int32_t>(fd);
+}
+
+int32_t pidfd_exit_result(int pidfd) {
+  TIGERIO_ASSERT(pidfd >= 0);
+  PidfdInfo info;
+  std::memset(&info, 0, sizeof(info));
+  info.mask = kPidfdInfoExit;
+  // ENOTTY/EINVAL before 6.15; ESRCH on 6.15+ when the exit is not known yet.
+  if (::ioctl(pidfd, kPidfdGetInfo, &info) == 0 && (info.mask & kPidfdInfoExit) != 0) {
+    return exit_result(info.exit_code);
+  }
+  siginfo_t child;
+  std::memset(&child, 0, sizeof(child));
+  // WNOWAIT: the status stays for whoever reaps the child (node:child_process).
+  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &child, WEXITED | WNOHANG | WNOWAIT) == 0 && child.si_pid != 0) {
+    if (child.si_code == CLD_EXITED) return child.si_status & 0xff;
+    if (child.si_code == CLD_KILLED || child.si_code == CLD_DUMPED) return kExitSignaled | child.si_status;
+  }
+  return kExitUnknown;  // ECHILD: not our child, or reaped already
+}
+#endif
 
 }  // namespace posix
 

@@ -73,7 +73,34 @@ int32_t send_file(int socket_fd, int file_fd, int64_t offset, uint32_t length);
 int udp_socket(bool ipv6);
 int bind(int fd, const char* host, int port);
 int listen_unix(const char* path, uint32_t path_length, int backlog);
+
+// Process exits (processExit). A wait status (waitpid's) as processExit's
+// result (layout.h kExit*).
+int32_t exit_result(int wait_status);
+// Linux: a pidfd for `pid` (close-on-exec), or a negative errno (ESRCH: no
+// such process, or one reaped already; ENOSYS: a kernel before 5.3).
+int32_t pidfd_open(int32_t pid);
+// Linux: the exit of the process behind `pidfd`, which has exited, as
+// processExit's result: from the pidfd itself where the kernel keeps it
+// (6.15+, any process), else from waitid(WNOWAIT) while it is a zombie
+// child of ours (left for its reaper, node:child_process), else kExitUnknown.
+int32_t pidfd_exit_result(int pidfd);
 int unix_socket();
+
+// ---- The file namespace (posix_paths.cc) ----
+// rename(2); kRenameNoReplace: renameat2 RENAME_NOREPLACE on Linux,
+// renamex_np RENAME_EXCL on macOS, ENOTSUP elsewhere. 0 or a negative errno.
+int32_t rename(const char* from, const char* to, uint32_t flags);
+// unlink(2), EISDIR for a directory on every OS (macOS says EPERM).
+int32_t unlink(const char* path);
+int32_t mkdir(const char* path, uint32_t mode);
+// An fd on the directory (O_RDONLY | O_DIRECTORY) for fsync: the fd or a negative errno.
+int32_t open_directory(const char* path);
+// The blocking syscall of a file or path operation (open, read, write,
+// fsync, fdatasync, fileSize, truncate, allocate, rename, unlink, mkdir,
+// openDirectory): its result, int64 for fileSize. Thread-safe: a pool
+// thread runs it (core/thread_pool.h).
+int64_t run_file_op(const Op& op);
 
 }  // namespace posix
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "../core/errors.h"
+#include "../core/layout.h"
 #include "../core/loop.h"
 
 namespace tigerio {
@@ -16,8 +17,12 @@ constexpr uint8_t kConnectStarted = 1;
 }  // namespace
 
 ReadinessBackend::ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name,
-                                   uint32_t events_max)
-    : PosixBackend(loop), name_(name), poller_(std::move(poller)), events_(events_max) {
+                                   uint32_t events_max, uint32_t file_threads)
+    : PosixBackend(loop),
+      name_(name),
+      poller_(std::move(poller)),
+      events_(events_max),
+      pool_(file_threads, &ReadinessBackend::run_pooled, &ReadinessBackend::wake_from_pool, this) {
   TIGERIO_ASSERT(events_max >= 1 && events_max <= kEntriesMax);
   TIGERIO_ASSERT(poller_ != nullptr && name != nullptr);
 }
@@ -36,43 +41,35 @@ void ReadinessBackend::issue(Op* op, FdEntry* entry) {
     issue_socket_op(op, *entry);
     return;
   }
-  switch (op->kind) {
-    case OpKind::open: {
-      const OpenArgs& open = op->args.open;
-      loop_->complete(op, posix::open(open.path, open.flags, open.mode));
-      return;
-    }
-    case OpKind::read: {
-      const FileTransferArgs& read = op->args.read;
-      loop_->complete(op, posix::read(op->fd, read.buffer, read.length, read.position));
-      return;
-    }
-    case OpKind::write: {
-      const FileTransferArgs& write = op->args.write;
-      loop_->complete(op, posix::write(op->fd, write.buffer, write.length, write.position));
-      return;
-    }
-    // No readiness API waits on a regular file: these run here, to the end
-    // (an fsync blocks the thread for as long as the disk takes).
-    case OpKind::fsync:
-    case OpKind::fdatasync:
-      loop_->complete(op, posix::fsync(op->fd, op->kind == OpKind::fdatasync));
-      return;
-    case OpKind::file_size:
-      loop_->complete_size(op, posix::file_size(op->fd));
-      return;
-    case OpKind::truncate:
-      loop_->complete(op, posix::truncate(op->fd, op->args.truncate.length_bytes));
-      return;
-    case OpKind::allocate: {
-      const AllocateArgs& allocate = op->args.allocate;
-      loop_->complete(op, posix::allocate(op->fd, allocate.offset_bytes, allocate.length_bytes));
-      return;
-    }
-    default:
-      break;
+  // No readiness API waits on a regular file, and a file syscall may block
+  // for as long as the disk takes: it runs on the pool, and the fd's next
+  // op waits in the core until it is back.
+  if (op->kind == OpKind::process_exit) {
+    ProcessExitArgs& process = op->args.process_exit;
+    const int result = poller_->watch_process(process.pid, op->id(), &process.handle);
+    if (result < 0) loop_->complete(op, result);
+    return;
   }
-  TIGERIO_ASSERT(false && "operation kind the core keeps");
+  TIGERIO_ASSERT(op_is_file_op(op->kind) || op_is_path_op(op->kind));
+  TIGERIO_ASSERT((entry == nullptr) == op_is_path_op(op->kind));
+  pool_.submit(op);
+}
+
+int64_t ReadinessBackend::run_pooled(Op* op, void* context) {
+  (void)context;
+  return posix::run_file_op(*op);
+}
+
+void ReadinessBackend::wake_from_pool(void* context) { static_cast<ReadinessBackend*>(context)->poller_->wake(); }
+
+void ReadinessBackend::finish_pooled(Op* op, int64_t result, void* data) {
+  Loop* loop = static_cast<Loop*>(data);
+  if (op->kind == OpKind::file_size) {
+    loop->complete_size(op, result);
+    return;
+  }
+  TIGERIO_ASSERT(result >= INT32_MIN && result <= INT32_MAX);
+  loop->complete(op, static_cast<int32_t>(result));
 }
 
 void ReadinessBackend::issue_socket_op(Op* op, FdEntry& entry) {
@@ -199,12 +196,21 @@ void ReadinessBackend::cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT(op->state == OpState::pending);
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
   (void)entry;
-  // Only socket ops wait (open and the file ops complete when issued), and
-  // a waiting one is nowhere in the kernel: it is given back at once.
+  if (op->kind == OpKind::process_exit) {
+    poller_->unwatch_process(op->args.process_exit.pid, op->args.process_exit.handle);
+    loop_->complete(op, kErrCanceled);
+    return;
+  }
+  if (op_is_file_op(op->kind) || op_is_path_op(op->kind)) {
+    // Still queued for the pool: it never ran. Running: its syscall is in
+    // the kernel and the op completes with its own result when it returns.
+    if (pool_.cancel(op)) loop_->complete(op, kErrCanceled);
+    return;
+  }
+  // A waiting socket op is nowhere in the kernel: it is given back at once.
   TIGERIO_ASSERT(op->kind == OpKind::accept || op->kind == OpKind::connect || op->kind == OpKind::recv ||
                  op->kind == OpKind::send || op->kind == OpKind::send_to || op->kind == OpKind::recv_from ||
                  op->kind == OpKind::send_file);
-  TIGERIO_ASSERT(!op_is_file_op(op->kind));
   loop_->complete(op, kErrCanceled);
 }
 
@@ -214,9 +220,26 @@ int32_t ReadinessBackend::close(int32_t fd, FdEntry* entry) {
   return posix::close(fd);
 }
 
+// A watched process exited: its processExit completes with how.
+void ReadinessBackend::finish_process_exit(const Poller::Event& event) {
+  Op* op = loop_->find_pending(event.process_op_id);
+  if (op == nullptr || op->kind != OpKind::process_exit) return;  // cancelled since the kernel reported it
+  const ProcessExitArgs& process = op->args.process_exit;
+  int32_t result = event.exit_result;
+#if defined(__linux__)
+  if (result < 0) result = posix::pidfd_exit_result(static_cast<int>(process.handle));
+#endif
+  if (result < 0) result = kExitUnknown;
+  poller_->unwatch_process(process.pid, process.handle);
+  loop_->complete(op, result);
+}
+
 void ReadinessBackend::wait(int64_t timeout_ns) {
   TIGERIO_ASSERT(timeout_ns >= -1);
+  // Finished file work first; then the poller must not sleep with more of it ready.
+  if (pool_.harvest(&ReadinessBackend::finish_pooled, loop_) > 0) timeout_ns = 0;
   int count = poller_->wait(events_.data(), static_cast<uint32_t>(events_.size()), timeout_ns);
+  pool_.harvest(&ReadinessBackend::finish_pooled, loop_);
   if (count < 0) {
     // A signal ends the wait early with nothing, as a wait may always end
     // (epoll.cc): every caller waits again for what is left of its own
@@ -232,6 +255,10 @@ void ReadinessBackend::wait(int64_t timeout_ns) {
   FdTable& fds = loop_->fds();
   for (int i = 0; i < count; i++) {
     const Poller::Event& event = events_[static_cast<size_t>(i)];
+    if (event.process) {
+      finish_process_exit(event);
+      continue;
+    }
     FdEntry* entry = fds.find(event.fd);
     if (entry == nullptr) continue;
     // Each poller reports an ended read side as readable too: its recv then returns at once.

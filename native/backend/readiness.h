@@ -5,8 +5,9 @@
 // retries it. Registration is once per fd lifetime, edge-triggered: after
 // the first EAGAIN no epoll_ctl/kevent change is needed again, and a wake-up
 // costs work only for the fds that are ready (O(ready), never
-// O(connections)). File operations run synchronously when issued (regular
-// files are always "ready"); their callbacks still come on the next tick.
+// O(connections)). File and path operations (open, read, write, fsync,
+// rename, ...) run on the IO's thread pool (core/thread_pool.h): no
+// readiness API waits on a regular file, and the disk may take milliseconds.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "../core/fd_table.h"
+#include "../core/thread_pool.h"
 #include "posix.h"
 
 namespace tigerio {
@@ -33,6 +35,12 @@ class Poller {
     // with EV_EOF), positive errno or 0. kqueue implementations may consume
     // SO_ERROR themselves (libkqueue does), so connect and recv take it from here.
     int error;
+    // A process's exit (watch_process), not an fd's readiness: fd is -1 and
+    // this is the processExit's op id; exit_result is its result
+    // (layout.h kExit*), or -1 for the backend to ask (posix::pidfd_exit_result).
+    bool process;
+    uint64_t process_op_id;
+    int32_t exit_result;
   };
   virtual ~Poller() = default;
   virtual int fd() const = 0;
@@ -44,6 +52,12 @@ class Poller {
   // lifetime), or a negative errno.
   virtual int add(int fd, uint8_t directions) = 0;
   virtual void remove(int fd) = 0;
+  // Watches process `pid` for its exit, once: its event carries `op_id`.
+  // 0 or a negative errno (ESRCH: no such process); `*handle` is what
+  // unwatch_process takes (Linux: the pidfd; kqueue: -1).
+  virtual int watch_process(int32_t pid, uint64_t op_id, int64_t* handle) = 0;
+  // Stops watching (after the event, or to cancel) and frees the handle.
+  virtual void unwatch_process(int32_t pid, int64_t handle) = 0;
   // Waits up to timeout_ns (-1: no limit) and writes at most events_max
   // events. Wake-ups are consumed here and not reported. Returns the count,
   // which may be 0 before timeout_ns has passed (epoll waits whole
@@ -55,7 +69,8 @@ class Poller {
 
 class ReadinessBackend : public PosixBackend {
  public:
-  ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name, uint32_t events_max);
+  ReadinessBackend(Loop* loop, std::unique_ptr<Poller> poller, const char* name, uint32_t events_max,
+                   uint32_t file_threads);
 
   const char* name() const override { return name_; }
   void issue(Op* op, FdEntry* entry) override;
@@ -85,16 +100,22 @@ class ReadinessBackend : public PosixBackend {
 
  private:
   void issue_socket_op(Op* op, FdEntry& entry);
+  void finish_process_exit(const Poller::Event& event);
   // The op's syscall: a result, or kErrAgain to wait for readiness.
   int32_t attempt(Op* op);
   // A poller event for the head of one of entry's queues.
   void retry(FdEntry& entry, Direction direction, int error);
   // After a recv's result: marks the fd drained when the result shows it (see FdState::read_drained).
   void note_recv(const Op* op, FdState& state, int32_t result);
+  // The thread pool's hooks: the syscall (a pool thread), the wake-up, the completion (the loop thread).
+  static int64_t run_pooled(Op* op, void* context);
+  static void wake_from_pool(void* context);
+  static void finish_pooled(Op* op, int64_t result, void* data);
 
   const char* const name_;
   std::unique_ptr<Poller> poller_;
   std::vector<Poller::Event> events_;  // sized at init: `entries`
+  ThreadPool pool_;  // last: its threads are joined before the poller they wake goes
 };
 
 }  // namespace tigerio

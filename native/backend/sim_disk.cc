@@ -37,7 +37,7 @@ bool Disk::take_file(uint32_t* file_index) {
 void Disk::release_if_unreachable(uint32_t file_index) {
   TIGERIO_ASSERT(file_index < files_.size());
   File& file = files_[file_index];
-  if (file.named || file.open_handles > 0) return;
+  if (file.named || file.open_handles > 0 || file.journal_refs > 0) return;
   // No name and no open fd: nothing can reach its bytes again, so its pages go back to the disk.
   TIGERIO_ASSERT(pages_bytes_ >= file.pages.size() * sizeof(Page));
   pages_bytes_ -= file.pages.size() * sizeof(Page);
@@ -54,6 +54,7 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
     if (!create) return kNoEntry;
   } else {
     if (create && (flags & kOpenExclusive) != 0) return kExists;
+    if (found->second == kEntryDirectory) return kIsDirectory;
     TIGERIO_ASSERT(found->second < files_.size() && files_[found->second].named);
     if (files_[found->second].socket) return kNoDevice;  // open(2) of a socket: ENXIO
   }
@@ -70,7 +71,10 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
   if (found != paths_.end()) {
     file_index = found->second;
   } else if (take_file(&file_index)) {
-    paths_.emplace(path, file_index);
+    // A new name: durable once its directory is synced.
+    NameChange::Rebind created{path, kEntryNone, file_index};
+    bind_path(created.path, file_index);
+    journal(node, &created, 1, created.path);
   } else {
     world_.fd_release(fd);
     free_handles_.push_back(handle_index);
@@ -166,6 +170,12 @@ void Disk::sync(File& file) {
 int32_t Disk::close(uint32_t handle_index) {
   Handle& handle = handles_[handle_index];
   TIGERIO_ASSERT(handle.open);
+  if (handle.directory) {
+    // Closing a directory syncs nothing: only its fsync does.
+    handle = Handle{};
+    free_handles_.push_back(handle_index);
+    return 0;
+  }
   int32_t result = 0;
   if (handle.wrote) {
     // The sync point. A failed sync leaves the writes un-synced (a later
@@ -191,6 +201,10 @@ int32_t Disk::sync_handle(uint32_t handle_index) {
   Handle& handle = handles_[handle_index];
   TIGERIO_ASSERT(handle.open);
   if (world_.random().chance(world_.faults().sync_error_ppm)) return kIO;
+  if (handle.directory) {
+    sync_directory(handle.path);
+    return 0;
+  }
   sync(files_[handle.file]);
   handle.wrote = false;  // nothing left for the close to sync
   return 0;
@@ -244,7 +258,7 @@ int32_t Disk::allocate(uint32_t handle_index, int64_t offset_bytes, int64_t leng
 
 bool Disk::unlink(const std::string& path) {
   auto found = paths_.find(path);
-  if (found == paths_.end()) return false;
+  if (found == paths_.end() || found->second == kEntryDirectory) return false;
   const uint32_t file_index = found->second;
   TIGERIO_ASSERT(file_index < files_.size() && files_[file_index].named);
   paths_.erase(found);
@@ -272,6 +286,7 @@ int32_t Disk::find_socket(const std::string& path, uint32_t* socket_index, uint6
   auto found = paths_.find(path);
   TIGERIO_ASSERT(socket_index != nullptr && generation != nullptr);
   if (found == paths_.end()) return kNoEntry;
+  if (found->second == kEntryDirectory) return kConnectionRefused;
   TIGERIO_ASSERT(found->second < files_.size());
   const File& file = files_[found->second];
   if (!file.socket) return kConnectionRefused;
@@ -282,7 +297,7 @@ int32_t Disk::find_socket(const std::string& path, uint32_t* socket_index, uint6
 
 void Disk::unlink_socket(const std::string& path, uint32_t socket_index, uint64_t generation) {
   auto found = paths_.find(path);
-  if (found == paths_.end()) return;
+  if (found == paths_.end() || found->second == kEntryDirectory) return;
   TIGERIO_ASSERT(found->second < files_.size());
   const File& file = files_[found->second];
   if (!file.socket || file.socket_index != socket_index || file.socket_generation != generation) return;
@@ -290,6 +305,7 @@ void Disk::unlink_socket(const std::string& path, uint32_t socket_index, uint64_
 }
 
 void Disk::crash(uint32_t node) {
+  crash_names(node);
   Random& random = world_.random();
   const uint32_t lost_ppm = world_.faults().crash_lost_ppm;
   for (File& file : files_) {

@@ -4,6 +4,13 @@
 // same per sector). A file's sync point is the close of an fd that wrote
 // to it (the API has no fsync): what was written before a successful close
 // survives any crash.
+//
+// The namespace (sim_names.cc) has the same kind of model: a file created,
+// renamed or unlinked, or a directory made, is journaled until its
+// directory is synced (fsync of an fd from openDirectory); a crash rolls
+// back a seeded suffix of the node's journaled changes (Faults::
+// crash_lost_name_ppm). Directories are implicit as well as made: a path's
+// parent need not exist, and openDirectory of a prefix of any path works.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +56,9 @@ struct File {
   uint64_t length = 0;
   uint64_t durable_length = 0;
   uint64_t dirty_nodes = 0;  // bit per node that wrote since the last sync
+  // Journaled namespace changes that name it: it must outlive them, since
+  // a crash may roll one back and give it its name again.
+  uint32_t journal_refs = 0;
   std::map<uint64_t, std::unique_ptr<Page>> pages;
 };
 
@@ -57,6 +67,25 @@ struct Handle {
   uint32_t node = 0;
   int64_t position = 0;
   bool open = false, readable = false, writable = false, append = false, wrote = false;
+  bool directory = false;  // from openDirectory: `path` is the directory, `file` unused
+  std::string path;
+};
+
+// What a path names in Disk::paths_: a file's index, or one of these.
+constexpr uint32_t kEntryDirectory = 0xffffffffu;
+constexpr uint32_t kEntryNone = 0xfffffffeu;  // only in journal records: the path named nothing
+
+// One namespace change not yet durable: what each path it touched named
+// before and after (a rename of a directory moves every path under it).
+struct NameChange {
+  struct Rebind {
+    std::string path;
+    uint32_t before;
+    uint32_t after;
+  };
+  uint32_t node;
+  std::string directory;  // the directory whose sync makes it durable: the new name's
+  std::vector<Rebind> rebinds;
 };
 
 class Disk {
@@ -74,6 +103,14 @@ class Disk {
   int32_t truncate(uint32_t handle, int64_t length_bytes);
   int32_t allocate(uint32_t handle, int64_t offset_bytes, int64_t length_bytes);
   void crash(uint32_t node);
+
+  // The namespace operations (sim_names.cc): 0 or a negative errno, as the
+  // syscalls say (EEXIST, ENOENT, ENOTEMPTY, EISDIR, ENOTDIR, EINVAL).
+  int32_t rename(const char* from, const char* to, uint32_t flags, uint32_t node);
+  int32_t unlink_path(const char* path, uint32_t node);
+  int32_t mkdir(const char* path, uint32_t node);
+  int32_t open_directory(const char* path, uint32_t node);  // an fd, or a negative errno
+  bool is_directory_handle(uint32_t handle) const { return handles_[handle].directory; }
 
   // The world's one file namespace, which Unix socket paths share with files
   // (as on POSIX): a path names a file or a socket.
@@ -95,6 +132,14 @@ class Disk {
   bool take_file(uint32_t* file_index);
   // Frees the file's slot and pages once no name and no open handle reach it.
   void release_if_unreachable(uint32_t file_index);
+  // sim_names.cc: points `path` at `value` (kEntryNone: removes it), keeping files' `named` true.
+  void bind_path(const std::string& path, uint32_t value);
+  void journal(uint32_t node, NameChange::Rebind* rebinds, size_t count, const std::string& directory);
+  void journal_ref(uint32_t value, int delta);
+  // A directory fd's fsync: its journaled changes become durable.
+  void sync_directory(const std::string& directory);
+  void crash_names(uint32_t node);
+  bool is_directory(const std::string& path) const;
 
   World& world_;
   std::map<std::string, uint32_t> paths_;
@@ -102,6 +147,7 @@ class Disk {
   std::vector<uint32_t> free_files_;
   std::vector<Handle> handles_;
   std::vector<uint32_t> free_handles_;
+  std::vector<NameChange> journal_;  // in the order they were made
   uint64_t pages_bytes_ = 0;
 };
 

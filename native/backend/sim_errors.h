@@ -20,6 +20,9 @@ constexpr int32_t kAddressInUse = -4091, kAddressFamily = -4089, kAlready = -408
                   kNotConnected = -4053, kNotSocket = -4050, kPipe = -4047, kNoSpace = -4055,
                   kAgain = -4088, kMessageSize = -4065, kNoDevice = -4033, kDestinationRequired = -4076,
                   kNotSupported = -4049;
+// The file namespace's (appended).
+constexpr int32_t kIsDirectory = -4068, kNotDirectory = -4052, kNotEmpty = -4051;
+constexpr int32_t kNoSuchProcess = -4040;
 #else
 constexpr int32_t kAddressInUse = -EADDRINUSE, kAddressFamily = -EAFNOSUPPORT, kAlready = -EALREADY,
                   kBadFd = -EBADF, kCanceled = -ECANCELED, kConnectionRefused = -ECONNREFUSED,
@@ -28,6 +31,8 @@ constexpr int32_t kAddressInUse = -EADDRINUSE, kAddressFamily = -EAFNOSUPPORT, k
                   kNotConnected = -ENOTCONN, kNotSocket = -ENOTSOCK, kPipe = -EPIPE, kNoSpace = -ENOSPC,
                   kAgain = -EAGAIN, kMessageSize = -EMSGSIZE, kNoDevice = -ENXIO, kDestinationRequired = -EDESTADDRREQ,
                   kNotSupported = -ENOTSUP;
+constexpr int32_t kIsDirectory = -EISDIR, kNotDirectory = -ENOTDIR, kNotEmpty = -ENOTEMPTY;
+constexpr int32_t kNoSuchProcess = -ESRCH;
 #endif
 
 // The same small number for the same error on every OS (the values above
@@ -39,7 +44,11 @@ inline uint32_t error_ordinal(int32_t error) {
                                    kPipe, kNoSpace,
                                    // Datagrams', Unix sockets' and sendFile's (appended: the ordinals above keep their numbers, and so do traces).
                                    kAgain, kMessageSize, kNoDevice, kDestinationRequired,
-                                   kNotSupported};
+                                   kNotSupported,
+                                   // The file namespace's (appended).
+                                   kIsDirectory, kNotDirectory, kNotEmpty,
+                                   // processExit's (appended).
+                                   kNoSuchProcess};
   for (uint32_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
     if (errors[i] == error) return i + 1;
   }

@@ -46,8 +46,12 @@ struct Faults {
   // Datagrams.
   uint32_t datagram_loss_ppm = 0;       // per datagram sent: the network loses it
   uint32_t datagram_duplicate_ppm = 0;  // per datagram sent: it arrives twice (each copy its own delay)
+  // Disk namespace: at a crash, per create, rename, unlink or mkdir of the
+  // node whose directory was not synced since, in order: it is rolled back,
+  // and so is every later one (a file system's journal keeps a prefix).
+  uint32_t crash_lost_name_ppm = 0;
 
-  static constexpr uint32_t kFieldCount = 23;
+  static constexpr uint32_t kFieldCount = 24;
 };
 
 }  // namespace sim

@@ -59,8 +59,14 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
   sim::Waiter& waiter = sim::waiter_of(op);
   waiter = sim::Waiter{nullptr, this, 0};
   world_->trace().mix((traced_fd(op->fd) << 16) | (uint64_t{node_} << 8) | static_cast<uint8_t>(op->kind));
-  if (op->kind == OpKind::open || op_is_file_op(op->kind)) {
+  if (op_is_path_op(op->kind) || op_is_file_op(op->kind)) {
     issue_file_op(op);
+    return;
+  }
+  if (op->kind == OpKind::process_exit) {
+    // A simulated world runs no processes: every pid names none (ESRCH, as
+    // a real kernel says for a pid that is gone).
+    complete(op, sim::kNoSuchProcess);
     return;
   }
   TIGERIO_ASSERT(op_is_socket_op(op->kind) && "operation kind the core keeps");
@@ -88,14 +94,41 @@ void SimulationBackend::issue_file_op(Op* op) {
 }
 
 int64_t SimulationBackend::perform_file_op(Op* op) {
-  if (op->kind == OpKind::open) {
-    const OpenArgs& open = op->args.open;
-    return world_->disk().open(open.path, open.flags, node_);
+  sim::Disk& disk = world_->disk();
+  switch (op->kind) {
+    case OpKind::open:
+      return disk.open(op->args.open.path, op->args.open.flags, node_);
+    case OpKind::rename:
+      return disk.rename(op->args.path.path, op->args.path.target, op->args.path.flags, node_);
+    case OpKind::unlink:
+      return disk.unlink_path(op->args.path.path, node_);
+    case OpKind::mkdir:
+      return disk.mkdir(op->args.path.path, node_);
+    case OpKind::open_directory:
+      return disk.open_directory(op->args.path.path, node_);
+    default:
+      break;
   }
   sim::Object* object = world_->fd_find(op->fd);
   if (object == nullptr) return sim::kBadFd;
   if (object->type != sim::Object::file) return sim::kInvalid;
-  sim::Disk& disk = world_->disk();
+  if (disk.is_directory_handle(object->index)) {
+    // A directory's fd (read-only, as open(O_DIRECTORY) gives it) takes
+    // fsync; the rest fails as Linux fails it.
+    switch (op->kind) {
+      case OpKind::read:
+        return sim::kIsDirectory;
+      case OpKind::write:
+      case OpKind::allocate:
+        return sim::kBadFd;
+      case OpKind::truncate:
+        return sim::kInvalid;
+      case OpKind::file_size:
+        return 0;
+      default:
+        break;
+    }
+  }
   switch (op->kind) {
     case OpKind::read:
       return disk.read(object->index, op->args.read);

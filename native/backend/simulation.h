@@ -37,6 +37,7 @@ class SimulationBackend final : public Backend {
   // Virtual fds are the world's, not the process's: the core keeps them out
   // of the process-wide fd owners, and this backend closes its own at destroy.
   bool fds_are_process_wide() const override { return false; }
+  bool receives_process_signals() const override { return false; }
 
   int listen(const char* host, int port, int backlog, bool reuse_port) override;
   int socket(bool ipv6) override;

@@ -68,6 +68,10 @@ int32_t translate(DWORD error) {
     case ERROR_ALREADY_EXISTS:
     case ERROR_FILE_EXISTS:
       return kErrExists;
+    case ERROR_DIR_NOT_EMPTY:
+      return kErrNotEmpty;
+    case ERROR_NOT_SAME_DEVICE:
+      return kErrCrossDevice;
     case ERROR_BUFFER_OVERFLOW:
     case WSAEFAULT:
       return kErrFault;

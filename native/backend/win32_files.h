@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "win32.h"
 
@@ -51,6 +52,29 @@ int32_t file_allocate(int32_t fd, int64_t offset_bytes, int64_t length_bytes);
 // kDirectAlignmentBytes) | FILE_FLAG_WRITE_THROUGH (a write completes once
 // it is on the device, not in its cache).
 DWORD file_open_flags(uint32_t open_flags);
+
+// ---- The file namespace (win32_paths.cc) ----
+// UTF-8 to UTF-16 for the W calls: false for a path that is not UTF-8.
+bool wide_path(const char* path, std::vector<wchar_t>* wide);
+// MoveFileExW with MOVEFILE_WRITE_THROUGH (it returns once the move is on
+// the disk: Windows has no directory sync to make it durable later), and
+// MOVEFILE_REPLACE_EXISTING unless kRenameNoReplace. ERROR_ACCESS_DENIED
+// on a directory is told apart as POSIX does: EISDIR, ENOTDIR, ENOTEMPTY.
+int32_t rename(const char* from, const char* to, uint32_t flags);
+// DeleteFileW; EISDIR for a directory, as on Linux.
+int32_t unlink(const char* path);
+int32_t mkdir(const char* path);
+// A directory's handle (CreateFileW with FILE_FLAG_BACKUP_SEMANTICS, as
+// open's), or a negative errno (ENOTDIR for a file). Its value is the fd.
+int64_t open_directory(const char* path);
+// fsync of a directory's handle: FlushFileBuffers, where the file system
+// takes it on a directory; where it refuses (NTFS wants write access, which
+// a directory handle opened for reading lacks), 0: every namespace change
+// was already made durable by the call that made it or by NTFS's own log
+// (see the README's "What each OS really guarantees").
+int32_t directory_sync(int32_t fd);
+// True if the handle is a directory's.
+bool is_directory(int32_t fd);
 
 }  // namespace win32
 }  // namespace tigerio

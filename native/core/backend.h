@@ -105,6 +105,9 @@ class Backend {
   // simulated world's virtual fds, which would alias real ones there: such
   // a backend closes the fds its IO still owns when it is destroyed.
   virtual bool fds_are_process_wide() const { return true; }
+  // True if this IO's signal waits hear the process's signals (core/signals.h);
+  // false for a simulated world, whose signals only Simulation.signal sends.
+  virtual bool receives_process_signals() const { return true; }
 
   // Synchronous helpers; each returns the fd (or 0) or a negative errno.
   virtual int listen(const char* host, int port, int backlog, bool reuse_port) = 0;

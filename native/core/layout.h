@@ -114,6 +114,14 @@ constexpr uint32_t kBufferSizeMaxDefault = kBufferSizeMaxLimit;
 constexpr uint32_t kFdsMaxLimit = 1u << 24;
 constexpr uint32_t kFdsMaxDefault = 1u << 16;
 constexpr uint32_t kEventsPerIOMax = 64;
+// processExit's result (a non-negative int32): the exit code (0-255), or
+// kExitSignaled | the number of the signal that killed the process, or
+// kExitUnknown: it exited, and its status was reaped by someone else first.
+constexpr int32_t kExitSignaled = 1 << 8;
+constexpr int32_t kExitUnknown = 1 << 9;
+// An exit code beyond 255 (Windows) is the completion's value (see
+// kCompletionValueFlag): this plus the code, exact in a float64.
+constexpr double kExitCodeWide = 4294967296.0;
 // Timeouts: exact in a JS number (about 104 days).
 constexpr double kTimeoutNsMax = 9007199254740991.0;
 

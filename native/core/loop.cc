@@ -18,7 +18,9 @@ constexpr int64_t kDrainWaitNs = 100'000'000;
 
 uint8_t direction_bit(Direction direction) { return static_cast<uint8_t>(1u << static_cast<uint8_t>(direction)); }
 
-bool makes_fd(OpKind kind) { return kind == OpKind::accept || kind == OpKind::open; }
+bool makes_fd(OpKind kind) {
+  return kind == OpKind::accept || kind == OpKind::open || kind == OpKind::open_directory;
+}
 
 // A read or write on an fd opened with kOpenDirect: its buffer's address,
 // its (clamped) length and its position must be multiples of the direct
@@ -63,6 +65,7 @@ Loop::~Loop() {
   // buffer after the IO is gone. The completions have no one left to see them.
   if (pending_ > 0) cancel_all();
   TIGERIO_ASSERT(pending_ == 0);
+  cancel_signal_waits();  // a subscription may outlive its last wait until the next poll
   if (backend_->fds_are_process_wide()) {
     for (const int32_t fd : fd_owner_take_all(this)) backend_->close(fd, fds_.find(fd));
   }
@@ -124,7 +127,15 @@ void Loop::start(Op* op) {
     case OpKind::event_listen:
       event_listen(op);
       return;
+    case OpKind::signal:
+      signal_wait(op);
+      return;
     case OpKind::open:
+    case OpKind::rename:
+    case OpKind::unlink:
+    case OpKind::mkdir:
+    case OpKind::open_directory:
+    case OpKind::process_exit:
       loose_.push(op);
       op->core_flags |= kOpIssued;
       backend_->issue(op, nullptr);
@@ -191,7 +202,7 @@ void Loop::complete(Op* op, int32_t result) {
     // made for it before the cancel reached it has no one to own it.
     if (makes_fd(op->kind) && result >= 0) backend_->close(result, nullptr);
     result = kErrBadFd;
-  } else if ((flags & kOpQueued) == 0 && op->kind == OpKind::open && (flags & kOpIssued) != 0) {
+  } else if ((flags & kOpQueued) == 0 && op_is_loose(op->kind) && (flags & kOpIssued) != 0) {
     loose_.remove(op);
   }
   if (result == 0 && op->kind == OpKind::connect && (flags & kOpOrphaned) == 0) {
@@ -232,6 +243,16 @@ void Loop::complete_size(Op* op, int64_t size_or_error) {
     return;
   }
   op->args.file_size.size_bytes = size_or_error;
+  complete(op, 0);
+}
+
+void Loop::complete_exit_code(Op* op, uint32_t code) {
+  TIGERIO_ASSERT(op->kind == OpKind::process_exit);
+  if (code <= 255) {
+    complete(op, static_cast<int32_t>(code));
+    return;
+  }
+  op->args.process_exit.code_wide = code;
   complete(op, 0);
 }
 
@@ -296,6 +317,8 @@ bool Loop::cancel(uint32_t slot) {
       return true;
     case OpKind::event_listen:
       return cancel_event_listener(op);
+    case OpKind::signal:
+      return cancel_signal_wait(op);
     case OpKind::close:
       return false;  // runs as soon as the fd's ops have drained
     default:
@@ -375,6 +398,7 @@ void Loop::cancel_all() {
     event.listener = nullptr;
     complete(op, kErrCanceled);
   }
+  cancel_signal_waits();
   drain_backend();
   TIGERIO_ASSERT(pending_ == 0);
   TIGERIO_ASSERT(loose_.empty() && timers_.empty());
@@ -397,6 +421,8 @@ uint32_t Loop::poll(int64_t timeout_ns) {
   // JS calls poll only after dispatching the whole previous batch, so its
   // slots are free for reuse now and not before.
   release_delivered();
+  // The callbacks of the last batch have run: a signal none of them waited for again is no longer listened to.
+  if (signals_lapsing_ != 0) lapse_signals();
   const uint32_t entries = config_.entries;
   // With nothing pending nothing can complete: never block then.
   if (ready_.size() < entries && pending_ > 0) {
@@ -408,6 +434,7 @@ uint32_t Loop::poll(int64_t timeout_ns) {
     fire_timers();
   }
   if (events_signaled_.exchange(false, std::memory_order_acq_rel)) fire_events();
+  if (signals_arrived_.load(std::memory_order_acquire) != 0) fire_signals();
 
   uint32_t count = 0;
   int32_t* words = config_.completions;
@@ -420,6 +447,10 @@ uint32_t Loop::poll(int64_t timeout_ns) {
       TIGERIO_ASSERT(op->result == 0 && op->args.file_size.size_bytes >= 0);
       word |= kCompletionValueFlag;
       config_.completion_values[count] = static_cast<double>(op->args.file_size.size_bytes);
+    } else if (op->kind == OpKind::process_exit && op->result >= 0 && op->args.process_exit.code_wide >= 0) {
+      TIGERIO_ASSERT(op->result == 0);
+      word |= kCompletionValueFlag;
+      config_.completion_values[count] = kExitCodeWide + static_cast<double>(op->args.process_exit.code_wide);
     }
     words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;

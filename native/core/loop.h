@@ -40,6 +40,7 @@ struct LoopConfig {
   int32_t* completions;      // entries * 2 int32 words, shared with JS
   int32_t* state;            // kStateLength int32 words, shared with JS
   double* completion_values;  // entries float64s, shared with JS: wide values (layout.h kCompletionValueFlag)
+  uint32_t file_threads;      // the most threads a backend's file-work pool starts (core/thread_pool.h)
 };
 
 class Loop {
@@ -85,6 +86,9 @@ class Loop {
   // Backends: a fileSize is done. size_or_error >= 0 is the size in bytes
   // (delivered beside the completion, see layout.h), < 0 a negative errno.
   void complete_size(Op* op, int64_t size_or_error);
+  // Backends: a processExit is done with an exit code (any, 32 bits wide, on
+  // Windows): up to 255 as its result, beyond as the completion's value.
+  void complete_exit_code(Op* op, uint32_t code);
   FdTable& fds() { return fds_; }
   // The pending op with this id (a completion backend's user_data), or nullptr.
   Op* find_pending(uint64_t id) {
@@ -117,6 +121,10 @@ class Loop {
   bool event_close(uint32_t handle);
   static bool event_trigger(uint32_t handle);
 
+  // Signals (signals.h): any thread, from the fan-out or a simulated world:
+  // `number` arrived; the waits for it complete at the next poll.
+  void signal_arrived(int32_t number);
+
  private:
   explicit Loop(const LoopConfig& config);
   struct Event {
@@ -138,6 +146,13 @@ class Loop {
   bool cancel_event_listener(Op* op);
   void release_delivered();
   void unregister_events();
+  void signal_wait(Op* op);
+  bool signal_waited(int32_t number) const;
+  void fire_signals();
+  void lapse_signals();
+  void unsubscribe_signal(int32_t number);
+  bool cancel_signal_wait(Op* op);
+  void cancel_signal_waits();
 
   LoopConfig config_;
   std::unique_ptr<Backend> backend_;
@@ -152,6 +167,12 @@ class Loop {
   uint64_t sequence_ = 0;
   Event events_[kEventsPerIOMax];
   std::atomic<bool> events_signaled_{false};
+  // Signals (signals.cc): the pending waits, and bit sets by signal number.
+  OpQueue signal_waits_{};
+  uint64_t signals_subscribed_ = 0;  // in the process-wide table (or, simulated, in the world)
+  uint64_t signals_remembered_ = 0;  // arrived with no wait pending: the next wait completes at once
+  uint64_t signals_lapsing_ = 0;     // the last wait completed: unsubscribed at the next poll without a new one
+  std::atomic<uint64_t> signals_arrived_{0};  // set by signal_arrived, from any thread
 };
 
 }  // namespace tigerio

@@ -36,6 +36,14 @@ enum class OpKind : uint8_t {
   recv_from,
   connect_unix,
   send_file,
+  // The file namespace (appended): no fd of their own; open_directory makes one.
+  rename,
+  unlink,
+  mkdir,
+  open_directory,
+  // Signals and process exits (appended).
+  signal,
+  process_exit,
   count,
 };
 
@@ -44,7 +52,8 @@ inline const char* op_kind_name(OpKind kind) {
   static const char* const names[] = {"accept",    "connect",  "recv",     "send",     "timeout",
                                       "close",     "open",     "read",     "write",    "eventListen",
                                       "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
-                                      "sendTo",    "recvFrom", "connectUnix", "sendFile"};
+                                      "sendTo",    "recvFrom", "connectUnix", "sendFile", "rename",   "unlink",
+                                      "mkdir",     "openDirectory", "signal", "processExit"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -81,6 +90,25 @@ inline Direction op_direction(OpKind kind) {
       return Direction::none;
   }
 }
+
+// The namespace operations and open: they take paths, not an fd, so they
+// wait in no fd queue (the loop's loose list) and run when issued.
+inline bool op_is_path_op(OpKind kind) {
+  switch (kind) {
+    case OpKind::open:
+    case OpKind::rename:
+    case OpKind::unlink:
+    case OpKind::mkdir:
+    case OpKind::open_directory:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The operations with no fd queue of their own (path ops and process
+// exits): the core keeps them on its loose list while the backend has them.
+inline bool op_is_loose(OpKind kind) { return op_is_path_op(kind) || kind == OpKind::process_exit; }
 
 // The socket operations: issued as the head of one of the fd's queues, to
 // the backend's socket path (readiness, an SQE, an overlapped call, the
@@ -194,10 +222,31 @@ struct ConnectUnixArgs {
   const char* path;      // owned by Op::path_storage; may start with NUL (Linux's abstract namespace)
   uint32_t path_length;  // bytes, without a terminating NUL
 };
+// rename, unlink, mkdir, open_directory: paths owned by Op::path_storage.
+struct PathArgs {
+  const char* path;     // NUL-terminated; rename's source
+  const char* target;   // rename's destination, else nullptr
+  uint32_t flags;       // rename: kRenameNoReplace
+  uint32_t mode;        // mkdir: the new directory's permission bits
+};
+// PathArgs::flags for rename: fail with EEXIST instead of replacing `target`.
+constexpr uint32_t kRenameNoReplace = 1u << 0;
 struct SendFileArgs {
   int64_t offset;  // in the file; the file's own position is neither used nor moved
   uint32_t length;
   int32_t file_fd;
+};
+
+struct SignalArgs {
+  int32_t number;  // the OS's signal number (1..kSignalNumberMax), checked by io/ at the call
+};
+struct ProcessExitArgs {
+  int32_t pid;     // > 0
+  int64_t handle;  // the backend's: a pidfd, a process handle; -1 while none
+  // out: -1, or an exit code beyond 255 (Windows' are 32 bits: an NTSTATUS
+  // such as 0xC0000005), set by Loop::complete_exit_code and harvested as
+  // the completion's value, kExitCodeWide + the code.
+  int64_t code_wide;
 };
 
 union OpArgs {
@@ -220,6 +269,9 @@ union OpArgs {
   RecvFromArgs recv_from;
   ConnectUnixArgs connect_unix;
   SendFileArgs send_file;
+  PathArgs path;  // rename, unlink, mkdir, open_directory
+  SignalArgs signal;
+  ProcessExitArgs process_exit;
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");

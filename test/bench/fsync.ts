@@ -8,6 +8,11 @@
 // not counted.
 //
 //   node fsync.js --impl tigerio|fs [--backend B] [--duration 5000] [--dir DIR]
+//   node fsync.js --mode pingpong --backend B [--duration 6000] [--phase-ms 200] [--dir DIR]
+//
+// --mode pingpong: does that loop stall the IO's sockets? A ping-pong's
+// round-trip p99 on one IO, alone and while the same IO, or node:fs,
+// runs the loop (fsync-pingpong.ts).
 //
 // The directory must be on the disk being measured (the default: /var/tmp
 // where it exists, else os.tmpdir()); on tmpfs fdatasync does nothing and
@@ -17,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { IO } from '../../io';
 import { numberFlag, parseFlags, report } from './common';
+import { pingPongUnderDisk } from './fsync-pingpong';
 
 const args = parseFlags(process.argv.slice(2));
 const impl = args.impl ?? 'tigerio';
@@ -84,52 +90,64 @@ function finish(clock: Clock, extra: Record<string, unknown>): void {
 }
 
 preallocate();
-const block = Buffer.alloc(BLOCK_BYTES, 0x5a);
-const clock = new Clock();
-let index = 0;
-const position = (): number => (index++ % REGION_BLOCKS) * BLOCK_BYTES;
-
-if (impl === 'tigerio') {
+if (args.mode === 'pingpong') {
   const backend = args.backend ?? IO.backends()[0];
-  const io = new IO({ backend });
-  let fd = -1;
-  const written = (error: Error | null): void => {
-    if (error) throw error;
-    io.fdatasync(fd, synced);
-  };
-  const synced = (error: Error | null): void => {
-    if (error) throw error;
-    if (clock.tick()) io.write(fd, block, position(), written);
-  };
-  io.open(file, 'r+', undefined, (error, opened) => {
-    if (error) throw error;
-    fd = opened;
-    io.write(fd, block, position(), written);
+  void pingPongUnderDisk(backend, file, REGION_BLOCKS, durationMs, numberFlag(args, 'phase-ms', 200)).then((result) => {
+    fs.rmSync(file, { force: true });
+    report({ ...result, directory, tmpfs: onTmpfs() });
   });
-  io.run();
-  io.close(fd, (error) => {
-    if (error) throw error;
-  });
-  io.run();
-  io.deinit();
-  finish(clock, { backend });
-} else if (impl === 'fs') {
-  const fd = fs.openSync(file, 'r+');
-  const written = (error: Error | null): void => {
-    if (error) throw error;
-    fs.fdatasync(fd, synced);
-  };
-  const synced = (error: Error | null): void => {
-    if (error) throw error;
-    if (clock.tick()) {
-      fs.write(fd, block, 0, BLOCK_BYTES, position(), written);
-    } else {
-      fs.closeSync(fd);
-      finish(clock, {});
-    }
-  };
-  fs.write(fd, block, 0, BLOCK_BYTES, position(), written);
 } else {
-  process.stderr.write(`fsync: unknown --impl ${impl}\n`);
-  process.exit(2);
+  runPairs();
+}
+
+function runPairs(): void {
+  const block = Buffer.alloc(BLOCK_BYTES, 0x5a);
+  const clock = new Clock();
+  let index = 0;
+  const position = (): number => (index++ % REGION_BLOCKS) * BLOCK_BYTES;
+
+  if (impl === 'tigerio') {
+    const backend = args.backend ?? IO.backends()[0];
+    const io = new IO({ backend });
+    let fd = -1;
+    const written = (error: Error | null): void => {
+      if (error) throw error;
+      io.fdatasync(fd, synced);
+    };
+    const synced = (error: Error | null): void => {
+      if (error) throw error;
+      if (clock.tick()) io.write(fd, block, position(), written);
+    };
+    io.open(file, 'r+', undefined, (error, opened) => {
+      if (error) throw error;
+      fd = opened;
+      io.write(fd, block, position(), written);
+    });
+    io.run();
+    io.close(fd, (error) => {
+      if (error) throw error;
+    });
+    io.run();
+    io.deinit();
+    finish(clock, { backend });
+  } else if (impl === 'fs') {
+    const fd = fs.openSync(file, 'r+');
+    const written = (error: Error | null): void => {
+      if (error) throw error;
+      fs.fdatasync(fd, synced);
+    };
+    const synced = (error: Error | null): void => {
+      if (error) throw error;
+      if (clock.tick()) {
+        fs.write(fd, block, 0, BLOCK_BYTES, position(), written);
+      } else {
+        fs.closeSync(fd);
+        finish(clock, {});
+      }
+    };
+    fs.write(fd, block, 0, BLOCK_BYTES, position(), written);
+  } else {
+    process.stderr.write(`fsync: unknown --impl ${impl}\n`);
+    process.exit(2);
+  }
 }

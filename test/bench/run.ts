@@ -287,6 +287,14 @@ async function durableWrites(): Promise<void> {
     });
   });
   if (peer?.tmpfs === true) note(`fsync: ${String(peer.directory)} is tmpfs: fdatasync reaches no disk there`);
+  // Does that loop stall the sockets? Ping-pong round-trip p99 on one IO,
+  // alone and beside the loop (on the same IO, or on node:fs), interleaved.
+  for (const backend of backends) {
+    const result = await nodeChild('fsync.js', ['--mode', 'pingpong', '--backend', backend, '--duration', String(D.fsyncMs * 2)], options);
+    const base = { benchmark: 'ping-pong p99 beside write + fdatasync loop', backend, tigerio: num(result, 'tigerioP99Us'), unit: 'us', higherIsBetter: false };
+    addRow({ ...base, peer: 'tigerio ping-pong, no disk loop', peerFigure: num(result, 'noneP99Us') });
+    addRow({ ...base, peer: 'disk loop on node:fs instead', peerFigure: num(result, 'fsP99Us') });
+  }
 }
 
 async function overhead(): Promise<void> {

@@ -44,6 +44,25 @@ export class IOScope {
     }
   }
 
+  /**
+   * `signal` reaches `io` as if another process had sent it: on a real
+   * backend process.kill of this very process (POSIX only: Windows cannot
+   * send a signal, see signalsCanBeSent); on the simulation, its world's
+   * Simulation.signal.
+   */
+  sendSignal(io: IO, signal: NodeJS.Signals): void {
+    if (this.simulated) {
+      this.simulation().signal(io, signal);
+    } else {
+      process.kill(process.pid, signal);
+    }
+  }
+
+  /** False on Windows: no process can send another a signal there (process.kill terminates it). */
+  get signalsCanBeSent(): boolean {
+    return this.simulated || process.platform !== 'win32';
+  }
+
   /** A new IO on this scope's backend; deinitialized after the current test. */
   create(options: Omit<IOOptions, 'backend'> = {}): IO {
     let io: IO;
