@@ -162,13 +162,14 @@ void ReadinessBackend::retry(FdEntry& entry, Direction direction, int error) {
   // here nothing else is in flight: a readiness op waits only for its event.
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0 && op->state == OpState::pending);
   if (op_is_file_op(op->kind)) return;  // done at issue
-  int32_t result = attempt(op);
-  // A socket error the poller already took (kqueue's fflags): a connect
-  // still "in progress", or a recv that now reads end of stream, fails with it.
-  if (error != 0 && ((result == kErrAgain && op->kind == OpKind::connect) ||
-                     (result == 0 && op->kind == OpKind::recv))) {
-    result = -error;
-  }
+  // A connect the poller saw fail (kqueue's EV_EOF, with the socket's error
+  // in fflags, on macOS and the BSDs as in libkqueue) failed with that error:
+  // no syscall needs to ask again. Asking again could not even tell, where
+  // the kqueue took SO_ERROR to fill fflags (libkqueue does): Linux's
+  // connect() then answers ECONNABORTED for any failure.
+  int32_t result = error != 0 && op->kind == OpKind::connect ? -error : attempt(op);
+  // A recv that reads end of stream after the poller took the socket's error fails with it.
+  if (error != 0 && result == 0 && op->kind == OpKind::recv) result = -error;
   if (result == kErrAgain) return;
   if (op->kind == OpKind::recv) note_recv(op, entry.backend_state<FdState>(), result);
   // The core issues the fd's next op at once, which tries its syscall: the

@@ -85,8 +85,9 @@ status=0
 # The package tests (test/package/) are left out: they pack and npm-install
 # the package and run npm, tsc and a compiler, none of which is the addon
 # under the sanitizers; the plain `npm test` runs them.
-# A hang guard for the whole run; mocha's own timeouts catch a single test.
-timeout --kill-after=10 1200 node node_modules/mocha/bin/mocha.js --timeout 60000 \
+# A hang guard for the whole run; mocha's own timeouts catch a single test,
+# the watchdog (test/watchdog/main.ts) a test blocked in native code.
+timeout --kill-after=10 1200 node dist/test/watchdog/main.js --timeout 60000 \
   --ignore 'dist/test/package/**' ${TIGERIO_ASAN_MOCHA_ARGS:-} "$@" || status=$?
 unset LD_PRELOAD
 echo "asan: mocha exited with status $status"

@@ -1,7 +1,7 @@
 // `npm run soak`: the sample server under load for a bounded time, then a
 // check that it gave back what it took. Not part of `npm test`.
 //
-//   node dist/test/reliability/soak.js [--seconds 60] [--rounds 4] [--backend NAME]
+//   node dist/test/reliability/soak.js [--seconds 60] [--rounds 32] [--backend NAME] [--margin-mib 2]
 //
 // Each round, against 127.0.0.1 only and all at once: wrk (keep-alive
 // load), clients that open a connection per request (Connection: close),
@@ -9,23 +9,30 @@
 // trickle a request a few bytes at a time (some finish, some are cut off
 // by the header timeout). Between rounds every client is gone; the server's
 // /proc/<pid>/fd count and RSS are sampled once its timeouts have closed
-// what was left.
+// what was left. Each round's load lasts (seconds - 5) / rounds - 5
+// seconds, at least 3.
 //
 // Verdicts (exit 1 on either), neither of them a timing threshold:
 // - fds: after every round the count returns to the baseline taken after
 //   the warm-up. We poll for up to 15 s only so that the server's own
 //   idle/header timeouts (1-2 s here) can close lingering connections; a
 //   leaked fd never comes back, however long we wait.
-// - RSS: V8's heap and malloc arenas grow during the first rounds and then
-//   plateau; a leak of per-connection state grows with the number of
-//   connections served. So the growth from the end of round 1 to the end of
-//   the last round must stay under max(64 MiB, 2 KiB per connection served
-//   in between): generous for a heap that breathes, far below what any
-//   per-connection leak over tens of thousands of connections shows.
+// - RSS plateaus (support/plateau.ts): after the first quarter of the
+//   rounds (warm-up), the highest RSS of the later half of the rest may
+//   exceed the highest of the earlier half by --margin-mib at most. A heap
+//   that breathes falls back between its peaks; a leak lifts the later peak
+//   by the leak times the connections served. The run prints the smallest
+//   leak per connection it could show (the margin over the later half's
+//   connections): it needs enough rounds, and connections, for that.
+// TIGERIO_SOAK_PLANTED_LEAK_BYTES=N plants a leak of N bytes per accepted
+// connection in the server (support/planted-leak.ts, test code only), to
+// show that the check fails on one.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { startServer, type ServerProcess } from '../server/support';
+import { judgePlateau, plateauRoundsMin, type RoundSample } from './support/plateau';
 
 const HOST = '127.0.0.1';
 const REQUEST = 'GET / HTTP/1.1\r\nHost: soak\r\n\r\n';
@@ -146,26 +153,37 @@ async function waitForFds(pid: number, baseline: number, ms: number): Promise<nu
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   let seconds = 60;
-  let rounds = 4;
+  let rounds = 32;
+  let marginMiB = 2;
   const extra: string[] = [];
   for (let i = 0; i < args.length; i += 2) {
     if (args[i] === '--seconds') seconds = Number(args[i + 1]);
     else if (args[i] === '--rounds') rounds = Number(args[i + 1]);
+    else if (args[i] === '--margin-mib') marginMiB = Number(args[i + 1]);
     else if (args[i] === '--backend') extra.push('--backend', args[i + 1]);
     else {
       console.error(`soak: unknown argument ${args[i]}`);
       return 2;
     }
   }
+  if (!Number.isInteger(rounds) || rounds < plateauRoundsMin) {
+    console.error(`soak: --rounds must be an integer >= ${plateauRoundsMin} (warm-up, then two halves to compare)`);
+    return 2;
+  }
   const wrkPath = spawnSync('bash', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
   if (wrkPath === '') console.log('soak: wrk not found (apt-get install wrk); running without it');
   // Load time per round: what is left of the budget after warm-up and drains (~5 s a round).
   const loadSeconds = Math.max(3, Math.floor((seconds - 5) / rounds) - 5);
 
-  const server: ServerProcess = await startServer([
-    '--port', '0', '--threads', '2', '--quiet',
-    '--header-timeout-ms', '1000', '--idle-timeout-ms', '1000', '--send-timeout-ms', '2000', ...extra,
-  ]);
+  const plantedLeak = process.env.TIGERIO_SOAK_PLANTED_LEAK_BYTES;
+  if (plantedLeak !== undefined) console.log(`soak: a leak of ${plantedLeak} B per accepted connection is planted in the server (test build)`);
+  const server: ServerProcess = await startServer(
+    [
+      '--port', '0', '--threads', '2', '--quiet',
+      '--header-timeout-ms', '1000', '--idle-timeout-ms', '1000', '--send-timeout-ms', '2000', ...extra,
+    ],
+    { nodeArgs: plantedLeak === undefined ? [] : ['--require', path.join(__dirname, 'support', 'planted-leak.js')] },
+  );
   const pid = server.child.pid!;
   const port = server.port;
   console.log(`soak: server pid ${pid} on port ${port}; ${rounds} rounds of ${loadSeconds} s`);
@@ -193,8 +211,7 @@ async function main(): Promise<number> {
       return fdCount(pid);
     });
     console.log(`soak: baseline ${baselineFds} fds, RSS ${(rssKiB(pid) / 1024).toFixed(1)} MiB`);
-    let rssAfterFirst = 0;
-    let connectionsSinceFirst = 0;
+    const samples: RoundSample[] = [];
     for (let round = 1; round <= rounds; round++) {
       const c = await runRound(loadSeconds);
       const peakFds = fdCount(pid);
@@ -208,18 +225,19 @@ async function main(): Promise<number> {
         console.error(`soak: FAIL: ${fds - baselineFds} fds still open 15 s after round ${round} (leaked)`);
         status = 1;
       }
-      if (round === 1) rssAfterFirst = rss;
-      else connectionsSinceFirst += c.connections;
+      samples.push({ rssKiB: rss, connections: c.connections });
       if (server.child.exitCode !== null) throw new Error(`the server exited (${server.child.exitCode}): ${server.stderr()}`);
     }
-    if (rounds > 1) {
-      const growthKiB = rssKiB(pid) - rssAfterFirst;
-      const boundKiB = Math.max(64 * 1024, 2 * connectionsSinceFirst);
-      console.log(`soak: RSS growth after round 1: ${(growthKiB / 1024).toFixed(1)} MiB over ${connectionsSinceFirst} connections (bound ${(boundKiB / 1024).toFixed(1)} MiB)`);
-      if (growthKiB > boundKiB) {
-        console.error('soak: FAIL: RSS keeps growing with the connections served (a leak)');
-        status = 1;
-      }
+    const mib = (kib: number): string => (kib / 1024).toFixed(1);
+    const verdict = judgePlateau(samples, marginMiB * 1024);
+    console.log(
+      `soak: RSS plateau: after ${verdict.warmupRounds} warm-up rounds, the earlier half peaks at ${mib(verdict.earlierPeakKiB)} MiB, ` +
+        `the later half at ${mib(verdict.laterPeakKiB)} MiB (${verdict.riseKiB >= 0 ? '+' : ''}${mib(verdict.riseKiB)} MiB, margin ${marginMiB} MiB); ` +
+        `the later half served ${verdict.laterConnections} connections, so a leak of ${verdict.detectableLeakBytes} B or more per connection would show`,
+    );
+    if (!verdict.ok) {
+      console.error('soak: FAIL: RSS still rises after the warm-up: the later rounds peak higher than the earlier ones (a leak)');
+      status = 1;
     }
   } finally {
     const exit = await server.stop('SIGTERM', 15_000).catch((error: Error) => {

@@ -42,14 +42,15 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `node dist/server/main.js ...args` (optionally through bash with a
- * prefix such as `ulimit -n 64`) and waits for the startup line.
+ * Runs `node [nodeArgs] dist/server/main.js ...args` (optionally through
+ * bash with a prefix such as `ulimit -n 64`) and waits for the startup line.
  */
-export async function startServer(args: string[], options: { shellPrefix?: string } = {}): Promise<ServerProcess> {
+export async function startServer(args: string[], options: { shellPrefix?: string; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
+  const nodeArgs = options.nodeArgs ?? [];
   const child =
     options.shellPrefix === undefined
-      ? spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('bash', ['-c', `${options.shellPrefix} && exec "$0" "$@"`, process.execPath, MAIN, ...args], {
+      ? spawn(process.execPath, [...nodeArgs, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `${options.shellPrefix} && exec "$0" "$@"`, process.execPath, ...nodeArgs, MAIN, ...args], {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
   running.add(child);

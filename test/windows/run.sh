@@ -37,8 +37,9 @@ excluded='accept-mode reuseport|running out of file descriptors|1,000 concurrent
 
 mkdir -p "$(dirname "$output")"
 status=0
-# A hang guard for the whole run; mocha's own timeouts catch a single test.
-timeout --kill-after=10 900 wine "$root/.wine-cache/node-win/bin/node.exe" node_modules/mocha/bin/mocha.js \
+# A hang guard for the whole run; mocha's own timeouts catch a single test,
+# the watchdog (test/watchdog/main.ts, in Linux's node) a blocked one.
+timeout --kill-after=10 900 node dist/test/watchdog/main.js --launch wine --launch "$root/.wine-cache/node-win/bin/node.exe" \
   --grep "$excluded" --invert --ignore 'dist/test/package/**' "$@" \
   > "$output" 2>&1 < /dev/null || status=$?
 cat "$output"
