@@ -447,6 +447,23 @@ export class IO {
     orThrow(native.shutdown(fd, bits), 'shutdown');
   }
 
+  /**
+   * Corks a TCP socket, synchronously: while `on`, the kernel holds back
+   * partial segments, so that a response head and the body after it
+   * (a `sendFile`, several sends) leave in full segments; `false` sends
+   * what it held at once. Linux `TCP_CORK`, FreeBSD/OpenBSD/NetBSD
+   * `TCP_NOPUSH`; on Windows and macOS (whose `TCP_NOPUSH` keeps the held
+   * tail after it is cleared) the fd is checked and nothing is held.
+   * Sends submitted before the call reach the kernel before it.
+   * @throws IOError (`EBADF`, `ENOTSOCK`, `ENOTSUP` for a socket that is not TCP), TypeError.
+   */
+  setCork(fd: number, on: boolean): void {
+    const native = this.synced('setCork');
+    checkFd(fd);
+    if (typeof on !== 'boolean') throw new TypeError(`tigerio: on must be a boolean, got ${describe(on)}`);
+    orThrow(native.setCork(fd, on), 'setsockopt');
+  }
+
   // ---- Operations ------------------------------------------------------------
 
   /** Accepts a connection on a listening fd. Result: the new socket's fd (non-blocking, TCP_NODELAY). */

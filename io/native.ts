@@ -31,6 +31,8 @@ export interface NativeIO {
   remoteAddress(fd: number): [string, number, number];
   /** how: 1 send, 2 receive, 3 both. Returns 0 or a negative errno. */
   shutdown(fd: number, how: number): number;
+  /** Returns 0 or a negative errno. */
+  setCork(fd: number, on: boolean): number;
   eventOpen(): number;
   eventClose(handle: number): void;
   // Datagram and Unix-socket synchronous helpers: an fd (or 0), or a negative errno.

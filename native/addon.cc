@@ -147,6 +147,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::LocalAddress>("localAddress"),
                            InstanceMethod<&NativeIO::RemoteAddress>("remoteAddress"),
                            InstanceMethod<&NativeIO::Shutdown>("shutdown"),
+                           InstanceMethod<&NativeIO::SetCork>("setCork"),
                            InstanceMethod<&NativeIO::UdpSocket>("udpSocket"),
                            InstanceMethod<&NativeIO::Bind>("bind"),
                            InstanceMethod<&NativeIO::ListenUnix>("listenUnix"),
@@ -667,6 +668,14 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     }
     const int bits = static_cast<int>(how);
     return Napi::Number::New(info.Env(), loop_->shutdown(fd, (bits & 1) != 0, (bits & 2) != 0));
+  }
+
+  // setCork(fd, on): 0 or a negative errno.
+  Napi::Value SetCork(const Napi::CallbackInfo& info) {
+    int32_t fd = 0;
+    if (!Live(info.Env()) || !FdArg(info, 0, &fd)) return info.Env().Undefined();
+    if (!info[1].IsBoolean()) return ThrowType(info.Env(), "on must be a boolean");
+    return Napi::Number::New(info.Env(), loop_->set_cork(fd, info[1].As<Napi::Boolean>().Value()));
   }
 
   // ---- Datagram and Unix-socket synchronous helpers: an fd (or 0) or a negative errno ----

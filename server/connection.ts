@@ -14,7 +14,8 @@
 // bytes with io.sendFile (the kernel copies the file to the socket; none
 // pass through JavaScript), one sendFile after another until the range is
 // sent; later pipelined requests wait until then, which keeps responses in
-// request order.
+// request order. The socket is corked (io.setCork) from the head to the
+// file's last byte, so that no short segment leaves in between.
 //
 // Timeouts: no timer per connection. Each state sets `deadline`; the
 // worker's TimeoutQueue (timeouts.ts: one heap, one io.timeout) looks at the
@@ -358,6 +359,19 @@ export class Connection implements Responder, TimeoutEntry {
     this.fileFd = file.fd;
     this.filePosition = start;
     this.fileRemaining = length;
+    // Corked from the head to the file's last byte, as nginx's tcp_nopush:
+    // the head leaves in the file's first segment and every sendFile's tail
+    // waits for the next one's bytes instead of going as a short segment.
+    this.setCork(true);
+  }
+
+  /** Corks or uncorks the socket. Only an optimization: a socket that refuses (the peer reset it) is left as it is. */
+  private setCork(on: boolean): void {
+    try {
+      this.io.setCork(this.fd, on);
+    } catch {
+      // The send or sendFile that follows reports what went wrong.
+    }
   }
 
   /** The file's next bytes, from the kernel straight to the socket (after the head: the send queue keeps them in order). */
@@ -385,6 +399,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.fileRemaining -= n;
     this.lastProgress = this.host.nowMs();
     if (this.fileRemaining === 0) {
+      this.setCork(false); // the file's last segment leaves now
       this.closeFile();
       this.busy = false;
       this.process();

@@ -430,6 +430,13 @@ class IocpBackend final : public Backend, public IocpWaiter {
     TIGERIO_ASSERT(send || receive);
     return win32::shutdown(fd, send, receive);
   }
+  // Windows has no TCP_CORK or TCP_NOPUSH (and Nagle is no cork: it sends
+  // a partial segment whenever nothing is unacknowledged): the call checks
+  // the fd as every backend does and holds nothing back.
+  int set_cork(int fd, bool on) override {
+    (void)on;
+    return win32::check_tcp_socket(fd, file_known(fd));
+  }
   int32_t refuse_self_connection(int fd, const AddressStorage& target) override {
     return win32::refuse_self_connection(fd, target);
   }

@@ -374,6 +374,47 @@ int shutdown(int fd, bool send, bool receive) {
   return ::shutdown(fd, how) == 0 ? 0 : error_result();
 }
 
+namespace {
+
+// A TCP option refused because the socket is no TCP socket: Linux says
+// ENOPROTOOPT for UDP and EOPNOTSUPP for a Unix socket, the BSDs either;
+// every backend says ENOTSUP (on macOS EOPNOTSUPP is another number).
+int32_t not_tcp_as_not_supported(int32_t error) {
+  return error == -ENOPROTOOPT || error == -EOPNOTSUPP ? -ENOTSUP : error;
+}
+
+}  // namespace
+
+int set_cork(int fd, bool on) {
+#if defined(TCP_CORK)
+  // Linux: clearing TCP_CORK sends the partial segment it held at once.
+  const int value = on ? 1 : 0;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof(value)) == 0) return 0;
+  return not_tcp_as_not_supported(error_result());
+#elif defined(TCP_NOPUSH) && !defined(__APPLE__)
+  // FreeBSD, OpenBSD, NetBSD: clearing TCP_NOPUSH calls tcp_output, which
+  // sends what it held.
+  const int value = on ? 1 : 0;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NOPUSH, &value, sizeof(value)) == 0) return 0;
+  return not_tcp_as_not_supported(error_result());
+#else
+  // macOS: xnu's tcp_ctloutput clears TCP_NOPUSH without calling
+  // tcp_output, so the partial segment it held waits for the next send, an
+  // ACK, or the persist timer (5 s at least): an uncorked response tail
+  // could stall that long. There, as on Windows, the call only checks that
+  // fd is a TCP socket (a read of the option answers that) and holds nothing.
+  (void)on;
+  int value = 0;
+  socklen_t size = sizeof(value);
+#if defined(TCP_NOPUSH)
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_NOPUSH, &value, &size) == 0) return 0;
+#else
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0) return 0;
+#endif
+  return not_tcp_as_not_supported(error_result());
+#endif
+}
+
 int address(int fd, bool peer, char* out, size_t out_size, int* port, int* family) {
   sockaddr_storage storage{};
   socklen_t size = sizeof(storage);

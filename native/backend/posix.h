@@ -55,6 +55,8 @@ int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
+// Corks or uncorks a TCP socket (Backend::set_cork): 0 or a negative errno.
+int set_cork(int fd, bool on);
 // Backend::refuse_self_connection, POSIX's.
 int32_t refuse_self_connection(int fd, const AddressStorage& target);
 
@@ -111,6 +113,7 @@ class PosixBackend : public Backend {
   int socket(bool ipv6) override;
   int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) override;
   int shutdown(int fd, bool send, bool receive) override { return posix::shutdown(fd, send, receive); }
+  int set_cork(int fd, bool on) override { return posix::set_cork(fd, on); }
   int udp_socket(bool ipv6) override { return posix::udp_socket(ipv6); }
   int bind(int fd, const char* host, int port) override { return posix::bind(fd, host, port); }
   int listen_unix(const char* path, uint32_t path_length, int backlog) override {

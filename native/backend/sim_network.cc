@@ -309,6 +309,14 @@ int Network::shutdown(uint32_t index, bool send, bool receive) {
   return 0;
 }
 
+int Network::set_cork(uint32_t index, bool on) {
+  Socket& socket = sockets_[index];
+  TIGERIO_ASSERT(socket.state != Socket::free);
+  if (socket.kind != Socket::tcp) return kNotSupported;
+  socket.corked = on;
+  return 0;
+}
+
 void Network::issue(Op* op, uint32_t index) {
   Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state != Socket::free);

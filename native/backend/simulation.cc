@@ -346,6 +346,13 @@ int SimulationBackend::shutdown(int fd, bool send, bool receive) {
   return world_->network().shutdown(object->index, send, receive);
 }
 
+int SimulationBackend::set_cork(int fd, bool on) {
+  sim::Object* object = world_->fd_find(fd);
+  if (object == nullptr) return sim::kBadFd;
+  if (object->type != sim::Object::socket) return sim::kNotSocket;
+  return world_->network().set_cork(object->index, on);
+}
+
 std::unique_ptr<Backend> create_simulation_backend(const std::string& name, Loop* loop, int* error) {
   TIGERIO_ASSERT(loop != nullptr && error != nullptr);
   const std::string prefix = "simulation:";

@@ -43,6 +43,7 @@ class SimulationBackend final : public Backend {
   int socket(bool ipv6) override;
   int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family) override;
   int shutdown(int fd, bool send, bool receive) override;
+  int set_cork(int fd, bool on) override;
   int udp_socket(bool ipv6) override;
   int bind(int fd, const char* host, int port) override;
   int listen_unix(const char* path, uint32_t path_length, int backlog) override;

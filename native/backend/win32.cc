@@ -314,6 +314,19 @@ int shutdown(int fd, bool send, bool receive) {
   return error == WSAENOTSOCK ? kErrBadFd : map_error(static_cast<DWORD>(error));
 }
 
+int32_t check_tcp_socket(int fd, bool known_file) {
+  TIGERIO_ASSERT(fd >= 0);
+  WSAPROTOCOL_INFOW info;
+  int size = sizeof(info);
+  if (::getsockopt(as_socket(fd), SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &size) != 0) {
+    const int error = ::WSAGetLastError();
+    if (error == WSAENOTSOCK) return known_file ? kErrNotSocket : kErrBadFd;
+    return map_error(static_cast<DWORD>(error));
+  }
+  const bool ip = info.iAddressFamily == AF_INET || info.iAddressFamily == AF_INET6;
+  return ip && info.iProtocol == IPPROTO_TCP ? 0 : kErrNotSupported;
+}
+
 int32_t refuse_self_connection(int fd, const AddressStorage& target) {
   TIGERIO_ASSERT(fd >= 0);
   TIGERIO_ASSERT(target.length >= 1 && target.length <= sizeof(target.bytes));

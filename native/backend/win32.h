@@ -109,6 +109,10 @@ int listen(const char* host, int port, int backlog, bool reuse_port);
 int socket(bool ipv6);
 int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
 int shutdown(int fd, bool send, bool receive);
+// Backend::set_cork's checks, for an OS with no TCP_CORK: 0 for a TCP
+// socket; ENOTSUP for another socket; ENOTSOCK for a file the IO knows
+// (`known_file`), EBADF for any other handle that is no socket.
+int32_t check_tcp_socket(int fd, bool known_file);
 // Linux's answer to an address of the other family than an IP socket's
 // (EAFNOSUPPORT for IPv6 on IPv4, EINVAL for IPv4 on IPv6), so that every
 // backend gives it (Winsock's own differs); 0 if the families agree, or the

@@ -144,6 +144,11 @@ class Backend {
   virtual int listen_unix(const char* path, uint32_t path_length, int backlog);
   // A non-blocking Unix stream socket for connect_unix.
   virtual int unix_socket();
+  // Holds back partial segments of a TCP socket while `on` (Linux
+  // TCP_CORK, the BSDs' TCP_NOPUSH); off sends what was held. 0, EBADF,
+  // ENOTSOCK, or ENOTSUP for a socket that is not TCP. A backend whose OS
+  // has no such option checks the fd the same way and does nothing.
+  virtual int set_cork(int fd, bool on);
 
  protected:
   explicit Backend(Loop* loop) : loop_(loop) {}

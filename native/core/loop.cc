@@ -627,11 +627,20 @@ int Backend::udp_socket(bool) { return kErrNotSupported; }
 int Backend::bind(int, const char*, int) { return kErrNotSupported; }
 int Backend::listen_unix(const char*, uint32_t, int) { return kErrNotSupported; }
 int Backend::unix_socket() { return kErrNotSupported; }
+int Backend::set_cork(int, bool) { return kErrNotSupported; }
 
 int Loop::shutdown(int fd, bool send, bool receive) {
   TIGERIO_ASSERT(send || receive);
   backend_->submit();  // a send submitted before the shutdown goes first
   return backend_->shutdown(fd, send, receive);
+}
+
+int Loop::set_cork(int fd, bool on) {
+  // Sends submitted before the call reach the kernel first, as for
+  // shutdown(): corking holds back only what is sent after it, and
+  // uncorking pushes out everything before it.
+  backend_->submit();
+  return backend_->set_cork(fd, on);
 }
 
 }  // namespace tigerio

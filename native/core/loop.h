@@ -126,6 +126,7 @@ class Loop {
   int socket(bool ipv6);
   int address(int fd, bool peer, char* address, size_t address_size, int* port, int* family);
   int shutdown(int fd, bool send, bool receive);
+  int set_cork(int fd, bool on);
   int udp_socket(bool ipv6);
   int bind(int fd, const char* host, int port);
   int listen_unix(const char* path, uint32_t path_length, int backlog);

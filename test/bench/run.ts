@@ -752,35 +752,69 @@ async function sendfile(): Promise<void> {
     return match ? Number(match[1]) : null;
   };
   const fileLoad: WrkLoad = { pipelined: false, connections: STATIC_CONNECTIONS, urlPath: '/file.bin', rejectErrors: true };
-  const measure = async (name: string, start: () => Promise<Server>): Promise<number | null> =>
-    (await measureHttp(name, wrk, start, fileLoad)).requestsPerSecond;
-  let nginxFigure: number | null = null;
+  const contenders: { name: string; start: () => Promise<Server> }[] = [];
   if (nginx !== null) {
     const dir = fs.mkdtempSync(path.join(tmp, 'nginx-static-'));
-    nginxFigure = await measure('nginx sendfile on', async () => {
-      const port = await freePort();
-      fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxStaticConfig(dir, root, port));
-      return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
+    contenders.push({
+      name: 'nginx',
+      start: async () => {
+        const port = await freePort();
+        fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxStaticConfig(dir, root, port));
+        return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
+      },
     });
   }
+  const sendFileServer = (backend: string, cork: boolean) => () =>
+    startServer('node', [path.join(HERE, 'sendfile-server.js'), '--backend', backend, '--file', file, '--cork', String(cork)], portFromLine);
   for (const backend of backends) {
-    const figure = await measure(`tigerio sendFile ${backend}`, () =>
-      startServer('node', [path.join(HERE, 'sendfile-server.js'), '--backend', backend, '--file', file], portFromLine));
-    addRow({
-      benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, io.sendFile server`, backend, tigerio: figure,
-      unit: 'req/s', higherIsBetter: true, peer: 'nginx, 1 worker, sendfile on', peerFigure: nginxFigure,
-    });
+    contenders.push({ name: `sendFile ${backend}`, start: sendFileServer(backend, true) });
     // The sample server (--root, 1 thread): the same file through its parser, root checks, validators and sendFile.
-    const sample = await measure(`tigerio sample server ${backend}`, () =>
-      startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet', '--root', root],
-        (stdout) => {
-          const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-          return match ? Number(match[1]) : null;
-        }));
-    addRow({
-      benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, sample server --root, 1 thread`, backend, tigerio: sample,
-      unit: 'req/s', higherIsBetter: true, peer: 'nginx, 1 worker, sendfile on', peerFigure: nginxFigure,
+    contenders.push({
+      name: `sample ${backend}`,
+      start: () =>
+        startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet', '--root', root],
+          (stdout) => {
+            const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+            return match ? Number(match[1]) : null;
+          }),
     });
+    // What the cork is worth: the same server never corked.
+    contenders.push({ name: `sendFile ${backend} uncorked`, start: sendFileServer(backend, false) });
+  }
+  // Rounds interleaved, as for hello: a disturbance from other load hits
+  // one server in one round, not one server in every round.
+  const figures = new Map<string, HttpFigure[]>();
+  for (let round = 1; round <= D.httpRounds; round++) {
+    if (D.httpRounds > 1) process.stdout.write(`bench: sendfile round ${round} of ${D.httpRounds}\n`);
+    for (const c of contenders) {
+      const figure = await measureHttp(`static ${c.name}`, wrk, c.start, fileLoad);
+      figures.set(c.name, [...(figures.get(c.name) ?? []), figure]);
+    }
+  }
+  const fig = (name: string): number | null => median((figures.get(name) ?? []).map((f) => f.requestsPerSecond));
+  const cpu = (name: string): number | null => median((figures.get(name) ?? []).map((f) => f.serverCpuUs));
+  const each = (name: string): string =>
+    (figures.get(name) ?? []).map((f) => (f.requestsPerSecond === null ? 'n/a' : f.requestsPerSecond.toFixed(0))).join(', ');
+  if (D.httpRounds > 1) note(`static file: each figure is the median of ${D.httpRounds} interleaved rounds of wrk -t1 -c${STATIC_CONNECTIONS} -d${D.wrkSeconds}s`);
+  note(`static file rounds, req/s: ${contenders.map((c) => `${c.name} ${each(c.name)}`).join('; ')}`);
+  const peer = { unit: 'req/s', higherIsBetter: true, peer: 'nginx, 1 worker, sendfile on, tcp_nopush on', peerFigure: fig('nginx') };
+  for (const backend of backends) {
+    addRow({ benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, io.sendFile server, corked`, backend, tigerio: fig(`sendFile ${backend}`), ...peer });
+    addRow({ benchmark: `HTTP 8 MiB static file, wrk -t1 -c${STATIC_CONNECTIONS}, sample server --root, 1 thread`, backend, tigerio: fig(`sample ${backend}`), ...peer });
+    addRow({
+      benchmark: `HTTP 8 MiB static file, io.sendFile server, corked`, backend, tigerio: fig(`sendFile ${backend}`), unit: 'req/s',
+      higherIsBetter: true, peer: 'the same, never corked', peerFigure: fig(`sendFile ${backend} uncorked`),
+    });
+  }
+  // The CPU each server spent per 8 MiB response (user + system, all its threads).
+  for (const backend of backends) {
+    for (const [what, name] of [['io.sendFile server', `sendFile ${backend}`], ['sample server', `sample ${backend}`]]) {
+      if (cpu(name) === null) continue;
+      addRow({
+        benchmark: `HTTP 8 MiB static file, server CPU per response, ${what}`, backend, tigerio: cpu(name), unit: 'us/req',
+        higherIsBetter: false, peer: 'nginx, 1 worker, sendfile on, tcp_nopush on', peerFigure: cpu('nginx'),
+      });
+    }
   }
 }
 

@@ -2,9 +2,12 @@
 // server on one thread that answers every request head ("\r\n\r\n") with
 // one file, its body sent by io.sendFile (the kernel copies the file to the
 // socket; no byte passes through JavaScript). No parser and no routing: the
-// I/O layer alone, as nginx's `sendfile on` serves a static file.
+// I/O layer alone, as nginx's `sendfile on` serves a static file; and, as
+// its `tcp_nopush on`, the socket is corked from the head to the file's
+// last byte (io.setCork).
 //
-//   node sendfile-server.js --backend epoll --file /tmp/x/file.bin
+//   node sendfile-server.js --backend epoll --file /tmp/x/file.bin [--cork false]
+// (--cork false: never corked, to measure what the cork is worth)
 // Prints `listening PORT` once it accepts; exits on SIGTERM.
 import * as fs from 'node:fs';
 import { IO, type IOError } from '../../io';
@@ -15,6 +18,7 @@ const backend = args.backend ?? IO.backends()[0];
 if (args.file === undefined) throw new Error('--file is required');
 const filePath = args.file;
 const fileBytes = fs.statSync(filePath).size;
+const cork = args.cork !== 'false';
 
 const io = new IO({ backend });
 io.attach();
@@ -68,6 +72,7 @@ class Connection {
     this.pending--;
     this.headSent = 0;
     this.bodySent = 0;
+    if (cork) io.setCork(this.fd, true);
     this.sendHead();
   }
 
@@ -88,6 +93,7 @@ class Connection {
         this.sendBody();
         return;
       }
+      if (cork) io.setCork(this.fd, false);
       this.sending = false;
       if (this.pending > 0) this.answer();
     });
