@@ -12,6 +12,7 @@
       "native/core/loop.cc",
       "native/core/events.cc",
       "native/core/fd_owners.cc",
+      "native/core/buffer_pools.cc",
       "native/backend/registry.cc",
       "native/backend/ip_address.cc",
       "native/backend/simulation.cc",
@@ -35,7 +36,8 @@
           "native/backend/posix.cc",
           "native/backend/readiness.cc",
           "native/backend/epoll.cc",
-          "native/backend/io_uring.cc"
+          "native/backend/io_uring.cc",
+          "native/backend/io_uring_buffers.cc"
         ]
       }],
       ["OS=='linux' and tigerio_kqueue_prefix!=''", {

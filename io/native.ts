@@ -38,6 +38,10 @@ export interface NativeIO {
   bind(fd: number, host: string, port: number): number;
   listenUnix(path: string, backlog: number): number;
   unixSocket(): number;
+  /** A buffer pool over `memory` (count * size bytes): its id. */
+  poolCreate(memory: ArrayBuffer, count: number, size: number): number;
+  /** Gives lent buffer `index` of pool `id` back: false if it is not lent (nothing changes then). */
+  poolRelease(id: number, index: number): boolean;
 }
 
 export interface NativeIOConstructor {
@@ -56,7 +60,7 @@ export interface NativeIOConstructor {
 }
 
 /** What an operation keeps beside its submission record, by slot: its buffer, host or path. */
-export type Side = ArrayBufferView | string | undefined;
+export type Side = ArrayBufferView | string | object | undefined;
 
 /** Numbers the TypeScript and C++ layers share; defined once, in native/core/layout.h. */
 export interface NativeLayout {
@@ -76,6 +80,10 @@ export interface NativeLayout {
   fdsMaxDefault: number;
   /** Cross-thread events one IO may have open at once. */
   eventsPerIOMax: number;
+  /** Buffer pools one IO holds at most. */
+  poolsPerIOMax: number;
+  /** Buffers one pool holds at most. */
+  poolBuffersMax: number;
   /** The longest timeout in nanoseconds (2^53 - 1: exact in a JS number). */
   timeoutNsMax: number;
   /** A completion's first word holds the operation kind from this bit up. */

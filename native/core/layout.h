@@ -114,6 +114,11 @@ constexpr uint32_t kBufferSizeMaxDefault = kBufferSizeMaxLimit;
 constexpr uint32_t kFdsMaxLimit = 1u << 24;
 constexpr uint32_t kFdsMaxDefault = 1u << 16;
 constexpr uint32_t kEventsPerIOMax = 64;
+// Buffer pools (recvPooled): pools per IO, buffers per pool (a buffer id is
+// 16 bits in io_uring's provided-buffer rings, and a ring's size a power of
+// two up to 32768).
+constexpr uint32_t kPoolsPerIOMax = 64;
+constexpr uint32_t kPoolBuffersMax = 1u << 15;
 // Timeouts: exact in a JS number (about 104 days).
 constexpr double kTimeoutNsMax = 9007199254740991.0;
 

@@ -45,6 +45,7 @@ Loop::Loop(const LoopConfig& config)
   TIGERIO_ASSERT(config.completions != nullptr && config.state != nullptr && config.completion_values != nullptr);
   config_.state[kStateInflight] = 0;
   config_.state[kStateUndelivered] = 0;
+  pools_.reserve(kPoolsPerIOMax);
 }
 
 std::unique_ptr<Loop> Loop::create(const std::string& backend, const LoopConfig& config, BackendFactory factory,
@@ -206,6 +207,7 @@ void Loop::complete(Op* op, int32_t result) {
     entry->queue(direction).remove(op);
     op->core_flags &= static_cast<uint8_t>(~kOpQueued);
   }
+  if (op->kind == OpKind::recv_pooled) pool_settle(op, result);
   op->state = OpState::ready;
   op->result = result;
   ready_.push(op);
@@ -283,6 +285,12 @@ void Loop::request_cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
   if ((op->core_flags & kOpCancelRequested) != 0) return;
   op->core_flags |= kOpCancelRequested;
+  if ((op->core_flags & kOpParked) != 0) {
+    // Waiting for a buffer in the core: the backend has nothing of it.
+    pool_unpark(op);
+    complete(op, kErrCanceled);
+    return;
+  }
   backend_->cancel(op, entry);
 }
 
@@ -420,6 +428,10 @@ uint32_t Loop::poll(int64_t timeout_ns) {
       TIGERIO_ASSERT(op->result == 0 && op->args.file_size.size_bytes >= 0);
       word |= kCompletionValueFlag;
       config_.completion_values[count] = static_cast<double>(op->args.file_size.size_bytes);
+    }
+    if (op->kind == OpKind::recv_pooled && op->result > 0) {
+      // Which buffer: beside the byte count, in the values array (io/ knows the kind).
+      config_.completion_values[count] = static_cast<double>(op->args.recv_pooled.buffer);
     }
     words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;

@@ -36,6 +36,8 @@ enum class OpKind : uint8_t {
   recv_from,
   connect_unix,
   send_file,
+  // A receive into a buffer of a pool, chosen when data arrives (core/buffer_pools.h).
+  recv_pooled,
   count,
 };
 
@@ -44,7 +46,7 @@ inline const char* op_kind_name(OpKind kind) {
   static const char* const names[] = {"accept",    "connect",  "recv",     "send",     "timeout",
                                       "close",     "open",     "read",     "write",    "eventListen",
                                       "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
-                                      "sendTo",    "recvFrom", "connectUnix", "sendFile"};
+                                      "sendTo",    "recvFrom", "connectUnix", "sendFile", "recvPooled"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -70,6 +72,7 @@ inline Direction op_direction(OpKind kind) {
     case OpKind::truncate:
     case OpKind::allocate:
     case OpKind::recv_from:
+    case OpKind::recv_pooled:
       return Direction::in;
     case OpKind::connect:
     case OpKind::send:
@@ -95,6 +98,7 @@ inline bool op_is_socket_op(OpKind kind) {
     case OpKind::recv_from:
     case OpKind::connect_unix:
     case OpKind::send_file:
+    case OpKind::recv_pooled:
       return true;
     default:
       return false;
@@ -130,6 +134,9 @@ constexpr uint8_t kOpIssued = 1u << 0;           // handed to Backend::issue(): 
 constexpr uint8_t kOpCancelRequested = 1u << 1;  // Backend::cancel() was called for it
 constexpr uint8_t kOpOrphaned = 1u << 2;         // its fd number was reused: off its queue, result EBADF
 constexpr uint8_t kOpQueued = 1u << 3;           // in its fd's queue
+// A recvPooled that found its pool empty: issued, but the backend gave it
+// back to the core, where it waits in its pool's waiters for a buffer.
+constexpr uint8_t kOpParked = 1u << 4;
 
 // Storage for a socket address, big enough for IPv6 on every OS.
 struct alignas(8) AddressStorage {
@@ -200,6 +207,17 @@ struct SendFileArgs {
   int32_t file_fd;
 };
 
+// A buffer index that names no buffer.
+constexpr uint32_t kNoBuffer = 0xffffffffu;
+struct Op;
+struct RecvPooledArgs {
+  uint32_t pool;    // the pool's id in its IO
+  uint32_t buffer;  // the buffer it holds (taken when data came), or kNoBuffer
+  // Links in the pool's waiters while kOpParked (the fd queue has next/previous).
+  Op* waiter_next;
+  Op* waiter_previous;
+};
+
 union OpArgs {
   AcceptArgs accept;
   ConnectArgs connect;
@@ -220,6 +238,7 @@ union OpArgs {
   RecvFromArgs recv_from;
   ConnectUnixArgs connect_unix;
   SendFileArgs send_file;
+  RecvPooledArgs recv_pooled;
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");
