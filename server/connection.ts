@@ -41,6 +41,7 @@ import {
   type DateClock,
 } from './http/response';
 import * as limits from './limits';
+import { connectionBuffers, type ConnectionBuffers } from './connection-buffers';
 import { route, type Responder, type RouteTable } from './routes';
 import { openStatic, type OpenedFile } from './static';
 import type { TimeoutEntry, TimeoutQueue } from './timeouts';
@@ -73,13 +74,22 @@ export interface ConnectionHost {
 }
 
 const TEXT = 'text/plain; charset=utf-8';
+const NO_BYTES = Buffer.alloc(0);
 
 export class Connection implements Responder, TimeoutEntry {
   fd = -1;
   closed = true;
 
   private readonly io: IO;
-  private readonly recvBuffer: Buffer;
+  /**
+   * The bytes being parsed: a view of the pool's buffer a pooled receive
+   * filled (while its callback runs), or the connection's own buffer from
+   * the stock (only while a request spans receives), or none.
+   */
+  private recvBuffer: Buffer = NO_BYTES;
+  /** The pool's buffer recvBuffer views, until the connection gives it back (before its next receive). */
+  private pooled: Uint8Array | null = null;
+  private readonly buffers: ConnectionBuffers;
   private recvStart = 0;
   private recvEnd = 0;
   private readonly parser: RequestParser;
@@ -116,6 +126,8 @@ export class Connection implements Responder, TimeoutEntry {
   timeoutAt = 0;
 
   private readonly onRecvBound = (error: IOError | null, n: number): void => this.onRecv(error, n);
+  private readonly onRecvPooledBound = (error: IOError | null, n: number, buffer: Uint8Array | null): void =>
+    this.onRecvPooled(error, n, buffer);
   private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
   private readonly onFileSentBound = (error: IOError | null, n: number): void => this.onFileSent(error, n);
   private readonly onClosedBound = (): void => this.onClosed();
@@ -123,11 +135,11 @@ export class Connection implements Responder, TimeoutEntry {
 
   constructor(private readonly host: ConnectionHost) {
     this.io = host.io;
-    // Room for a whole head plus some: a head that fills it is over the limit.
-    this.recvBuffer = Buffer.allocUnsafe(host.options.maxHeaderBytes + 4096);
+    // Shared by the IO's connections: an idle one holds no buffer.
+    this.buffers = connectionBuffers(host.io, host.options.maxHeaderBytes, limits.OUTPUT_BUFFER_BYTES);
     this.parser = new RequestParser(host.parserLimits);
-    this.front = new OutBuffer(limits.OUTPUT_BUFFER_BYTES);
-    this.back = new OutBuffer(limits.OUTPUT_BUFFER_BYTES);
+    this.front = new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock);
+    this.back = new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock);
   }
 
   /** Starts serving a freshly accepted socket. */
@@ -137,6 +149,9 @@ export class Connection implements Responder, TimeoutEntry {
     this.recvStart = this.recvEnd = 0;
     this.parser.reset();
     this.front.length = this.back.length = 0;
+    this.front.release();
+    this.back.release();
+    this.dropRecvBuffer();
     this.sendOffset = this.sendLength = 0;
     this.peerEnded = this.closeAfterFlush = this.lingerAfterFlush = this.lingering = this.busy = false;
     this.lingerBytes = 0;
@@ -174,6 +189,20 @@ export class Connection implements Responder, TimeoutEntry {
       !this.sendPending && this.back.length === 0 && !this.busy && !this.lingering &&
       this.parser.betweenRequests && this.recvStart === this.recvEnd
     );
+  }
+
+  private onRecvPooled(error: IOError | null, n: number, buffer: Uint8Array | null): void {
+    if (buffer !== null) {
+      if (this.closed || this.lingering) {
+        this.buffers.recvPool.release(buffer); // bytes nobody will parse
+      } else {
+        // Parsed where the IO put them; process() gives the buffer back.
+        this.pooled = buffer;
+        this.recvBuffer = this.buffers.recvViews[buffer.byteOffset / this.buffers.recvPool.size];
+        this.recvStart = this.recvEnd = 0;
+      }
+    }
+    this.onRecv(error, n);
   }
 
   private onRecv(error: IOError | null, n: number): void {
@@ -222,6 +251,7 @@ export class Connection implements Responder, TimeoutEntry {
         break; // NEED_MORE
       }
     }
+    if (this.pooled !== null) this.keepOwnBytes();
     if (this.closed) return;
     if (this.recvStart === this.recvEnd) this.recvStart = this.recvEnd = 0;
     const waiting = !this.busy && !this.closeAfterFlush && parser.result !== REQUEST;
@@ -235,7 +265,45 @@ export class Connection implements Responder, TimeoutEntry {
     this.updateDeadline();
   }
 
+  /**
+   * Gives the pool's buffer back, keeping what is left unparsed (a request
+   * that spans receives, or pipelined ones waiting their turn) in a buffer
+   * of the connection's own.
+   */
+  private keepOwnBytes(): void {
+    const view = this.recvBuffer;
+    if (this.recvStart < this.recvEnd && !this.closed) {
+      const own = this.buffers.recvStock.take();
+      view.copy(own, 0, this.recvStart, this.recvEnd);
+      this.recvEnd -= this.recvStart;
+      this.recvStart = 0;
+      this.recvBuffer = own;
+    } else {
+      this.recvStart = this.recvEnd = 0;
+      this.recvBuffer = NO_BYTES;
+    }
+    const pooled = this.pooled!;
+    this.pooled = null;
+    this.buffers.recvPool.release(pooled);
+  }
+
+  /** Gives the connection's own receive buffer back to the stock (it holds nothing unparsed). */
+  private dropRecvBuffer(): void {
+    if (this.recvBuffer === NO_BYTES) return;
+    this.buffers.recvStock.give(this.recvBuffer);
+    this.recvBuffer = NO_BYTES;
+  }
+
   private recv(): void {
+    if (this.recvStart === this.recvEnd) {
+      // Nothing of a request kept: the next bytes go into a buffer the IO
+      // takes from the pool when they arrive, so a waiting connection holds none.
+      this.dropRecvBuffer();
+      this.recvPending = true;
+      this.opsPending++;
+      this.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
+      return;
+    }
     const buffer = this.recvBuffer;
     if (this.recvStart > 0 && buffer.length - this.recvEnd < 4096) {
       buffer.copyWithin(0, this.recvStart, this.recvEnd);
@@ -441,7 +509,7 @@ export class Connection implements Responder, TimeoutEntry {
       return;
     }
     this.front.length = 0;
-    if (this.fileFd < 0) this.front.shrink(limits.OUTPUT_HIGH_WATER);
+    if (this.fileFd < 0) this.front.release();
     this.lastActivity = this.lastProgress;
     if (this.busy) {
       this.flush();
@@ -474,7 +542,7 @@ export class Connection implements Responder, TimeoutEntry {
   private recvLinger(): void {
     this.recvPending = true;
     this.opsPending++;
-    this.io.recv(this.fd, this.recvBuffer, this.onRecvBound);
+    this.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
   }
 
   private onClosed(): void {
