@@ -4,8 +4,10 @@
 // parses them there; only a request that spans receives copies its own
 // bytes into a buffer of its own (from `recvStock`) until it is complete.
 // Output buffers come from `outStock` while a response is being written or
-// sent, and go back once it is sent.
+// sent, and go back once it is sent; request parsers (with their field
+// tables) likewise while a request is in progress.
 import type { BufferPool, IO } from '../io';
+import type { ParserLimits, RequestParser } from './http/parser';
 
 /** Reusable Buffers of one size: a connection holds one only while it has bytes in it. */
 export class BufferStock {
@@ -38,6 +40,8 @@ export interface ConnectionBuffers {
   readonly recvStock: BufferStock;
   /** Output buffers while a response is written or sent. */
   readonly outStock: BufferStock;
+  /** Spare request parsers (with their field tables): a connection holds one only while a request is in progress. */
+  readonly parsers: RequestParser[];
 }
 
 /** Bytes per pooled receive: one receive's worth of pipelined requests. */
@@ -54,13 +58,14 @@ const STOCK_KEEP_MAX = 256;
 const byIO = new WeakMap<IO, Map<string, ConnectionBuffers>>();
 
 /** The buffers of `io`'s connections (made on first use, one set per IO and sizes). */
-export function connectionBuffers(io: IO, maxHeaderBytes: number, outputBytes: number): ConnectionBuffers {
+export function connectionBuffers(io: IO, limits: ParserLimits, outputBytes: number): ConnectionBuffers {
+  const maxHeaderBytes = limits.maxHeaderBytes;
   let sets = byIO.get(io);
   if (sets === undefined) {
     sets = new Map();
     byIO.set(io, sets);
   }
-  const key = `${maxHeaderBytes}/${outputBytes}`;
+  const key = `${maxHeaderBytes}/${limits.maxHeaderCount}/${limits.maxBodyBytes}/${outputBytes}`;
   let buffers = sets.get(key);
   if (buffers === undefined) {
     // Room for a whole head plus one receive: a head that fills it is over the limit.
@@ -71,6 +76,7 @@ export function connectionBuffers(io: IO, maxHeaderBytes: number, outputBytes: n
       recvViews: recvPool.buffers.map((view) => Buffer.from(view.buffer, view.byteOffset, view.byteLength)),
       recvStock: new BufferStock(ownBytes, STOCK_KEEP_MAX),
       outStock: new BufferStock(outputBytes, STOCK_KEEP_MAX),
+      parsers: [],
     };
     sets.set(key, buffers);
   }

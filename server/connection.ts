@@ -75,6 +75,8 @@ export interface ConnectionHost {
 
 const TEXT = 'text/plain; charset=utf-8';
 const NO_BYTES = Buffer.alloc(0);
+/** Parsers kept for reuse by an IO's connections (one in use per connection with a request in progress). */
+const PARSERS_KEPT_MAX = 256;
 
 export class Connection implements Responder, TimeoutEntry {
   fd = -1;
@@ -92,7 +94,8 @@ export class Connection implements Responder, TimeoutEntry {
   private readonly buffers: ConnectionBuffers;
   private recvStart = 0;
   private recvEnd = 0;
-  private readonly parser: RequestParser;
+  /** Taken from the IO's spares when a request's bytes arrive, given back when the connection waits between requests. */
+  private parser: RequestParser | null = null;
   private front: OutBuffer;
   private back: OutBuffer;
   private sendOffset = 0;
@@ -136,8 +139,7 @@ export class Connection implements Responder, TimeoutEntry {
   constructor(private readonly host: ConnectionHost) {
     this.io = host.io;
     // Shared by the IO's connections: an idle one holds no buffer.
-    this.buffers = connectionBuffers(host.io, host.options.maxHeaderBytes, limits.OUTPUT_BUFFER_BYTES);
-    this.parser = new RequestParser(host.parserLimits);
+    this.buffers = connectionBuffers(host.io, host.parserLimits, limits.OUTPUT_BUFFER_BYTES);
     this.front = new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock);
     this.back = new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock);
   }
@@ -147,7 +149,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.fd = fd;
     this.closed = false;
     this.recvStart = this.recvEnd = 0;
-    this.parser.reset();
+    this.dropParser(true);
     this.front.length = this.back.length = 0;
     this.front.release();
     this.back.release();
@@ -167,7 +169,7 @@ export class Connection implements Responder, TimeoutEntry {
   drain(): void {
     if (this.closed) return;
     if (this.isIdle()) this.closeNow();
-    else if (this.parser.betweenRequests && this.recvStart === this.recvEnd && !this.busy) this.closeAfterFlush = true;
+    else if (this.betweenRequests() && this.recvStart === this.recvEnd && !this.busy) this.closeAfterFlush = true;
   }
 
   /** Closes the socket now (responses not yet sent are dropped). */
@@ -187,7 +189,7 @@ export class Connection implements Responder, TimeoutEntry {
   private isIdle(): boolean {
     return (
       !this.sendPending && this.back.length === 0 && !this.busy && !this.lingering &&
-      this.parser.betweenRequests && this.recvStart === this.recvEnd
+      this.betweenRequests() && this.recvStart === this.recvEnd
     );
   }
 
@@ -230,9 +232,10 @@ export class Connection implements Responder, TimeoutEntry {
 
   /** Parses and answers what the buffer holds, flushes, and decides the next recv and deadline. */
   private process(): void {
-    const parser = this.parser;
     const back = this.back;
-    while (!this.busy && !this.closeAfterFlush && !this.closed && back.length < limits.OUTPUT_HIGH_WATER) {
+    // No parser is taken for nothing to parse (a fresh connection, a flush).
+    const parser = this.parser ?? (this.recvStart < this.recvEnd ? this.takeParser() : null);
+    while (parser !== null && !this.busy && !this.closeAfterFlush && !this.closed && back.length < limits.OUTPUT_HIGH_WATER) {
       const consumed = parser.execute(this.recvBuffer, this.recvStart, this.recvEnd);
       this.recvStart += consumed;
       const result = parser.result;
@@ -254,8 +257,8 @@ export class Connection implements Responder, TimeoutEntry {
     if (this.pooled !== null) this.keepOwnBytes();
     if (this.closed) return;
     if (this.recvStart === this.recvEnd) this.recvStart = this.recvEnd = 0;
-    const waiting = !this.busy && !this.closeAfterFlush && parser.result !== REQUEST;
-    if (waiting && (this.peerEnded || (this.host.draining && parser.betweenRequests && this.recvStart === this.recvEnd))) {
+    const waiting = !this.busy && !this.closeAfterFlush && (parser === null || parser.result !== REQUEST);
+    if (waiting && (this.peerEnded || (this.host.draining && this.betweenRequests() && this.recvStart === this.recvEnd))) {
       this.closeAfterFlush = true; // nothing more will come, or none is wanted
     }
     if (this.requestStart < 0 && this.recvStart < this.recvEnd) this.requestStart = this.host.nowMs();
@@ -287,6 +290,31 @@ export class Connection implements Responder, TimeoutEntry {
     this.buffers.recvPool.release(pooled);
   }
 
+  private betweenRequests(): boolean {
+    return this.parser === null || this.parser.betweenRequests;
+  }
+
+  private takeParser(): RequestParser {
+    const parser = this.buffers.parsers.pop() ?? new RequestParser(this.host.parserLimits);
+    parser.reset();
+    this.parser = parser;
+    return parser;
+  }
+
+  /**
+   * Gives the parser back between requests (its state then is a fresh
+   * one's), or always (`always`: a connection starting anew). The request
+   * it made goes with it.
+   */
+  private dropParser(always: boolean): void {
+    const parser = this.parser;
+    if (parser === null || (!always && !parser.betweenRequests)) return;
+    this.parser = null;
+    this.request = null;
+    parser.reset();
+    if (this.buffers.parsers.length < PARSERS_KEPT_MAX) this.buffers.parsers.push(parser);
+  }
+
   /** Gives the connection's own receive buffer back to the stock (it holds nothing unparsed). */
   private dropRecvBuffer(): void {
     if (this.recvBuffer === NO_BYTES) return;
@@ -297,8 +325,10 @@ export class Connection implements Responder, TimeoutEntry {
   private recv(): void {
     if (this.recvStart === this.recvEnd) {
       // Nothing of a request kept: the next bytes go into a buffer the IO
-      // takes from the pool when they arrive, so a waiting connection holds none.
+      // takes from the pool when they arrive, so a waiting connection holds
+      // none, nor a parser between requests.
       this.dropRecvBuffer();
+      if (!this.busy) this.dropParser(false);
       this.recvPending = true;
       this.opsPending++;
       this.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
@@ -570,7 +600,7 @@ export class Connection implements Responder, TimeoutEntry {
     const options = this.host.options;
     let at: number;
     if (this.sendPending || this.busy) at = this.lastProgress + options.sendTimeoutMs;
-    else if (this.parser.inBody) at = this.lastActivity + options.idleTimeoutMs;
+    else if (this.parser !== null && this.parser.inBody) at = this.lastActivity + options.idleTimeoutMs;
     else if (this.recvStart < this.recvEnd) at = this.requestStart + options.headerTimeoutMs;
     else at = this.lastActivity + options.idleTimeoutMs;
     this.setDeadline(at);
@@ -597,7 +627,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   private expire(): void {
     if (this.lingering || this.sendPending || this.busy) return this.closeNow();
-    if (this.parser.inBody || this.recvStart < this.recvEnd) {
+    if ((this.parser !== null && this.parser.inBody) || this.recvStart < this.recvEnd) {
       // Slowloris, or a body that stalled: 408, then close.
       this.respondError(408, false);
       this.flush();

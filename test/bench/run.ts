@@ -204,8 +204,12 @@ async function pingpong(): Promise<void> {
   const cThreaded = binary === null ? null : await cLoop(1);
   for (const backend of backends) {
     const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
+    // The server side with recvPooled, right after (interleaved per backend): beside the caller's-buffer row.
+    const pooled = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], { timeoutMs });
     const figure = num(result, 'roundTripsPerSecond');
     const base = { benchmark: 'ping-pong 64 B, 1 conn', backend, tigerio: figure, unit: 'rt/s', higherIsBetter: true };
+    addRow({ benchmark: 'ping-pong 64 B, 1 conn, recvPooled', backend, tigerio: num(pooled, 'roundTripsPerSecond'), unit: 'rt/s',
+      higherIsBetter: true, peer: 'tigerio, caller\'s buffer', peerFigure: figure });
     addRow({ ...base, peer: 'node:net', peerFigure: num(netResult, 'roundTripsPerSecond') });
     if (binary === null) continue;
     addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
@@ -268,12 +272,16 @@ async function timeouts(): Promise<void> {
 async function idle(): Promise<void> {
   const common = ['--count', String(D.idleCount)];
   const options = { timeoutMs: 180_000, highFd: true, nodeFlags: ['--expose-gc'] };
-  await againstPeer('idle.js', 'net', common, options, (backend, result, peer) => {
-    addRow({
-      benchmark: `${D.idleCount / 1000}k idle conns, RSS/conn`, backend, tigerio: num(result, 'rssPerConnection'),
-      unit: 'B', higherIsBetter: false, peer: 'node:net + data listener', peerFigure: num(peer, 'rssPerConnection'),
-    });
-  });
+  const peer = await nodeChild('idle.js', ['--impl', 'net', ...common], options);
+  const label = `${D.idleCount / 1000}k idle conns`;
+  for (const backend of backends) {
+    // The caller's buffer (64 B each), then recvPooled on one shared pool: no buffer per connection.
+    const own = await nodeChild('idle.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    const pooled = await nodeChild('idle.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], options);
+    const base = { backend, unit: 'B', higherIsBetter: false, peer: 'node:net + data listener', peerFigure: num(peer, 'rssPerConnection') };
+    addRow({ ...base, benchmark: `${label}, RSS/conn`, tigerio: num(own, 'rssPerConnection') });
+    addRow({ ...base, benchmark: `${label}, recvPooled, RSS/conn`, tigerio: num(pooled, 'rssPerConnection') });
+  }
 }
 
 /** Resident bytes of a process and its descendants (nginx's master and worker), from /proc. */
