@@ -8,6 +8,7 @@
 // tables) likewise while a request is in progress.
 import type { BufferPool, IO } from '../io';
 import type { ParserLimits, RequestParser } from './http/parser';
+import type { OutBuffer } from './http/response';
 
 /** Reusable Buffers of one size: a connection holds one only while it has bytes in it. */
 export class BufferStock {
@@ -40,6 +41,8 @@ export interface ConnectionBuffers {
   readonly recvStock: BufferStock;
   /** Output buffers while a response is written or sent. */
   readonly outStock: BufferStock;
+  /** Spare output buffer objects (their memory comes from outStock while they hold bytes). */
+  readonly outBuffers: OutBuffer[];
   /** Spare request parsers (with their field tables): a connection holds one only while a request is in progress. */
   readonly parsers: RequestParser[];
 }
@@ -76,6 +79,7 @@ export function connectionBuffers(io: IO, limits: ParserLimits, outputBytes: num
       recvViews: recvPool.buffers.map((view) => Buffer.from(view.buffer, view.byteOffset, view.byteLength)),
       recvStock: new BufferStock(ownBytes, STOCK_KEEP_MAX),
       outStock: new BufferStock(outputBytes, STOCK_KEEP_MAX),
+      outBuffers: [],
       parsers: [],
     };
     sets.set(key, buffers);

@@ -96,8 +96,9 @@ export class Connection implements Responder, TimeoutEntry {
   private recvEnd = 0;
   /** Taken from the IO's spares when a request's bytes arrive, given back when the connection waits between requests. */
   private parser: RequestParser | null = null;
-  private front: OutBuffer;
-  private back: OutBuffer;
+  /** Output buffers (objects and memory) from the IO's spares, held only while a response is written or sent. */
+  private frontOut: OutBuffer | null = null;
+  private backOut: OutBuffer | null = null;
   private sendOffset = 0;
   private sendLength = 0;
   private recvPending = false;
@@ -128,20 +129,21 @@ export class Connection implements Responder, TimeoutEntry {
   timeoutIndex = -1;
   timeoutAt = 0;
 
-  private readonly onRecvBound = (error: IOError | null, n: number): void => this.onRecv(error, n);
+  // The callbacks of the hot path are made once; the others (a request
+  // spanning receives, static files, the close) when first needed, so that
+  // a connection that never needs them does not carry them.
+  private onRecvBound: ((error: IOError | null, n: number) => void) | null = null;
   private readonly onRecvPooledBound = (error: IOError | null, n: number, buffer: Uint8Array | null): void =>
     this.onRecvPooled(error, n, buffer);
   private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
-  private readonly onFileSentBound = (error: IOError | null, n: number): void => this.onFileSent(error, n);
-  private readonly onClosedBound = (): void => this.onClosed();
-  private readonly onFileClosedBound = (): void => this.opDone();
+  private onFileSentBound: ((error: IOError | null, n: number) => void) | null = null;
+  private onClosedBound: (() => void) | null = null;
+  private onFileClosedBound: (() => void) | null = null;
 
   constructor(private readonly host: ConnectionHost) {
     this.io = host.io;
     // Shared by the IO's connections: an idle one holds no buffer.
     this.buffers = connectionBuffers(host.io, host.parserLimits, limits.OUTPUT_BUFFER_BYTES);
-    this.front = new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock);
-    this.back = new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock);
   }
 
   /** Starts serving a freshly accepted socket. */
@@ -150,9 +152,9 @@ export class Connection implements Responder, TimeoutEntry {
     this.closed = false;
     this.recvStart = this.recvEnd = 0;
     this.dropParser(true);
-    this.front.length = this.back.length = 0;
-    this.front.release();
-    this.back.release();
+    if (this.frontOut !== null) this.frontOut.length = 0;
+    if (this.backOut !== null) this.backOut.length = 0;
+    this.dropOutput();
     this.dropRecvBuffer();
     this.sendOffset = this.sendLength = 0;
     this.peerEnded = this.closeAfterFlush = this.lingerAfterFlush = this.lingering = this.busy = false;
@@ -181,14 +183,14 @@ export class Connection implements Responder, TimeoutEntry {
     // the socket's close) closes the file after it.
     if (this.fileFd >= 0 && !this.fileSendPending) this.closeFile();
     this.opsPending++;
-    this.io.close(this.fd, this.onClosedBound);
+    this.io.close(this.fd, (this.onClosedBound ??= (): void => this.onClosed()));
   }
 
   // ---- Input -----------------------------------------------------------------
 
   private isIdle(): boolean {
     return (
-      !this.sendPending && this.back.length === 0 && !this.busy && !this.lingering &&
+      !this.sendPending && this.backLength() === 0 && !this.busy && !this.lingering &&
       this.betweenRequests() && this.recvStart === this.recvEnd
     );
   }
@@ -232,10 +234,9 @@ export class Connection implements Responder, TimeoutEntry {
 
   /** Parses and answers what the buffer holds, flushes, and decides the next recv and deadline. */
   private process(): void {
-    const back = this.back;
     // No parser is taken for nothing to parse (a fresh connection, a flush).
     const parser = this.parser ?? (this.recvStart < this.recvEnd ? this.takeParser() : null);
-    while (parser !== null && !this.busy && !this.closeAfterFlush && !this.closed && back.length < limits.OUTPUT_HIGH_WATER) {
+    while (parser !== null && !this.busy && !this.closeAfterFlush && !this.closed && this.backLength() < limits.OUTPUT_HIGH_WATER) {
       const consumed = parser.execute(this.recvBuffer, this.recvStart, this.recvEnd);
       this.recvStart += consumed;
       const result = parser.result;
@@ -246,7 +247,7 @@ export class Connection implements Responder, TimeoutEntry {
         // RFC 9110 §10.1.1: a server MAY omit 100 Continue once body bytes
         // have arrived. The client is sending already; an interim response
         // then only costs bytes (and confuses clients that did not wait).
-        if (this.recvStart === this.recvEnd) back.writeBytes(CONTINUE_BYTES);
+        if (this.recvStart === this.recvEnd) this.back.writeBytes(CONTINUE_BYTES);
       } else if (result === ERROR) {
         this.respondError(parser.errorStatus, true);
         break;
@@ -264,7 +265,7 @@ export class Connection implements Responder, TimeoutEntry {
     if (this.requestStart < 0 && this.recvStart < this.recvEnd) this.requestStart = this.host.nowMs();
     this.flush();
     if (this.closed) return;
-    if (waiting && !this.closeAfterFlush && !this.recvPending && back.length < limits.OUTPUT_HIGH_WATER) this.recv();
+    if (waiting && !this.closeAfterFlush && !this.recvPending && this.backLength() < limits.OUTPUT_HIGH_WATER) this.recv();
     this.updateDeadline();
   }
 
@@ -315,6 +316,32 @@ export class Connection implements Responder, TimeoutEntry {
     if (this.buffers.parsers.length < PARSERS_KEPT_MAX) this.buffers.parsers.push(parser);
   }
 
+  /** The buffer responses are written to (taken from the IO's spares on first use). */
+  private get back(): OutBuffer {
+    return (this.backOut ??= this.buffers.outBuffers.pop() ?? new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock));
+  }
+
+  private backLength(): number {
+    return this.backOut === null ? 0 : this.backOut.length;
+  }
+
+  /** Gives back the output buffers that hold nothing (none is being sent). */
+  private dropOutput(): void {
+    const spares = this.buffers.outBuffers;
+    const front = this.frontOut;
+    if (front !== null && front.length === 0) {
+      front.release();
+      if (spares.length < PARSERS_KEPT_MAX) spares.push(front);
+      this.frontOut = null;
+    }
+    const back = this.backOut;
+    if (back !== null && back.length === 0) {
+      back.release();
+      if (spares.length < PARSERS_KEPT_MAX) spares.push(back);
+      this.backOut = null;
+    }
+  }
+
   /** Gives the connection's own receive buffer back to the stock (it holds nothing unparsed). */
   private dropRecvBuffer(): void {
     if (this.recvBuffer === NO_BYTES) return;
@@ -346,7 +373,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.opsPending++;
     // The whole buffer itself when it is empty (the usual case between
     // keep-alive requests): no view allocated per recv.
-    this.io.recv(this.fd, this.recvEnd === 0 ? buffer : buffer.subarray(this.recvEnd), this.onRecvBound);
+    this.io.recv(this.fd, this.recvEnd === 0 ? buffer : buffer.subarray(this.recvEnd), (this.onRecvBound ??= (error: IOError | null, n: number): void => this.onRecv(error, n)));
   }
 
   // ---- Requests and responses --------------------------------------------------
@@ -395,7 +422,7 @@ export class Connection implements Responder, TimeoutEntry {
       if (this.closed) {
         if (result.status === 200) {
           this.opsPending++;
-          this.io.close(result.file.fd, this.onFileClosedBound);
+          this.io.close(result.file.fd, (this.onFileClosedBound ??= (): void => this.opDone()));
         }
         return this.maybeRelease();
       }
@@ -449,7 +476,7 @@ export class Connection implements Responder, TimeoutEntry {
     }
     if (method === 'HEAD' || length === 0) {
       this.opsPending++;
-      this.io.close(file.fd, this.onFileClosedBound);
+      this.io.close(file.fd, (this.onFileClosedBound ??= (): void => this.opDone()));
       return;
     }
     this.busy = true;
@@ -463,7 +490,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.fileSendPending = true;
     this.opsPending++;
     this.lastProgress = this.host.nowMs();
-    this.io.sendFile(this.fd, this.fileFd, this.filePosition, this.fileRemaining, this.onFileSentBound);
+    this.io.sendFile(this.fd, this.fileFd, this.filePosition, this.fileRemaining, (this.onFileSentBound ??= (error: IOError | null, n: number): void => this.onFileSent(error, n)));
   }
 
   private onFileSent(error: IOError | null, n: number): void {
@@ -494,7 +521,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   private closeFile(): void {
     this.opsPending++;
-    this.io.close(this.fileFd, this.onFileClosedBound);
+    this.io.close(this.fileFd, (this.onFileClosedBound ??= (): void => this.opDone()));
     this.fileFd = -1;
   }
 
@@ -502,10 +529,10 @@ export class Connection implements Responder, TimeoutEntry {
 
   private flush(): void {
     if (this.sendPending || this.closed) return;
-    if (this.back.length > 0) {
-      const sending = this.back;
-      this.back = this.front;
-      this.front = sending;
+    if (this.backLength() > 0) {
+      const sending = this.backOut!;
+      this.backOut = this.frontOut;
+      this.frontOut = sending;
       this.sendOffset = 0;
       this.sendLength = sending.length;
       this.lastProgress = this.host.nowMs();
@@ -523,7 +550,7 @@ export class Connection implements Responder, TimeoutEntry {
   private send(): void {
     this.sendPending = true;
     this.opsPending++;
-    this.io.send(this.fd, this.front.view(this.sendOffset, this.sendLength), this.onSendBound);
+    this.io.send(this.fd, this.frontOut!.view(this.sendOffset, this.sendLength), this.onSendBound);
   }
 
   private onSend(error: IOError | null, n: number): void {
@@ -538,8 +565,8 @@ export class Connection implements Responder, TimeoutEntry {
       this.updateDeadline();
       return;
     }
-    this.front.length = 0;
-    if (this.fileFd < 0) this.front.release();
+    this.frontOut!.length = 0;
+    if (this.fileFd < 0) this.dropOutput();
     this.lastActivity = this.lastProgress;
     if (this.busy) {
       this.flush();
