@@ -60,8 +60,12 @@ const STOCK_KEEP_MAX = 256;
 
 const byIO = new WeakMap<IO, Map<string, ConnectionBuffers>>();
 
-/** The buffers of `io`'s connections (made on first use, one set per IO and sizes). */
-export function connectionBuffers(io: IO, limits: ParserLimits, outputBytes: number): ConnectionBuffers {
+/**
+ * The buffers of `io`'s connections (made on first use, one set per IO and
+ * sizes). `recvPoolBuffers` (first call only) sizes the receive pool: the
+ * simulation makes it tiny, so that a seed runs it empty.
+ */
+export function connectionBuffers(io: IO, limits: ParserLimits, outputBytes: number, recvPoolBuffers = RECV_POOL_BUFFERS): ConnectionBuffers {
   const maxHeaderBytes = limits.maxHeaderBytes;
   let sets = byIO.get(io);
   if (sets === undefined) {
@@ -73,7 +77,7 @@ export function connectionBuffers(io: IO, limits: ParserLimits, outputBytes: num
   if (buffers === undefined) {
     // Room for a whole head plus one receive: a head that fills it is over the limit.
     const ownBytes = maxHeaderBytes + 4096;
-    const recvPool = io.bufferPool({ count: RECV_POOL_BUFFERS, size: Math.min(RECV_POOL_BUFFER_BYTES, ownBytes) });
+    const recvPool = io.bufferPool({ count: recvPoolBuffers, size: Math.min(RECV_POOL_BUFFER_BYTES, ownBytes) });
     buffers = {
       recvPool,
       recvViews: recvPool.buffers.map((view) => Buffer.from(view.buffer, view.byteOffset, view.byteLength)),
