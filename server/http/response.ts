@@ -77,7 +77,9 @@ export class OutBuffer {
     if (this.length !== 0 || this.stock === null || this.buf === NO_BYTES) return;
     this.stock.give(this.buf);
     this.buf = NO_BYTES;
-    this.cachedView = this.cachedOf = null;
+    // The send-view cache stays: it answers only for the same buffer (likely
+    // the one taken next, the stock being last-in first-out), and the
+    // OutBuffer itself is a spare of the IO's, not a connection's, while empty.
   }
 
   writeLatin1(text: string): void {
