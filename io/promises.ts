@@ -15,7 +15,12 @@ export interface PooledReceive {
   buffer: Uint8Array | null;
 }
 
-/** Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`. */
+/**
+ * Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`
+ * resolves with the callback's result or rejects with its {@link IOError}
+ * (argument errors reject too). The IO must be driven for them to settle:
+ * `io.attach()` is the natural partner of `await`.
+ */
 export class IOPromises {
   constructor(private readonly io: IO) {}
 

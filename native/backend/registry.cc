@@ -26,7 +26,7 @@ std::vector<std::string> available_backends() {
 #if defined(__linux__)
   // epoll stays the default: on this project's benchmark io_uring is level on
   // one connection, ~10% faster with 64, and an order of magnitude slower on
-  // large timer batches (a kernel hrtimer per timeout); see the README.
+  // large timer batches (a kernel hrtimer per timeout); see native/README.md.
   names.push_back("epoll");
   if (io_uring_available()) names.push_back("io_uring");  // probed once: kernel, sysctl, seccomp
 #endif
