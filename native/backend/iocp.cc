@@ -416,7 +416,6 @@ class IocpBackend final : public Backend, public IocpWaiter {
     uint8_t skip_on_success;  // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on the handle
     uint8_t append;           // a file opened for appending
     uint8_t listening;        // a socket known to listen (AcceptEx on another would wait forever)
-    uint8_t nonblocking;      // FIONBIO set (a pooled receive's recv must not block)
   };
 
   // What the backend knows of a fd it is about to hand to the core (accept,
@@ -450,7 +449,7 @@ class IocpBackend final : public Backend, public IocpWaiter {
   int32_t start(Op* op, FdState& state);
   int32_t start_transfer(Op* op, FdState& state);
   int32_t start_pooled(Op* op, FdState& state);
-  int32_t receive_pooled(Op* op, FdState& state);
+  int32_t receive_pooled(Op* op);
   int32_t start_accept(Op* op, FdState& state);
   int32_t start_connect(Op* op, FdState& state);
   int32_t start_connect_unix(Op* op, FdState& state);
@@ -844,23 +843,34 @@ int32_t IocpBackend::start_pooled(Op* op, FdState& state) {
   return socket_started(op, state, rc, bytes, 0);
 }
 
-// The zero-byte receive came back: a buffer of the pool, then a
-// non-blocking recv into it. kParked when the pool is empty (the data waits
-// in the socket), kRetry when there was nothing after all (wait again).
-int32_t IocpBackend::receive_pooled(Op* op, FdState& state) {
+// The zero-byte receive came back: a buffer of the pool, then a receive
+// that cannot block. kParked when the pool is empty (the data waits in the
+// socket), kRetry when there was nothing after all (wait again). The socket
+// stays blocking (Wine fails overlapped calls on a non-blocking socket with
+// WSAEWOULDBLOCK): with bytes waiting (FIONREAD) a recv returns at once;
+// without, the completion meant the end of stream or an error, and the recv
+// runs non-blocking for that one call, in case it meant nothing.
+int32_t IocpBackend::receive_pooled(Op* op) {
   const SOCKET socket = as_socket(op->fd);
-  if (state.nonblocking == 0) {
-    // Overlapped calls work the same on a non-blocking socket; recv() then never blocks.
-    u_long one = 1;
-    if (::ioctlsocket(socket, FIONBIO, &one) != 0) return socket_call_error(::WSAGetLastError());
-    state.nonblocking = 1;
-  }
+  u_long available = 0;
+  if (::ioctlsocket(socket, FIONREAD, &available) != 0) return socket_call_error(::WSAGetLastError());
   if (!loop_->pool_take(op)) return kParked;
   const BufferPool& pool = loop_->pool(op->args.recv_pooled.pool);
-  const int received = ::recv(socket, reinterpret_cast<char*>(pool.data(op->args.recv_pooled.buffer)),
-                              static_cast<int>(pool.size), 0);
+  char* data = reinterpret_cast<char*>(pool.data(op->args.recv_pooled.buffer));
+  int received = 0;
+  int error = 0;
+  if (available > 0) {
+    received = ::recv(socket, data, static_cast<int>(pool.size), 0);
+    if (received < 0) error = ::WSAGetLastError();
+  } else {
+    u_long on = 1;
+    u_long off = 0;
+    ::ioctlsocket(socket, FIONBIO, &on);
+    received = ::recv(socket, data, static_cast<int>(pool.size), 0);
+    if (received < 0) error = ::WSAGetLastError();
+    ::ioctlsocket(socket, FIONBIO, &off);
+  }
   if (received >= 0) return received;
-  const int error = ::WSAGetLastError();
   if (error == WSAEWOULDBLOCK) {
     loop_->pool_untake(op);
     return kRetry;
@@ -1224,7 +1234,7 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
     case OpKind::recv_pooled:
       if (result < 0) return result;
       if (cancel_requested) return kErrCanceled;  // only readiness came back: nothing was read
-      return receive_pooled(op, state);
+      return receive_pooled(op);
     case OpKind::send_file:
       // Wine's TransmitFile says WSAENOTCONN when the peer reset the
       // connection mid-transfer (measured); POSIX's sendfile says EPIPE.
