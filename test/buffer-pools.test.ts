@@ -224,7 +224,12 @@ forEachBackend('pooled receives', (scope) => {
       sendAll(io, pair.client, Buffer.from(expected[i]));
       receive(i);
     });
-    runUntil(io, () => received.every((value, i) => value.length === expected[i].length) && pending === 0, 'every message');
+    // Done once every byte came and every buffer went back (the last releases run in timeouts).
+    runUntil(
+      io,
+      () => received.every((value, i) => value.length === expected[i].length) && pending === 0 && pool.lentCount === 0,
+      'every message',
+    );
     expect(received).to.deep.equal(expected);
     expect(pool.lentCount).to.equal(0);
   });
