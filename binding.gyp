@@ -14,6 +14,7 @@
       "native/core/signals.cc",
       "native/core/fd_owners.cc",
       "native/core/thread_pool.cc",
+      "native/core/buffer_pools.cc",
       "native/backend/registry.cc",
       "native/backend/ip_address.cc",
       "native/backend/simulation.cc",
@@ -40,7 +41,8 @@
           "native/backend/signals_posix.cc",
           "native/backend/readiness.cc",
           "native/backend/epoll.cc",
-          "native/backend/io_uring.cc"
+          "native/backend/io_uring.cc",
+          "native/backend/io_uring_buffers.cc"
         ]
       }],
       ["OS=='linux' and tigerio_kqueue_prefix!=''", {

@@ -5,5 +5,5 @@
 // The values are named rather than `export *`, which would also export the
 // CommonJS build's `__esModule` marker; test/package/install.test.ts checks
 // that this list and index.ts's stay the same.
-export { IO, IOError, IOPromises, Simulation } from './index.js';
+export { BufferPool, IO, IOError, IOPromises, Simulation } from './index.js';
 export type * from './index.js';

@@ -2,6 +2,9 @@
 export { IO } from './io';
 export { IOError } from './errors';
 export { IOPromises } from './promises';
+export { BufferPool } from './buffer-pool';
+export type { BufferPoolOptions } from './buffer-pool';
+export type { PooledReceive } from './promises';
 export { Simulation } from './simulation';
 export type { SimulationFaults, SimulationIOOptions, SimulationOptions } from './simulation';
 export type { AddressBuffer } from './address';
@@ -18,6 +21,7 @@ export type {
   OperationId,
   ProcessExit,
   ProcessExitCallback,
+  PooledCallback,
   ShutdownHow,
   SocketAddress,
   SocketFamily,

@@ -14,6 +14,7 @@ import { IOError, deinitializedError, fullError, ioErrorFromResult } from './err
 import { IOPromises } from './promises';
 import { checkPath, directoryMode, renameSubmission } from './files';
 import { NO_EXIT, SIMULATE_SIGNAL, checkPid, checkSignal, decodeExit } from './signals';
+import { BufferPool, type BufferPoolOptions } from './buffer-pool';
 import { ADDRESS_BYTES, addressFamily, addressPort, decodeAddress, newAddressBuffer, type AddressBuffer } from './address';
 import type {
   Callback,
@@ -27,6 +28,7 @@ import type {
   OperationId,
   RenameOptions,
   ProcessExitCallback,
+  PooledCallback,
   ShutdownHow,
   SocketAddress,
   SocketFamily,
@@ -72,6 +74,7 @@ const KIND_MKDIR = KIND.mkdir;
 const KIND_OPEN_DIRECTORY = KIND.openDirectory;
 const KIND_SIGNAL = KIND.signal;
 const KIND_PROCESS_EXIT = KIND.processExit;
+const KIND_RECV_POOLED = KIND.recvPooled;
 const DATAGRAM_IPV4_MAX = layout.datagramIpv4Max;
 const DATAGRAM_IPV6_MAX = layout.datagramIpv6Max;
 const UNIX_PATH_MAX = layout.unixPathMax;
@@ -173,6 +176,8 @@ export class IO {
     fileThreadsMax: layout.fileThreadsMax,
     fileThreadsDefault: layout.fileThreadsDefault,
     eventsPerIOMax: layout.eventsPerIOMax,
+    poolsPerIOMax: layout.poolsPerIOMax,
+    poolBuffersMax: layout.poolBuffersMax,
     timeoutNsMax: layout.timeoutNsMax,
     fileBytesMax: layout.fileBytesMax,
     directAlignment: layout.directAlignment,
@@ -814,6 +819,32 @@ export class IO {
   }
 
   /**
+   * A pool of `count` receive buffers of `size` bytes for
+   * {@link IO.recvPooled}, allocated once, now; it lives as long as this IO.
+   * At most `IO.limits.poolsPerIOMax` (64) pools per IO.
+   */
+  bufferPool(options: BufferPoolOptions): BufferPool {
+    this.live('bufferPool');
+    return new BufferPool(this, this.nativeOrNull, options, this.bufferSizeMax);
+  }
+
+  /**
+   * Receives into a buffer of `pool` taken only when data has arrived, so
+   * that a receive that waits holds no buffer. The callback gets the bytes
+   * and the buffer, which is the caller's until `pool.release(buffer)`.
+   * When every buffer is lent, the receive waits (its data stays in the
+   * socket) until one is released; it fails only if cancelled or its fd closed.
+   */
+  recvPooled(fd: number, pool: BufferPool, callback: PooledCallback): OperationId {
+    this.live('recvPooled');
+    checkFd(fd);
+    if (!(pool instanceof BufferPool)) throw new TypeError(`tigerio: pool must be a BufferPool from io.bufferPool(), got ${describe(pool)}`);
+    if (pool.owner !== this) throw new TypeError('tigerio: that BufferPool belongs to another IO');
+    checkCallback(callback);
+    return this.submit(KIND_RECV_POOLED, fd, pool.id, 0, 0, pool, callback as unknown as Callback);
+  }
+
+  /**
    * A zeroed Uint8Array of `size` bytes whose memory starts at an address
    * aligned to {@link IO.directAlignment}: a buffer for direct I/O. `size`
    * must be a multiple of the alignment, 1 block up to `IO.limits.bufferSizeMaxLimit`
@@ -1033,6 +1064,8 @@ export class IO {
 
   // ---- Internals ----------------------------------------------------------------
 
+  private readonly nativeOrNull = (): NativeIO | null => (this.deinitializing ? null : this.native);
+
   private live(method: string): NativeIO {
     if (this.native === null || this.deinitializing) throw deinitializedError(method);
     return this.native;
@@ -1221,11 +1254,18 @@ export class IO {
         const result = completions[(at << 1) + 1];
         const slot = word & SLOT_MASK;
         const callback = callbacks[slot]!;
+        const side = sides[slot];
         callbacks[slot] = undefined;
         if ((word & COMPLETION_ABANDONED_FLAG) !== 0) keepAbandoned(sides[slot]);
         sides[slot] = undefined;
-        if (word >>> KIND_SHIFT >= KIND_SEND_TO) this.addressSides[slot] = undefined;
         slots.release(slot);
+        if (word >>> KIND_SHIFT >= KIND_SEND_TO) {
+          this.addressSides[slot] = undefined;
+          if (word >>> KIND_SHIFT === KIND_RECV_POOLED) {
+            dispatchPooled(callback as unknown as PooledCallback, side as BufferPool, result, values[at]);
+            continue;
+          }
+        }
         if (result >= 0) callback(null, (word & COMPLETION_VALUE_FLAG) === 0 ? result : values[at]);
         else callback(completionError(result, word >>> KIND_SHIFT), 0);
       }
@@ -1233,6 +1273,13 @@ export class IO {
       this.dispatching = false;
     }
   }
+}
+
+/** A recvPooled's completion: the buffer that holds its bytes is lent to the caller now. */
+function dispatchPooled(callback: PooledCallback, pool: BufferPool, result: number, index: number): void {
+  if (result > 0) callback(null, result, pool.lend(index));
+  else if (result === 0) callback(null, 0, null);
+  else callback(completionError(result, KIND_RECV_POOLED), 0, null);
 }
 
 function optionalInteger(name: string, value: unknown, fallback: number, min: number, max: number): number {

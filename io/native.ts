@@ -42,6 +42,10 @@ export interface NativeIO {
   unixSocket(): number;
   /** A simulated IO only: its world sends it signal `number`. */
   simulateSignal(number: number): void;
+  /** A buffer pool over `memory` (count * size bytes): its id. */
+  poolCreate(memory: ArrayBuffer, count: number, size: number): number;
+  /** Gives lent buffer `index` of pool `id` back: false if it is not lent (nothing changes then). */
+  poolRelease(id: number, index: number): boolean;
 }
 
 export interface NativeIOConstructor {
@@ -61,7 +65,7 @@ export interface NativeIOConstructor {
 }
 
 /** What an operation keeps beside its submission record, by slot: its buffer, host or path. */
-export type Side = ArrayBufferView | string | undefined;
+export type Side = ArrayBufferView | string | object | undefined;
 
 /** Numbers the TypeScript and C++ layers share; defined once, in native/core/layout.h. */
 export interface NativeLayout {
@@ -84,6 +88,10 @@ export interface NativeLayout {
   fileThreadsDefault: number;
   /** Cross-thread events one IO may have open at once. */
   eventsPerIOMax: number;
+  /** Buffer pools one IO holds at most. */
+  poolsPerIOMax: number;
+  /** Buffers one pool holds at most. */
+  poolBuffersMax: number;
   /** The longest timeout in nanoseconds (2^53 - 1: exact in a JS number). */
   timeoutNsMax: number;
   /** A completion's first word holds the operation kind from this bit up. */

@@ -5,6 +5,15 @@
 import type { IO } from './io';
 import type { Callback, OpenFlags, OpenOptions, ProcessExit, RenameOptions } from './types';
 import type { AddressBuffer } from './address';
+import type { BufferPool } from './buffer-pool';
+
+/** What `recvPooled` resolves with: the bytes received and the pool's buffer that holds them (`null` when `bytes` is 0). */
+export interface PooledReceive {
+  /** Bytes received; 0 means the peer closed. */
+  bytes: number;
+  /** The pool's buffer holding them, the caller's until `pool.release(buffer)`; `null` when bytes is 0. */
+  buffer: Uint8Array | null;
+}
 
 /**
  * Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`
@@ -144,6 +153,13 @@ export class IOPromises {
       sent += n;
     }
     return sent;
+  }
+
+  /** See {@link IO.recvPooled}. */
+  recvPooled(fd: number, pool: BufferPool): Promise<PooledReceive> {
+    return new Promise<PooledReceive>((resolve, reject) => {
+      this.io.recvPooled(fd, pool, (error, bytes, buffer) => (error === null ? resolve({ bytes, buffer }) : reject(error)));
+    });
   }
 
   /** See {@link IO.eventListen}. */

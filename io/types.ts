@@ -25,6 +25,16 @@ export interface ProcessExit {
 
 /** processExit's callback: `exit` is {@link ProcessExit}; on error both its fields are null. */
 export type ProcessExitCallback = (error: import('./errors').IOError | null, exit: ProcessExit) => void;
+ * Completion callback of {@link IO.recvPooled}. Exactly one call per
+ * submitted operation, never inside the call that submitted it.
+ *
+ * @param error - `null` on success, otherwise the {@link IOError}.
+ * @param bytes - Bytes received into `buffer`; 0 means the peer closed. 0 on error.
+ * @param buffer - When `bytes` > 0: the pool's buffer holding them (its
+ *   first `bytes` bytes), now the caller's until `pool.release(buffer)`.
+ *   `null` when nothing was received.
+ */
+export type PooledCallback = (error: import('./errors').IOError | null, bytes: number, buffer: Uint8Array | null) => void;
 
 /** An operation id, as returned by every submitting method; pass it to `cancel()`. */
 export type OperationId = number;
@@ -173,6 +183,10 @@ export interface IOLimits {
   readonly fileThreadsDefault: number;
   /** Cross-thread events open at once per IO. */
   readonly eventsPerIOMax: number;
+  /** Buffer pools per IO (`bufferPool`). */
+  readonly poolsPerIOMax: number;
+  /** Buffers per pool. */
+  readonly poolBuffersMax: number;
   /** Longest timeout, in nanoseconds. */
   readonly timeoutNsMax: number;
   /** Largest file position, truncate length, or allocate offset + length, in bytes (2^53 - 1). */

@@ -155,6 +155,8 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::EventOpen>("eventOpen"),
                            InstanceMethod<&NativeIO::EventClose>("eventClose"),
                            InstanceMethod<&NativeIO::SimulateSignal>("simulateSignal"),
+                           InstanceMethod<&NativeIO::PoolCreate>("poolCreate"),
+                           InstanceMethod<&NativeIO::PoolRelease>("poolRelease"),
                        });
   }
 
@@ -236,6 +238,8 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   void Teardown() {
     if (attachment_ != nullptr) attachment_->Close();
     loop_.reset();
+    // The kernel wrote into the pools' memory only while an op was pending: none is now.
+    pools_memory_.clear();
     if (cleanup_registered_) {
       napi_remove_env_cleanup_hook(Env(), OnEnvironmentCleanup, this);
       cleanup_registered_ = false;
@@ -391,6 +395,13 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::mkdir:
       case OpKind::open_directory:
         return PathArguments(env, op, record, numbers, side);
+      case OpKind::recv_pooled: {
+        const int32_t pool = record[kSubmitInteger];
+        // io/ checked the pool is this IO's.
+        TIGERIO_ASSERT(pool >= 0 && static_cast<uint32_t>(pool) < loop_->pool_count());
+        op->args.recv_pooled = RecvPooledArgs{static_cast<uint32_t>(pool), kNoBuffer, nullptr, nullptr};
+        return 0;
+      }
       default:
         break;
     }
@@ -746,7 +757,53 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return info.Env().Undefined();
   }
 
+  // poolCreate(arrayBuffer, count, size): a buffer pool over the
+  // ArrayBuffer's memory (count * size bytes), kept reachable here until the
+  // IO is freed. Returns its id.
+  Napi::Value PoolCreate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Live(env)) return env.Undefined();
+    double count = 0, size = 0;
+    if (!IntegerArg(info, 1, "count", 1, kPoolBuffersMax, &count) ||
+        !IntegerArg(info, 2, "size", 1, loop_->config().buffer_size_max, &size)) {
+      return env.Undefined();
+    }
+    void* data = nullptr;
+    size_t byte_length = 0;
+    if (!info[0].IsArrayBuffer() || napi_get_arraybuffer_info(env, info[0], &data, &byte_length) != napi_ok) {
+      return ThrowType(env, "poolCreate takes an ArrayBuffer");
+    }
+    if (data == nullptr || byte_length < static_cast<size_t>(count) * static_cast<size_t>(size)) {
+      return ThrowRange(env, "the pool's ArrayBuffer is smaller than count * size");
+    }
+    if (loop_->pool_count() >= kPoolsPerIOMax) {
+      return ThrowRange(env, "too many buffer pools on this IO (" + std::to_string(kPoolsPerIOMax) + " at most)",
+                        "ERR_IO_FULL");
+    }
+    const int32_t id =
+        loop_->pool_create(static_cast<uint8_t*>(data), static_cast<uint32_t>(count), static_cast<uint32_t>(size));
+    if (id < 0) return ThrowRange(env, "could not create the buffer pool", "ERR_IO_FULL");
+    pools_memory_.push_back(Napi::Persistent(info[0].As<Napi::ArrayBuffer>()));
+    TIGERIO_ASSERT(pools_memory_.size() == loop_->pool_count());
+    return Napi::Number::New(env, id);
+  }
+
+  // poolRelease(id, index): the caller gives a lent buffer back. True, or
+  // false when it is not lent (nothing changes then).
+  Napi::Value PoolRelease(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Live(env)) return env.Undefined();
+    const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    const uint32_t index = info[1].As<Napi::Number>().Uint32Value();
+    // io/ passes its own pool's id and an index it computed: a bad one is its bug.
+    TIGERIO_ASSERT(id < loop_->pool_count());
+    const int32_t result = loop_->pool_release(id, index);
+    if (attachment_ != nullptr) attachment_->AfterSubmit();  // a parked receive may have been issued
+    return Napi::Boolean::New(env, result == 0);
+  }
+
   std::unique_ptr<Loop> loop_;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> pools_memory_;  // by pool id
   Napi::Reference<Napi::Int32Array> submissions_array_;
   const int32_t* submissions_ = nullptr;  // its data: JS writes, the flush reads
   Napi::Reference<Napi::Array> sides_;    // per slot: the buffer, host or path of the op
@@ -836,6 +893,8 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("fileThreadsMax", kFileThreadsMax);
   layout.Set("fileThreadsDefault", kFileThreadsDefault);
   layout.Set("eventsPerIOMax", kEventsPerIOMax);
+  layout.Set("poolsPerIOMax", kPoolsPerIOMax);
+  layout.Set("poolBuffersMax", kPoolBuffersMax);
   layout.Set("timeoutNsMax", kTimeoutNsMax);
   layout.Set("kindShift", kKindShift);
   layout.Set("stateInflight", kStateInflight);

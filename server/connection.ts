@@ -42,6 +42,7 @@ import {
   type DateClock,
 } from './http/response';
 import * as limits from './limits';
+import { connectionBuffers, type ConnectionBuffers } from './connection-buffers';
 import { route, type Responder, type RouteTable } from './routes';
 import { openStatic, type OpenedFile } from './static';
 import type { TimeoutEntry, TimeoutQueue } from './timeouts';
@@ -74,18 +75,31 @@ export interface ConnectionHost {
 }
 
 const TEXT = 'text/plain; charset=utf-8';
+const NO_BYTES = Buffer.alloc(0);
+/** Parsers kept for reuse by an IO's connections (one in use per connection with a request in progress). */
+const PARSERS_KEPT_MAX = 256;
 
 export class Connection implements Responder, TimeoutEntry {
   fd = -1;
   closed = true;
 
   private readonly io: IO;
-  private readonly recvBuffer: Buffer;
+  /**
+   * The bytes being parsed: a view of the pool's buffer a pooled receive
+   * filled (while its callback runs), or the connection's own buffer from
+   * the stock (only while a request spans receives), or none.
+   */
+  private recvBuffer: Buffer = NO_BYTES;
+  /** The pool's buffer recvBuffer views, until the connection gives it back (before its next receive). */
+  private pooled: Uint8Array | null = null;
+  private readonly buffers: ConnectionBuffers;
   private recvStart = 0;
   private recvEnd = 0;
-  private readonly parser: RequestParser;
-  private front: OutBuffer;
-  private back: OutBuffer;
+  /** Taken from the IO's spares when a request's bytes arrive, given back when the connection waits between requests. */
+  private parser: RequestParser | null = null;
+  /** Output buffers (objects and memory) from the IO's spares, held only while a response is written or sent. */
+  private frontOut: OutBuffer | null = null;
+  private backOut: OutBuffer | null = null;
   private sendOffset = 0;
   private sendLength = 0;
   private recvPending = false;
@@ -116,19 +130,21 @@ export class Connection implements Responder, TimeoutEntry {
   timeoutIndex = -1;
   timeoutAt = 0;
 
-  private readonly onRecvBound = (error: IOError | null, n: number): void => this.onRecv(error, n);
+  // The callbacks of the hot path are made once; the others (a request
+  // spanning receives, static files, the close) when first needed, so that
+  // a connection that never needs them does not carry them.
+  private onRecvBound: ((error: IOError | null, n: number) => void) | null = null;
+  private readonly onRecvPooledBound = (error: IOError | null, n: number, buffer: Uint8Array | null): void =>
+    this.onRecvPooled(error, n, buffer);
   private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
-  private readonly onFileSentBound = (error: IOError | null, n: number): void => this.onFileSent(error, n);
-  private readonly onClosedBound = (): void => this.onClosed();
-  private readonly onFileClosedBound = (): void => this.opDone();
+  private onFileSentBound: ((error: IOError | null, n: number) => void) | null = null;
+  private onClosedBound: (() => void) | null = null;
+  private onFileClosedBound: (() => void) | null = null;
 
   constructor(private readonly host: ConnectionHost) {
     this.io = host.io;
-    // Room for a whole head plus some: a head that fills it is over the limit.
-    this.recvBuffer = Buffer.allocUnsafe(host.options.maxHeaderBytes + 4096);
-    this.parser = new RequestParser(host.parserLimits);
-    this.front = new OutBuffer(limits.OUTPUT_BUFFER_BYTES);
-    this.back = new OutBuffer(limits.OUTPUT_BUFFER_BYTES);
+    // Shared by the IO's connections: an idle one holds no buffer.
+    this.buffers = connectionBuffers(host.io, host.parserLimits, limits.OUTPUT_BUFFER_BYTES);
   }
 
   /** Starts serving a freshly accepted socket. */
@@ -136,8 +152,11 @@ export class Connection implements Responder, TimeoutEntry {
     this.fd = fd;
     this.closed = false;
     this.recvStart = this.recvEnd = 0;
-    this.parser.reset();
-    this.front.length = this.back.length = 0;
+    this.dropParser(true);
+    if (this.frontOut !== null) this.frontOut.length = 0;
+    if (this.backOut !== null) this.backOut.length = 0;
+    this.dropOutput();
+    this.dropRecvBuffer();
     this.sendOffset = this.sendLength = 0;
     this.peerEnded = this.closeAfterFlush = this.lingerAfterFlush = this.lingering = this.busy = false;
     this.lingerBytes = 0;
@@ -153,7 +172,7 @@ export class Connection implements Responder, TimeoutEntry {
   drain(): void {
     if (this.closed) return;
     if (this.isIdle()) this.closeNow();
-    else if (this.parser.betweenRequests && this.recvStart === this.recvEnd && !this.busy) this.closeAfterFlush = true;
+    else if (this.betweenRequests() && this.recvStart === this.recvEnd && !this.busy) this.closeAfterFlush = true;
   }
 
   /** Closes the socket now (responses not yet sent are dropped). */
@@ -165,16 +184,30 @@ export class Connection implements Responder, TimeoutEntry {
     // the socket's close) closes the file after it.
     if (this.fileFd >= 0 && !this.fileSendPending) this.closeFile();
     this.opsPending++;
-    this.io.close(this.fd, this.onClosedBound);
+    this.io.close(this.fd, (this.onClosedBound ??= (): void => this.onClosed()));
   }
 
   // ---- Input -----------------------------------------------------------------
 
   private isIdle(): boolean {
     return (
-      !this.sendPending && this.back.length === 0 && !this.busy && !this.lingering &&
-      this.parser.betweenRequests && this.recvStart === this.recvEnd
+      !this.sendPending && this.backLength() === 0 && !this.busy && !this.lingering &&
+      this.betweenRequests() && this.recvStart === this.recvEnd
     );
+  }
+
+  private onRecvPooled(error: IOError | null, n: number, buffer: Uint8Array | null): void {
+    if (buffer !== null) {
+      if (this.closed || this.lingering) {
+        this.buffers.recvPool.release(buffer); // bytes nobody will parse
+      } else {
+        // Parsed where the IO put them; process() gives the buffer back.
+        this.pooled = buffer;
+        this.recvBuffer = this.buffers.recvViews[buffer.byteOffset / this.buffers.recvPool.size];
+        this.recvStart = this.recvEnd = 0;
+      }
+    }
+    this.onRecv(error, n);
   }
 
   private onRecv(error: IOError | null, n: number): void {
@@ -202,9 +235,9 @@ export class Connection implements Responder, TimeoutEntry {
 
   /** Parses and answers what the buffer holds, flushes, and decides the next recv and deadline. */
   private process(): void {
-    const parser = this.parser;
-    const back = this.back;
-    while (!this.busy && !this.closeAfterFlush && !this.closed && back.length < limits.OUTPUT_HIGH_WATER) {
+    // No parser is taken for nothing to parse (a fresh connection, a flush).
+    const parser = this.parser ?? (this.recvStart < this.recvEnd ? this.takeParser() : null);
+    while (parser !== null && !this.busy && !this.closeAfterFlush && !this.closed && this.backLength() < limits.OUTPUT_HIGH_WATER) {
       const consumed = parser.execute(this.recvBuffer, this.recvStart, this.recvEnd);
       this.recvStart += consumed;
       const result = parser.result;
@@ -215,7 +248,7 @@ export class Connection implements Responder, TimeoutEntry {
         // RFC 9110 §10.1.1: a server MAY omit 100 Continue once body bytes
         // have arrived. The client is sending already; an interim response
         // then only costs bytes (and confuses clients that did not wait).
-        if (this.recvStart === this.recvEnd) back.writeBytes(CONTINUE_BYTES);
+        if (this.recvStart === this.recvEnd) this.back.writeBytes(CONTINUE_BYTES);
       } else if (result === ERROR) {
         this.respondError(parser.errorStatus, true);
         break;
@@ -223,20 +256,112 @@ export class Connection implements Responder, TimeoutEntry {
         break; // NEED_MORE
       }
     }
+    if (this.pooled !== null) this.keepOwnBytes();
     if (this.closed) return;
     if (this.recvStart === this.recvEnd) this.recvStart = this.recvEnd = 0;
-    const waiting = !this.busy && !this.closeAfterFlush && parser.result !== REQUEST;
-    if (waiting && (this.peerEnded || (this.host.draining && parser.betweenRequests && this.recvStart === this.recvEnd))) {
+    const waiting = !this.busy && !this.closeAfterFlush && (parser === null || parser.result !== REQUEST);
+    if (waiting && (this.peerEnded || (this.host.draining && this.betweenRequests() && this.recvStart === this.recvEnd))) {
       this.closeAfterFlush = true; // nothing more will come, or none is wanted
     }
     if (this.requestStart < 0 && this.recvStart < this.recvEnd) this.requestStart = this.host.nowMs();
     this.flush();
     if (this.closed) return;
-    if (waiting && !this.closeAfterFlush && !this.recvPending && back.length < limits.OUTPUT_HIGH_WATER) this.recv();
+    if (waiting && !this.closeAfterFlush && !this.recvPending && this.backLength() < limits.OUTPUT_HIGH_WATER) this.recv();
     this.updateDeadline();
   }
 
+  /**
+   * Gives the pool's buffer back, keeping what is left unparsed (a request
+   * that spans receives, or pipelined ones waiting their turn) in a buffer
+   * of the connection's own.
+   */
+  private keepOwnBytes(): void {
+    const view = this.recvBuffer;
+    if (this.recvStart < this.recvEnd && !this.closed) {
+      const own = this.buffers.recvStock.take();
+      view.copy(own, 0, this.recvStart, this.recvEnd);
+      this.recvEnd -= this.recvStart;
+      this.recvStart = 0;
+      this.recvBuffer = own;
+    } else {
+      this.recvStart = this.recvEnd = 0;
+      this.recvBuffer = NO_BYTES;
+    }
+    const pooled = this.pooled!;
+    this.pooled = null;
+    this.buffers.recvPool.release(pooled);
+  }
+
+  private betweenRequests(): boolean {
+    return this.parser === null || this.parser.betweenRequests;
+  }
+
+  private takeParser(): RequestParser {
+    const parser = this.buffers.parsers.pop() ?? new RequestParser(this.host.parserLimits);
+    parser.reset();
+    this.parser = parser;
+    return parser;
+  }
+
+  /**
+   * Gives the parser back between requests (its state then is a fresh
+   * one's), or always (`always`: a connection starting anew). The request
+   * it made goes with it.
+   */
+  private dropParser(always: boolean): void {
+    const parser = this.parser;
+    if (parser === null || (!always && !parser.betweenRequests)) return;
+    this.parser = null;
+    this.request = null;
+    parser.reset();
+    if (this.buffers.parsers.length < PARSERS_KEPT_MAX) this.buffers.parsers.push(parser);
+  }
+
+  /** The buffer responses are written to (taken from the IO's spares on first use). */
+  private get back(): OutBuffer {
+    return (this.backOut ??= this.buffers.outBuffers.pop() ?? new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock));
+  }
+
+  private backLength(): number {
+    return this.backOut === null ? 0 : this.backOut.length;
+  }
+
+  /** Gives back the output buffers that hold nothing (none is being sent). */
+  private dropOutput(): void {
+    const spares = this.buffers.outBuffers;
+    const front = this.frontOut;
+    if (front !== null && front.length === 0) {
+      front.release();
+      if (spares.length < PARSERS_KEPT_MAX) spares.push(front);
+      this.frontOut = null;
+    }
+    const back = this.backOut;
+    if (back !== null && back.length === 0) {
+      back.release();
+      if (spares.length < PARSERS_KEPT_MAX) spares.push(back);
+      this.backOut = null;
+    }
+  }
+
+  /** Gives the connection's own receive buffer back to the stock (it holds nothing unparsed). */
+  private dropRecvBuffer(): void {
+    if (this.recvBuffer === NO_BYTES) return;
+    this.buffers.recvStock.give(this.recvBuffer);
+    this.recvBuffer = NO_BYTES;
+  }
+
   private recv(): void {
+    if (this.recvStart === this.recvEnd) {
+      // Nothing of a request kept: the next bytes go into a buffer the IO
+      // takes from the pool when they arrive, so a waiting connection holds
+      // none, nor a parser between requests.
+      this.dropRecvBuffer();
+      if (!this.busy) this.dropParser(false);
+      this.recvPending = true;
+      this.opsPending++;
+      this.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
+      return;
+    }
     const buffer = this.recvBuffer;
     if (this.recvStart > 0 && buffer.length - this.recvEnd < 4096) {
       buffer.copyWithin(0, this.recvStart, this.recvEnd);
@@ -249,7 +374,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.opsPending++;
     // The whole buffer itself when it is empty (the usual case between
     // keep-alive requests): no view allocated per recv.
-    this.io.recv(this.fd, this.recvEnd === 0 ? buffer : buffer.subarray(this.recvEnd), this.onRecvBound);
+    this.io.recv(this.fd, this.recvEnd === 0 ? buffer : buffer.subarray(this.recvEnd), (this.onRecvBound ??= (error: IOError | null, n: number): void => this.onRecv(error, n)));
   }
 
   // ---- Requests and responses --------------------------------------------------
@@ -298,7 +423,7 @@ export class Connection implements Responder, TimeoutEntry {
       if (this.closed) {
         if (result.status === 200) {
           this.opsPending++;
-          this.io.close(result.file.fd, this.onFileClosedBound);
+          this.io.close(result.file.fd, (this.onFileClosedBound ??= (): void => this.opDone()));
         }
         return this.maybeRelease();
       }
@@ -352,7 +477,7 @@ export class Connection implements Responder, TimeoutEntry {
     }
     if (method === 'HEAD' || length === 0) {
       this.opsPending++;
-      this.io.close(file.fd, this.onFileClosedBound);
+      this.io.close(file.fd, (this.onFileClosedBound ??= (): void => this.opDone()));
       return;
     }
     this.busy = true;
@@ -379,7 +504,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.fileSendPending = true;
     this.opsPending++;
     this.lastProgress = this.host.nowMs();
-    this.io.sendFile(this.fd, this.fileFd, this.filePosition, this.fileRemaining, this.onFileSentBound);
+    this.io.sendFile(this.fd, this.fileFd, this.filePosition, this.fileRemaining, (this.onFileSentBound ??= (error: IOError | null, n: number): void => this.onFileSent(error, n)));
   }
 
   private onFileSent(error: IOError | null, n: number): void {
@@ -411,7 +536,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   private closeFile(): void {
     this.opsPending++;
-    this.io.close(this.fileFd, this.onFileClosedBound);
+    this.io.close(this.fileFd, (this.onFileClosedBound ??= (): void => this.opDone()));
     this.fileFd = -1;
   }
 
@@ -419,10 +544,10 @@ export class Connection implements Responder, TimeoutEntry {
 
   private flush(): void {
     if (this.sendPending || this.closed) return;
-    if (this.back.length > 0) {
-      const sending = this.back;
-      this.back = this.front;
-      this.front = sending;
+    if (this.backLength() > 0) {
+      const sending = this.backOut!;
+      this.backOut = this.frontOut;
+      this.frontOut = sending;
       this.sendOffset = 0;
       this.sendLength = sending.length;
       this.lastProgress = this.host.nowMs();
@@ -440,7 +565,7 @@ export class Connection implements Responder, TimeoutEntry {
   private send(): void {
     this.sendPending = true;
     this.opsPending++;
-    this.io.send(this.fd, this.front.view(this.sendOffset, this.sendLength), this.onSendBound);
+    this.io.send(this.fd, this.frontOut!.view(this.sendOffset, this.sendLength), this.onSendBound);
   }
 
   private onSend(error: IOError | null, n: number): void {
@@ -455,8 +580,8 @@ export class Connection implements Responder, TimeoutEntry {
       this.updateDeadline();
       return;
     }
-    this.front.length = 0;
-    if (this.fileFd < 0) this.front.shrink(limits.OUTPUT_HIGH_WATER);
+    this.frontOut!.length = 0;
+    if (this.fileFd < 0) this.dropOutput();
     this.lastActivity = this.lastProgress;
     if (this.busy) {
       this.flush();
@@ -489,7 +614,7 @@ export class Connection implements Responder, TimeoutEntry {
   private recvLinger(): void {
     this.recvPending = true;
     this.opsPending++;
-    this.io.recv(this.fd, this.recvBuffer, this.onRecvBound);
+    this.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
   }
 
   private onClosed(): void {
@@ -517,7 +642,7 @@ export class Connection implements Responder, TimeoutEntry {
     const options = this.host.options;
     let at: number;
     if (this.sendPending || this.busy) at = this.lastProgress + options.sendTimeoutMs;
-    else if (this.parser.inBody) at = this.lastActivity + options.idleTimeoutMs;
+    else if (this.parser !== null && this.parser.inBody) at = this.lastActivity + options.idleTimeoutMs;
     else if (this.recvStart < this.recvEnd) at = this.requestStart + options.headerTimeoutMs;
     else at = this.lastActivity + options.idleTimeoutMs;
     this.setDeadline(at);
@@ -544,7 +669,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   private expire(): void {
     if (this.lingering || this.sendPending || this.busy) return this.closeNow();
-    if (this.parser.inBody || this.recvStart < this.recvEnd) {
+    if ((this.parser !== null && this.parser.inBody) || this.recvStart < this.recvEnd) {
       // Slowloris, or a body that stalled: 408, then close.
       this.respondError(408, false);
       this.flush();

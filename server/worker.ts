@@ -8,6 +8,7 @@
 // message to come through eventTrigger instead). attach() costs one extra
 // epoll_wait level per loop turn, and completions still cross into JS in
 // batches.
+import { connectionBuffers } from './connection-buffers';
 import { parentPort, workerData } from 'node:worker_threads';
 import { IO } from '../io';
 import { Acceptor } from './acceptor';
@@ -85,6 +86,8 @@ class ServerWorker implements ConnectionHost {
   /** Listens (or opens the handoff event); returns the port. Throws IOError on listen failure. */
   start(): number {
     const { io, options } = this;
+    // The connections' shared buffers, made now (once) rather than at the first connection.
+    connectionBuffers(io, this.parserLimits, limits.OUTPUT_BUFFER_BYTES);
     let port = this.init.port;
     if (this.init.listen) {
       const fd = io.listen(options.host, this.init.port, { reusePort: true });

@@ -84,6 +84,7 @@
 #include "../core/errors.h"
 #include "../core/fd_table.h"
 #include "../core/loop.h"
+#include "io_uring_buffers.h"
 #include "posix.h"
 
 namespace tigerio {
@@ -380,6 +381,7 @@ class IoUringBackend final : public PosixBackend {
     // only the wake-up read is left in the kernel. Stop it before the ring
     // closes, so the kernel never writes into wake_value_ after we are gone.
     TIGERIO_ASSERT(issued_ == 0 && overflow_head_ == nullptr);
+    if (ring_.fd >= 0) buffer_rings_.destroy_all(ring_.fd);
     if (ring_.fd >= 0 && wake_armed_) {
       if (sq_space() == 0) enter(0, 0, nullptr, 0);
       io_uring_sqe* sqe = next_sqe();
@@ -542,6 +544,10 @@ class IoUringBackend final : public PosixBackend {
     while (::write(wake_fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
     }
   }
+
+  // A pool's buffers go into a provided-buffer ring where the kernel has them.
+  bool pool_created(uint32_t id, BufferPool& pool) override { return buffer_rings_.create(ring_.fd, id, pool); }
+  void pool_recycle(uint32_t id, BufferPool& pool, uint32_t index) override { buffer_rings_.recycle(id, pool, index); }
 
   // The ring fd is readable while CQEs wait in the CQ ring.
   int poll_fd() const override { return ring_.fd; }
@@ -735,6 +741,9 @@ class IoUringBackend final : public PosixBackend {
         sqe->fd = static_cast<int32_t>(op->args.process_exit.handle);
         sqe->poll32_events = POLLIN;
         break;
+      case OpKind::recv_pooled:
+        write_pooled_sqe(op, sqe);
+        break;
       default:
         TIGERIO_ASSERT(false && "no SQE for this kind");
     }
@@ -825,6 +834,64 @@ class IoUringBackend final : public PosixBackend {
       return true;
     }
     return false;
+  }
+
+  // ---- Pooled receives ----
+
+  // With a provided-buffer ring, a RECV whose buffer the kernel selects from
+  // the pool's group when data arrives. Without one (a kernel before 5.19),
+  // a POLL_ADD for readable, after which the buffer is taken from the core
+  // and the receive made at once (handle_pooled_cqe).
+  void write_pooled_sqe(Op* op, io_uring_sqe* sqe) {
+    const RecvPooledArgs& args = op->args.recv_pooled;
+    const BufferPool& pool = loop_->pool(args.pool);
+    TIGERIO_ASSERT(args.buffer == kNoBuffer);
+    if (pool.kernel_selects) {
+      sqe->opcode = IORING_OP_RECV;
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = static_cast<uint16_t>(args.pool);
+      sqe->len = pool.size;
+    } else {
+      sqe->opcode = IORING_OP_POLL_ADD;
+      sqe->poll32_events = POLLIN;
+    }
+  }
+
+  // A pooled receive's CQE: true if the op goes on (it waits again, or is
+  // parked in the core for a buffer), false to finish it with `*result`.
+  bool handle_pooled_cqe(Op* op, int32_t* result, uint32_t cqe_flags, bool cancel_requested) {
+    RecvPooledArgs& args = op->args.recv_pooled;
+    TIGERIO_ASSERT(op->kind == OpKind::recv_pooled && args.buffer == kNoBuffer);
+    if (loop_->pool(args.pool).kernel_selects) {
+      // The buffer the kernel used; one that holds nothing the core gives back (Loop::complete).
+      if ((cqe_flags & IORING_CQE_F_BUFFER) != 0) args.buffer = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
+      if (*result != -ENOBUFS) return false;
+      // Every buffer is lent: the data waits in the socket until one comes back.
+      park(op);
+      return true;
+    }
+    if (*result < 0) return false;
+    if (cancel_requested) {
+      *result = kErrCanceled;  // only readiness came back: nothing was read
+      return false;
+    }
+    if (!loop_->pool_take(op)) {
+      park(op);
+      return true;
+    }
+    const BufferPool& pool = loop_->pool(args.pool);
+    *result = posix::recv(op->fd, pool.data(args.buffer), pool.size);
+    if (*result != -EAGAIN && *result != -EWOULDBLOCK) return false;
+    loop_->pool_untake(op);
+    enqueue(op);
+    return true;
+  }
+
+  // The backend lets go of `op`, which waits in the core for a buffer.
+  void park(Op* op) {
+    TIGERIO_ASSERT(issued_ > 0 && uring(op).stage == Stage::idle);
+    issued_--;
+    loop_->pool_park(op);
   }
 
   void write_cancel_sqe(Op* op) {
@@ -971,9 +1038,10 @@ class IoUringBackend final : public PosixBackend {
         const io_uring_cqe& cqe = ring_.cqes[head & ring_.cq_mask];
         const uint64_t user_data = cqe.user_data;
         const int32_t result = cqe.res;
+        const uint32_t flags = cqe.flags;
         head++;
         count++;
-        handle(user_data, result);
+        handle(user_data, result, flags);
       }
       store_release(ring_.cq_head, head);
       // CQEs the kernel kept aside for want of room (IORING_FEAT_NODROP):
@@ -984,7 +1052,7 @@ class IoUringBackend final : public PosixBackend {
     return count;
   }
 
-  void handle(uint64_t user_data, int32_t result) {
+  void handle(uint64_t user_data, int32_t result, uint32_t cqe_flags) {
     if (user_data & kInternal) {
       const uint64_t tag = user_data & kTagMask;
       if (tag == kTagWake) {
@@ -1029,6 +1097,7 @@ class IoUringBackend final : public PosixBackend {
       result = posix::allocate(op->fd, op->args.allocate.offset_bytes, op->args.allocate.length_bytes);
     }
     if ((op->kind == OpKind::recv_from || op->kind == OpKind::send_file) && handle_datagram_file_cqe(op, &result, cancel_requested)) return;
+    if (op->kind == OpKind::recv_pooled && handle_pooled_cqe(op, &result, cqe_flags, cancel_requested)) return;
     finish(op, result);
   }
 
@@ -1077,6 +1146,7 @@ class IoUringBackend final : public PosixBackend {
   Op* overflow_head_ = nullptr;
   Op* overflow_tail_ = nullptr;
   StatxPool statx_pool_;
+  BufferRings buffer_rings_;  // after ring_: its memory goes before the ring closes
 };
 
 }  // namespace

@@ -78,6 +78,7 @@ constexpr uint8_t kUnixBlock = 2;     // the op holds a UnixBlock (UnixHold in i
 // start() and conclude() results besides an op's own.
 constexpr int32_t kPending = INT32_MIN;     // a packet will come
 constexpr int32_t kRetry = INT32_MIN + 1;   // issue the op again (an accept whose peer gave up)
+constexpr int32_t kParked = INT32_MIN + 2;  // a recvPooled with data and no buffer: it waits in the core
 constexpr uint32_t kAcceptRetriesMax = 64;  // per issue: dead connections in the backlog skipped at once
 
 // The most one WSASend hands to the kernel (issue 11). An overlapped send
@@ -499,6 +500,8 @@ class IocpBackend final : public Backend, public IocpWaiter {
   }
   int32_t start(Op* op, FdState& state);
   int32_t start_transfer(Op* op, FdState& state);
+  int32_t start_pooled(Op* op, FdState& state);
+  int32_t receive_pooled(Op* op);
   int32_t start_accept(Op* op, FdState& state);
   int32_t start_connect(Op* op, FdState& state);
   int32_t start_connect_unix(Op* op, FdState& state);
@@ -690,6 +693,7 @@ void IocpBackend::issue(Op* op, FdEntry* entry) {
     case OpKind::recv_from:
     case OpKind::send_file:
     case OpKind::connect_unix:
+    case OpKind::recv_pooled:
       TIGERIO_ASSERT(entry != nullptr);
       issue_fd_op(op, *entry);
       return;
@@ -800,6 +804,10 @@ void IocpBackend::run(Op* op, FdEntry& entry) {
       return;
     }
     result = conclude(op, state, result);
+    if (result == kParked) {
+      loop_->pool_park(op);
+      return;
+    }
     if (result == kRetry) {
       if (attempt < kAcceptRetriesMax) continue;
       result = kErrConnectionAborted;
@@ -866,6 +874,9 @@ int32_t IocpBackend::start(Op* op, FdState& state) {
     case OpKind::connect_unix:
       result = start_connect_unix(op, state);
       break;
+    case OpKind::recv_pooled:
+      result = start_pooled(op, state);
+      break;
     default:
       TIGERIO_ASSERT(false && "not an fd operation");
   }
@@ -906,6 +917,57 @@ int32_t IocpBackend::start_transfer(Op* op, FdState& state) {
                      ? ::WSARecv(as_socket(op->fd), &buffer, 1, &bytes, &flags, &scratch->overlapped, nullptr)
                      : ::WSASend(as_socket(op->fd), &buffer, 1, &bytes, 0, &scratch->overlapped, nullptr);
   return socket_started(op, state, rc, bytes, buffer.len);
+}
+
+// A pooled receive waits with a zero-byte overlapped WSARecv, which holds
+// no buffer and completes once the socket has data (or its end, or an
+// error); conclude() then takes a buffer and receives without blocking.
+int32_t IocpBackend::start_pooled(Op* op, FdState& state) {
+  if (state.listening != 0) return kErrNotConnected;  // as start_transfer
+  Scratch* scratch = prepare(op);
+  WSABUF buffer;
+  buffer.len = 0;
+  buffer.buf = nullptr;
+  DWORD bytes = 0;
+  DWORD flags = 0;
+  const int rc = ::WSARecv(as_socket(op->fd), &buffer, 1, &bytes, &flags, &scratch->overlapped, nullptr);
+  return socket_started(op, state, rc, bytes, 0);
+}
+
+// The zero-byte receive came back: a buffer of the pool, then a receive
+// that cannot block. kParked when the pool is empty (the data waits in the
+// socket), kRetry when there was nothing after all (wait again). The socket
+// stays blocking (Wine fails overlapped calls on a non-blocking socket with
+// WSAEWOULDBLOCK): with bytes waiting (FIONREAD) a recv returns at once;
+// without, the completion meant the end of stream or an error, and the recv
+// runs non-blocking for that one call, in case it meant nothing.
+int32_t IocpBackend::receive_pooled(Op* op) {
+  const SOCKET socket = as_socket(op->fd);
+  u_long available = 0;
+  if (::ioctlsocket(socket, FIONREAD, &available) != 0) return socket_call_error(::WSAGetLastError());
+  if (!loop_->pool_take(op)) return kParked;
+  const BufferPool& pool = loop_->pool(op->args.recv_pooled.pool);
+  char* data = reinterpret_cast<char*>(pool.data(op->args.recv_pooled.buffer));
+  int received = 0;
+  int error = 0;
+  if (available > 0) {
+    received = ::recv(socket, data, static_cast<int>(pool.size), 0);
+    if (received < 0) error = ::WSAGetLastError();
+  } else {
+    u_long on = 1;
+    u_long off = 0;
+    ::ioctlsocket(socket, FIONBIO, &on);
+    received = ::recv(socket, data, static_cast<int>(pool.size), 0);
+    if (received < 0) error = ::WSAGetLastError();
+    ::ioctlsocket(socket, FIONBIO, &off);
+  }
+  if (received >= 0) return received;
+  if (error == WSAEWOULDBLOCK) {
+    loop_->pool_untake(op);
+    return kRetry;
+  }
+  const int32_t result = socket_call_error(error);
+  return result == kErrPipe ? 0 : result;  // after shutdown(receive): end of stream, as POSIX reads
 }
 
 // Connect() of a UDP socket (ConnectEx is for connection-oriented
@@ -1198,7 +1260,9 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
   }
   // A receive after this side's own shutdown(receive) is WSAESHUTDOWN
   // (mapped to EPIPE, as a send after shutdown); POSIX reads end of stream.
-  if (result == kErrPipe && (op->kind == OpKind::recv || op->kind == OpKind::recv_from)) result = 0;
+  if (result == kErrPipe && (op->kind == OpKind::recv || op->kind == OpKind::recv_from || op->kind == OpKind::recv_pooled)) {
+    result = 0;
+  }
   switch (op->kind) {
     case OpKind::accept: {
       Scratch* scratch = scratch_of(op);
@@ -1258,6 +1322,10 @@ int32_t IocpBackend::conclude(Op* op, FdState& state, int32_t result) {
       return result;
     case OpKind::send_to:
       return result;
+    case OpKind::recv_pooled:
+      if (result < 0) return result;
+      if (cancel_requested) return kErrCanceled;  // only readiness came back: nothing was read
+      return receive_pooled(op);
     case OpKind::send_file:
       // Wine's TransmitFile says WSAENOTCONN when the peer reset the
       // connection mid-transfer (measured); POSIX's sendfile says EPIPE.
@@ -1490,6 +1558,10 @@ void IocpBackend::finished(Op* op, int32_t result) {
   FdEntry& entry = loop_->fds().at(op->fd);
   TIGERIO_ASSERT(entry.queue(op_direction(op->kind)).head() == op);
   result = conclude(op, state_of(entry), result);
+  if (result == kParked) {
+    loop_->pool_park(op);
+    return;
+  }
   if (result == kRetry) {
     run(op, entry);  // still its fd's head: issued again
     return;

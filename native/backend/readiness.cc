@@ -1,6 +1,7 @@
 #include "readiness.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 
 #include "../core/errors.h"
@@ -13,6 +14,11 @@ namespace {
 
 // Op::backend_flags bit: connect() was issued and returned EINPROGRESS.
 constexpr uint8_t kConnectStarted = 1;
+
+// attempt()'s answer for a recvPooled whose pool is empty: it parks in the core.
+constexpr int32_t kPoolEmpty = INT32_MIN;
+
+bool is_recv(OpKind kind) { return kind == OpKind::recv || kind == OpKind::recv_pooled; }
 
 }  // namespace
 
@@ -94,10 +100,15 @@ void ReadinessBackend::issue_socket_op(Op* op, FdEntry& entry) {
   const bool in = op_direction(op->kind) == Direction::in;
   // The last recv emptied the receive queue: trying now would only return
   // EAGAIN. The fd is registered; its next readable event retries this one.
-  if (op->kind == OpKind::recv && state.read_drained != 0) return;
+  if (is_recv(op->kind) && state.read_drained != 0) return;
   const int32_t result = attempt(op);
+  if (result == kPoolEmpty) {
+    // Data may wait already: the fd is tried again once a buffer comes back.
+    loop_->pool_park(op);
+    return;
+  }
   if (result != kErrAgain) {
-    if (op->kind == OpKind::recv) note_recv(op, state, result);
+    if (is_recv(op->kind)) note_recv(op, state, result);
     loop_->complete(op, result);
     return;
   }
@@ -148,6 +159,18 @@ int32_t ReadinessBackend::attempt(Op* op) {
       result = posix::send_file(op->fd, file.file_fd, file.offset, file.length);
       break;
     }
+    case OpKind::recv_pooled: {
+      // The buffer is taken only now that the socket may have data, and
+      // given back at once if it had none: a waiting receive holds none.
+      if (!loop_->pool_take(op)) return kPoolEmpty;
+      const BufferPool& pool = loop_->pool(op->args.recv_pooled.pool);
+      result = posix::recv(op->fd, pool.data(op->args.recv_pooled.buffer), pool.size);
+      if (result == -EAGAIN || result == -EWOULDBLOCK) {
+        loop_->pool_untake(op);
+        return kErrAgain;
+      }
+      return result;
+    }
     default:
       TIGERIO_ASSERT(false && "not a socket operation");
   }
@@ -168,20 +191,27 @@ void ReadinessBackend::retry(FdEntry& entry, Direction direction, int error) {
   // the kqueue took SO_ERROR to fill fflags (libkqueue does): Linux's
   // connect() then answers ECONNABORTED for any failure.
   int32_t result = error != 0 && op->kind == OpKind::connect ? -error : attempt(op);
+  if (result == kPoolEmpty) {
+    // Readable, and no buffer: the data stays in the socket until one comes back.
+    loop_->pool_park(op);
+    return;
+  }
   // A recv that reads end of stream after the poller took the socket's error fails with it.
-  if (error != 0 && result == 0 && op->kind == OpKind::recv) result = -error;
+  if (error != 0 && result == 0 && is_recv(op->kind)) result = -error;
   if (result == kErrAgain) return;
-  if (op->kind == OpKind::recv) note_recv(op, entry.backend_state<FdState>(), result);
+  if (is_recv(op->kind)) note_recv(op, entry.backend_state<FdState>(), result);
   // The core issues the fd's next op at once, which tries its syscall: the
   // queue drains until one has to wait (or a recv finds the queue empty).
   loop_->complete(op, result);
 }
 
 void ReadinessBackend::note_recv(const Op* op, FdState& state, int32_t result) {
-  TIGERIO_ASSERT(op->kind == OpKind::recv);
+  TIGERIO_ASSERT(is_recv(op->kind));
   // The recv ran: the fd was not marked drained (issue skips the syscall then), or an event cleared it.
   TIGERIO_ASSERT(state.read_drained == 0);
-  if (result <= 0 || static_cast<uint32_t>(result) >= op->args.recv.length) return;  // full, end of stream, error
+  const uint32_t length =
+      op->kind == OpKind::recv ? op->args.recv.length : loop_->pool(op->args.recv_pooled.pool).size;
+  if (result <= 0 || static_cast<uint32_t>(result) >= length) return;  // full, end of stream, error
   // Only a registered fd gets the event that clears the mark.
   if ((state.registered & Poller::kReadable) == 0) return;
   // The end of stream may wait behind the data just read: no event will say so again.
@@ -210,7 +240,8 @@ void ReadinessBackend::cancel(Op* op, FdEntry* entry) {
   // A waiting socket op is nowhere in the kernel: it is given back at once.
   TIGERIO_ASSERT(op->kind == OpKind::accept || op->kind == OpKind::connect || op->kind == OpKind::recv ||
                  op->kind == OpKind::send || op->kind == OpKind::send_to || op->kind == OpKind::recv_from ||
-                 op->kind == OpKind::send_file);
+                 op->kind == OpKind::send_file || op->kind == OpKind::recv_pooled);
+  TIGERIO_ASSERT(!op_is_file_op(op->kind));
   loop_->complete(op, kErrCanceled);
 }
 

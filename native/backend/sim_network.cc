@@ -25,6 +25,8 @@ constexpr uint64_t kCompactBytes = 64 * 1024;
 
 SimulationBackend* owner_of(Op* op) { return waiter_of(op).backend; }
 
+bool receives(OpKind kind) { return kind == OpKind::recv || kind == OpKind::recv_from || kind == OpKind::recv_pooled; }
+
 
 }  // namespace
 
@@ -336,8 +338,12 @@ void Network::issue(Op* op, uint32_t index) {
     list.push(op);
     return;
   }
+  if (result == kPoolEmpty) {
+    owner_of(op)->loop().pool_park(op);
+    return;
+  }
   owner_of(op)->complete(op, result);
-  if ((op->kind == OpKind::recv || op->kind == OpKind::recv_from) && result > 0 && socket.peer >= 0) {
+  if (receives(op->kind) && result > 0 && socket.peer >= 0) {
     service(static_cast<uint32_t>(socket.peer), Direction::out);  // room for the peer's sends
   }
 }
@@ -367,6 +373,9 @@ int32_t Network::attempt(Op* op, Socket& socket, uint32_t index) {
       return socket.kind == Socket::udp ? kInvalid : try_send(op, socket, index);
     case OpKind::connect:
       return kWait;  // only its arrival completes it
+    case OpKind::recv_pooled:
+      // Datagrams keep their own receive path; a pooled one is for streams here.
+      return socket.kind == Socket::udp ? kNotSupported : try_recv_pooled(op, socket);
     default:
       break;
   }
@@ -428,6 +437,24 @@ int32_t Network::try_recv(Socket& socket, uint8_t* buffer, uint32_t asked) {
   }
   if (pipe.fin) return 0;
   return kWait;
+}
+
+int32_t Network::try_recv_pooled(Op* op, Socket& socket) {
+  Loop& loop = owner_of(op)->loop();
+  if (recv_would_wait(socket)) return kWait;  // waits holding no buffer
+  if (!loop.pool_take(op)) return kPoolEmpty;
+  const BufferPool& pool = loop.pool(op->args.recv_pooled.pool);
+  const int32_t result = try_recv(socket, pool.data(op->args.recv_pooled.buffer), pool.size);
+  TIGERIO_ASSERT(result != kWait);
+  return result;
+}
+
+// try_recv's conditions for kWait, in its order, taking nothing.
+bool Network::recv_would_wait(const Socket& socket) const {
+  if (socket.state == Socket::connecting) return true;
+  if (socket.state != Socket::connected || socket.error != 0 || socket.shut_recv) return false;
+  const Pipe& pipe = socket.in;
+  return pipe.unread() == 0 && !pipe.reset && !pipe.fin;
 }
 
 // send, sendTo on a stream (the address is ignored, as on a connected TCP
@@ -571,8 +598,12 @@ void Network::service(uint32_t index, Direction direction) {
     const int32_t result = attempt(op, socket, index);
     if (result == kWait) break;
     list.pop();
+    if (result == kPoolEmpty) {
+      owner_of(op)->loop().pool_park(op);  // the next waiter may read: it has its own pool
+      continue;
+    }
     owner_of(op)->complete(op, result);
-    if ((op->kind == OpKind::recv || op->kind == OpKind::recv_from) && result > 0 && socket.peer >= 0) {
+    if (receives(op->kind) && result > 0 && socket.peer >= 0) {
       service(static_cast<uint32_t>(socket.peer), Direction::out);
     }
   }

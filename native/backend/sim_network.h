@@ -60,6 +60,9 @@ inline bool wildcard(const Address& a) {
 
 // Network::attempt()'s "not yet": the op waits on its socket.
 constexpr int32_t kWait = INT32_MIN;
+// attempt()'s answer for a recvPooled that has something to read and no
+// buffer: it parks in the core until its pool has one again.
+constexpr int32_t kPoolEmpty = INT32_MIN + 1;
 
 // One direction of a connection, owned by the receiving socket. Offsets are
 // absolute stream positions; `bytes` holds [base, written).
@@ -158,6 +161,10 @@ class Network {
   int32_t try_accept(Op* op, Socket& socket);
   int32_t before_transfer(Socket& socket);
   int32_t try_recv(Socket& socket, uint8_t* buffer, uint32_t length);
+  // recvPooled: a buffer only once there is something to read (or end of stream, or an error).
+  int32_t try_recv_pooled(Op* op, Socket& socket);
+  // True if a recv on `socket` would wait now (try_recv's kWait), without taking anything.
+  bool recv_would_wait(const Socket& socket) const;
   int32_t try_send(Op* op, Socket& socket, uint32_t index);
   void start_connect(Op* op, Socket& socket, uint32_t index);
   void connect_unix(Op* op, Socket& socket, uint32_t index);

@@ -17,6 +17,7 @@ namespace tigerio {
 class Loop;
 struct LoopConfig;
 struct FdEntry;
+struct BufferPool;
 
 // Parses an IP literal and port into a socket address; false if `host` is
 // not an IP literal. Defined once per OS family by the backend layer.
@@ -114,6 +115,23 @@ class Backend {
   // True if this IO's signal waits hear the process's signals (core/signals.h);
   // false for a simulated world, whose signals only Simulation.signal sends.
   virtual bool receives_process_signals() const { return true; }
+
+  // Buffer pools (core/buffer_pools.h). A backend whose kernel picks the
+  // buffer when data arrives (io_uring's provided-buffer ring) takes every
+  // buffer of the new pool `id` and returns true; false (the default, or a
+  // kernel without such rings) leaves the free buffers to the core, which
+  // lends one to a recvPooled through Loop::pool_take once data is there.
+  virtual bool pool_created(uint32_t id, BufferPool& pool) {
+    (void)id;
+    (void)pool;
+    return false;
+  }
+  // A buffer of a pool this backend keeps (pool_created said true) is free again.
+  virtual void pool_recycle(uint32_t id, BufferPool& pool, uint32_t index) {
+    (void)id;
+    (void)pool;
+    (void)index;
+  }
 
   // Synchronous helpers; each returns the fd (or 0) or a negative errno.
   virtual int listen(const char* host, int port, int backlog, bool reuse_port) = 0;

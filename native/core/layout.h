@@ -126,6 +126,11 @@ constexpr int32_t kExitUnknown = 1 << 9;
 // An exit code beyond 255 (Windows) is the completion's value (see
 // kCompletionValueFlag): this plus the code, exact in a float64.
 constexpr double kExitCodeWide = 4294967296.0;
+// Buffer pools (recvPooled): pools per IO, buffers per pool (a buffer id is
+// 16 bits in io_uring's provided-buffer rings, and a ring's size a power of
+// two up to 32768).
+constexpr uint32_t kPoolsPerIOMax = 64;
+constexpr uint32_t kPoolBuffersMax = 1u << 15;
 // Timeouts: exact in a JS number (about 104 days).
 constexpr double kTimeoutNsMax = 9007199254740991.0;
 

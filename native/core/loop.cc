@@ -50,6 +50,7 @@ Loop::Loop(const LoopConfig& config)
   TIGERIO_ASSERT(config.completions != nullptr && config.state != nullptr && config.completion_values != nullptr);
   config_.state[kStateInflight] = 0;
   config_.state[kStateUndelivered] = 0;
+  pools_.reserve(kPoolsPerIOMax);
 }
 
 std::unique_ptr<Loop> Loop::create(const std::string& backend, const LoopConfig& config, BackendFactory factory,
@@ -243,6 +244,7 @@ void Loop::complete(Op* op, int32_t result) {
     entry->queue(direction).remove(op);
     op->core_flags &= static_cast<uint8_t>(~kOpQueued);
   }
+  if (op->kind == OpKind::recv_pooled) pool_settle(op, result);
   op->state = OpState::ready;
   op->result = result;
   ready_.push(op);
@@ -329,7 +331,14 @@ void Loop::finish_close(int32_t fd, FdEntry& entry) {
 void Loop::request_cancel(Op* op, FdEntry* entry) {
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0);
   if ((op->core_flags & kOpCancelRequested) != 0) return;
-  op->core_flags |= kOpCancelRequested | kOpCancelOutstanding;
+  op->core_flags |= kOpCancelRequested;
+  if ((op->core_flags & kOpParked) != 0) {
+    // Waiting for a buffer in the core: the backend has nothing of it.
+    pool_unpark(op);
+    complete(op, kErrCanceled);
+    return;
+  }
+  op->core_flags |= kOpCancelOutstanding;
   op->cancel_rounds = 0;
   if (cancels_outstanding_++ == 0) cancel_round_due_ns_ = backend_->now_ns() + kCancelRetryNs;
   backend_->cancel(op, entry);  // may complete it at once (a readiness backend, the simulation)
@@ -570,6 +579,10 @@ uint32_t Loop::poll(int64_t timeout_ns) {
       config_.completion_values[count] = kExitCodeWide + static_cast<double>(op->args.process_exit.code_wide);
     }
     if ((op->core_flags & kOpAbandoned) != 0) word |= kCompletionAbandonedFlag;
+    if (op->kind == OpKind::recv_pooled && op->result > 0) {
+      // Which buffer: beside the byte count, in the values array (io/ knows the kind).
+      config_.completion_values[count] = static_cast<double>(op->args.recv_pooled.buffer);
+    }
     words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;
     count++;

@@ -33,9 +33,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "assert.h"
 #include "backend.h"
+#include "buffer_pools.h"
 #include "fd_table.h"
 #include "op_table.h"
 #include "operation.h"
@@ -132,6 +134,27 @@ class Loop {
   int listen_unix(const char* path, uint32_t path_length, int backlog);
   int unix_socket();
 
+  // Buffer pools (core/buffer_pools.h, see buffer_pools.cc). Creates a pool
+  // of `count` buffers of `size` bytes at `memory`, which must outlive the
+  // Loop: its id, or a negative errno (ENOMEM; also past kPoolsPerIOMax pools).
+  int32_t pool_create(uint8_t* memory, uint32_t count, uint32_t size);
+  // The caller gives lent buffer `index` back: 0, or EINVAL when it is not
+  // lent (given back twice, or never handed out); nothing changes then.
+  int32_t pool_release(uint32_t id, uint32_t index);
+  uint32_t pool_count() const { return static_cast<uint32_t>(pools_.size()); }
+  BufferPool& pool(uint32_t id) {
+    TIGERIO_ASSERT(id < pools_.size());
+    return *pools_[id];
+  }
+  // Backends whose pools the core keeps: a free buffer for the recvPooled
+  // `op` (op->args.recv_pooled.buffer), or false when its pool is empty.
+  bool pool_take(Op* op);
+  // The buffer pool_take gave `op` was not needed (nothing to read after all).
+  void pool_untake(Op* op);
+  // `op`, issued, found its pool empty: the backend holds nothing of it any
+  // more, and it waits in the core until a buffer comes back, then is issued again.
+  void pool_park(Op* op);
+
   // Cross-thread events (see events.cc).
   int64_t event_open();  // a handle, or a negative errno
   bool event_close(uint32_t handle);
@@ -172,6 +195,10 @@ class Loop {
   void unsubscribe_signal(int32_t number);
   bool cancel_signal_wait(Op* op);
   void cancel_signal_waits();
+  void pool_settle(Op* op, int32_t result);
+  void pool_free(uint32_t id, uint32_t index);
+  void pool_wake(BufferPool& pool);
+  void pool_unpark(Op* op);
 
   LoopConfig config_;
   std::unique_ptr<Backend> backend_;
@@ -195,6 +222,7 @@ class Loop {
   uint64_t signals_remembered_ = 0;  // arrived with no wait pending: the next wait completes at once
   uint64_t signals_lapsing_ = 0;     // the last wait completed: unsubscribed at the next poll without a new one
   std::atomic<uint64_t> signals_arrived_{0};  // set by signal_arrived, from any thread
+  std::vector<std::unique_ptr<BufferPool>> pools_;  // by id; reserved for kPoolsPerIOMax at init
 };
 
 }  // namespace tigerio

@@ -44,6 +44,8 @@ enum class OpKind : uint8_t {
   // Signals and process exits (appended).
   signal,
   process_exit,
+  // A receive into a buffer of a pool, chosen when data arrives (core/buffer_pools.h).
+  recv_pooled,
   count,
 };
 
@@ -53,7 +55,7 @@ inline const char* op_kind_name(OpKind kind) {
                                       "close",     "open",     "read",     "write",    "eventListen",
                                       "fsync",     "fdatasync", "fileSize", "truncate", "allocate",
                                       "sendTo",    "recvFrom", "connectUnix", "sendFile", "rename",   "unlink",
-                                      "mkdir",     "openDirectory", "signal", "processExit"};
+                                      "mkdir",     "openDirectory", "signal", "processExit", "recvPooled"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(OpKind::count), "a name per kind");
   TIGERIO_ASSERT(kind < OpKind::count);
   return names[static_cast<size_t>(kind)];
@@ -79,6 +81,7 @@ inline Direction op_direction(OpKind kind) {
     case OpKind::truncate:
     case OpKind::allocate:
     case OpKind::recv_from:
+    case OpKind::recv_pooled:
       return Direction::in;
     case OpKind::connect:
     case OpKind::send:
@@ -123,6 +126,7 @@ inline bool op_is_socket_op(OpKind kind) {
     case OpKind::recv_from:
     case OpKind::connect_unix:
     case OpKind::send_file:
+    case OpKind::recv_pooled:
       return true;
     default:
       return false;
@@ -162,6 +166,9 @@ constexpr uint8_t kOpQueued = 1u << 3;           // in its fd's queue
 constexpr uint8_t kOpCancelOutstanding = 1u << 4;  // issued, cancel asked, not answered yet (Loop::revisit_cancels)
 constexpr uint8_t kOpAbandoned = 1u << 5;        // the stand-in of an abandoned op: its completion says so to JS
 constexpr uint8_t kOpLoose = 1u << 6;            // in the loop's loose list (issued, in no fd queue)
+// A recvPooled that found its pool empty: issued, but the backend gave it
+// back to the core, where it waits in its pool's waiters for a buffer.
+constexpr uint8_t kOpParked = 1u << 7;
 
 // Storage for a socket address, big enough for IPv6 on every OS.
 struct alignas(8) AddressStorage {
@@ -253,6 +260,17 @@ struct ProcessExitArgs {
   int64_t code_wide;
 };
 
+// A buffer index that names no buffer.
+constexpr uint32_t kNoBuffer = 0xffffffffu;
+struct Op;
+struct RecvPooledArgs {
+  uint32_t pool;    // the pool's id in its IO
+  uint32_t buffer;  // the buffer it holds (taken when data came), or kNoBuffer
+  // Links in the pool's waiters while kOpParked (the fd queue has next/previous).
+  Op* waiter_next;
+  Op* waiter_previous;
+};
+
 union OpArgs {
   AcceptArgs accept;
   ConnectArgs connect;
@@ -276,6 +294,7 @@ union OpArgs {
   PathArgs path;  // rename, unlink, mkdir, open_directory
   SignalArgs signal;
   ProcessExitArgs process_exit;
+  RecvPooledArgs recv_pooled;
 };
 static_assert(std::is_trivial<OpArgs>::value, "arguments are plain data");
 static_assert(sizeof(OpArgs) == 40, "the largest arguments are connect's address");

@@ -33,25 +33,53 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
 
 export const CONTINUE_BYTES = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
+/** Where an OutBuffer takes its memory while it holds bytes (server/connection-buffers.ts BufferStock). */
+export interface OutBufferStock {
+  readonly size: number;
+  take(): Buffer;
+  give(buffer: Buffer): void;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
 /**
  * A growable byte buffer. A connection has two: one being sent (owned by
- * the IO until the send's callback) and one being filled.
+ * the IO until the send's callback) and one being filled. With a stock, it
+ * holds memory only while it holds bytes: taken at the first write, given
+ * back by release() once sent.
  */
 export class OutBuffer {
   buf: Buffer;
   length = 0;
 
-  constructor(private readonly initialSize: number) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  constructor(
+    private readonly initialSize: number,
+    private readonly stock: OutBufferStock | null = null,
+  ) {
+    this.buf = stock === null ? Buffer.allocUnsafe(initialSize) : NO_BYTES;
   }
 
   /** Makes room for `extra` more bytes. Only when the IO does not hold this buffer. */
   reserve(extra: number): void {
     const needed = this.length + extra;
     if (needed <= this.buf.length) return;
+    if (this.buf === NO_BYTES && this.stock !== null) {
+      this.buf = this.stock.take();
+      if (needed <= this.buf.length) return;
+    }
     const grown = Buffer.allocUnsafe(Math.max(needed, this.buf.length * 2));
     this.buf.copy(grown, 0, 0, this.length);
     this.buf = grown;
+  }
+
+  /** Gives the memory back to the stock (one grown for a big response is dropped). Only when empty and not being sent. */
+  release(): void {
+    if (this.length !== 0 || this.stock === null || this.buf === NO_BYTES) return;
+    this.stock.give(this.buf);
+    this.buf = NO_BYTES;
+    // The send-view cache stays: it answers only for the same buffer (likely
+    // the one taken next, the stock being last-in first-out), and the
+    // OutBuffer itself is a spare of the IO's, not a connection's, while empty.
   }
 
   writeLatin1(text: string): void {

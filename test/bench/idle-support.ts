@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { IO } from '../../io';
+import type { BufferPool, IO } from '../../io';
 
 const SETUP_LIMIT_MS = 120_000;
 const ACCEPTS_IN_FLIGHT = 64;
@@ -30,11 +30,20 @@ function startHelper(port: number, count: number, onReady: () => void, onError: 
   return helper;
 }
 
-/** Accepts `count` connections on `io` (driven here with runForNs), each left with a pending recv. */
-export function tigerioIdle(io: IO, count: number): IdleSet {
+/** Buffers of the pool the pooled variant shares among every connection. */
+export const IDLE_POOL_BUFFERS = 64;
+export const IDLE_POOL_BUFFER_BYTES = 4096;
+
+/**
+ * Accepts `count` connections on `io` (driven here with runForNs), each left
+ * with a pending recv: into its own slice of one ArrayBuffer, or (pooled) a
+ * recvPooled on one pool all share, which holds no buffer while it waits.
+ */
+export function tigerioIdle(io: IO, count: number, pool: BufferPool | null = null): IdleSet {
   const listener = io.listen('127.0.0.1', 0, { backlog: 4096 });
   const { port } = io.localAddress(listener);
-  const buffers = new Uint8Array(count * IDLE_BUFFER_BYTES);
+  const buffers = new Uint8Array(pool !== null ? 0 : count * IDLE_BUFFER_BYTES);
+  const onPooled = (): void => {}; // ECANCELED or 0 when the helper goes away: no buffer
   let accepted = 0;
   let acceptsStarted = 0;
   let failure: string | null = null;
@@ -49,7 +58,8 @@ export function tigerioIdle(io: IO, count: number): IdleSet {
       }
       const offset = accepted * IDLE_BUFFER_BYTES;
       accepted++;
-      io.recv(fd, buffers.subarray(offset, offset + IDLE_BUFFER_BYTES), onRecv);
+      if (pool !== null) io.recvPooled(fd, pool, onPooled);
+      else io.recv(fd, buffers.subarray(offset, offset + IDLE_BUFFER_BYTES), onRecv);
       acceptOne();
     });
   };

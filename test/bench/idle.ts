@@ -4,11 +4,11 @@
 // (after a full GC, before and after) divided by the count. Kernel socket
 // memory is not in RSS, on either side.
 //
-//   node --expose-gc idle.js --impl tigerio --backend epoll [--count 10000]
+//   node --expose-gc idle.js --impl tigerio --backend epoll [--count 10000] [--pooled]
 //   node --expose-gc idle.js --impl net
 import { IO } from '../../io';
 import { gc, numberFlag, parseFlags, report, rss, sleep } from './common';
-import { IDLE_BUFFER_BYTES, netIdle, tigerioIdle } from './idle-support';
+import { IDLE_BUFFER_BYTES, IDLE_POOL_BUFFERS, IDLE_POOL_BUFFER_BYTES, netIdle, tigerioIdle } from './idle-support';
 
 const args = parseFlags(process.argv.slice(2));
 const impl = args.impl ?? 'tigerio';
@@ -24,14 +24,17 @@ async function main(): Promise<void> {
   if (impl === 'tigerio') {
     const backend = args.backend ?? IO.backends()[0];
     const io = new IO({ backend });
+    const pooled = args.pooled !== undefined;
+    // Made before the first figure: the pool's memory is the IO's, not the connections'.
+    const pool = pooled ? io.bufferPool({ count: IDLE_POOL_BUFFERS, size: IDLE_POOL_BUFFER_BYTES }) : null;
     await sleep(50);
     const before = snapshot();
-    const set = tigerioIdle(io, count);
+    const set = tigerioIdle(io, count, pool);
     await sleep(200); // let the helper settle; nothing is running in the IO
     const after = snapshot();
     set.helper.kill();
     io.deinit();
-    report(result(before, after, { backend, recvBufferBytes: IDLE_BUFFER_BYTES }));
+    report(result(before, after, { backend, pooled, recvBufferBytes: pooled ? 0 : IDLE_BUFFER_BYTES }));
   } else if (impl === 'net') {
     await sleep(50);
     const before = snapshot();

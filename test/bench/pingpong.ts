@@ -48,9 +48,21 @@ function tigerio(backend: string): void {
   const fail = (what: string, code: string): void => {
     if (running && failure === null) failure = `${what}: ${code}`;
   };
+  // --pooled: the server receives with recvPooled (a buffer of a pool, taken
+  // when the bytes arrive) and echoes from it, giving it back once sent.
+  const pool = args.pooled !== undefined ? io.bufferPool({ count: 16, size: RECV_BUFFER_BYTES }) : null;
+  const echoViews = pool === null ? [] : pool.buffers.map((buffer) => buffer.subarray(0, MESSAGE_BYTES));
+  let held: Uint8Array | null = null;
   // Server: recv, echo what came, recv again.
   const serverRecv = (): void => {
-    io.recv(server, serverBuffer, onServerRecv);
+    if (pool !== null) io.recvPooled(server, pool, onServerPooled);
+    else io.recv(server, serverBuffer, onServerRecv);
+  };
+  const onServerPooled = (error: { code: string } | null, size: number, buffer: Uint8Array | null): void => {
+    if (error) return fail('server recvPooled', error.code);
+    if (size === 0 || buffer === null) return;
+    held = buffer;
+    io.send(server, size === MESSAGE_BYTES ? echoViews[buffer.byteOffset / RECV_BUFFER_BYTES] : buffer.subarray(0, size), onServerSend);
   };
   const onServerRecv = (error: { code: string } | null, size: number): void => {
     if (error) return fail('server recv', error.code);
@@ -58,6 +70,10 @@ function tigerio(backend: string): void {
     io.send(server, size === MESSAGE_BYTES ? serverEcho : serverBuffer.subarray(0, size), onServerSend);
   };
   const onServerSend = (error: { code: string } | null): void => {
+    if (held !== null) {
+      pool!.release(held);
+      held = null;
+    }
     if (error) return fail('server send', error.code);
     serverRecv();
   };

@@ -32,14 +32,14 @@ import { ensureBun } from './bun-peer';
 import { processTreeCpuSeconds, waitedCpuSeconds, withWaitedCpu } from './process-cpu';
 import { writeChart } from './chart';
 import { formatFigure, type ResultRow } from './results-file';
-import { parseFlags, RESULT_PREFIX } from './common';
+import { parseFlags, RESULT_PREFIX, sleep } from './common';
 import { simulationRow } from './simulation-row';
 import { benchTool, TOOLS_HELP } from './tools';
 
 const toolStatus = benchTool(process.argv.slice(2));
 if (toolStatus !== null) process.exit(toolStatus);
 
-const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'pingpong-idle', 'overhead', 'fsync', 'simulation', 'udp', 'unix-pingpong', 'sendfile'] as const;
+const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'server-idle', 'pingpong-idle', 'overhead', 'fsync', 'simulation', 'udp', 'unix-pingpong', 'sendfile'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n${TOOLS_HELP}`;
@@ -204,8 +204,12 @@ async function pingpong(): Promise<void> {
   const cThreaded = binary === null ? null : await cLoop(1);
   for (const backend of backends) {
     const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
+    // The server side with recvPooled, right after (interleaved per backend): beside the caller's-buffer row.
+    const pooled = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], { timeoutMs });
     const figure = num(result, 'roundTripsPerSecond');
     const base = { benchmark: 'ping-pong 64 B, 1 conn', backend, tigerio: figure, unit: 'rt/s', higherIsBetter: true };
+    addRow({ benchmark: 'ping-pong 64 B, 1 conn, recvPooled', backend, tigerio: num(pooled, 'roundTripsPerSecond'), unit: 'rt/s',
+      higherIsBetter: true, peer: 'tigerio, caller\'s buffer', peerFigure: figure });
     addRow({ ...base, peer: 'node:net', peerFigure: num(netResult, 'roundTripsPerSecond') });
     if (binary === null) continue;
     addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
@@ -268,12 +272,132 @@ async function timeouts(): Promise<void> {
 async function idle(): Promise<void> {
   const common = ['--count', String(D.idleCount)];
   const options = { timeoutMs: 180_000, highFd: true, nodeFlags: ['--expose-gc'] };
-  await againstPeer('idle.js', 'net', common, options, (backend, result, peer) => {
-    addRow({
-      benchmark: `${D.idleCount / 1000}k idle conns, RSS/conn`, backend, tigerio: num(result, 'rssPerConnection'),
-      unit: 'B', higherIsBetter: false, peer: 'node:net + data listener', peerFigure: num(peer, 'rssPerConnection'),
+  const peer = await nodeChild('idle.js', ['--impl', 'net', ...common], options);
+  const label = `${D.idleCount / 1000}k idle conns`;
+  for (const backend of backends) {
+    // The caller's buffer (64 B each), then recvPooled on one shared pool: no buffer per connection.
+    const own = await nodeChild('idle.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    const pooled = await nodeChild('idle.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], options);
+    const base = { backend, unit: 'B', higherIsBetter: false, peer: 'node:net + data listener', peerFigure: num(peer, 'rssPerConnection') };
+    addRow({ ...base, benchmark: `${label}, RSS/conn`, tigerio: num(own, 'rssPerConnection') });
+    addRow({ ...base, benchmark: `${label}, recvPooled, RSS/conn`, tigerio: num(pooled, 'rssPerConnection') });
+  }
+}
+
+/** Resident bytes of a process and its descendants (nginx's master and worker), from /proc. */
+function treeRssBytes(pid: number): number {
+  let total = 0;
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (match) total += Number(match[1]) * 1024;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    let children = '';
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.trim().split(/\s+/).filter(Boolean)) total += treeRssBytes(Number(child));
+  }
+  return total;
+}
+
+/**
+ * Memory per idle keep-alive connection of a whole HTTP server: the server
+ * answers one `GET /` on each of idleCount connections (the clients live in
+ * a helper process), which then stay open and idle; the figure is the
+ * growth of the server's resident set (its process tree) divided by the count.
+ */
+async function serverIdle(): Promise<void> {
+  if (process.platform !== 'linux') {
+    note('server idle memory: /proc is Linux-only; skipped');
+    return;
+  }
+  const count = D.idleCount;
+  const { nginx } = ensureHttpTools();
+  const bun = ensureBun(tmp, which, note);
+  const portFromLine = (pattern: RegExp) => (stdout: string): number | null => {
+    const match = pattern.exec(stdout);
+    return match ? Number(match[1]) : null;
+  };
+  const held = ['--max-connections', String(count * 2), '--idle-timeout-ms', '600000'];
+  const contenders: { name: string; start: () => Promise<Server> }[] = [];
+  for (const backend of backends) {
+    contenders.push({
+      name: `tigerio ${backend}`,
+      start: () => startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet', ...held],
+        portFromLine(/listening on http:\/\/127\.0\.0\.1:(\d+)/)),
     });
-  });
+  }
+  contenders.push({ name: 'node:http', start: () => startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'http'], portFromLine(/listening (\d+)/)) });
+  if (nginx !== null) {
+    const dir = fs.mkdtempSync(path.join(tmp, 'nginx-idle-'));
+    contenders.push({
+      name: 'nginx, 1 worker',
+      start: async () => {
+        const port = await freePort();
+        const config = nginxConfig(dir, port)
+          .replace('events { worker_connections 4096; }', `worker_rlimit_nofile ${count * 2};\nevents { worker_connections ${count * 2}; }`)
+          .replace('keepalive_requests 1000000;', 'keepalive_requests 1000000;\n  keepalive_timeout 600s;');
+        fs.writeFileSync(path.join(dir, 'nginx.conf'), config);
+        return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
+      },
+    });
+  }
+  if (bun !== null) {
+    contenders.push({ name: 'Bun.serve', start: () => startServer(bun, [path.join(SOURCE_DIR, 'bun-hello.mjs')], portFromLine(/listening (\d+)/)) });
+  }
+  const figures = new Map<string, number>();
+  for (const contender of contenders) {
+    let server: Server | null = null;
+    let helper: ChildProcess | null = null;
+    try {
+      server = await contender.start();
+      await sleep(500);
+      const before = treeRssBytes(server.pid);
+      const port = server.port;
+      helper = spawn('node', [path.join(HERE, 'server-idle-clients.js'), '--port', String(port), '--count', String(count)], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      children.add(helper);
+      const child = helper;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the idle clients did not get ready in 240 s')), 240_000);
+        child.on('message', (message: { ready?: boolean; error?: string }) => {
+          clearTimeout(timer);
+          if (message.ready) resolve();
+          else reject(new Error(message.error ?? 'the idle clients failed'));
+        });
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`the idle clients exited with ${code}`));
+        });
+      });
+      await sleep(1000); // the server settles; nothing runs in it
+      const after = treeRssBytes(server.pid);
+      figures.set(contender.name, (after - before) / count);
+      raw.push({ benchmark: 'server-idle', contender: contender.name, count, rssBefore: before, rssAfter: after });
+    } catch (error) {
+      note(`server idle memory, ${contender.name}: ${(error as Error).message}`);
+    } finally {
+      if (helper !== null) {
+        helper.removeAllListeners('exit');
+        helper.kill();
+        children.delete(helper);
+      }
+      if (server !== null) await server.stop();
+    }
+  }
+  const label = `HTTP server, ${count / 1000}k idle keep-alive conns, RSS/conn`;
+  for (const backend of backends) {
+    const ours = figures.get(`tigerio ${backend}`);
+    if (ours === undefined) continue;
+    for (const peer of ['nginx, 1 worker', 'Bun.serve', 'node:http']) {
+      const theirs = figures.get(peer);
+      if (theirs === undefined) continue;
+      addRow({ benchmark: label, backend, tigerio: ours, unit: 'B', higherIsBetter: false, peer, peerFigure: theirs });
+    }
+  }
 }
 
 /** 4 KiB write + fdatasync in a loop (test/bench/fsync.ts), against node:fs's callbacks. */
@@ -876,6 +1000,7 @@ async function main(): Promise<void> {
     http,
     timeouts,
     idle,
+    'server-idle': serverIdle,
     'pingpong-idle': pingpongIdle,
     overhead,
     fsync: durableWrites,

@@ -2,7 +2,7 @@
 // attached to Node's loop, so that tests can look inside: count the IO
 // operations a connection submits, the timers pending, the objects reused.
 import * as net from 'node:net';
-import { IO, type IOError } from '../../io';
+import { IO, type BufferPool, type IOError, type PooledCallback } from '../../io';
 import { Connection, type ConnectionHost } from '../../server/connection';
 import type { ParserLimits } from '../../server/http/parser';
 import { CannedResponse, DateClock } from '../../server/http/response';
@@ -47,11 +47,17 @@ export class InProcessServer implements ConnectionHost {
     this.accept();
   }
 
-  /** Wraps io.send and io.recv to count, per fd, what the connections submit and receive. */
+  /** Wraps io.send, io.recv and io.recvPooled to count, per fd, what the connections submit and receive. */
   private countOperations(): void {
     const io = this.io;
     const send = io.send.bind(io);
     const recv = io.recv.bind(io);
+    const recvPooled = io.recvPooled.bind(io);
+    io.recvPooled = (fd: number, pool: BufferPool, callback: PooledCallback): number =>
+      recvPooled(fd, pool, (error, n, buffer) => {
+        if (error === null && n > 0) this.dataRecvs.set(fd, (this.dataRecvs.get(fd) ?? 0) + 1);
+        callback(error, n, buffer);
+      });
     io.send = (fd: number, buffer: Uint8Array, callback: (error: IOError | null, n: number) => void): number => {
       this.sends.set(fd, (this.sends.get(fd) ?? 0) + 1);
       return send(fd, buffer, callback);
