@@ -69,6 +69,7 @@
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -120,6 +121,30 @@ constexpr uint32_t kSqTaskrun = IORING_SQ_TASKRUN;
 #else
 constexpr uint32_t kTaskrunFlags = 0;
 constexpr uint32_t kSqTaskrun = 0;
+#endif
+
+// DEFER_TASKRUN (6.1, with SINGLE_ISSUER) goes further: the task work waits
+// in a list of the ring's own until this thread enters the kernel with
+// GETEVENTS, and runs there in one batch, with no signal-like interruption
+// at all. An IO is used from the thread that made it, as the flag requires
+// (another thread's io_uring_enter would fail with EEXIST; wake() only
+// writes an eventfd). What it changes: completions exist only once the
+// thread enters the ring, and the ring fd no longer becomes readable for
+// them, so attach() polls an eventfd the ring signals instead (poll_fd()).
+#if defined(IORING_SETUP_SINGLE_ISSUER) && defined(IORING_SETUP_DEFER_TASKRUN) && defined(IORING_CQ_EVENTFD_DISABLED)
+constexpr uint32_t kDeferFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+#else
+constexpr uint32_t kDeferFlags = 0;
+#endif
+
+// A registered ring fd (5.18): io_uring_enter then names the ring by its
+// index in this thread's table, and the kernel skips taking a reference on
+// the ring's file for each call (fdget/fput), which a multi-threaded
+// process such as Node pays on every syscall that names an fd.
+#if defined(IORING_ENTER_REGISTERED_RING)
+constexpr bool kRegisteredRing = true;
+#else
+constexpr bool kRegisteredRing = false;
 #endif
 
 int sys_io_uring_setup(uint32_t entries, io_uring_params* params) {
@@ -248,8 +273,15 @@ struct Ring {
   io_uring_cqe* cqes = nullptr;
   uint32_t cq_mask = 0;
   uint32_t cq_entries = 0;
+  uint32_t* cq_flags = nullptr;  // 5.8+; nullptr before
+  bool deferred = false;        // set up with kDeferFlags
+  // What io_uring_enter names: the fd, or the registered index with
+  // IORING_ENTER_REGISTERED_RING in enter_flags.
+  int enter_fd = -1;
+  uint32_t enter_flags = 0;
 
   ~Ring() {
+    if (enter_flags != 0) unregister_fd();
     if (sqes != MAP_FAILED) ::munmap(sqes, sqes_size);
     if (cq_map != MAP_FAILED && cq_map != sq_map) ::munmap(cq_map, cq_map_size);
     if (sq_map != MAP_FAILED) ::munmap(sq_map, sq_map_size);
@@ -259,14 +291,19 @@ struct Ring {
   // Sets up the ring: 0 or a negative errno.
   int init(uint32_t entries, uint32_t cq_entries_wanted) {
     io_uring_params params;
-    uint32_t taskrun_flags = kTaskrunFlags;
+    uint32_t taskrun_flags = kDeferFlags | kTaskrunFlags;
     for (;;) {
       std::memset(&params, 0, sizeof(params));
       params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | taskrun_flags;
       params.cq_entries = cq_entries_wanted;
       fd = sys_io_uring_setup(entries, &params);
       if (fd >= 0) break;
-      // Before 5.19 the kernel does not know the task-run flags: go without.
+      // Before 6.1 the kernel does not know DEFER_TASKRUN, before 5.19 the
+      // other task-run flags: go with what it knows.
+      if (errno == EINVAL && (taskrun_flags & kDeferFlags) != 0) {
+        taskrun_flags &= ~kDeferFlags;
+        continue;
+      }
       if (errno == EINVAL && taskrun_flags != 0) {
         taskrun_flags = 0;
         continue;
@@ -279,6 +316,8 @@ struct Ring {
       return -errno;
     }
     features = params.features;
+    deferred = kDeferFlags != 0 && (taskrun_flags & kDeferFlags) == kDeferFlags;
+    enter_fd = fd;
     sq_map_size = params.sq_off.array + params.sq_entries * sizeof(uint32_t);
     cq_map_size = params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
     if (features & IORING_FEAT_SINGLE_MMAP) sq_map_size = cq_map_size = std::max(sq_map_size, cq_map_size);
@@ -307,12 +346,42 @@ struct Ring {
     cqes = reinterpret_cast<io_uring_cqe*>(cq + params.cq_off.cqes);
     cq_mask = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_mask);
     cq_entries = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_entries);
+    if (params.cq_off.flags != 0) cq_flags = reinterpret_cast<uint32_t*>(cq + params.cq_off.flags);
+    register_fd();
     TIGERIO_ASSERT(sq_entries >= 1 && sq_mask == sq_entries - 1);
     TIGERIO_ASSERT(cq_entries >= sq_entries && cq_mask == cq_entries - 1);
     // SQE i always sits at SQ index i: the indirection array is set once.
     auto* array = reinterpret_cast<uint32_t*>(sq + params.sq_off.array);
     for (uint32_t i = 0; i < sq_entries; i++) array[i] = i;
     return 0;
+  }
+
+  // Registers the ring fd in this thread's table of rings (16 per thread):
+  // where it is full, or the kernel is older than 5.18, enter uses the fd.
+  void register_fd() {
+#if defined(IORING_ENTER_REGISTERED_RING)
+    if (!kRegisteredRing) return;
+    io_uring_rsrc_update update;
+    std::memset(&update, 0, sizeof(update));
+    update.offset = UINT32_MAX;  // the kernel picks a free index
+    update.data = static_cast<uint64_t>(fd);
+    if (sys_io_uring_register(fd, IORING_REGISTER_RING_FDS, &update, 1) != 1) return;
+    enter_fd = static_cast<int>(update.offset);
+    enter_flags = IORING_ENTER_REGISTERED_RING;
+#endif
+  }
+
+  // The index holds a reference on the ring until the thread exits: give it back.
+  void unregister_fd() {
+#if defined(IORING_ENTER_REGISTERED_RING)
+    io_uring_rsrc_update update;
+    std::memset(&update, 0, sizeof(update));
+    update.offset = static_cast<uint32_t>(enter_fd);
+    const int rc = sys_io_uring_register(fd, IORING_UNREGISTER_RING_FDS, &update, 1);
+    TIGERIO_ASSERT(rc == 1);
+    enter_fd = fd;
+    enter_flags = 0;
+#endif
   }
 };
 
@@ -370,6 +439,8 @@ class IoUringBackend final : public PosixBackend {
       }
     }
     ::close(wake_fd_);
+    // The ring holds its own reference to a registered eventfd until it closes.
+    if (notify_fd_ >= 0) ::close(notify_fd_);
   }
 
   int init(const LoopConfig& config) {
@@ -382,6 +453,12 @@ class IoUringBackend final : public PosixBackend {
 #ifdef IORING_FEAT_EXT_ARG
     ext_arg_ = (ring_.features & IORING_FEAT_EXT_ARG) != 0;
 #endif
+    const int slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    if (slack > 0) timer_slack_ns_ = slack;
+    if (ring_.deferred) {
+      const int notify_result = init_notify_fd();
+      if (notify_result < 0) return notify_result;
+    }
     arm_wake();
     submit_all();
     TIGERIO_ASSERT(ring_.fd >= 0);
@@ -461,6 +538,9 @@ class IoUringBackend final : public PosixBackend {
 
   void wait(int64_t timeout_ns) override {
     TIGERIO_ASSERT(timeout_ns >= -1);
+    // Polled (attach under DEFER_TASKRUN): the eventfd is read empty before
+    // the ring is, so a signal for what comes after this wait is not lost.
+    if (polled_) drain_notify_fd();
     // CQEs that came since the last tick cost no syscall. A wake-up among
     // them is this wait's reason to return (the loop checks its events after).
     woken_ = false;
@@ -502,8 +582,20 @@ class IoUringBackend final : public PosixBackend {
     }
   }
 
-  // The ring fd is readable while CQEs wait in the CQ ring.
-  int poll_fd() const override { return ring_.fd; }
+  // The ring fd is readable while CQEs wait in the CQ ring. Under
+  // DEFER_TASKRUN it stays silent for completions still waiting as task
+  // work, which is how they all wait: there it is the eventfd the ring
+  // signals when work is queued for this thread or a CQE is posted.
+  int poll_fd() const override { return ring_.deferred ? notify_fd_ : ring_.fd; }
+
+  void set_polled(bool polled) override {
+    if (!ring_.deferred) return;
+    polled_ = polled;
+    // Off while nobody polls it: the kernel then skips the eventfd's signal
+    // on every batch of completions.
+    const uint32_t flags = load_acquire(ring_.cq_flags);
+    store_release(ring_.cq_flags, polled ? (flags & ~IORING_CQ_EVENTFD_DISABLED) : (flags | IORING_CQ_EVENTFD_DISABLED));
+  }
 
   bool has_unsubmitted() const override {
     return sq_pending() > 0 || ((overflow_head_ != nullptr || !wake_armed_) && sq_space() > 0);
@@ -518,6 +610,25 @@ class IoUringBackend final : public PosixBackend {
   // Bound on io_uring_enter rounds when waiting for the wake-up read to be
   // cancelled at destruction; each round takes at least one CQE.
   static constexpr uint32_t kDrainRoundsMax = 1u << 20;
+
+  // ---- The eventfd attach() polls under DEFER_TASKRUN ----
+
+  int init_notify_fd() {
+    TIGERIO_ASSERT(ring_.deferred && notify_fd_ < 0);
+    if (ring_.cq_flags == nullptr) return kErrNotSupported;  // before 5.8: never with DEFER_TASKRUN (6.1)
+    notify_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (notify_fd_ < 0) return -errno;
+    int32_t fd = notify_fd_;
+    if (sys_io_uring_register(ring_.fd, IORING_REGISTER_EVENTFD, &fd, 1) < 0) return -errno;
+    set_polled(false);
+    return 0;
+  }
+
+  void drain_notify_fd() {
+    uint64_t count = 0;
+    while (::read(notify_fd_, &count, sizeof(count)) < 0 && errno == EINTR) {
+    }
+  }
 
   // ---- The overflow FIFO ----
 
@@ -799,7 +910,7 @@ class IoUringBackend final : public PosixBackend {
   int enter(uint32_t min_complete, uint32_t flags, const void* arg, size_t arg_size) {
     store_release(ring_.sq_tail, sq_tail_);
     const uint32_t to_submit = sq_pending();
-    const int rc = sys_io_uring_enter(ring_.fd, to_submit, min_complete, flags, arg, arg_size);
+    const int rc = sys_io_uring_enter(ring_.enter_fd, to_submit, min_complete, flags | ring_.enter_flags, arg, arg_size);
     if (rc >= 0) return rc;
     const int error = errno;
     // EINTR: a signal (the caller goes round again); ETIME: the wait timed
@@ -830,8 +941,24 @@ class IoUringBackend final : public PosixBackend {
     }
   }
 
+  // The kernel gives a timed epoll_wait or poll a slack (select_estimate_accuracy:
+  // the thread's timer slack, 50 us by default, or 0.1% of the wait if more,
+  // at most 100 ms), so that wake-ups close together merge into one; a timed
+  // io_uring wait has none (io_cqring_schedule_timeout: a range of 0). With
+  // many timers due close together (the bench's 1,000,000 in one second) that
+  // made a wake-up, an enter and a harvest per few timers, where epoll makes
+  // one per tens: the same slack here makes the two backends wake alike.
+  // Like epoll's, it only ever makes a wait end later, never earlier.
+  int64_t with_slack(int64_t timeout_ns) const {
+    TIGERIO_ASSERT(timeout_ns > 0);
+    constexpr int64_t kSlackMaxNs = 100'000'000;
+    const int64_t slack_ns = std::min(std::max(timer_slack_ns_, timeout_ns / 1000), kSlackMaxNs);
+    return timeout_ns > INT64_MAX - slack_ns ? timeout_ns : timeout_ns + slack_ns;
+  }
+
   void wait_for_completions(int64_t timeout_ns) {
     TIGERIO_ASSERT(timeout_ns != 0);
+    if (timeout_ns > 0) timeout_ns = with_slack(timeout_ns);
     uint32_t flags = IORING_ENTER_GETEVENTS;
 #ifdef IORING_FEAT_EXT_ARG
     if (ext_arg_) {
@@ -981,6 +1108,9 @@ class IoUringBackend final : public PosixBackend {
   bool wake_armed_ = false;  // its SQE is written (in the SQ or the kernel)
   bool woken_ = false;       // a wake-up CQE was reaped during this wait()
   bool ext_arg_ = false;
+  int64_t timer_slack_ns_ = 50'000;  // this thread's (PR_GET_TIMERSLACK), as epoll's waits get
+  int notify_fd_ = -1;   // DEFER_TASKRUN: the eventfd registered with the ring, for attach()
+  bool polled_ = false;  // attach() polls notify_fd_: its signals are on
   __kernel_timespec wait_timeout_{};
   uint64_t wait_timeout_sequence_ = 0;
   bool wait_timeout_armed_ = false;
