@@ -7,6 +7,7 @@ import { unlinkSync } from 'node:fs';
 import { binding, type NativeIO, type NativeWorld, type Side } from './native';
 import { BufferRegistry, DIRECTION_IN, DIRECTION_OUT } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
+import { defaultBackend } from './default-backend';
 import { OperationSlots } from './slots';
 import { worldOf } from './world';
 import { IOError, deinitializedError, fullError, ioErrorFromResult } from './errors';
@@ -261,7 +262,7 @@ export class IO {
   constructor(options?: IOOptions) {
     const opts = checkObject('options', options);
     const backends = binding.backends();
-    const backend = opts.backend === undefined ? backends[0] : opts.backend;
+    const backend = opts.backend === undefined ? defaultBackend(backends) : opts.backend;
     if (typeof backend !== 'string') {
       throw new TypeError(`tigerio: options.backend must be a string, got ${describe(backend)}`);
     }

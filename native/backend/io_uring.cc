@@ -188,6 +188,7 @@ constexpr uint8_t kOpFtruncate = 55;
 struct UringSupport {
   bool usable;
   bool ftruncate;
+  const char* unusable_reason;  // nullptr when usable
 };
 
 // fileSize's statx buffers (256 bytes each, more than Op::scratch holds):
@@ -389,7 +390,14 @@ UringSupport probe_io_uring() {
   io_uring_params params;
   std::memset(&params, 0, sizeof(params));
   const int fd = sys_io_uring_setup(2, &params);
-  if (fd < 0) return UringSupport{false, false};  // ENOSYS, EPERM (seccomp, io_uring_disabled), ENOMEM...
+  if (fd < 0) {
+    // EPERM: the kernel.io_uring_disabled sysctl, or a seccomp filter (a
+    // container's default profile); ENOSYS: no io_uring in this kernel, or
+    // a filter that answers so.
+    if (errno == EPERM) return UringSupport{false, false, "io_uring_setup: EPERM (the kernel.io_uring_disabled sysctl or a seccomp filter)"};
+    if (errno == ENOSYS) return UringSupport{false, false, "io_uring_setup: ENOSYS (a kernel without io_uring, or a seccomp filter)"};
+    return UringSupport{false, false, "io_uring_setup failed"};
+  }
   bool usable = (params.features & IORING_FEAT_NODROP) != 0 && (params.features & IORING_FEAT_RW_CUR_POS) != 0;
   constexpr uint32_t kProbeOps = 256;
   alignas(io_uring_probe) uint8_t storage[sizeof(io_uring_probe) + kProbeOps * sizeof(io_uring_probe_op)];
@@ -403,7 +411,7 @@ UringSupport probe_io_uring() {
   const bool ftruncate =
       usable && kOpFtruncate <= probe->last_op && (probe->ops[kOpFtruncate].flags & IO_URING_OP_SUPPORTED) != 0;
   ::close(fd);
-  return UringSupport{usable, ftruncate};
+  return UringSupport{usable, ftruncate, usable ? nullptr : "a kernel older than 5.6: an opcode or feature the backend needs is missing"};
 }
 
 const UringSupport& uring_support() {
@@ -1124,6 +1132,7 @@ class IoUringBackend final : public PosixBackend {
 }  // namespace
 
 bool io_uring_available() { return uring_support().usable; }
+const char* io_uring_unavailable_reason() { return uring_support().unusable_reason; }
 
 std::unique_ptr<Backend> create_io_uring_backend(Loop* loop, const LoopConfig& config, int* error) {
   if (!io_uring_available()) {
@@ -1153,6 +1162,7 @@ std::unique_ptr<Backend> create_io_uring_backend(Loop* loop, const LoopConfig& c
 namespace tigerio {
 
 bool io_uring_available() { return false; }
+const char* io_uring_unavailable_reason() { return "built without <linux/io_uring.h> (Linux 5.6 headers)"; }
 
 std::unique_ptr<Backend> create_io_uring_backend(Loop*, const LoopConfig&, int* error) {
   *error = kErrNotSupported;
