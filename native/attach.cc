@@ -44,7 +44,6 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
   self->idle_.data = self;
   self->handles_open_ = 3;
   if (self->polling_) {
-    loop->set_polled(true);
     uv_poll_start(&self->poll_, UV_READABLE, OnPoll);
   } else {
     loop->backend().set_wake_hook(WakeHook, self);
@@ -106,7 +105,6 @@ void Attachment::Close() {
   // backend closes it.
   if (polling_) {
     uv_poll_stop(&poll_);
-    loop_->set_polled(false);
   } else {
     loop_->backend().set_wake_hook(nullptr, nullptr);  // no uv_async_send after this
   }

@@ -182,7 +182,8 @@ forEachBackend('attach', (scope) => {
     if (scope.simulated) this.skip();
     // The IO has one recv pending and nothing else (no timer, no
     // submission): only its poll fd can tell Node's loop that the recv is
-    // done. On io_uring with DEFER_TASKRUN the ring fd stays silent for it.
+    // done (io_uring's ring fd under DEFER_TASKRUN, which the backend does
+    // not use, stays silent for it: the IO would hang here).
     const io = scope.create();
     io.attach();
     const listener = io.listen('127.0.0.1', 0);

@@ -123,19 +123,16 @@ constexpr uint32_t kTaskrunFlags = 0;
 constexpr uint32_t kSqTaskrun = 0;
 #endif
 
-// DEFER_TASKRUN (6.1, with SINGLE_ISSUER) goes further: the task work waits
-// in a list of the ring's own until this thread enters the kernel with
-// GETEVENTS, and runs there in one batch, with no signal-like interruption
-// at all. An IO is used from the thread that made it, as the flag requires
-// (another thread's io_uring_enter would fail with EEXIST; wake() only
-// writes an eventfd). What it changes: completions exist only once the
-// thread enters the ring, and the ring fd no longer becomes readable for
-// them, so attach() polls an eventfd the ring signals instead (poll_fd()).
-#if defined(IORING_SETUP_SINGLE_ISSUER) && defined(IORING_SETUP_DEFER_TASKRUN) && defined(IORING_CQ_EVENTFD_DISABLED)
-constexpr uint32_t kDeferFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-#else
-constexpr uint32_t kDeferFlags = 0;
-#endif
+// Not DEFER_TASKRUN (6.1, with SINGLE_ISSUER), measured and left out.
+// Under it the task work waits until this thread enters the ring with
+// GETEVENTS, and the ring fd does not become readable for it (an eventfd
+// registered with the ring does), so an attached IO, which Node's loop
+// wakes, pays one more wake-up and io_uring_enter per batch: the attached
+// HTTP hello server answered 4x fewer requests (19,600 against 81,800-99,100
+// in 4 s, interleaved) at 1.3-1.7x the CPU per request. COOP_TASKRUN's work
+// runs at the thread's next entry to the kernel, which libuv's own epoll_wait
+// is, so the completions are in the CQ ring when the round starts. With
+// run()/runForNs() the two were level within this machine's noise.
 
 // A registered ring fd (5.18): io_uring_enter then names the ring by its
 // index in this thread's table, and the kernel skips taking a reference on
@@ -274,8 +271,6 @@ struct Ring {
   io_uring_cqe* cqes = nullptr;
   uint32_t cq_mask = 0;
   uint32_t cq_entries = 0;
-  uint32_t* cq_flags = nullptr;  // 5.8+; nullptr before
-  bool deferred = false;        // set up with kDeferFlags
   // What io_uring_enter names: the fd, or the registered index with
   // IORING_ENTER_REGISTERED_RING in enter_flags.
   int enter_fd = -1;
@@ -292,19 +287,14 @@ struct Ring {
   // Sets up the ring: 0 or a negative errno.
   int init(uint32_t entries, uint32_t cq_entries_wanted) {
     io_uring_params params;
-    uint32_t taskrun_flags = kDeferFlags | kTaskrunFlags;
+    uint32_t taskrun_flags = kTaskrunFlags;
     for (;;) {
       std::memset(&params, 0, sizeof(params));
       params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | taskrun_flags;
       params.cq_entries = cq_entries_wanted;
       fd = sys_io_uring_setup(entries, &params);
       if (fd >= 0) break;
-      // Before 6.1 the kernel does not know DEFER_TASKRUN, before 5.19 the
-      // other task-run flags: go with what it knows.
-      if (errno == EINVAL && (taskrun_flags & kDeferFlags) != 0) {
-        taskrun_flags &= ~kDeferFlags;
-        continue;
-      }
+      // Before 5.19 the kernel does not know the task-run flags: go without.
       if (errno == EINVAL && taskrun_flags != 0) {
         taskrun_flags = 0;
         continue;
@@ -317,7 +307,6 @@ struct Ring {
       return -errno;
     }
     features = params.features;
-    deferred = kDeferFlags != 0 && (taskrun_flags & kDeferFlags) == kDeferFlags;
     enter_fd = fd;
     sq_map_size = params.sq_off.array + params.sq_entries * sizeof(uint32_t);
     cq_map_size = params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
@@ -347,7 +336,6 @@ struct Ring {
     cqes = reinterpret_cast<io_uring_cqe*>(cq + params.cq_off.cqes);
     cq_mask = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_mask);
     cq_entries = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_entries);
-    if (params.cq_off.flags != 0) cq_flags = reinterpret_cast<uint32_t*>(cq + params.cq_off.flags);
     register_fd();
     TIGERIO_ASSERT(sq_entries >= 1 && sq_mask == sq_entries - 1);
     TIGERIO_ASSERT(cq_entries >= sq_entries && cq_mask == cq_entries - 1);
@@ -447,8 +435,6 @@ class IoUringBackend final : public PosixBackend {
       }
     }
     ::close(wake_fd_);
-    // The ring holds its own reference to a registered eventfd until it closes.
-    if (notify_fd_ >= 0) ::close(notify_fd_);
   }
 
   int init(const LoopConfig& config) {
@@ -463,10 +449,6 @@ class IoUringBackend final : public PosixBackend {
 #endif
     const int slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
     if (slack > 0) timer_slack_ns_ = slack;
-    if (ring_.deferred) {
-      const int notify_result = init_notify_fd();
-      if (notify_result < 0) return notify_result;
-    }
     arm_wake();
     submit_all();
     TIGERIO_ASSERT(ring_.fd >= 0);
@@ -546,9 +528,6 @@ class IoUringBackend final : public PosixBackend {
 
   void wait(int64_t timeout_ns) override {
     TIGERIO_ASSERT(timeout_ns >= -1);
-    // Polled (attach under DEFER_TASKRUN): the eventfd is read empty before
-    // the ring is, so a signal for what comes after this wait is not lost.
-    if (polled_) drain_notify_fd();
     // CQEs that came since the last tick cost no syscall. A wake-up among
     // them is this wait's reason to return (the loop checks its events after).
     woken_ = false;
@@ -590,20 +569,10 @@ class IoUringBackend final : public PosixBackend {
     }
   }
 
-  // The ring fd is readable while CQEs wait in the CQ ring. Under
-  // DEFER_TASKRUN it stays silent for completions still waiting as task
-  // work, which is how they all wait: there it is the eventfd the ring
-  // signals when work is queued for this thread or a CQE is posted.
-  int poll_fd() const override { return ring_.deferred ? notify_fd_ : ring_.fd; }
-
-  void set_polled(bool polled) override {
-    if (!ring_.deferred) return;
-    polled_ = polled;
-    // Off while nobody polls it: the kernel then skips the eventfd's signal
-    // on every batch of completions.
-    const uint32_t flags = load_acquire(ring_.cq_flags);
-    store_release(ring_.cq_flags, polled ? (flags & ~IORING_CQ_EVENTFD_DISABLED) : (flags | IORING_CQ_EVENTFD_DISABLED));
-  }
+  // The ring fd is readable while CQEs wait in the CQ ring (and, under
+  // COOP_TASKRUN, while task work waits for this thread: libuv's epoll_wait
+  // returning runs it).
+  int poll_fd() const override { return ring_.fd; }
 
   bool has_unsubmitted() const override {
     return sq_pending() > 0 || ((overflow_head_ != nullptr || !wake_armed_) && sq_space() > 0);
@@ -618,25 +587,6 @@ class IoUringBackend final : public PosixBackend {
   // Bound on io_uring_enter rounds when waiting for the wake-up read to be
   // cancelled at destruction; each round takes at least one CQE.
   static constexpr uint32_t kDrainRoundsMax = 1u << 20;
-
-  // ---- The eventfd attach() polls under DEFER_TASKRUN ----
-
-  int init_notify_fd() {
-    TIGERIO_ASSERT(ring_.deferred && notify_fd_ < 0);
-    if (ring_.cq_flags == nullptr) return kErrNotSupported;  // before 5.8: never with DEFER_TASKRUN (6.1)
-    notify_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (notify_fd_ < 0) return -errno;
-    int32_t fd = notify_fd_;
-    if (sys_io_uring_register(ring_.fd, IORING_REGISTER_EVENTFD, &fd, 1) < 0) return -errno;
-    set_polled(false);
-    return 0;
-  }
-
-  void drain_notify_fd() {
-    uint64_t count = 0;
-    while (::read(notify_fd_, &count, sizeof(count)) < 0 && errno == EINTR) {
-    }
-  }
 
   // ---- The overflow FIFO ----
 
@@ -1117,8 +1067,6 @@ class IoUringBackend final : public PosixBackend {
   bool woken_ = false;       // a wake-up CQE was reaped during this wait()
   bool ext_arg_ = false;
   int64_t timer_slack_ns_ = 50'000;  // this thread's (PR_GET_TIMERSLACK), as epoll's waits get
-  int notify_fd_ = -1;   // DEFER_TASKRUN: the eventfd registered with the ring, for attach()
-  bool polled_ = false;  // attach() polls notify_fd_: its signals are on
   __kernel_timespec wait_timeout_{};
   uint64_t wait_timeout_sequence_ = 0;
   bool wait_timeout_armed_ = false;

@@ -89,9 +89,6 @@ class Backend {
   // For attach(): an fd that is readable when wait(0) would find work, or
   // -1 for a backend with no kernel object (attach() then drives it by rounds).
   virtual int poll_fd() const = 0;
-  // For attach(): the poll fd is watched from now on (true) or no longer
-  // (false); a backend that signals it only on demand turns that on and off.
-  virtual void set_polled(bool polled) { (void)polled; }
   // For attach() of a backend with no poll fd: `hook(data)` is called, from
   // any thread, whenever wake() is (nullptr removes it; once this returns,
   // the old hook is no longer running or called).

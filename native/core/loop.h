@@ -56,7 +56,6 @@ class Loop {
   // Only for the Windows attachment, which needs the IOCP backend's waiter.
   Backend& backend() { return *backend_; }
   int poll_fd() const { return backend_->poll_fd(); }
-  void set_polled(bool polled) { backend_->set_polled(polled); }
 
   // Submission: acquire() the op of the slot JS chose (io/ allocates ids and
   // keeps at most operations_max in flight), fill its arguments, then
