@@ -137,12 +137,20 @@ constexpr uint32_t kSqTaskrun = 0;
 // A registered ring fd (5.18): io_uring_enter then names the ring by its
 // index in this thread's table, and the kernel skips taking a reference on
 // the ring's file for each call (fdget/fput), which a multi-threaded
-// process such as Node pays on every syscall that names an fd.
+// process such as Node pays on every syscall that names an fd. The table is
+// the thread's: another thread (an IO is its maker's, but nothing stops a
+// native destructor elsewhere) names the ring by its fd.
 #if defined(IORING_ENTER_REGISTERED_RING)
 constexpr bool kRegisteredRing = true;
 #else
 constexpr bool kRegisteredRing = false;
 #endif
+
+// Which thread this is, without a system call: the address of a thread-local.
+const void* this_thread_marker() {
+  static thread_local char marker;
+  return &marker;
+}
 
 int sys_io_uring_setup(uint32_t entries, io_uring_params* params) {
   return static_cast<int>(::syscall(SYS_io_uring_setup, entries, params));
@@ -271,13 +279,14 @@ struct Ring {
   io_uring_cqe* cqes = nullptr;
   uint32_t cq_mask = 0;
   uint32_t cq_entries = 0;
-  // What io_uring_enter names: the fd, or the registered index with
-  // IORING_ENTER_REGISTERED_RING in enter_flags.
-  int enter_fd = -1;
-  uint32_t enter_flags = 0;
+  // What io_uring_enter names on the registering thread: the registered
+  // index, with IORING_ENTER_REGISTERED_RING in registered_flags.
+  int registered_index = -1;
+  uint32_t registered_flags = 0;
+  const void* registered_thread = nullptr;
 
   ~Ring() {
-    if (enter_flags != 0) unregister_fd();
+    if (registered_flags != 0) unregister_fd();
     if (sqes != MAP_FAILED) ::munmap(sqes, sqes_size);
     if (cq_map != MAP_FAILED && cq_map != sq_map) ::munmap(cq_map, cq_map_size);
     if (sq_map != MAP_FAILED) ::munmap(sq_map, sq_map_size);
@@ -307,7 +316,6 @@ struct Ring {
       return -errno;
     }
     features = params.features;
-    enter_fd = fd;
     sq_map_size = params.sq_off.array + params.sq_entries * sizeof(uint32_t);
     cq_map_size = params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
     if (features & IORING_FEAT_SINGLE_MMAP) sq_map_size = cq_map_size = std::max(sq_map_size, cq_map_size);
@@ -355,22 +363,33 @@ struct Ring {
     update.offset = UINT32_MAX;  // the kernel picks a free index
     update.data = static_cast<uint64_t>(fd);
     if (sys_io_uring_register(fd, IORING_REGISTER_RING_FDS, &update, 1) != 1) return;
-    enter_fd = static_cast<int>(update.offset);
-    enter_flags = IORING_ENTER_REGISTERED_RING;
+    registered_index = static_cast<int>(update.offset);
+    registered_flags = IORING_ENTER_REGISTERED_RING;
+    registered_thread = this_thread_marker();
 #endif
   }
 
-  // The index holds a reference on the ring until the thread exits: give it back.
+  // The index holds a reference on the ring until its thread exits: give it
+  // back. Only that thread can (another one's table has other rings).
   void unregister_fd() {
 #if defined(IORING_ENTER_REGISTERED_RING)
+    if (registered_thread != this_thread_marker()) return;
     io_uring_rsrc_update update;
     std::memset(&update, 0, sizeof(update));
-    update.offset = static_cast<uint32_t>(enter_fd);
+    update.offset = static_cast<uint32_t>(registered_index);
     const int rc = sys_io_uring_register(fd, IORING_UNREGISTER_RING_FDS, &update, 1);
     TIGERIO_ASSERT(rc == 1);
-    enter_fd = fd;
-    enter_flags = 0;
+    registered_flags = 0;
 #endif
+  }
+
+  // io_uring_enter's fd argument and the flag that says what it is.
+  int enter_fd(uint32_t* flags) const {
+    if (registered_flags != 0 && registered_thread == this_thread_marker()) {
+      *flags |= registered_flags;
+      return registered_index;
+    }
+    return fd;
   }
 };
 
@@ -868,7 +887,8 @@ class IoUringBackend final : public PosixBackend {
   int enter(uint32_t min_complete, uint32_t flags, const void* arg, size_t arg_size) {
     store_release(ring_.sq_tail, sq_tail_);
     const uint32_t to_submit = sq_pending();
-    const int rc = sys_io_uring_enter(ring_.enter_fd, to_submit, min_complete, flags | ring_.enter_flags, arg, arg_size);
+    const int enter_fd = ring_.enter_fd(&flags);
+    const int rc = sys_io_uring_enter(enter_fd, to_submit, min_complete, flags, arg, arg_size);
     if (rc >= 0) return rc;
     const int error = errno;
     // EINTR: a signal (the caller goes round again); ETIME: the wait timed
