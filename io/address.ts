@@ -40,7 +40,7 @@ export function addressPort(address: AddressBuffer): number {
 /** The address object as a SocketAddress (allocates its strings); throws RangeError when it is empty. */
 export function decodeAddress(address: AddressBuffer): SocketAddress {
   const family = addressFamily(address);
-  if (family === 0) throw new RangeError('tigerio: the address object holds no address yet');
+  if (family === 0) throw new RangeError('tigerio: the address object holds no address yet; read it after a recvFrom into it has completed');
   if (family === 4) {
     return {
       address: `${address[IP]}.${address[IP + 1]}.${address[IP + 2]}.${address[IP + 3]}`,

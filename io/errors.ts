@@ -41,7 +41,7 @@ function errorCodeName(errno: number): string {
 
 /** Thrown at the call when the IO was deinitialized, or is being. */
 export function deinitializedError(method: string): TypeError {
-  const error = new TypeError(`tigerio: ${method}() called on an IO that has been deinitialized`);
+  const error = new TypeError(`tigerio: ${method}() called on an IO that has been deinitialized; make a new IO`);
   (error as TypeError & { code: string }).code = 'ERR_IO_DEINITIALIZED';
   return error;
 }
@@ -49,7 +49,8 @@ export function deinitializedError(method: string): TypeError {
 /** The RangeError a submission throws when `operationsMax` operations are in flight: nothing was submitted. */
 export function fullError(operationsMax: number): RangeError {
   const error = new RangeError(
-    `tigerio: too many operations in flight (operationsMax is ${operationsMax}); nothing was submitted`,
+    `tigerio: too many operations in flight (operationsMax is ${operationsMax}); nothing was submitted: ` +
+      'let callbacks complete first, or give new IO({ operationsMax }) more',
   ) as RangeError & { code: string };
   error.code = 'ERR_IO_FULL';
   return error;

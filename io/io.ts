@@ -141,8 +141,13 @@ const OPEN_FLAGS: Record<OpenFlags, number> = {
  */
 export const FLUSH_SUBMISSIONS: unique symbol = Symbol('tigerio.flushSubmissions');
 
+/**
+ * One completion-callback I/O loop: submit operations with buffers you own,
+ * and exactly one callback per operation says what the kernel did. Make
+ * one per thread; drive it with `attach()` (Node's event loop) or
+ * `tick`/`runForNs`/`run`. The rules every backend keeps are in io/README.md.
+ */
 export class IO {
-  /** Backends usable on this machine, best first. The first is the default. */
   /** Every limit of an IO's options and operations, defined once in the native layer. */
   static readonly limits: IOLimits = Object.freeze({
     entriesMax: layout.entriesMax,
@@ -193,6 +198,7 @@ export class IO {
     return decodeAddress(address);
   }
 
+  /** Backends usable on this machine, best first. The first is the default. */
   static backends(): string[] {
     return binding.backends();
   }

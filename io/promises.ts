@@ -6,7 +6,12 @@ import type { IO } from './io';
 import type { Callback, OpenFlags, OpenOptions } from './types';
 import type { AddressBuffer } from './address';
 
-/** Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`. */
+/**
+ * Promise versions of the IO's operations: `await io.promises.recv(fd, buffer)`
+ * resolves with the callback's result or rejects with its {@link IOError}
+ * (argument errors reject too). The IO must be driven for them to settle:
+ * `io.attach()` is the natural partner of `await`.
+ */
 export class IOPromises {
   constructor(private readonly io: IO) {}
 

@@ -22,7 +22,10 @@ import { createWorld, FAULT_FIELDS, WORLD } from './world';
  * no network: delays, partitions, clogs and resets leave them alone.
  */
 export interface SimulationFaults {
-  /** Network: the least one-way delay of each segment and connect. */
+  /**
+   * Network: the least one-way delay of each segment, connect and datagram
+   * (a connection's segments still arrive in order; datagrams each on their own).
+   */
   networkDelayMinNs?: number;
   /** Network: the mean of the exponential delay added to the minimum. */
   networkDelayMeanNs?: number;
@@ -38,17 +41,21 @@ export interface SimulationFaults {
   connectDelayMeanNs?: number;
   /** An accept fails with `EMFILE`; the connection stays queued for the next. */
   acceptEmfileProbability?: number;
-  /** Per segment between two IOs: the IOs split into two groups that cannot reach each other, until it heals. */
+  /**
+   * Per segment between two IOs: the IOs split into two groups that cannot
+   * reach each other, until it heals. Segments wait (as TCP retransmits);
+   * datagrams sent across it are lost.
+   */
   partitionProbability?: number;
   /** Shortest partition. */
   partitionMinNs?: number;
   /** Longest partition. */
   partitionMaxNs?: number;
-  /** Per segment between two IOs: that one-way link stops delivering for a while (clogging). */
+  /** Per segment between two IOs: that one-way link stops delivering for a while (clogging); its segments and datagrams wait. */
   clogProbability?: number;
   /** Mean of a clog's exponential duration. */
   clogMeanNs?: number;
-  /** Disk: the least latency of each open, read and write. */
+  /** Disk: the least latency of each open, read and write (a cancel before it completes undoes the operation). */
   diskLatencyMinNs?: number;
   /** Disk: the mean of the exponential latency added to the minimum. */
   diskLatencyMeanNs?: number;
@@ -58,13 +65,15 @@ export interface SimulationFaults {
   writeErrorProbability?: number;
   /**
    * At `sim.crash(io)`: per 512-byte sector written since its file's last
-   * sync point (the close of an fd that wrote to it), the probability that
-   * the new bytes are lost, so writes are torn at sector boundaries.
+   * sync point (a successful `fsync`/`fdatasync`, or the close of an fd that
+   * wrote to it), the probability that the new bytes are lost, so writes
+   * are torn at sector boundaries. What was written before a sync point
+   * survives any crash.
    */
   crashLostSectorProbability?: number;
-  /** The close of a file that was written fails with `EIO` (a failed fsync); its writes stay un-synced. */
+  /** An `fsync`/`fdatasync`, or the close of a file that was written (its last sync point), fails with `EIO`; its writes stay un-synced. */
   syncErrorProbability?: number;
-  /** A timer fires late: the clock passes its deadline by an extra exponential delay. */
+  /** A timer fires late (never early): the clock passes its deadline by an extra exponential delay. */
   timerLateProbability?: number;
   /** Mean of a late timer's extra delay. */
   timerLateMeanNs?: number;
@@ -263,7 +272,7 @@ export class Simulation {
 function encodeFaults(faults: Record<string, unknown>): Float64Array {
   for (const key of Object.keys(faults)) {
     if (!RATES.includes(key as keyof SimulationFaults) && !DURATIONS.includes(key as keyof SimulationFaults)) {
-      throw new TypeError(`tigerio: unknown fault '${key}'`);
+      throw new TypeError(`tigerio: unknown fault '${key}'; the faults are SimulationFaults' fields: ${[...RATES, ...DURATIONS].join(', ')}`);
     }
   }
   const values = new Float64Array(FAULT_FIELDS);
@@ -280,6 +289,6 @@ function encodeFaults(faults: Record<string, unknown>): Float64Array {
   }
   const partitionMin = values[RATES.length + DURATIONS.indexOf('partitionMinNs')];
   const partitionMax = values[RATES.length + DURATIONS.indexOf('partitionMaxNs')];
-  if (partitionMax < partitionMin) throw new RangeError('tigerio: faults.partitionMaxNs must be >= partitionMinNs');
+  if (partitionMax < partitionMin) throw new RangeError(`tigerio: faults.partitionMaxNs (${partitionMax}) must be at least partitionMinNs (${partitionMin})`);
   return values;
 }

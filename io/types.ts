@@ -117,17 +117,21 @@ export interface IOOptions {
 
 /** Every limit of an IO, as the native layer defines them (`IO.limits`). */
 export interface IOLimits {
-  /** Largest `entries` option, and its default. */
+  /** Largest `entries` option. */
   readonly entriesMax: number;
+  /** Default `entries`. */
   readonly entriesDefault: number;
-  /** Largest `operationsMax` option, and its default. */
+  /** Largest `operationsMax` option. */
   readonly operationsMaxLimit: number;
+  /** Default `operationsMax`. */
   readonly operationsMaxDefault: number;
-  /** Largest `bufferSizeMax` option, and its default. */
+  /** Largest `bufferSizeMax` option. */
   readonly bufferSizeMaxLimit: number;
+  /** Default `bufferSizeMax`. */
   readonly bufferSizeMaxDefault: number;
-  /** Largest `fdsMax` option, and its default. */
+  /** Largest `fdsMax` option. */
   readonly fdsMaxLimit: number;
+  /** Default `fdsMax`. */
   readonly fdsMaxDefault: number;
   /** Cross-thread events open at once per IO. */
   readonly eventsPerIOMax: number;
@@ -137,8 +141,9 @@ export interface IOLimits {
   readonly fileBytesMax: number;
   /** Alignment of direct I/O, in bytes: the same as `IO.directAlignment`. */
   readonly directAlignment: number;
-  /** The largest UDP datagram `sendTo` takes, IPv4 (65507) and IPv6 (65527) bytes. */
+  /** The largest UDP datagram `sendTo` takes to an IPv4 peer: 65507 bytes. */
   readonly datagramIpv4Max: number;
+  /** The largest UDP datagram `sendTo` takes to an IPv6 peer: 65527 bytes. */
   readonly datagramIpv6Max: number;
   /** The longest Unix socket path, in bytes of UTF-8 (107 on Linux and Windows, 103 on macOS). */
   readonly unixPathMax: number;

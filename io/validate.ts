@@ -44,7 +44,7 @@ export function checkBuffer(buffer: unknown): number {
   }
   if (length === 0) {
     // A detached buffer also reads as zero-length here.
-    throw new RangeError('tigerio: buffer must not be empty (or detached): 0 bytes is the peer-closed result');
+    throw new RangeError('tigerio: buffer must not be empty (or detached): give at least 1 byte (a result of 0 bytes means the peer closed)');
   }
   return length;
 }
@@ -64,7 +64,7 @@ export function checkString(name: string, value: unknown): string {
     throw new TypeError(`tigerio: ${name} must be a string, got ${describe(value)}`);
   }
   if (value.includes('\0')) {
-    throw new TypeError(`tigerio: ${name} must not contain NUL bytes`);
+    throw new TypeError(`tigerio: ${name} must not contain NUL bytes; remove them`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 // Default limits of the server. Every one is a flag (see options.ts); these
 // are the values a server facing the open internet would start from.
+import { IO } from '../io';
 
 /** Request line + header fields + the blank line, in bytes (431 beyond it). */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -17,6 +18,16 @@ export const SEND_TIMEOUT_MS = 30_000;
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Open connections per worker thread; accepting pauses at the limit. */
 export const MAX_CONNECTIONS = 10_000;
+/**
+ * Operations a worker's IO may have in flight per connection (recv, send,
+ * file read, file close, socket close, with room to spare), and beside the
+ * connections (accepts, timers): a worker's `operationsMax` is
+ * connections * OPERATIONS_PER_CONNECTION + OPERATIONS_BESIDE_CONNECTIONS.
+ */
+export const OPERATIONS_PER_CONNECTION = 8;
+export const OPERATIONS_BESIDE_CONNECTIONS = 1024;
+/** The largest --max-connections: the most a worker's IO can carry (`IO.limits.operationsMaxLimit`). */
+export const MAX_CONNECTIONS_LIMIT = Math.floor((IO.limits.operationsMaxLimit - OPERATIONS_BESIDE_CONNECTIONS) / OPERATIONS_PER_CONNECTION);
 
 /**
  * After an error response, the sending side is shut down (the client reads

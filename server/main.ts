@@ -12,6 +12,7 @@ import { IO } from '../io';
 import { Acceptor } from './acceptor';
 import { FdRing } from './handoff';
 import { helpText, parseArgs, UsageError, type ServerOptions } from './options';
+import { listenFailure, rootFailure } from './startup-errors';
 import type { MainMessage, WorkerInit, WorkerMessage } from './worker';
 
 const NAME = 'tigerio-server';
@@ -55,9 +56,9 @@ function canonicalRoot(root: string | null): string | null {
   try {
     real = fs.realpathSync.native(path.resolve(root));
   } catch (error) {
-    fail(`--root ${root}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+    fail(rootFailure(root, (error as NodeJS.ErrnoException).code ?? (error as Error).message), 2);
   }
-  if (!fs.statSync(real).isDirectory()) fail(`--root ${root}: not a directory`, 2);
+  if (!fs.statSync(real).isDirectory()) fail(rootFailure(root, null), 2);
   return real;
 }
 
@@ -80,7 +81,10 @@ class Supervisor {
 
   async start(): Promise<void> {
     const options = this.options;
-    const startupTimer = setTimeout(() => fail('workers did not start in time'), STARTUP_TIMEOUT_MS);
+    const startupTimer = setTimeout(
+      () => fail(`the workers did not start within ${STARTUP_TIMEOUT_MS / 1000} s; try fewer --threads, or a less loaded machine`),
+      STARTUP_TIMEOUT_MS,
+    );
     let port: number;
     if (options.acceptMode === 'reuseport') {
       // The first worker binds (port 0: the kernel picks), the others join its port.
@@ -96,7 +100,8 @@ class Supervisor {
       try {
         fd = io.listen(options.host, options.port);
       } catch (error) {
-        fail(`listen ${options.host}:${options.port}: ${(error as Error & { code?: string }).code ?? (error as Error).message}`);
+        const code = (error as Error & { code?: string }).code;
+        fail(code === undefined ? (error as Error).message : listenFailure(options.host, options.port, code, false));
       }
       port = io.localAddress(fd).port;
       const spawned = [];

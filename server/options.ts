@@ -60,7 +60,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'idle-timeout-ms', key: 'idleTimeoutMs', kind: 'int', arg: 'MS', min: 1, max: INT_MAX, help: `Idle keep-alive connections, and bodies that stall this long, are closed. Default ${limits.IDLE_TIMEOUT_MS}.` },
   { name: 'send-timeout-ms', key: 'sendTimeoutMs', kind: 'int', arg: 'MS', min: 1, max: INT_MAX, help: `A response that makes no progress this long (client stopped reading) is dropped. Default ${limits.SEND_TIMEOUT_MS}.` },
   { name: 'shutdown-timeout-ms', key: 'shutdownTimeoutMs', kind: 'int', arg: 'MS', min: 0, max: INT_MAX, help: `On SIGINT/SIGTERM, in-flight requests get this long before every connection is closed. Default ${limits.SHUTDOWN_TIMEOUT_MS}.` },
-  { name: 'max-connections', key: 'maxConnections', kind: 'int', arg: 'N', min: 1, max: 1_000_000, help: `Open connections per worker; accepting pauses at the limit. Default ${limits.MAX_CONNECTIONS}.` },
+  { name: 'max-connections', key: 'maxConnections', kind: 'int', arg: 'N', min: 1, max: limits.MAX_CONNECTIONS_LIMIT, help: `Open connections per worker; accepting pauses at the limit. Default ${limits.MAX_CONNECTIONS}, at most ${limits.MAX_CONNECTIONS_LIMIT} (what one IO can carry).` },
   { name: 'cache-control', key: 'cacheControl', kind: 'string', arg: 'VALUE', help: "Cache-Control for static files, e.g. 'public, max-age=3600'. Default: none (browsers revalidate with the ETag / Last-Modified every file carries)." },
   { name: 'quiet', key: 'quiet', kind: 'bool', help: 'Print nothing but the startup line and errors.' },
   { name: 'help', key: 'help', kind: 'bool', help: 'Print this help and exit.' },
@@ -95,16 +95,19 @@ export function parseArgs(argv: readonly string[], platform: NodeJS.Platform = p
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i];
     if (word === '-h') return { help: true };
-    if (!word.startsWith('--')) throw new UsageError(`unexpected argument '${word}'`);
+    if (!word.startsWith('--')) throw new UsageError(`unexpected argument '${word}': every flag starts with -- (e.g. --port 8080)`);
     const eq = word.indexOf('=');
     const name = word.slice(2, eq < 0 ? undefined : eq);
     const flag = FLAGS.find((f) => f.name === name);
-    if (flag === undefined) throw new UsageError(`unknown flag --${name}`);
+    if (flag === undefined) {
+      const near = nearestFlag(name);
+      throw new UsageError(`unknown flag --${name}${near === null ? '' : `; did you mean --${near}?`}`);
+    }
     if (flag.key === 'help') return { help: true };
-    if (seen.has(flag.name)) throw new UsageError(`--${flag.name} given twice`);
+    if (seen.has(flag.name)) throw new UsageError(`--${flag.name} given twice; give it once`);
     seen.add(flag.name);
     if (flag.kind === 'bool') {
-      if (eq >= 0) throw new UsageError(`--${flag.name} takes no value`);
+      if (eq >= 0) throw new UsageError(`--${flag.name} takes no value; write --${flag.name} alone`);
       (options as unknown as Record<string, unknown>)[flag.key] = true;
       continue;
     }
@@ -139,7 +142,7 @@ function convert(flag: Flag, value: string): unknown {
       }
       return value;
     case 'string':
-      if (value === '') throw new UsageError(`--${flag.name} must not be empty`);
+      if (value === '') throw new UsageError(`--${flag.name} must not be empty; give ${flag.arg ?? 'a value'}, or leave the flag out`);
       if (flag.name === 'cache-control' && !/^[\x20-\x7e]+$/.test(value)) {
         // It goes into every static response's head verbatim: no CR/LF (header injection), no control bytes.
         throw new UsageError(`--cache-control must be printable ASCII (a header field value), got ${JSON.stringify(value)}`);
@@ -151,6 +154,33 @@ function convert(flag: Flag, value: string): unknown {
     default:
       throw new UsageError(`--${flag.name}: unexpected value`);
   }
+}
+
+/** The flag a mistyped name most likely meant (at most 2 edits away), or null. */
+function nearestFlag(name: string): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const flag of FLAGS) {
+    const distance = editDistance(name, flag.name);
+    if (distance < bestDistance) {
+      best = flag.name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 function isIpLiteral(value: string): boolean {

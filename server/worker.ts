@@ -17,6 +17,7 @@ import type { ParserLimits } from './http/parser';
 import { CannedResponse, DateClock } from './http/response';
 import * as limits from './limits';
 import type { ServerOptions } from './options';
+import { listenFailure } from './startup-errors';
 import type { RouteTable } from './routes';
 import { RoundClock } from './round-clock';
 import { TimeoutQueue } from './timeouts';
@@ -208,12 +209,11 @@ function main(): void {
   try {
     io = new IO({
       backend: init.options.backend ?? undefined,
-      // Per connection at most: recv, send, file read, file close, socket
-      // close (timeouts are one timer per worker); plus accepts and timers.
-      operationsMax: Math.min(1 << 20, init.options.maxConnections * 8 + 1024),
+      // Within IO.limits: options.ts caps --max-connections at MAX_CONNECTIONS_LIMIT.
+      operationsMax: init.options.maxConnections * limits.OPERATIONS_PER_CONNECTION + limits.OPERATIONS_BESIDE_CONNECTIONS,
     });
   } catch (error) {
-    post({ type: 'error', index: init.index, message: (error as Error).message });
+    post({ type: 'error', index: init.index, message: `worker ${init.index} could not make its IO: ${(error as Error).message}` });
     return;
   }
   const worker = new ServerWorker(io, init.options, init, post, () => port.close());
@@ -226,7 +226,7 @@ function main(): void {
     post({
       type: 'error',
       index: init.index,
-      message: e.code !== undefined ? `listen ${init.options.host}:${init.port}: ${e.code}` : e.message,
+      message: e.code !== undefined ? listenFailure(init.options.host, init.port, e.code, true) : e.message,
     });
     port.close();
     return;

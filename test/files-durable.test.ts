@@ -6,7 +6,7 @@
 // What a test can check of durability is the contract, not the physics:
 // fsync's result is 0 only after the writes before it, and a fresh IO (and
 // node:fs) then reads those bytes. Whether they survive a power cut is the
-// kernel's and the disk's promise (README: "what each OS really guarantees").
+// kernel's and the disk's promise (native/README.md: "What each OS really guarantees").
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +19,7 @@ import { seededRandom } from './support/random';
 import { complete, fail, runUntil, runUntilIdle, submit, succeed, type Outcome } from './support/run';
 
 const A = IO.directAlignment;
-/** Backends whose kernel may finish an operation before a cancel reaches it (README: where backends differ). */
+/** Backends whose kernel may finish an operation before a cancel reaches it (native/README.md: where backends differ). */
 const COMPLETION_BACKENDS = new Set(['io_uring', 'iocp']);
 
 /** Reads the whole file through `io` (a read at a time) and returns its bytes. */

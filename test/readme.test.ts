@@ -1,5 +1,6 @@
 // The README's examples must really run: each ```js block that requires
-// 'tigerio' runs in a child process against this checkout.
+// 'tigerio' runs in a child process against this checkout; so does the
+// simulation guide's worked example, whose output the guide shows.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +19,17 @@ function runExample(source: string): string {
   return execFileSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 20000 });
 }
 
+/** The simulation guide's worked example, and the output the guide says it prints (the plain block after it). */
+function simulationExample(): { source: string; printed: string } {
+  const guide = fs.readFileSync(path.join(root, 'native', 'backend', 'simulation.md'), 'utf8');
+  const example = [...guide.matchAll(/```js\n([\s\S]*?)```/g)].find((match) => match[1].includes('function scenario'));
+  const output = example === undefined ? null : /```\n([\s\S]*?)```/.exec(guide.slice(example.index! + example[0].length));
+  if (example === undefined || output === null) {
+    throw new Error('native/backend/simulation.md has no worked example followed by its output');
+  }
+  return { source: example[1], printed: output[1] };
+}
+
 describe('README examples', () => {
   const examples = readmeExamples();
 
@@ -31,5 +43,10 @@ describe('README examples', () => {
 
   it('promise example writes and reads back a file from an attached IO', () => {
     expect(runExample(examples[1])).to.equal('read back: stored\n');
+  });
+
+  it("the simulation guide's worked example finds the bug at the seed, and replays it, as the guide prints", () => {
+    const { source, printed } = simulationExample();
+    expect(runExample(source)).to.equal(printed);
   });
 });

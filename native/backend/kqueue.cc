@@ -1,5 +1,5 @@
 // The kqueue poller (macOS, FreeBSD; on Linux only against libkqueue, for
-// contributors: see README "Developing"). It only translates the readiness
+// contributors: see .github/CONTRIBUTING.md). It only translates the readiness
 // logic's interest changes into kevent changes: every fd is added once with
 // EVFILT_READ and EVFILT_WRITE, EV_CLEAR (edge-triggered, as on epoll);
 // EVFILT_USER carries cross-thread wake-ups. Timeouts stay in the shared

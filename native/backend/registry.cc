@@ -27,7 +27,7 @@ std::vector<std::string> available_backends() {
   // io_uring first where the kernel has what it needs and lets us use it
   // (probed once: kernel version, the io_uring_disabled sysctl, seccomp):
   // the bench has it ahead of epoll on ping-pong and on HTTP CPU per
-  // request (README, "Which backend"); epoll everywhere else.
+  // request (native/README.md); epoll everywhere else.
   if (io_uring_available()) names.push_back("io_uring");
   names.push_back("epoll");
 #endif

@@ -36,7 +36,7 @@ struct FdEntry {
   }
 };
 static_assert(std::is_trivial<FdEntry>::value, "a zeroed FdEntry is an unused one");
-static_assert(sizeof(void*) != 8 || sizeof(FdEntry) == 88, "FdEntry size changed: the README's fdsMax cost says 88 bytes");
+static_assert(sizeof(void*) != 8 || sizeof(FdEntry) == 88, "FdEntry size changed: IOOptions.fdsMax's TSDoc (io/types.ts) says 88 bytes");
 
 class FdTable {
  public:

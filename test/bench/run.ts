@@ -746,7 +746,7 @@ async function udp(): Promise<void> {
       unit: 'dgram/s', higherIsBetter: true, peer: 'node:dgram', peerFigure: num(peer, 'datagramsPerSecond'),
     });
   });
-  // Whether a batched receive would pay here: C alone, no tigerio (README, "UDP").
+  // Whether a batched receive would pay here: C alone, no tigerio (native/README.md, "Batching of datagrams").
   const binary = process.platform === 'linux' ? compileC('recvmmsg') : null;
   if (binary !== null) {
     const batches = await runChild([binary, String(D.pingpongMs), '32'], options);

@@ -15,6 +15,7 @@ const ALLOWED: RegExp[] = [
   /^dist\/io\/[\w-]+\.(js|mjs|d\.ts|d\.mts)$/,
   /^dist\/server\/([\w-]+\/)*[\w-]+\.js$/,
   /^native\/([\w-]+\/)*[\w-]+\.(cc|h)$/,
+  /^native\/README\.md$/, // npm packs every folder's README; this one is the native layer's guide
 ];
 
 /** The sources binding.gyp compiles on any OS (it is JSON plus # comments). */

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { expect } from 'chai';
+import { MAX_CONNECTIONS_LIMIT } from '../../server/limits';
 import { FLAGS } from '../../server/options';
 import { delay, ipv6LoopbackAvailable, killAll, RawClient, request, runCli, startServer, untilRefused, within } from './support';
 
@@ -42,13 +43,17 @@ describe('server: CLI', function () {
       [['--port', '70000'], /--port must be an integer/],
       [['--threads', '0'], /--threads must be an integer in 1\.\.256/],
       [['--frobnicate'], /unknown flag --frobnicate/],
+      [['--prot', '80'], /unknown flag --prot; did you mean --port\?/],
+      [['--max-connections', '200000'], new RegExp(`--max-connections must be an integer in 1\\.\\.${MAX_CONNECTIONS_LIMIT}, got '200000'`)],
+      [['--quiet=yes'], /--quiet takes no value; write --quiet alone/],
+      [['--port', '1', '--port', '2'], /--port given twice; give it once/],
       [['--port'], /--port needs a value/],
       [['--host', 'localhost'], /--host must be an IPv4 or IPv6 address literal/],
       [['--accept-mode', 'maybe'], /--accept-mode must be 'reuseport' or 'single'/],
       [['--root', '/nonexistent/tigerio'], /--root \/nonexistent\/tigerio: ENOENT/],
       [['--backend', 'nope'], /--backend nope is not available here; available: /],
       [['--header-timeout-ms', '-5'], /--header-timeout-ms must be an integer/],
-      [['stray'], /unexpected argument 'stray'/],
+      [['stray'], /unexpected argument 'stray': every flag starts with --/],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = await runCli(args);
@@ -62,8 +67,15 @@ describe('server: CLI', function () {
     const first = await startServer(['--port', '0', '--threads', '1', '--accept-mode', 'single']);
     const { code, stderr } = await runCli(['--port', String(first.port), '--threads', '1', '--accept-mode', 'single']);
     expect(code).to.equal(1);
-    expect(stderr).to.match(/EADDRINUSE/);
+    expect(stderr).to.match(/EADDRINUSE: something else listens on that port; stop it, or choose another --port/);
     await first.stop();
+  });
+
+  it('starts with the largest --max-connections, which its IO can carry', async () => {
+    const server = await startServer(['--port', '0', '--threads', '1', '--max-connections', String(MAX_CONNECTIONS_LIMIT)]);
+    expect((await request(server.port, { path: '/' })).body.toString()).to.equal(HELLO);
+    const exit = await server.stop();
+    expect(exit.code).to.equal(0);
   });
 
   it('--threads 1, --backend and --host ::1 show in the startup line', async function () {

@@ -1,7 +1,7 @@
 // HTTP/1.1 conformance through the real CLI and raw sockets: the cases
 // issue 16 found failing against an RFC 9110/9112 corpus, and the two
 // choices the RFC leaves open (Content-Length lists, 100-continue after the
-// body arrived), as documented in the README.
+// body arrived), as server/README.md documents them.
 import { expect } from 'chai';
 import { killAll, RawClient, startServer, type ParsedResponse, type ServerProcess } from './support';
 

