@@ -8,6 +8,7 @@ import { binding, type NativeIO, type NativeWorld, type Side } from './native';
 import { keepAbandoned } from './abandoned';
 import { BufferRegistry, DIRECTION_IN, DIRECTION_OUT } from './buffers';
 import { clockOffsetNs, jsNowNs } from './clock';
+import { defaultBackend } from './default-backend';
 import { OperationSlots } from './slots';
 import { worldOf } from './world';
 import { IOError, deinitializedError, fullError, ioErrorFromResult } from './errors';
@@ -287,7 +288,7 @@ export class IO {
   constructor(options?: IOOptions) {
     const opts = checkObject('options', options);
     const backends = binding.backends();
-    const backend = opts.backend === undefined ? backends[0] : opts.backend;
+    const backend = opts.backend === undefined ? defaultBackend(backends) : opts.backend;
     if (typeof backend !== 'string') {
       throw new TypeError(`tigerio: options.backend must be a string, got ${describe(backend)}`);
     }

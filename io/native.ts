@@ -192,6 +192,8 @@ export interface NativeBinding {
   layout: NativeLayout;
   /** Backends compiled in and usable on this machine, best first. */
   backends(): string[];
+  /** Why the OS's best backend is unavailable here (Linux: io_uring turned off, epoll serves), or null. */
+  defaultBackendFallback(): string | null;
   /** Thread-safe: wakes the listener of an event from any thread. */
   eventTrigger(handle: number): boolean;
   /** Bytes from the start of the ArrayBuffer's memory to its first address aligned to `directAlignment`. */

@@ -25,6 +25,8 @@ export interface ProcessExit {
 
 /** processExit's callback: `exit` is {@link ProcessExit}; on error both its fields are null. */
 export type ProcessExitCallback = (error: import('./errors').IOError | null, exit: ProcessExit) => void;
+
+/**
  * Completion callback of {@link IO.recvPooled}. Exactly one call per
  * submitted operation, never inside the call that submitted it.
  *

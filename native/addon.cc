@@ -832,6 +832,14 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// defaultBackendFallback(): why the OS's best backend is unavailable here
+// (io_uring turned off: the default is epoll), or null.
+Napi::Value DefaultBackendFallback(const Napi::CallbackInfo& info) {
+  const char* reason = default_backend_fallback_reason();
+  if (reason == nullptr) return info.Env().Null();
+  return Napi::String::New(info.Env(), reason);
+}
+
 Napi::Value EventTrigger(const Napi::CallbackInfo& info) {
   double handle = 0;
   if (!IntegerArg(info, 0, "handle", 1, 4294967295.0, &handle)) return info.Env().Undefined();
@@ -942,6 +950,7 @@ Napi::Object Layout(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIO", NativeIO::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
+  exports.Set("defaultBackendFallback", Napi::Function::New(env, DefaultBackendFallback, "defaultBackendFallback"));
   exports.Set("eventTrigger", Napi::Function::New(env, EventTrigger, "eventTrigger"));
   exports.Set("signalNodeListeners", Napi::Function::New(env, SignalNodeListeners, "signalNodeListeners"));
   exports.Set("alignmentOffset", Napi::Function::New(env, AlignmentOffset, "alignmentOffset"));

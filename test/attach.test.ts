@@ -1,5 +1,6 @@
 // attach(): Node's event loop drives the IO beside timers and promises.
 import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
 import { expect } from 'chai';
 import { expectIOError } from './support/assertions';
 import { forEachBackend } from './support/backends';
@@ -174,6 +175,35 @@ forEachBackend('attach', (scope) => {
     const fired = new Promise<number>((resolve) => io.timeout(1_000_000, () => resolve(1)));
     io.attach();
     expect(await withinHangGuard(fired, 15_000, 'the timeout')).to.equal(1);
+  });
+
+  it('wakes Node\'s loop for a completion the IO did nothing to bring: data a node:net socket sends', async function () {
+    // A test of the poll fd the backend gives Node's loop; a simulated world has no real socket to send from.
+    if (scope.simulated) this.skip();
+    // The IO has one recv pending and nothing else (no timer, no
+    // submission): only its poll fd can tell Node's loop that the recv is
+    // done (io_uring's ring fd under DEFER_TASKRUN, which the backend does
+    // not use, stays silent for it: the IO would hang here).
+    const io = scope.create();
+    io.attach();
+    const listener = io.listen('127.0.0.1', 0);
+    const accepted = io.promises.accept(listener);
+    const peer = net.connect({ host: '127.0.0.1', port: io.localAddress(listener).port, noDelay: true });
+    peer.on('error', () => {});
+    const server = await withinHangGuard(accepted, 15_000, 'the accept');
+    for (let round = 0; round < 20; round++) {
+      const buffer = Buffer.alloc(64);
+      const received = io.promises.recv(server, buffer);
+      // Node's loop goes to sleep with the recv pending.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      const message = `message ${round}`;
+      peer.write(message);
+      const size = await withinHangGuard(received, 15_000, `the recv of round ${round}`);
+      expect(buffer.subarray(0, size).toString()).to.equal(message);
+    }
+    peer.destroy();
+    await io.promises.close(server);
+    await io.promises.close(listener);
   });
 
   it('lets an attached IO with nothing pending not keep the process alive (child process)', async function () {

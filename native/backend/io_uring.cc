@@ -69,6 +69,7 @@
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -123,6 +124,35 @@ constexpr uint32_t kTaskrunFlags = 0;
 constexpr uint32_t kSqTaskrun = 0;
 #endif
 
+// Not DEFER_TASKRUN (6.1, with SINGLE_ISSUER), measured and left out.
+// Under it the task work waits until this thread enters the ring with
+// GETEVENTS, and the ring fd does not become readable for it (an eventfd
+// registered with the ring does), so an attached IO, which Node's loop
+// wakes, pays one more wake-up and io_uring_enter per batch: the attached
+// HTTP hello server answered 4x fewer requests (19,600 against 81,800-99,100
+// in 4 s, interleaved) at 1.3-1.7x the CPU per request. COOP_TASKRUN's work
+// runs at the thread's next entry to the kernel, which libuv's own epoll_wait
+// is, so the completions are in the CQ ring when the round starts. With
+// run()/runForNs() the two were level within this machine's noise.
+
+// A registered ring fd (5.18): io_uring_enter then names the ring by its
+// index in this thread's table, and the kernel skips taking a reference on
+// the ring's file for each call (fdget/fput), which a multi-threaded
+// process such as Node pays on every syscall that names an fd. The table is
+// the thread's: another thread (an IO is its maker's, but nothing stops a
+// native destructor elsewhere) names the ring by its fd.
+#if defined(IORING_ENTER_REGISTERED_RING)
+constexpr bool kRegisteredRing = true;
+#else
+constexpr bool kRegisteredRing = false;
+#endif
+
+// Which thread this is, without a system call: the address of a thread-local.
+const void* this_thread_marker() {
+  static thread_local char marker;
+  return &marker;
+}
+
 int sys_io_uring_setup(uint32_t entries, io_uring_params* params) {
   return static_cast<int>(::syscall(SYS_io_uring_setup, entries, params));
 }
@@ -174,6 +204,7 @@ struct UringSupport {
   bool renameat;
   bool unlinkat;
   bool mkdirat;
+  const char* unusable_reason;  // nullptr when usable
 };
 
 // fileSize's statx buffers (256 bytes each, more than Op::scratch holds):
@@ -259,8 +290,14 @@ struct Ring {
   io_uring_cqe* cqes = nullptr;
   uint32_t cq_mask = 0;
   uint32_t cq_entries = 0;
+  // What io_uring_enter names on the registering thread: the registered
+  // index, with IORING_ENTER_REGISTERED_RING in registered_flags.
+  int registered_index = -1;
+  uint32_t registered_flags = 0;
+  const void* registered_thread = nullptr;
 
   ~Ring() {
+    if (registered_flags != 0) unregister_fd();
     if (sqes != MAP_FAILED) ::munmap(sqes, sqes_size);
     if (cq_map != MAP_FAILED && cq_map != sq_map) ::munmap(cq_map, cq_map_size);
     if (sq_map != MAP_FAILED) ::munmap(sq_map, sq_map_size);
@@ -318,6 +355,7 @@ struct Ring {
     cqes = reinterpret_cast<io_uring_cqe*>(cq + params.cq_off.cqes);
     cq_mask = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_mask);
     cq_entries = *reinterpret_cast<uint32_t*>(cq + params.cq_off.ring_entries);
+    register_fd();
     TIGERIO_ASSERT(sq_entries >= 1 && sq_mask == sq_entries - 1);
     TIGERIO_ASSERT(cq_entries >= sq_entries && cq_mask == cq_entries - 1);
     // SQE i always sits at SQ index i: the indirection array is set once.
@@ -325,13 +363,59 @@ struct Ring {
     for (uint32_t i = 0; i < sq_entries; i++) array[i] = i;
     return 0;
   }
+
+  // Registers the ring fd in this thread's table of rings (16 per thread):
+  // where it is full, or the kernel is older than 5.18, enter uses the fd.
+  void register_fd() {
+#if defined(IORING_ENTER_REGISTERED_RING)
+    if (!kRegisteredRing) return;
+    io_uring_rsrc_update update;
+    std::memset(&update, 0, sizeof(update));
+    update.offset = UINT32_MAX;  // the kernel picks a free index
+    update.data = static_cast<uint64_t>(fd);
+    if (sys_io_uring_register(fd, IORING_REGISTER_RING_FDS, &update, 1) != 1) return;
+    registered_index = static_cast<int>(update.offset);
+    registered_flags = IORING_ENTER_REGISTERED_RING;
+    registered_thread = this_thread_marker();
+#endif
+  }
+
+  // The index holds a reference on the ring until its thread exits: give it
+  // back. Only that thread can (another one's table has other rings).
+  void unregister_fd() {
+#if defined(IORING_ENTER_REGISTERED_RING)
+    if (registered_thread != this_thread_marker()) return;
+    io_uring_rsrc_update update;
+    std::memset(&update, 0, sizeof(update));
+    update.offset = static_cast<uint32_t>(registered_index);
+    const int rc = sys_io_uring_register(fd, IORING_UNREGISTER_RING_FDS, &update, 1);
+    TIGERIO_ASSERT(rc == 1);
+    registered_flags = 0;
+#endif
+  }
+
+  // io_uring_enter's fd argument and the flag that says what it is.
+  int enter_fd(uint32_t* flags) const {
+    if (registered_flags != 0 && registered_thread == this_thread_marker()) {
+      *flags |= registered_flags;
+      return registered_index;
+    }
+    return fd;
+  }
 };
 
 UringSupport probe_io_uring() {
   io_uring_params params;
   std::memset(&params, 0, sizeof(params));
   const int fd = sys_io_uring_setup(2, &params);
-  if (fd < 0) return UringSupport{false, false, false, false, false};  // ENOSYS, EPERM (seccomp, io_uring_disabled), ENOMEM...
+  if (fd < 0) {
+    // EPERM: the kernel.io_uring_disabled sysctl, or a seccomp filter (a
+    // container's default profile); ENOSYS: no io_uring in this kernel, or
+    // a filter that answers so.
+    if (errno == EPERM) return UringSupport{false, false, false, false, false, "io_uring_setup: EPERM (the kernel.io_uring_disabled sysctl or a seccomp filter)"};
+    if (errno == ENOSYS) return UringSupport{false, false, false, false, false, "io_uring_setup: ENOSYS (a kernel without io_uring, or a seccomp filter)"};
+    return UringSupport{false, false, false, false, false, "io_uring_setup failed"};
+  }
   bool usable = (params.features & IORING_FEAT_NODROP) != 0 && (params.features & IORING_FEAT_RW_CUR_POS) != 0;
   constexpr uint32_t kProbeOps = 256;
   alignas(io_uring_probe) uint8_t storage[sizeof(io_uring_probe) + kProbeOps * sizeof(io_uring_probe_op)];
@@ -345,9 +429,9 @@ UringSupport probe_io_uring() {
   auto has = [&](uint8_t opcode) {
     return usable && opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) != 0;
   };
-  const UringSupport support{usable, has(kOpFtruncate), has(kOpRenameat), has(kOpUnlinkat), has(kOpMkdirat)};
   ::close(fd);
-  return support;
+  return UringSupport{usable, has(kOpFtruncate), has(kOpRenameat), has(kOpUnlinkat), has(kOpMkdirat),
+                      usable ? nullptr : "a kernel older than 5.6: an opcode or feature the backend needs is missing"};
 }
 
 const UringSupport& uring_support() {
@@ -410,6 +494,8 @@ class IoUringBackend final : public PosixBackend {
 #ifdef IORING_FEAT_EXT_ARG
     ext_arg_ = (ring_.features & IORING_FEAT_EXT_ARG) != 0;
 #endif
+    const int slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    if (slack > 0) timer_slack_ns_ = slack;
     arm_wake();
     submit_all();
     TIGERIO_ASSERT(ring_.fd >= 0);
@@ -549,7 +635,9 @@ class IoUringBackend final : public PosixBackend {
   bool pool_created(uint32_t id, BufferPool& pool) override { return buffer_rings_.create(ring_.fd, id, pool); }
   void pool_recycle(uint32_t id, BufferPool& pool, uint32_t index) override { buffer_rings_.recycle(id, pool, index); }
 
-  // The ring fd is readable while CQEs wait in the CQ ring.
+  // The ring fd is readable while CQEs wait in the CQ ring (and, under
+  // COOP_TASKRUN, while task work waits for this thread: libuv's epoll_wait
+  // returning runs it).
   int poll_fd() const override { return ring_.fd; }
 
   bool has_unsubmitted() const override {
@@ -939,7 +1027,8 @@ class IoUringBackend final : public PosixBackend {
   int enter(uint32_t min_complete, uint32_t flags, const void* arg, size_t arg_size) {
     store_release(ring_.sq_tail, sq_tail_);
     const uint32_t to_submit = sq_pending();
-    const int rc = sys_io_uring_enter(ring_.fd, to_submit, min_complete, flags, arg, arg_size);
+    const int enter_fd = ring_.enter_fd(&flags);
+    const int rc = sys_io_uring_enter(enter_fd, to_submit, min_complete, flags, arg, arg_size);
     if (rc >= 0) return rc;
     const int error = errno;
     // EINTR: a signal (the caller goes round again); ETIME: the wait timed
@@ -970,8 +1059,24 @@ class IoUringBackend final : public PosixBackend {
     }
   }
 
+  // The kernel gives a timed epoll_wait or poll a slack (select_estimate_accuracy:
+  // the thread's timer slack, 50 us by default, or 0.1% of the wait if more,
+  // at most 100 ms), so that wake-ups close together merge into one; a timed
+  // io_uring wait has none (io_cqring_schedule_timeout: a range of 0). With
+  // many timers due close together (the bench's 1,000,000 in one second) that
+  // made a wake-up, an enter and a harvest per few timers, where epoll makes
+  // one per tens: the same slack here makes the two backends wake alike.
+  // Like epoll's, it only ever makes a wait end later, never earlier.
+  int64_t with_slack(int64_t timeout_ns) const {
+    TIGERIO_ASSERT(timeout_ns > 0);
+    constexpr int64_t kSlackMaxNs = 100'000'000;
+    const int64_t slack_ns = std::min(std::max(timer_slack_ns_, timeout_ns / 1000), kSlackMaxNs);
+    return timeout_ns > INT64_MAX - slack_ns ? timeout_ns : timeout_ns + slack_ns;
+  }
+
   void wait_for_completions(int64_t timeout_ns) {
     TIGERIO_ASSERT(timeout_ns != 0);
+    if (timeout_ns > 0) timeout_ns = with_slack(timeout_ns);
     uint32_t flags = IORING_ENTER_GETEVENTS;
 #ifdef IORING_FEAT_EXT_ARG
     if (ext_arg_) {
@@ -1138,6 +1243,7 @@ class IoUringBackend final : public PosixBackend {
   bool wake_armed_ = false;  // its SQE is written (in the SQ or the kernel)
   bool woken_ = false;       // a wake-up CQE was reaped during this wait()
   bool ext_arg_ = false;
+  int64_t timer_slack_ns_ = 50'000;  // this thread's (PR_GET_TIMERSLACK), as epoll's waits get
   __kernel_timespec wait_timeout_{};
   uint64_t wait_timeout_sequence_ = 0;
   bool wait_timeout_armed_ = false;
@@ -1152,6 +1258,7 @@ class IoUringBackend final : public PosixBackend {
 }  // namespace
 
 bool io_uring_available() { return uring_support().usable; }
+const char* io_uring_unavailable_reason() { return uring_support().unusable_reason; }
 
 std::unique_ptr<Backend> create_io_uring_backend(Loop* loop, const LoopConfig& config, int* error) {
   if (!io_uring_available()) {
@@ -1181,6 +1288,7 @@ std::unique_ptr<Backend> create_io_uring_backend(Loop* loop, const LoopConfig& c
 namespace tigerio {
 
 bool io_uring_available() { return false; }
+const char* io_uring_unavailable_reason() { return "built without <linux/io_uring.h> (Linux 5.6 headers)"; }
 
 std::unique_ptr<Backend> create_io_uring_backend(Loop*, const LoopConfig&, int* error) {
   *error = kErrNotSupported;

@@ -24,11 +24,12 @@ namespace tigerio {
 std::vector<std::string> available_backends() {
   std::vector<std::string> names;
 #if defined(__linux__)
-  // epoll stays the default: on this project's benchmark io_uring is level on
-  // one connection, ~10% faster with 64, and an order of magnitude slower on
-  // large timer batches (a kernel hrtimer per timeout); see native/README.md.
+  // io_uring first where the kernel has what it needs and lets us use it
+  // (probed once: kernel version, the io_uring_disabled sysctl, seccomp):
+  // the bench has it ahead of epoll on ping-pong and on HTTP CPU per
+  // request (native/README.md); epoll everywhere else.
+  if (io_uring_available()) names.push_back("io_uring");
   names.push_back("epoll");
-  if (io_uring_available()) names.push_back("io_uring");  // probed once: kernel, sysctl, seccomp
 #endif
 #ifdef TIGERIO_HAS_KQUEUE
   names.push_back("kqueue");
@@ -39,6 +40,14 @@ std::vector<std::string> available_backends() {
   // Every OS: a simulated world (io/ names it "simulation:<world id>"). Last: never the default.
   names.push_back("simulation");
   return names;
+}
+
+const char* default_backend_fallback_reason() {
+#if defined(__linux__)
+  return io_uring_unavailable_reason();
+#else
+  return nullptr;
+#endif
 }
 
 std::unique_ptr<Backend> create_backend(const std::string& name, Loop* loop, const LoopConfig& config, int* error) {

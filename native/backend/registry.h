@@ -13,6 +13,9 @@ struct LoopConfig;
 
 // Usable backends, best first.
 std::vector<std::string> available_backends();
+// Why this OS's best backend is not first in available_backends() (Linux:
+// io_uring turned off or missing, epoll serves instead), or nullptr.
+const char* default_backend_fallback_reason();
 // Makes the named backend; nullptr with `error` set (a negative errno) on failure.
 std::unique_ptr<Backend> create_backend(const std::string& name, Loop* loop, const LoopConfig& config, int* error);
 

@@ -99,6 +99,7 @@ int main(int argc, char **argv) {
   memset(message, 'a', sizeof message);
   size_t received = 0;
   long round_trips = 0, counted_from = 0;
+  double cpu_start = 0;
   double start = now_seconds();
   double measure_start = start + warmup;
   double end = measure_start + duration;
@@ -136,13 +137,15 @@ int main(int argc, char **argv) {
       if (!measuring && t >= measure_start) {
         measuring = 1;
         counted_from = round_trips;
+        cpu_start = cpu_seconds();
         measure_start = t;
         end = t + duration;
       } else if (measuring && t >= end) {
         long counted = round_trips - counted_from;
         double seconds = t - measure_start;
-        printf("BENCH_RESULT {\"impl\":\"c-epoll\",\"idleThreads\":%d,\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f}\n",
-               idle_threads, counted, seconds, (double)counted / seconds);
+        double cpu = cpu_seconds() - cpu_start;
+        printf("BENCH_RESULT {\"impl\":\"c-epoll\",\"idleThreads\":%d,\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f,\"cpuSeconds\":%.6f}\n",
+               idle_threads, counted, seconds, (double)counted / seconds, cpu);
         return 0;
       }
     }

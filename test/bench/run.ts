@@ -17,8 +17,9 @@
 // and, running no benchmark (tools.ts): --compare A.json B.json, --chart A.json
 // With --results, the chart of the run (chart.ts) is written beside its JSON.
 //
-// Peers that need tools: the C epoll ping-pong needs `cc` (compiled into a
-// temporary directory); HTTP needs `wrk` and `nginx`, installed from
+// Peers that need tools: the C ping-pongs need `cc` (compiled into a
+// temporary directory; the io_uring one also liburing, Debian's
+// liburing-dev, and is skipped with a note without it); HTTP needs `wrk` and `nginx`, installed from
 // Debian's packages (apt-get) when missing, and Bun, installed from npm
 // (@oven/bun-linux-x64) into the temporary directory when missing; the
 // runner says when it installs anything, and skips a peer it cannot get.
@@ -69,6 +70,8 @@ for (const backend of backends) {
 
 const D = {
   pingpongMs: quick ? 500 : 5000,
+  /** Ping-pong: every contender this many times, the rounds interleaved; the median is reported. */
+  pingpongRounds: quick ? 1 : 3,
   warmupMs: quick ? 100 : 300,
   wrkSeconds: quick ? 2 : 5,
   wrkWarmupSeconds: quick ? 0 : 1,
@@ -173,8 +176,11 @@ function which(tool: string): string | null {
   return found.status === 0 && line ? line : null;
 }
 
-/** test/bench/NAME.c compiled with `cc -O2 -pthread` into the temporary directory; null (with a note) where that fails. */
-function compileC(name: string): string | null {
+/**
+ * test/bench/NAME.c compiled with `cc -O2 -pthread` (and `libs`, e.g. -luring) into the
+ * temporary directory; null (with a note naming `missing`, what a failure most likely means) where that fails.
+ */
+function compileC(name: string, libs: string[] = [], missing?: string): string | null {
   const cc = which('cc');
   if (cc === null) {
     note(`cc not found: ${name}.c is skipped`);
@@ -182,38 +188,85 @@ function compileC(name: string): string | null {
   }
   const binary = path.join(tmp, name);
   try {
-    execFileSync(cc, ['-O2', '-pthread', '-o', binary, path.join(SOURCE_DIR, `${name}.c`)], { stdio: 'pipe' });
+    execFileSync(cc, ['-O2', '-pthread', '-o', binary, path.join(SOURCE_DIR, `${name}.c`), ...libs], { stdio: 'pipe' });
     return binary;
   } catch (error) {
-    note(`cc failed on ${name}.c: ${(error as Error).message.split('\n')[0]}`);
+    const reason = missing ?? (error as Error).message.split('\n')[0];
+    note(`cc failed on ${name}.c (${reason}): it is skipped`);
     return null;
   }
 }
 
-// ---- Benchmarks -----------------------------------------------------------------
+/** The median of the ratios a/b taken round by round, with their range, as text ("1.12x (1.05-1.20x)"). */
+function ratioRange(pairs: [number | null, number | null][]): string | null {
+  const ratios = pairs.filter((p): p is [number, number] => p[0] !== null && p[1] !== null && p[1] > 0).map(([a, b]) => a / b);
+  if (ratios.length === 0) return null;
+  const mid = median(ratios)!;
+  return `${mid.toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x over ${ratios.length} rounds)`;
+}
 
 async function pingpong(): Promise<void> {
   const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs)];
   const timeoutMs = D.pingpongMs + 30_000;
-  const netResult = await nodeChild('pingpong.js', ['--impl', 'net', ...common], { timeoutMs });
-  const binary = compileC('pingpong');
+  const epollBinary = compileC('pingpong');
+  // liburing is a peer's library only (Debian: liburing-dev); tigerio itself does not use it.
+  const uringBinary = process.platform === 'linux' ? compileC('pingpong_uring', ['-luring'], 'liburing not found: install liburing-dev') : null;
   const cLoop = (idleThreads: number): Promise<BenchResult> =>
-    runChild([binary!, String(D.pingpongMs), String(D.warmupMs), String(idleThreads)], { timeoutMs });
-  const cResult = binary === null ? null : await cLoop(0);
-  // The same loop in a process with one more thread, as every Node process has (see pingpong.c).
-  const cThreaded = binary === null ? null : await cLoop(1);
+    runChild([epollBinary!, String(D.pingpongMs), String(D.warmupMs), String(idleThreads)], { timeoutMs });
+  // Every contender once per round, the rounds interleaved: load from
+  // elsewhere on the machine hits one round, and each round's ratios are
+  // taken between figures measured minutes apart at most.
+  const rounds: Record<string, BenchResult>[] = [];
+  for (let round = 1; round <= D.pingpongRounds; round++) {
+    if (D.pingpongRounds > 1) process.stdout.write(`bench: ping-pong round ${round} of ${D.pingpongRounds} (load ${os.loadavg()[0].toFixed(1)})\n`);
+    const results: Record<string, BenchResult> = {};
+    results.net = await nodeChild('pingpong.js', ['--impl', 'net', ...common], { timeoutMs });
+    if (epollBinary !== null) {
+      results.cEpoll = await cLoop(0);
+      // The same loop in a process with one more thread, as every Node process has (see pingpong.c).
+      results.cThreaded = await cLoop(1);
+    }
+    if (uringBinary !== null) results.cUring = await runChild([uringBinary, String(D.pingpongMs), String(D.warmupMs)], { timeoutMs });
+    for (const backend of backends) {
+      results[backend] = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
+      // The server side with recvPooled, right after: beside the caller's-buffer row.
+      results[`${backend}:pooled`] = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], { timeoutMs });
+    }
+    rounds.push(results);
+  }
+  const figure = (name: string): number | null => median(rounds.map((r) => num(r[name], 'roundTripsPerSecond')));
+  const cpuPerRoundTripUs = (result: BenchResult): number | null => {
+    const cpu = num(result, 'cpuSeconds');
+    const count = num(result, 'roundTrips');
+    return cpu === null || count === null || count === 0 ? null : (cpu * 1e6) / count;
+  };
+  const mode = rounds.map((r) => r.cUring?.mode).find((m) => typeof m === 'string');
+  const peers: [string, string][] = [
+    ['net', 'node:net'],
+    ['cEpoll', 'C epoll loop'],
+    ['cThreaded', 'C epoll loop, 1 idle thread beside it'],
+    ['cUring', `C io_uring loop (liburing, ${mode ?? '?'})`],
+  ];
   for (const backend of backends) {
-    const result = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
-    // The server side with recvPooled, right after (interleaved per backend): beside the caller's-buffer row.
-    const pooled = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], { timeoutMs });
-    const figure = num(result, 'roundTripsPerSecond');
-    const base = { benchmark: 'ping-pong 64 B, 1 conn', backend, tigerio: figure, unit: 'rt/s', higherIsBetter: true };
-    addRow({ benchmark: 'ping-pong 64 B, 1 conn, recvPooled', backend, tigerio: num(pooled, 'roundTripsPerSecond'), unit: 'rt/s',
-      higherIsBetter: true, peer: 'tigerio, caller\'s buffer', peerFigure: figure });
-    addRow({ ...base, peer: 'node:net', peerFigure: num(netResult, 'roundTripsPerSecond') });
-    if (binary === null) continue;
-    addRow({ ...base, peer: 'C epoll loop', peerFigure: num(cResult, 'roundTripsPerSecond') });
-    addRow({ ...base, peer: 'C epoll loop, 1 idle thread beside it', peerFigure: num(cThreaded, 'roundTripsPerSecond') });
+    const base = { benchmark: 'ping-pong 64 B, 1 conn', backend, tigerio: figure(backend), unit: 'rt/s', higherIsBetter: true };
+    addRow({ benchmark: 'ping-pong 64 B, 1 conn, recvPooled', backend, tigerio: figure(`${backend}:pooled`), unit: 'rt/s',
+      higherIsBetter: true, peer: "tigerio, caller's buffer", peerFigure: figure(backend) });
+    for (const [key, label] of peers) {
+      if (rounds.every((r) => r[key] === undefined)) continue;
+      addRow({ ...base, peer: label, peerFigure: figure(key) });
+    }
+    if (D.pingpongRounds > 1) {
+      const ranges = peers.flatMap(([key, label]) => {
+        const text = ratioRange(rounds.map((r) => [num(r[backend], 'roundTripsPerSecond'), num(r[key], 'roundTripsPerSecond')]));
+        return text === null ? [] : [`${label} ${text}`];
+      });
+      note(`ping-pong ${backend}: tigerio's round trips/s over each peer's, round by round: ${ranges.join('; ')}`);
+    }
+    const cpu = [backend, 'cEpoll', 'cUring'].flatMap((key) => {
+      const us = median(rounds.map((r) => cpuPerRoundTripUs(r[key])));
+      return us === null ? [] : [`${key === backend ? `tigerio ${backend}` : key} ${us.toFixed(2)} us`];
+    });
+    note(`ping-pong ${backend}: CPU per round trip (user + system, median): ${cpu.join(', ')}`);
   }
 }
 
@@ -761,16 +814,10 @@ async function http(): Promise<void> {
   const serverCpu = (name: string): number | null => median((figures.get(name) ?? []).map((f) => f.serverCpuUs));
   const wrkCpu = (name: string): number | null => median((figures.get(name) ?? []).map((f) => f.wrkCpuUs));
   if (D.httpRounds > 1) note(`HTTP: each figure is the median of ${D.httpRounds} interleaved rounds of wrk -t1 -c100 -d${D.wrkSeconds}s after a ${D.wrkWarmupSeconds} s warm-up`);
-  for (const backend of backends) {
-    const base = { benchmark: 'HTTP hello, wrk -t1 -c100, 1 thread', backend, tigerio: fig(`tigerio ${backend}`), unit: 'req/s', higherIsBetter: true };
-    addRow({ ...base, peer: 'node:http', peerFigure: fig('node:http') });
-    addRow({ ...base, peer: 'node:net answering raw', peerFigure: fig('node:net raw') });
-    if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: fig('nginx') });
-    if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: fig('Bun.serve') });
-  }
-  // What each server spends per request, whatever wrk could ask of it: on a
-  // machine where wrk and the server share the CPUs this is the figure the
-  // load generator does not bound.
+  // The headline: what each server spends per request (user + system, all
+  // its threads), whatever wrk could ask of it. With wrk and the server on
+  // two CPUs, wrk bounds req/s (every server reaches about the same), so
+  // req/s measures wrk; the CPU a request costs is the server's own figure.
   for (const backend of backends) {
     const base = {
       benchmark: 'HTTP hello, server CPU per request (user + system)', backend, tigerio: serverCpu(`tigerio ${backend}`),
@@ -779,6 +826,14 @@ async function http(): Promise<void> {
     if (base.tigerio === null) continue;
     if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: serverCpu('nginx') });
     if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: serverCpu('Bun.serve') });
+    addRow({ ...base, peer: 'node:http', peerFigure: serverCpu('node:http') });
+  }
+  for (const backend of backends) {
+    const base = { benchmark: 'HTTP hello, wrk -t1 -c100, 1 thread', backend, tigerio: fig(`tigerio ${backend}`), unit: 'req/s', higherIsBetter: true };
+    addRow({ ...base, peer: 'node:http', peerFigure: fig('node:http') });
+    addRow({ ...base, peer: 'node:net answering raw', peerFigure: fig('node:net raw') });
+    if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: fig('nginx') });
+    if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: fig('Bun.serve') });
   }
   const wrkNotes = contenders.flatMap((c) => {
     const cpuUs = c.pipelined ? null : wrkCpu(key(c));
