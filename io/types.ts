@@ -19,7 +19,9 @@ export type Callback = (error: import('./errors').IOError | null, result: number
  * children: read the status from the ChildProcess's `'exit'` event).
  */
 export interface ProcessExit {
+  /** The exit code (0-255; on Windows the whole 32-bit code), or null when a signal ended it or the status is gone. */
   code: number | null;
+  /** The name of the signal that killed it (`'SIGKILL'`, ...), or null. */
   signal: string | null;
 }
 
