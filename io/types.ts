@@ -182,8 +182,9 @@ export interface IOLimits {
   readonly fdsMaxLimit: number;
   /** Default `fdsMax`. */
   readonly fdsMaxDefault: number;
-  /** Largest `fileThreads` option, and its default. */
+  /** Largest `fileThreads` option (threads of an IO's file-work pool). */
   readonly fileThreadsMax: number;
+  /** The `fileThreads` an IO has when the option is not given. */
   readonly fileThreadsDefault: number;
   /** Cross-thread events open at once per IO. */
   readonly eventsPerIOMax: number;
