@@ -1257,8 +1257,12 @@ export class IO {
         const callback = callbacks[slot]!;
         const side = sides[slot];
         callbacks[slot] = undefined;
-        if ((word & COMPLETION_ABANDONED_FLAG) !== 0) keepAbandoned(sides[slot]);
         sides[slot] = undefined;
+        if ((word & COMPLETION_ABANDONED_FLAG) !== 0) {
+          // A hosted sendTo's bytes, which the kernel may still read, are in addressSides (sides holds the host).
+          keepAbandoned(side);
+          keepAbandoned(this.addressSides[slot]);
+        }
         slots.release(slot);
         if (word >>> KIND_SHIFT >= KIND_SEND_TO) {
           this.addressSides[slot] = undefined;
