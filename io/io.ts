@@ -35,6 +35,7 @@ import type {
   SocketFamily,
 } from './types';
 import {
+  checkBoolean,
   checkBuffer,
   checkCallback,
   checkFd,
@@ -352,10 +353,7 @@ export class IO {
     checkInteger('port', port, 0, 65535);
     const opts = checkObject('options', options);
     const backlog = optionalInteger('options.backlog', opts.backlog, LISTEN_BACKLOG_DEFAULT, 1, 65535);
-    const reusePort = opts.reusePort ?? false;
-    if (typeof reusePort !== 'boolean') {
-      throw new TypeError(`tigerio: options.reusePort must be a boolean, got ${describe(reusePort)}`);
-    }
+    const reusePort = checkBoolean('options.reusePort', opts.reusePort ?? false);
     return orThrow(native.listen(host, port, backlog, reusePort), 'listen');
   }
 
@@ -466,7 +464,7 @@ export class IO {
   setCork(fd: number, on: boolean): void {
     const native = this.synced('setCork');
     checkFd(fd);
-    if (typeof on !== 'boolean') throw new TypeError(`tigerio: on must be a boolean, got ${describe(on)}`);
+    checkBoolean('on', on);
     orThrow(native.setCork(fd, on), 'setsockopt');
   }
 
@@ -586,12 +584,7 @@ export class IO {
         if (!OPEN_OPTION_KEYS.has(key)) throw new TypeError(`tigerio: unknown open option '${key}' (known: mode, direct)`);
       }
       if (options.mode !== undefined) fileMode = checkInteger('options.mode', options.mode, 0, 0o7777);
-      if (options.direct !== undefined) {
-        if (typeof options.direct !== 'boolean') {
-          throw new TypeError(`tigerio: options.direct must be a boolean, got ${describe(options.direct)}`);
-        }
-        direct = options.direct;
-      }
+      if (options.direct !== undefined) direct = checkBoolean('options.direct', options.direct);
     }
     checkCallback(callback);
     const bits = OPEN_FLAGS[flags] | (direct ? layout.openDirect : 0);

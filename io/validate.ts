@@ -69,6 +69,13 @@ export function checkString(name: string, value: unknown): string {
   return value;
 }
 
+export function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`tigerio: ${name} must be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}
+
 export function checkObject(name: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object') {
