@@ -833,7 +833,7 @@ export class IO {
     this.live('recvPooled');
     checkFd(fd);
     if (!(pool instanceof BufferPool)) throw new TypeError(`tigerio: pool must be a BufferPool from io.bufferPool(), got ${describe(pool)}`);
-    if (pool.owner !== this) throw new TypeError('tigerio: that BufferPool belongs to another IO');
+    if (pool.owner !== this) throw new TypeError(`tigerio: that BufferPool belongs to another IO; receive into a pool from this IO's bufferPool()`);
     checkCallback(callback);
     return this.submit(KIND_RECV_POOLED, fd, pool.id, 0, 0, pool, callback as unknown as Callback);
   }
