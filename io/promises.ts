@@ -3,7 +3,8 @@
 // errors reject too. The IO must be driven (attach(), or tick/run) for these
 // to settle; attach() is the natural partner of await.
 import type { IO } from './io';
-import type { Callback, OpenFlags, OpenOptions, ProcessExit, RenameOptions } from './types';
+import type { IOError } from './errors';
+import type { OpenFlags, OpenOptions, ProcessExit, RenameOptions } from './types';
 import type { AddressBuffer } from './address';
 import type { BufferPool } from './buffer-pool';
 
@@ -157,9 +158,7 @@ export class IOPromises {
 
   /** See {@link IO.recvPooled}. */
   recvPooled(fd: number, pool: BufferPool): Promise<PooledReceive> {
-    return new Promise<PooledReceive>((resolve, reject) => {
-      this.io.recvPooled(fd, pool, (error, bytes, buffer) => (error === null ? resolve({ bytes, buffer }) : reject(error)));
-    });
+    return settle((callback) => this.io.recvPooled(fd, pool, (error, bytes, buffer) => callback(error, { bytes, buffer })));
   }
 
   /** See {@link IO.eventListen}. */
@@ -174,14 +173,13 @@ export class IOPromises {
 
   /** See {@link IO.processExit}. Resolves with how the process ended. */
   processExit(pid: number): Promise<ProcessExit> {
-    return new Promise<ProcessExit>((resolve, reject) => {
-      this.io.processExit(pid, (error, exit) => (error === null ? resolve(exit) : reject(error)));
-    });
+    return settle((callback) => this.io.processExit(pid, callback));
   }
 }
 
-function settle(submit: (callback: Callback) => unknown): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    submit((error, result) => (error === null ? resolve(result) : reject(error)));
+/** Submits with a callback that settles the promise: its value on success, its IOError otherwise (an argument error thrown by `submit` rejects too). */
+function settle<T = number>(submit: (callback: (error: IOError | null, value: T) => void) => unknown): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    submit((error, value) => (error === null ? resolve(value) : reject(error)));
   });
 }
