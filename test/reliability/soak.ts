@@ -170,6 +170,10 @@ async function main(): Promise<number> {
     console.error(`soak: --rounds must be an integer >= ${plateauRoundsMin} (warm-up, then two halves to compare)`);
     return 2;
   }
+  if (!(marginMiB >= 0)) {
+    console.error(`soak: --margin-mib must be a number of MiB, 0 or more (default 2), not ${marginMiB}`);
+    return 2;
+  }
   const wrkPath = spawnSync('bash', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
   if (wrkPath === '') console.log('soak: wrk not found (apt-get install wrk); running without it');
   // Load time per round: what is left of the budget after warm-up and drains (~5 s a round).
