@@ -4,52 +4,58 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { codeBlocks } from './support/markdown';
+import { RawClient } from './server/support';
 
 const root = path.join(__dirname, '..', '..');
 
+/** The ```js blocks of a Markdown file of this checkout. */
+function jsBlocks(file: string): string[] {
+  return codeBlocks(fs.readFileSync(path.join(root, file), 'utf8'))
+    .filter((block) => block.info === 'js')
+    .map((block) => block.text);
+}
+
 function readmeExamples(): string[] {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]);
-  return blocks.filter((block) => block.includes("require('tigerio')"));
+  return jsBlocks('README.md').filter((block) => block.includes("require('tigerio')"));
+}
+
+/** An example as a program that requires this checkout instead of the installed package. */
+function againstCheckout(source: string): string {
+  return source.replace("require('tigerio')", `require(${JSON.stringify(root)})`);
 }
 
 function runExample(source: string): string {
-  const program = source.replace("require('tigerio')", `require(${JSON.stringify(root)})`);
-  return execFileSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 20000 });
+  return execFileSync(process.execPath, ['-e', againstCheckout(source)], { encoding: 'utf8', timeout: 20000 });
 }
 
 /** The simulation guide's worked example, and the output the guide says it prints (the plain block after it). */
 function simulationExample(): { source: string; printed: string } {
-  const guide = fs.readFileSync(path.join(root, 'native', 'backend', 'simulation.md'), 'utf8');
-  const example = [...guide.matchAll(/```js\n([\s\S]*?)```/g)].find((match) => match[1].includes('function scenario'));
-  const output = example === undefined ? null : /```\n([\s\S]*?)```/.exec(guide.slice(example.index! + example[0].length));
-  if (example === undefined || output === null) {
+  const blocks = codeBlocks(fs.readFileSync(path.join(root, 'native', 'backend', 'simulation.md'), 'utf8'));
+  const at = blocks.findIndex((block) => block.info === 'js' && block.text.includes('function scenario'));
+  const output = at < 0 ? undefined : blocks[at + 1];
+  if (output === undefined || output.info !== '') {
     throw new Error('native/backend/simulation.md has no worked example followed by its output');
   }
-  return { source: example[1], printed: output[1] };
+  return { source: blocks[at].text, printed: output.text };
 }
 
 /** The IO guide's example that drains on SIGTERM (a ```js block that requires 'tigerio'). */
 function signalExample(): string {
-  const guide = fs.readFileSync(path.join(root, 'io', 'README.md'), 'utf8');
-  const example = [...guide.matchAll(/```js\n([\s\S]*?)```/g)].find(
-    (match) => match[1].includes("require('tigerio')") && match[1].includes("io.signal('SIGTERM'"),
+  const example = jsBlocks(path.join('io', 'README.md')).find(
+    (block) => block.includes("require('tigerio')") && block.includes("io.signal('SIGTERM'"),
   );
   if (example === undefined) throw new Error('io/README.md has no example that drains on SIGTERM');
-  return example[1];
+  return example;
 }
 
-/** One request on a new connection; resolves with the whole reply. */
-async function request(port: number): Promise<string> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-  let reply = '';
-  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
-  await once(socket, 'close');
-  return reply;
+/** Sends one request on `client` and half-closes; resolves with the whole reply once the server closes. */
+async function reply(client: RawClient): Promise<string> {
+  client.socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await client.waitClosed();
+  return client.data.toString();
 }
 
 describe('README examples', () => {
@@ -74,8 +80,7 @@ describe('README examples', () => {
 
   it("the IO guide's blocking-run() server answers a connection open at SIGTERM, then exits 0", async function () {
     if (process.platform === 'win32') this.skip(); // no signal can be sent there
-    const program = signalExample().replace("require('tigerio')", `require(${JSON.stringify(root)})`);
-    const server = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = spawn(process.execPath, ['-e', againstCheckout(signalExample())], { stdio: ['ignore', 'pipe', 'inherit'] });
     const guard = setTimeout(() => server.kill('SIGKILL'), 20_000); // hang guard
     try {
       let output = '';
@@ -84,19 +89,14 @@ describe('README examples', () => {
         output += chunk.toString();
       }
       const port = Number(/listening on (\d+)/.exec(output)![1]);
-      const client = net.connect(port, '127.0.0.1');
-      await once(client, 'connect');
+      const client = await RawClient.connect(port);
       // A second connection served in full: accepted after the first, so the first is accepted too
       // (one still in the listen backlog at SIGTERM is reset when the listener closes).
-      expect(await request(port)).to.match(/ok\n$/);
+      expect(await reply(await RawClient.connect(port))).to.match(/ok\n$/);
       const exited = once(server, 'exit');
       server.kill('SIGTERM');
       // The connection was open before SIGTERM: it is still served.
-      client.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-      let reply = '';
-      client.on('data', (chunk: Buffer) => (reply += chunk.toString()));
-      await once(client, 'close');
-      expect(reply).to.match(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok\n$/);
+      expect(await reply(client)).to.match(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok\n$/);
       expect(await exited).to.deep.equal([0, null]);
     } finally {
       clearTimeout(guard);

@@ -1,6 +1,7 @@
 // Reading Markdown as GitHub renders it, for the link check
 // (test/docs-links.test.ts): which files there are, the links each holds,
-// and the anchors its headings get.
+// and the anchors its headings get; and for the examples that must run
+// (test/readme.test.ts): its fenced code blocks.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -26,21 +27,47 @@ export function markdownFiles(root: string): string[] {
   return found.sort();
 }
 
-/** The lines of `markdown` outside fenced code blocks, with their 1-based numbers. */
-function proseLines(markdown: string): { text: string; line: number }[] {
-  const lines: { text: string; line: number }[] = [];
+/** A fenced code block. */
+export interface CodeBlock {
+  /** The fence's info string: the language (`js`, `sh`), or '' for a plain block. */
+  info: string;
+  /** Its lines, each ending in a newline. */
+  text: string;
+}
+
+/** The lines of `markdown` outside fenced code blocks, with their 1-based numbers, and the blocks, in order. */
+function split(markdown: string): { prose: { text: string; line: number }[]; blocks: CodeBlock[] } {
+  const prose: { text: string; line: number }[] = [];
+  const blocks: CodeBlock[] = [];
   let fence: string | null = null;
+  let block: CodeBlock | null = null;
   markdown.split(/\r?\n/).forEach((text, index) => {
-    const opening = /^\s{0,3}(`{3,}|~{3,})/.exec(text);
+    const opening = /^\s{0,3}(`{3,}|~{3,})\s*(\S*)/.exec(text);
     if (fence === null && opening !== null) {
       fence = opening[1][0].repeat(opening[1].length);
+      block = { info: opening[2], text: '' };
     } else if (fence !== null) {
-      if (text.trim().startsWith(fence) && text.trim().replace(/[`~]/g, '') === '') fence = null;
+      if (text.trim().startsWith(fence) && text.trim().replace(/[`~]/g, '') === '') {
+        fence = null;
+        blocks.push(block!);
+      } else {
+        block!.text += `${text}\n`;
+      }
     } else {
-      lines.push({ text, line: index + 1 });
+      prose.push({ text, line: index + 1 });
     }
   });
-  return lines;
+  return { prose, blocks };
+}
+
+/** The fenced code blocks of `markdown`, in order (a block left open at the end is not one). */
+export function codeBlocks(markdown: string): CodeBlock[] {
+  return split(markdown).blocks;
+}
+
+/** The lines of `markdown` outside fenced code blocks, with their 1-based numbers. */
+function proseLines(markdown: string): { text: string; line: number }[] {
+  return split(markdown).prose;
 }
 
 /** A line without its inline code spans (a link written inside backticks is an example, not a link). */
