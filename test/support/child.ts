@@ -24,17 +24,24 @@ export interface ChildOptions {
   killAfterMs?: number;
   /** Run through `bash -c` with this command prefix, e.g. 'ulimit -Sn 4096'. */
   shellPrefix?: string;
+  /** The child's working directory. Default: this process's. */
+  cwd?: string;
+  /** The child's environment. Default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs `node <fixture> ...args` and resolves when it exits. */
 export function runFixture(name: string, args: string[], options: ChildOptions = {}): Promise<ChildResult> {
-  const script = fixturePath(name);
+  return runScript(fixturePath(name), args, options);
+}
+
+/** Runs `node <script> ...args` and resolves when it exits. */
+export function runScript(script: string, args: string[], options: ChildOptions = {}): Promise<ChildResult> {
+  const spawnOptions = { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
   const child =
     options.shellPrefix === undefined
-      ? spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('bash', ['-c', `${options.shellPrefix} && exec "$0" "$@"`, process.execPath, script, ...args], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+      ? spawn(process.execPath, [script, ...args], spawnOptions)
+      : spawn('bash', ['-c', `${options.shellPrefix} && exec "$0" "$@"`, process.execPath, script, ...args], spawnOptions);
   let stdout = '';
   let stderr = '';
   let killed = false;

@@ -1,10 +1,10 @@
 // The test watchdog (main.ts) on a planted hang: a mocha run whose test or
 // hook blocks its thread in native code must fail, naming the test or hook
 // and its file, with the native stacks where this OS has a tool for them.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { fixturePath } from '../support/child';
+import { fixturePath, runScript } from '../support/child';
 import { ptraceRefusal } from './stacks';
 
 const packageRoot = path.join(__dirname, '..', '..', '..');
@@ -12,29 +12,19 @@ const fixtureFile = path.relative(packageRoot, fixturePath('watchdog-suite'));
 
 interface WatchdogRun {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  /** Its stdout (mocha's report), then its stderr (the watchdog's). */
   output: string;
 }
 
 /** Runs the fixture suite's tests matching `grep` through the watchdog, with a quiet time of 3 s and a mocha timeout of 1 s. */
-function runWatchdog(grep: string): Promise<WatchdogRun> {
-  const child = spawn(
-    process.execPath,
-    [path.join(__dirname, 'main.js'), '--no-config', '--timeout', '1000', fixtureFile, '--grep', grep],
-    { cwd: packageRoot, env: { ...process.env, TIGERIO_WATCHDOG_SECONDS: '3' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  // A hang guard for this test: the watchdog failing to fire would be caught here.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      resolve({ code, signal, output });
-    });
+async function runWatchdog(grep: string): Promise<WatchdogRun> {
+  const run = await runScript(path.join(__dirname, 'main.js'), ['--no-config', '--timeout', '1000', fixtureFile, '--grep', grep], {
+    cwd: packageRoot,
+    env: { ...process.env, TIGERIO_WATCHDOG_SECONDS: '3' },
+    // A hang guard for this test: the watchdog failing to fire would be caught here.
+    killAfterMs: 90_000,
   });
+  return { code: run.code, output: run.stdout + run.stderr };
 }
 
 /** Whether the watchdog can print native stacks here: Linux, a stack tool installed, ptrace allowed. */
