@@ -100,8 +100,7 @@ class Supervisor {
       try {
         fd = io.listen(options.host, options.port);
       } catch (error) {
-        const code = (error as Error & { code?: string }).code;
-        fail(code === undefined ? (error as Error).message : listenFailure(options.host, options.port, code, false));
+        fail(listenFailure(options.host, options.port, error, false));
       }
       port = io.localAddress(fd).port;
       const spawned = [];

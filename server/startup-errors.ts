@@ -1,8 +1,13 @@
 // What the server says when it cannot start: what went wrong, in the
 // terms of the command line, and what to do about it.
 
-/** A listen that failed with `code` (an IOError's), as one line naming the flags to change. */
-export function listenFailure(host: string, port: number, code: string, reusePort: boolean): string {
+/**
+ * What to say of a listen that threw `error`: for an IOError, its code in
+ * one line naming the flags to change; otherwise the error's message.
+ */
+export function listenFailure(host: string, port: number, error: unknown, reusePort: boolean): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return error instanceof Error ? error.message : String(error);
   const where = `listen ${host.includes(':') ? `[${host}]` : host}:${port}: ${code}`;
   switch (code) {
     case 'EADDRINUSE':

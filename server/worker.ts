@@ -224,13 +224,8 @@ function main(): void {
   try {
     listeningPort = worker.start();
   } catch (error) {
-    const e = error as Error & { code?: string };
     io.deinit();
-    post({
-      type: 'error',
-      index: init.index,
-      message: e.code !== undefined ? listenFailure(init.options.host, init.port, e.code, true) : e.message,
-    });
+    post({ type: 'error', index: init.index, message: listenFailure(init.options.host, init.port, error, true) });
     port.close();
     return;
   }
