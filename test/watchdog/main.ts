@@ -153,15 +153,22 @@ function main(): void {
     if (quietForMs > limitMs(state, quietMs)) fire(quietForMs);
   }, pollIntervalMs);
 
-  child.on('error', (error) => {
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return; // 'error' (a failed kill) may come before 'exit'
+    finished = true;
     clearInterval(poll);
+    fs.closeSync(logFd);
+    fs.rmSync(directory, { recursive: true, force: true });
+  };
+  child.on('error', (error) => {
+    // Mostly: not started, and no 'exit' follows (--launch wine where wine is missing).
+    finish();
     say(`could not start ${launch[0]}: ${error.message}`);
     process.exitCode = 1;
   });
   child.on('exit', (code, signal) => {
-    clearInterval(poll);
-    fs.closeSync(logFd);
-    fs.rmSync(directory, { recursive: true, force: true });
+    finish();
     if (fired) process.exitCode = 1;
     else if (signal !== null) {
       say(`mocha ended by ${signal}`);
