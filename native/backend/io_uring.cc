@@ -142,10 +142,13 @@ constexpr uint32_t kSqTaskrun = 0;
 // the thread's: another thread (an IO is its maker's, but nothing stops a
 // native destructor elsewhere) names the ring by its fd.
 #if defined(IORING_ENTER_REGISTERED_RING)
-constexpr bool kRegisteredRing = true;
+constexpr uint32_t kEnterRegisteredRing = IORING_ENTER_REGISTERED_RING;
 #else
-constexpr bool kRegisteredRing = false;
+constexpr uint32_t kEnterRegisteredRing = 0;  // headers before 5.18: never registered
 #endif
+// The entries of a thread's table (the kernel's IO_RINGFD_REG_MAX, not in
+// the uapi header): a 17th ring on one thread is named by its fd.
+constexpr uint32_t kRingFdsPerThread = 16;
 
 // Which thread this is, without a system call: the address of a thread-local.
 const void* this_thread_marker() {
@@ -290,14 +293,13 @@ struct Ring {
   io_uring_cqe* cqes = nullptr;
   uint32_t cq_mask = 0;
   uint32_t cq_entries = 0;
-  // What io_uring_enter names on the registering thread: the registered
-  // index, with IORING_ENTER_REGISTERED_RING in registered_flags.
+  // The ring's index in its registering thread's table, or -1 (not
+  // registered: io_uring_enter names it by fd).
   int registered_index = -1;
-  uint32_t registered_flags = 0;
   const void* registered_thread = nullptr;
 
   ~Ring() {
-    if (registered_flags != 0) unregister_fd();
+    unregister_fd();
     if (sqes != MAP_FAILED) ::munmap(sqes, sqes_size);
     if (cq_map != MAP_FAILED && cq_map != sq_map) ::munmap(cq_map, cq_map_size);
     if (sq_map != MAP_FAILED) ::munmap(sq_map, sq_map_size);
@@ -364,43 +366,45 @@ struct Ring {
     return 0;
   }
 
-  // Registers the ring fd in this thread's table of rings (16 per thread):
-  // where it is full, or the kernel is older than 5.18, enter uses the fd.
+  // Registers the ring fd in this thread's table of rings: where it is
+  // full, or the kernel is older than 5.18, enter uses the fd.
   void register_fd() {
+    TIGERIO_ASSERT(fd >= 0 && registered_index == -1);
 #if defined(IORING_ENTER_REGISTERED_RING)
-    if (!kRegisteredRing) return;
     io_uring_rsrc_update update;
     std::memset(&update, 0, sizeof(update));
     update.offset = UINT32_MAX;  // the kernel picks a free index
     update.data = static_cast<uint64_t>(fd);
     if (sys_io_uring_register(fd, IORING_REGISTER_RING_FDS, &update, 1) != 1) return;
+    TIGERIO_ASSERT(update.offset < kRingFdsPerThread);
     registered_index = static_cast<int>(update.offset);
-    registered_flags = IORING_ENTER_REGISTERED_RING;
     registered_thread = this_thread_marker();
 #endif
   }
+
+  // True on the thread whose table holds the ring.
+  bool registered_here() const { return registered_index >= 0 && registered_thread == this_thread_marker(); }
 
   // The index holds a reference on the ring until its thread exits: give it
   // back. Only that thread can (another one's table has other rings).
   void unregister_fd() {
 #if defined(IORING_ENTER_REGISTERED_RING)
-    if (registered_thread != this_thread_marker()) return;
+    if (!registered_here()) return;
     io_uring_rsrc_update update;
     std::memset(&update, 0, sizeof(update));
     update.offset = static_cast<uint32_t>(registered_index);
     const int rc = sys_io_uring_register(fd, IORING_UNREGISTER_RING_FDS, &update, 1);
     TIGERIO_ASSERT(rc == 1);
-    registered_flags = 0;
+    registered_index = -1;
 #endif
   }
 
-  // io_uring_enter's fd argument and the flag that says what it is.
+  // io_uring_enter's fd argument, with the flag that says it is an index.
   int enter_fd(uint32_t* flags) const {
-    if (registered_flags != 0 && registered_thread == this_thread_marker()) {
-      *flags |= registered_flags;
-      return registered_index;
-    }
-    return fd;
+    if (!registered_here()) return fd;
+    TIGERIO_ASSERT(kEnterRegisteredRing != 0);
+    *flags |= kEnterRegisteredRing;
+    return registered_index;
   }
 };
 
