@@ -202,13 +202,20 @@ constexpr uint8_t kOpMkdirat = 37;
 
 // What the probe found: usable at all, and the optional opcodes.
 struct UringSupport {
-  bool usable;
-  bool ftruncate;
-  bool renameat;
-  bool unlinkat;
-  bool mkdirat;
-  const char* unusable_reason;  // nullptr when usable
+  bool usable = false;
+  bool ftruncate = false;
+  bool renameat = false;
+  bool unlinkat = false;
+  bool mkdirat = false;
+  const char* unusable_reason = nullptr;  // nullptr when usable
 };
+
+UringSupport unusable(const char* reason) {
+  TIGERIO_ASSERT(reason != nullptr);
+  UringSupport support;
+  support.unusable_reason = reason;
+  return support;
+}
 
 // fileSize's statx buffers (256 bytes each, more than Op::scratch holds):
 // chunks allocated when every buffer is in use, kept for the backend's life,
@@ -416,9 +423,9 @@ UringSupport probe_io_uring() {
     // EPERM: the kernel.io_uring_disabled sysctl, or a seccomp filter (a
     // container's default profile); ENOSYS: no io_uring in this kernel, or
     // a filter that answers so.
-    if (errno == EPERM) return UringSupport{false, false, false, false, false, "io_uring_setup: EPERM (the kernel.io_uring_disabled sysctl or a seccomp filter)"};
-    if (errno == ENOSYS) return UringSupport{false, false, false, false, false, "io_uring_setup: ENOSYS (a kernel without io_uring, or a seccomp filter)"};
-    return UringSupport{false, false, false, false, false, "io_uring_setup failed"};
+    if (errno == EPERM) return unusable("io_uring_setup: EPERM (the kernel.io_uring_disabled sysctl or a seccomp filter)");
+    if (errno == ENOSYS) return unusable("io_uring_setup: ENOSYS (a kernel without io_uring, or a seccomp filter)");
+    return unusable("io_uring_setup failed");
   }
   bool usable = (params.features & IORING_FEAT_NODROP) != 0 && (params.features & IORING_FEAT_RW_CUR_POS) != 0;
   constexpr uint32_t kProbeOps = 256;
@@ -426,16 +433,19 @@ UringSupport probe_io_uring() {
   std::memset(storage, 0, sizeof(storage));
   auto* probe = reinterpret_cast<io_uring_probe*>(storage);
   if (usable && sys_io_uring_register(fd, IORING_REGISTER_PROBE, probe, kProbeOps) < 0) usable = false;
-  for (uint8_t opcode : kOpcodesNeeded) {
-    if (!usable) break;
-    if (opcode > probe->last_op || (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) == 0) usable = false;
-  }
-  auto has = [&](uint8_t opcode) {
-    return usable && opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) != 0;
-  };
   ::close(fd);
-  return UringSupport{usable, has(kOpFtruncate), has(kOpRenameat), has(kOpUnlinkat), has(kOpMkdirat),
-                      usable ? nullptr : "a kernel older than 5.6: an opcode or feature the backend needs is missing"};
+  auto has = [&](uint8_t opcode) {
+    return opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) != 0;
+  };
+  for (uint8_t opcode : kOpcodesNeeded) usable = usable && has(opcode);
+  if (!usable) return unusable("a kernel older than 5.6: an opcode or feature the backend needs is missing");
+  UringSupport support;
+  support.usable = true;
+  support.ftruncate = has(kOpFtruncate);
+  support.renameat = has(kOpRenameat);
+  support.unlinkat = has(kOpUnlinkat);
+  support.mkdirat = has(kOpMkdirat);
+  return support;
 }
 
 const UringSupport& uring_support() {
