@@ -640,7 +640,6 @@ int Backend::udp_socket(bool) { return kErrNotSupported; }
 int Backend::bind(int, const char*, int) { return kErrNotSupported; }
 int Backend::listen_unix(const char*, uint32_t, int) { return kErrNotSupported; }
 int Backend::unix_socket() { return kErrNotSupported; }
-int Backend::set_cork(int, bool) { return kErrNotSupported; }
 
 int Loop::shutdown(int fd, bool send, bool receive) {
   TIGERIO_ASSERT(send || receive);
