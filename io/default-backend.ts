@@ -8,14 +8,15 @@
 // gets are then epoll's.
 import { binding } from './native';
 
-let fallbackWarned = false;
+let fallbackChecked = false;
 
 /** The first of `backends` (the best usable one), warning once per process when Linux's io_uring is not among them. */
 export function defaultBackend(backends: readonly string[]): string {
-  if (!fallbackWarned && process.platform === 'linux') {
+  if (!fallbackChecked) {
+    // The native probe runs once and its answer never changes (null off Linux): ask it once.
+    fallbackChecked = true;
     const reason = binding.defaultBackendFallback();
     if (reason !== null) {
-      fallbackWarned = true;
       process.emitWarning(`tigerio: io_uring is unavailable here (${reason}); the default backend is epoll`, {
         code: 'TIGERIO_IO_URING_UNAVAILABLE',
       });

@@ -3,13 +3,12 @@
 // What can be seen from outside on every backend: the call succeeds on a
 // TCP socket, fails clearly on anything else, and what was sent while
 // corked arrives, whole and in order, once it is uncorked.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { IOError } from '../io';
 import { expectThrows } from './support/assertions';
 import { forEachBackend } from './support/backends';
+import { directoryPerTest } from './support/directories';
 import { runUntil, succeed } from './support/run';
 import { connectedPair, recvExactly, sendAll } from './support/sockets';
 import { unixSupport } from './support/unix';
@@ -21,14 +20,7 @@ function pattern(length: number): Buffer {
 }
 
 forEachBackend('setCork', (scope) => {
-  let dir = '';
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-cork-'));
-  });
-  afterEach(() => {
-    if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
-    dir = '';
-  });
+  const dir = directoryPerTest('tigerio-cork-');
 
   it('delivers what was sent while corked once the socket is uncorked', function () {
     const io = scope.create();
@@ -51,7 +43,7 @@ forEachBackend('setCork', (scope) => {
     const { client, server } = connectedPair(io);
     const head = Buffer.from('head\r\n\r\n');
     const body = pattern(300_000);
-    const at = path.join(dir, 'body.bin');
+    const at = path.join(dir(), 'body.bin');
     scope.writeFile(io, at, body);
     const file = succeed(io, 'open', (cb) => io.open(at, 'r', undefined, cb));
     io.setCork(server, true);
@@ -107,7 +99,7 @@ forEachBackend('setCork', (scope) => {
     succeed(io, 'close', (cb) => io.close(closed, cb));
     const badFd = expectThrows(() => io.setCork(closed, true), IOError, 'EBADF') as IOError;
     expect(badFd.syscall).to.equal('setsockopt');
-    const at = path.join(dir, 'plain.txt');
+    const at = path.join(dir(), 'plain.txt');
     scope.writeFile(io, at, Buffer.from('not a socket'));
     const file = succeed(io, 'open', (cb) => io.open(at, 'r', undefined, cb));
     expectThrows(() => io.setCork(file, true), IOError, 'ENOTSOCK');

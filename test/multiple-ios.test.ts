@@ -44,6 +44,18 @@ forEachBackend('several IOs on one thread', (scope) => {
     expect(exchange(b, pairB.client, pairB.server, more)).to.deep.equal(more);
   });
 
+  it('runs more IOs at once than a thread has registered ring fds (io_uring: 16), and as many again after they are gone', function () {
+    // io_uring names the ring by its index in the thread's table where there
+    // is room and by its fd past that; deinit gives the index back.
+    for (let round = 0; round < 2; round++) {
+      const ios = Array.from({ length: 20 }, () => scope.create());
+      const timeouts = ios.map((io) => submit((callback) => io.timeout(0, callback)));
+      ios.forEach((io, i) => runUntil(io, () => timeouts[i].done, `the timeout on IO ${i}`));
+      expect(timeouts.map((t) => t.calls)).to.deep.equal(ios.map(() => 1));
+      for (const io of ios) io.deinit();
+    }
+  });
+
   it('drives two attached IOs from the event loop at once', async function () {
     const a = scope.create();
     const b = scope.create();

@@ -2,13 +2,12 @@
 // no byte passes through JavaScript. Whole file, a range, a file larger
 // than the socket buffer (partial results), the peer closing mid-transfer,
 // cancel/close/deinit with one pending, exactly once.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import type { IO, IOError } from '../io';
 import { expectIOError, expectThrows } from './support/assertions';
 import { forEachBackend } from './support/backends';
+import { directoryPerTest } from './support/directories';
 import { complete, runUntil, submit, succeed, type Outcome } from './support/run';
 import { connectedPair, recvExactly } from './support/sockets';
 
@@ -55,14 +54,7 @@ function sendFileAll(io: IO, socket: number, file: number, offset: number, lengt
 }
 
 forEachBackend('sendFile', (scope) => {
-  let dir = '';
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tigerio-sendfile-'));
-  });
-  afterEach(() => {
-    if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
-    dir = '';
-  });
+  const dir = directoryPerTest('tigerio-sendfile-');
 
   /**
    * A file holding `bytes`, opened by `io` (on Windows a node:fs fd is no
@@ -70,7 +62,7 @@ forEachBackend('sendFile', (scope) => {
    * the world's disk).
    */
   function fileWith(io: IO, bytes: Buffer): number {
-    const at = path.join(dir, 'file.bin');
+    const at = path.join(dir(), 'file.bin');
     scope.writeFile(io, at, bytes);
     return succeed(io, 'open', (cb) => io.open(at, 'r', undefined, cb));
   }

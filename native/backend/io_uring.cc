@@ -142,10 +142,13 @@ constexpr uint32_t kSqTaskrun = 0;
 // the thread's: another thread (an IO is its maker's, but nothing stops a
 // native destructor elsewhere) names the ring by its fd.
 #if defined(IORING_ENTER_REGISTERED_RING)
-constexpr bool kRegisteredRing = true;
+constexpr uint32_t kEnterRegisteredRing = IORING_ENTER_REGISTERED_RING;
 #else
-constexpr bool kRegisteredRing = false;
+constexpr uint32_t kEnterRegisteredRing = 0;  // headers before 5.18: never registered
 #endif
+// The entries of a thread's table (the kernel's IO_RINGFD_REG_MAX, not in
+// the uapi header): a 17th ring on one thread is named by its fd.
+constexpr uint32_t kRingFdsPerThread = 16;
 
 // Which thread this is, without a system call: the address of a thread-local.
 const void* this_thread_marker() {
@@ -199,13 +202,20 @@ constexpr uint8_t kOpMkdirat = 37;
 
 // What the probe found: usable at all, and the optional opcodes.
 struct UringSupport {
-  bool usable;
-  bool ftruncate;
-  bool renameat;
-  bool unlinkat;
-  bool mkdirat;
-  const char* unusable_reason;  // nullptr when usable
+  bool usable = false;
+  bool ftruncate = false;
+  bool renameat = false;
+  bool unlinkat = false;
+  bool mkdirat = false;
+  const char* unusable_reason = nullptr;  // nullptr when usable
 };
+
+UringSupport unusable(const char* reason) {
+  TIGERIO_ASSERT(reason != nullptr);
+  UringSupport support;
+  support.unusable_reason = reason;
+  return support;
+}
 
 // fileSize's statx buffers (256 bytes each, more than Op::scratch holds):
 // chunks allocated when every buffer is in use, kept for the backend's life,
@@ -290,14 +300,13 @@ struct Ring {
   io_uring_cqe* cqes = nullptr;
   uint32_t cq_mask = 0;
   uint32_t cq_entries = 0;
-  // What io_uring_enter names on the registering thread: the registered
-  // index, with IORING_ENTER_REGISTERED_RING in registered_flags.
+  // The ring's index in its registering thread's table, or -1 (not
+  // registered: io_uring_enter names it by fd).
   int registered_index = -1;
-  uint32_t registered_flags = 0;
   const void* registered_thread = nullptr;
 
   ~Ring() {
-    if (registered_flags != 0) unregister_fd();
+    unregister_fd();
     if (sqes != MAP_FAILED) ::munmap(sqes, sqes_size);
     if (cq_map != MAP_FAILED && cq_map != sq_map) ::munmap(cq_map, cq_map_size);
     if (sq_map != MAP_FAILED) ::munmap(sq_map, sq_map_size);
@@ -364,43 +373,45 @@ struct Ring {
     return 0;
   }
 
-  // Registers the ring fd in this thread's table of rings (16 per thread):
-  // where it is full, or the kernel is older than 5.18, enter uses the fd.
+  // Registers the ring fd in this thread's table of rings: where it is
+  // full, or the kernel is older than 5.18, enter uses the fd.
   void register_fd() {
+    TIGERIO_ASSERT(fd >= 0 && registered_index == -1);
 #if defined(IORING_ENTER_REGISTERED_RING)
-    if (!kRegisteredRing) return;
     io_uring_rsrc_update update;
     std::memset(&update, 0, sizeof(update));
     update.offset = UINT32_MAX;  // the kernel picks a free index
     update.data = static_cast<uint64_t>(fd);
     if (sys_io_uring_register(fd, IORING_REGISTER_RING_FDS, &update, 1) != 1) return;
+    TIGERIO_ASSERT(update.offset < kRingFdsPerThread);
     registered_index = static_cast<int>(update.offset);
-    registered_flags = IORING_ENTER_REGISTERED_RING;
     registered_thread = this_thread_marker();
 #endif
   }
+
+  // True on the thread whose table holds the ring.
+  bool registered_here() const { return registered_index >= 0 && registered_thread == this_thread_marker(); }
 
   // The index holds a reference on the ring until its thread exits: give it
   // back. Only that thread can (another one's table has other rings).
   void unregister_fd() {
 #if defined(IORING_ENTER_REGISTERED_RING)
-    if (registered_thread != this_thread_marker()) return;
+    if (!registered_here()) return;
     io_uring_rsrc_update update;
     std::memset(&update, 0, sizeof(update));
     update.offset = static_cast<uint32_t>(registered_index);
     const int rc = sys_io_uring_register(fd, IORING_UNREGISTER_RING_FDS, &update, 1);
     TIGERIO_ASSERT(rc == 1);
-    registered_flags = 0;
+    registered_index = -1;
 #endif
   }
 
-  // io_uring_enter's fd argument and the flag that says what it is.
+  // io_uring_enter's fd argument, with the flag that says it is an index.
   int enter_fd(uint32_t* flags) const {
-    if (registered_flags != 0 && registered_thread == this_thread_marker()) {
-      *flags |= registered_flags;
-      return registered_index;
-    }
-    return fd;
+    if (!registered_here()) return fd;
+    TIGERIO_ASSERT(kEnterRegisteredRing != 0);
+    *flags |= kEnterRegisteredRing;
+    return registered_index;
   }
 };
 
@@ -412,9 +423,9 @@ UringSupport probe_io_uring() {
     // EPERM: the kernel.io_uring_disabled sysctl, or a seccomp filter (a
     // container's default profile); ENOSYS: no io_uring in this kernel, or
     // a filter that answers so.
-    if (errno == EPERM) return UringSupport{false, false, false, false, false, "io_uring_setup: EPERM (the kernel.io_uring_disabled sysctl or a seccomp filter)"};
-    if (errno == ENOSYS) return UringSupport{false, false, false, false, false, "io_uring_setup: ENOSYS (a kernel without io_uring, or a seccomp filter)"};
-    return UringSupport{false, false, false, false, false, "io_uring_setup failed"};
+    if (errno == EPERM) return unusable("io_uring_setup: EPERM (the kernel.io_uring_disabled sysctl or a seccomp filter)");
+    if (errno == ENOSYS) return unusable("io_uring_setup: ENOSYS (a kernel without io_uring, or a seccomp filter)");
+    return unusable("io_uring_setup failed");
   }
   bool usable = (params.features & IORING_FEAT_NODROP) != 0 && (params.features & IORING_FEAT_RW_CUR_POS) != 0;
   constexpr uint32_t kProbeOps = 256;
@@ -422,16 +433,19 @@ UringSupport probe_io_uring() {
   std::memset(storage, 0, sizeof(storage));
   auto* probe = reinterpret_cast<io_uring_probe*>(storage);
   if (usable && sys_io_uring_register(fd, IORING_REGISTER_PROBE, probe, kProbeOps) < 0) usable = false;
-  for (uint8_t opcode : kOpcodesNeeded) {
-    if (!usable) break;
-    if (opcode > probe->last_op || (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) == 0) usable = false;
-  }
-  auto has = [&](uint8_t opcode) {
-    return usable && opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) != 0;
-  };
   ::close(fd);
-  return UringSupport{usable, has(kOpFtruncate), has(kOpRenameat), has(kOpUnlinkat), has(kOpMkdirat),
-                      usable ? nullptr : "a kernel older than 5.6: an opcode or feature the backend needs is missing"};
+  auto has = [&](uint8_t opcode) {
+    return opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED) != 0;
+  };
+  for (uint8_t opcode : kOpcodesNeeded) usable = usable && has(opcode);
+  if (!usable) return unusable("a kernel older than 5.6: an opcode or feature the backend needs is missing");
+  UringSupport support;
+  support.usable = true;
+  support.ftruncate = has(kOpFtruncate);
+  support.renameat = has(kOpRenameat);
+  support.unlinkat = has(kOpUnlinkat);
+  support.mkdirat = has(kOpMkdirat);
+  return support;
 }
 
 const UringSupport& uring_support() {

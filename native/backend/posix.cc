@@ -386,6 +386,7 @@ int32_t not_tcp_as_not_supported(int32_t error) {
 }  // namespace
 
 int set_cork(int fd, bool on) {
+  TIGERIO_ASSERT(fd >= 0);
 #if defined(TCP_CORK)
   // Linux: clearing TCP_CORK sends the partial segment it held at once.
   const int value = on ? 1 : 0;

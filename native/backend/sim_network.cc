@@ -311,12 +311,10 @@ int Network::shutdown(uint32_t index, bool send, bool receive) {
   return 0;
 }
 
-int Network::set_cork(uint32_t index, bool on) {
-  Socket& socket = sockets_[index];
+int Network::set_cork(uint32_t index) const {
+  const Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state != Socket::free);
-  if (socket.kind != Socket::tcp) return kNotSupported;
-  socket.corked = on;
-  return 0;
+  return socket.kind == Socket::tcp ? 0 : kNotSupported;
 }
 
 void Network::issue(Op* op, uint32_t index) {

@@ -107,9 +107,6 @@ struct Socket {
   int32_t peer = -1;  // socket index
   Pipe in;            // what the peer sent
   bool shut_send = false, shut_recv = false;
-  // set_cork's last word. Recorded, not acted on: the simulated network
-  // delivers each send whole, with no segments for a cork to fill.
-  bool corked = false;
   bool reset_read = false;  // a recv already reported the reset: later ones read 0
   int32_t error = 0;        // a local reset (fault or crash): the next op fails with it
   bool connect_refused = false;
@@ -138,8 +135,10 @@ class Network {
   uint64_t generation(uint32_t socket) const { return sockets_[socket].generation; }
   int address(uint32_t socket, bool peer, char* text, size_t text_size, int* port, int* family);
   int shutdown(uint32_t socket, bool send, bool receive);
-  // 0, or ENOTSUP for a socket that is not TCP (as the kernels say).
-  int set_cork(uint32_t socket, bool on);
+  // Backend::set_cork: 0, or ENOTSUP for a socket that is not TCP (as the
+  // kernels say). Nothing is held: the simulated network delivers each send
+  // whole, with no segments for a cork to fill.
+  int set_cork(uint32_t socket) const;
   // An op of `op->kind` on `socket`: completes it (now, or later when it can).
   void issue(Op* op, uint32_t socket);
   // Takes back a waiting op; false if it is not waiting here.

@@ -346,11 +346,11 @@ int SimulationBackend::shutdown(int fd, bool send, bool receive) {
   return world_->network().shutdown(object->index, send, receive);
 }
 
-int SimulationBackend::set_cork(int fd, bool on) {
+int SimulationBackend::set_cork(int fd, bool) {
   sim::Object* object = world_->fd_find(fd);
   if (object == nullptr) return sim::kBadFd;
   if (object->type != sim::Object::socket) return sim::kNotSocket;
-  return world_->network().set_cork(object->index, on);
+  return world_->network().set_cork(object->index);
 }
 
 std::unique_ptr<Backend> create_simulation_backend(const std::string& name, Loop* loop, int* error) {

@@ -111,7 +111,10 @@ int address(int fd, bool peer, char* address, size_t address_size, int* port, in
 int shutdown(int fd, bool send, bool receive);
 // Backend::set_cork's checks, for an OS with no TCP_CORK: 0 for a TCP
 // socket; ENOTSUP for another socket; ENOTSOCK for a file the IO knows
-// (`known_file`), EBADF for any other handle that is no socket.
+// (`known_file`), EBADF for any other handle that is no socket. Winsock
+// answers WSAENOTSOCK alike for a closed handle and for an open one that is
+// no socket, so only the IO's file registry tells a file from a bad fd: a
+// handle opened outside the IO is EBADF here, where POSIX says ENOTSOCK.
 int32_t check_tcp_socket(int fd, bool known_file);
 // Linux's answer to an address of the other family than an IP socket's
 // (EAFNOSUPPORT for IPv6 on IPv4, EINVAL for IPv4 on IPv6), so that every

@@ -165,8 +165,9 @@ class Backend {
   // Holds back partial segments of a TCP socket while `on` (Linux
   // TCP_CORK, the BSDs' TCP_NOPUSH); off sends what was held. 0, EBADF,
   // ENOTSOCK, or ENOTSUP for a socket that is not TCP. A backend whose OS
-  // has no such option checks the fd the same way and does nothing.
-  virtual int set_cork(int fd, bool on);
+  // has no such option checks the fd the same way and does nothing. No
+  // default: one that answered ENOTSUP for every fd would break the errors.
+  virtual int set_cork(int fd, bool on) = 0;
 
  protected:
   explicit Backend(Loop* loop) : loop_(loop) {}

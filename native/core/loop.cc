@@ -640,7 +640,6 @@ int Backend::udp_socket(bool) { return kErrNotSupported; }
 int Backend::bind(int, const char*, int) { return kErrNotSupported; }
 int Backend::listen_unix(const char*, uint32_t, int) { return kErrNotSupported; }
 int Backend::unix_socket() { return kErrNotSupported; }
-int Backend::set_cork(int, bool) { return kErrNotSupported; }
 
 int Loop::shutdown(int fd, bool send, bool receive) {
   TIGERIO_ASSERT(send || receive);
@@ -652,8 +651,11 @@ int Loop::set_cork(int fd, bool on) {
   // Sends submitted before the call reach the kernel first, as for
   // shutdown(): corking holds back only what is sent after it, and
   // uncorking pushes out everything before it.
+  TIGERIO_ASSERT(fd >= 0);  // addon.cc's FdArg
   backend_->submit();
-  return backend_->set_cork(fd, on);
+  const int result = backend_->set_cork(fd, on);
+  TIGERIO_ASSERT(result <= 0);  // 0 or a negative errno, never an fd
+  return result;
 }
 
 }  // namespace tigerio

@@ -15,11 +15,8 @@
  * Prints one line: BENCH_RESULT {"impl":"c-epoll","roundTripsPerSecond":...}
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +39,6 @@ static void *sleep_forever(void *unused) {
   return NULL;
 }
 
-static void nodelay(int fd) {
-  int one = 1;
-  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) die("setsockopt");
-}
-
 int main(int argc, char **argv) {
   double duration = (argc > 1 ? atof(argv[1]) : 5000.0) / 1000.0;
   double warmup = (argc > 2 ? atof(argv[2]) : 300.0) / 1000.0;
@@ -64,24 +56,8 @@ int main(int argc, char **argv) {
     }
   }
 
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  if (listener < 0) die("socket");
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
-  if (listen(listener, 16) < 0) die("listen");
-  socklen_t len = sizeof addr;
-  if (getsockname(listener, (struct sockaddr *)&addr, &len) < 0) die("getsockname");
-
-  int client = socket(AF_INET, SOCK_STREAM, 0);
-  if (client < 0) die("socket");
-  if (connect(client, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
-  int server = accept4(listener, NULL, NULL, SOCK_NONBLOCK);
-  if (server < 0) die("accept4");
-  nodelay(client);
-  nodelay(server);
+  int client, server;
+  loopback_pair(&client, &server);
   if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -98,12 +74,8 @@ int main(int argc, char **argv) {
   static char client_buffer[RECV_BUFFER_BYTES];
   memset(message, 'a', sizeof message);
   size_t received = 0;
-  long round_trips = 0, counted_from = 0;
-  double cpu_start = 0;
-  double start = now_seconds();
-  double measure_start = start + warmup;
-  double end = measure_start + duration;
-  int measuring = 0;
+  long round_trips = 0;
+  struct window window = window_begin(warmup, duration);
 
   if (send(client, message, MESSAGE_BYTES, MSG_NOSIGNAL) != MESSAGE_BYTES) die("send");
   struct epoll_event events[8];
@@ -132,22 +104,12 @@ int main(int argc, char **argv) {
       }
     }
     /* One clock read per 64 round trips keeps the clock off the profile. */
-    if ((round_trips & 63) == 0 || n == 0) {
-      double t = now_seconds();
-      if (!measuring && t >= measure_start) {
-        measuring = 1;
-        counted_from = round_trips;
-        cpu_start = cpu_seconds();
-        measure_start = t;
-        end = t + duration;
-      } else if (measuring && t >= end) {
-        long counted = round_trips - counted_from;
-        double seconds = t - measure_start;
-        double cpu = cpu_seconds() - cpu_start;
-        printf("BENCH_RESULT {\"impl\":\"c-epoll\",\"idleThreads\":%d,\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f,\"cpuSeconds\":%.6f}\n",
-               idle_threads, counted, seconds, (double)counted / seconds, cpu);
-        return 0;
-      }
+    long counted;
+    double seconds, cpu;
+    if (((round_trips & 63) == 0 || n == 0) && window_over(&window, round_trips, &counted, &seconds, &cpu)) {
+      printf("BENCH_RESULT {\"impl\":\"c-epoll\",\"idleThreads\":%d,\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f,\"cpuSeconds\":%.6f}\n",
+             idle_threads, counted, seconds, (double)counted / seconds, cpu);
+      return 0;
     }
   }
 }

@@ -14,11 +14,8 @@
  * Prints one line: BENCH_RESULT {"impl":"c-io_uring","roundTripsPerSecond":...}
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <liburing.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,32 +72,12 @@ static void setup_ring(const char **mode) {
   die("io_uring_queue_init_params");
 }
 
-static void nodelay(int fd) {
-  int one = 1;
-  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) die("setsockopt");
-}
-
 int main(int argc, char **argv) {
   double duration = (argc > 1 ? atof(argv[1]) : 5000.0) / 1000.0;
   double warmup = (argc > 2 ? atof(argv[2]) : 300.0) / 1000.0;
 
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  if (listener < 0) die("socket");
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
-  if (listen(listener, 16) < 0) die("listen");
-  socklen_t len = sizeof addr;
-  if (getsockname(listener, (struct sockaddr *)&addr, &len) < 0) die("getsockname");
-  int client = socket(AF_INET, SOCK_STREAM, 0);
-  if (client < 0) die("socket");
-  if (connect(client, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
-  int server = accept4(listener, NULL, NULL, SOCK_NONBLOCK);
-  if (server < 0) die("accept4");
-  nodelay(client);
-  nodelay(server);
+  int client, server;
+  loopback_pair(&client, &server);
 
   const char *mode = NULL;
   setup_ring(&mode);
@@ -110,11 +87,8 @@ int main(int argc, char **argv) {
   static char client_buffer[RECV_BUFFER_BYTES];
   memset(message, 'a', sizeof message);
   size_t received = 0;
-  long round_trips = 0, counted_from = 0;
-  double cpu_start = 0;
-  double measure_start = now_seconds() + warmup;
-  double end = measure_start + duration;
-  int measuring = 0;
+  long round_trips = 0;
+  struct window window = window_begin(warmup, duration);
 
   queue_recv(server, server_buffer, SERVER_RECV);
   queue_send(client, message, MESSAGE_BYTES, CLIENT_SEND);
@@ -160,22 +134,12 @@ int main(int argc, char **argv) {
     }
     io_uring_cq_advance(&ring, seen);
     /* One clock read per 64 round trips keeps the clock off the profile. */
-    if ((round_trips & 63) == 0) {
-      double t = now_seconds();
-      if (!measuring && t >= measure_start) {
-        measuring = 1;
-        counted_from = round_trips;
-        cpu_start = cpu_seconds();
-        measure_start = t;
-        end = t + duration;
-      } else if (measuring && t >= end) {
-        long counted = round_trips - counted_from;
-        double seconds = t - measure_start;
-        double cpu = cpu_seconds() - cpu_start;
-        printf("BENCH_RESULT {\"impl\":\"c-io_uring\",\"mode\":\"%s\",\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f,\"cpuSeconds\":%.6f}\n",
-               mode, counted, seconds, (double)counted / seconds, cpu);
-        return 0;
-      }
+    long counted;
+    double seconds, cpu;
+    if ((round_trips & 63) == 0 && window_over(&window, round_trips, &counted, &seconds, &cpu)) {
+      printf("BENCH_RESULT {\"impl\":\"c-io_uring\",\"mode\":\"%s\",\"roundTrips\":%ld,\"seconds\":%.6f,\"roundTripsPerSecond\":%.1f,\"cpuSeconds\":%.6f}\n",
+             mode, counted, seconds, (double)counted / seconds, cpu);
+      return 0;
     }
   }
 }

@@ -369,36 +369,21 @@ async function serverIdle(): Promise<void> {
   const count = D.idleCount;
   const { nginx } = ensureHttpTools();
   const bun = ensureBun(tmp, which, note);
-  const portFromLine = (pattern: RegExp) => (stdout: string): number | null => {
-    const match = pattern.exec(stdout);
-    return match ? Number(match[1]) : null;
-  };
   const held = ['--max-connections', String(count * 2), '--idle-timeout-ms', '600000'];
   const contenders: { name: string; start: () => Promise<Server> }[] = [];
-  for (const backend of backends) {
-    contenders.push({
-      name: `tigerio ${backend}`,
-      start: () => startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet', ...held],
-        portFromLine(/listening on http:\/\/127\.0\.0\.1:(\d+)/)),
-    });
-  }
-  contenders.push({ name: 'node:http', start: () => startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'http'], portFromLine(/listening (\d+)/)) });
+  for (const backend of backends) contenders.push({ name: `tigerio ${backend}`, start: sampleServer(backend, 1, held) });
+  contenders.push({ name: 'node:http', start: () => startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'http'], portFromLine(LISTENING)) });
   if (nginx !== null) {
-    const dir = fs.mkdtempSync(path.join(tmp, 'nginx-idle-'));
     contenders.push({
       name: 'nginx, 1 worker',
-      start: async () => {
-        const port = await freePort();
-        const config = nginxConfig(dir, port)
+      start: nginxServer(nginx, 'nginx-idle-', (dir, port) =>
+        nginxConfig(dir, port)
           .replace('events { worker_connections 4096; }', `worker_rlimit_nofile ${count * 2};\nevents { worker_connections ${count * 2}; }`)
-          .replace('keepalive_requests 1000000;', 'keepalive_requests 1000000;\n  keepalive_timeout 600s;');
-        fs.writeFileSync(path.join(dir, 'nginx.conf'), config);
-        return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
-      },
+          .replace('keepalive_requests 1000000;', 'keepalive_requests 1000000;\n  keepalive_timeout 600s;')),
     });
   }
   if (bun !== null) {
-    contenders.push({ name: 'Bun.serve', start: () => startServer(bun, [path.join(SOURCE_DIR, 'bun-hello.mjs')], portFromLine(/listening (\d+)/)) });
+    contenders.push({ name: 'Bun.serve', start: () => startServer(bun, [path.join(SOURCE_DIR, 'bun-hello.mjs')], portFromLine(LISTENING)) });
   }
   const figures = new Map<string, number>();
   for (const contender of contenders) {
@@ -562,6 +547,34 @@ const WRK_CPU = '0';
 
 function pinned(cpu: string, command: string, argv: string[]): [string, string[]] {
   return pin ? ['taskset', ['-c', cpu, command, ...argv]] : [command, argv];
+}
+
+/** A `startServer` port finder: the number `pattern` captures in the server's stdout. */
+function portFromLine(pattern: RegExp): (stdout: string) => number | null {
+  return (stdout) => {
+    const match = pattern.exec(stdout);
+    return match ? Number(match[1]) : null;
+  };
+}
+
+/** What node's helper servers (http-peers.js, sendfile-server.js, bun-hello.mjs) print once they accept. */
+const LISTENING = /listening (\d+)/;
+
+/** The sample server (dist/server/main.js) on `backend`, quiet, on a free port, with `flags` more. */
+function sampleServer(backend: string, threads: number, flags: string[] = []): () => Promise<Server> {
+  return () =>
+    startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', String(threads), '--port', '0', '--backend', backend, '--quiet', ...flags],
+      portFromLine(/listening on http:\/\/127\.0\.0\.1:(\d+)/));
+}
+
+/** nginx in a new directory under the temporary one (named from `prefix`), with the `config` written for the port it gets. */
+function nginxServer(nginx: string, prefix: string, config: (dir: string, port: number) => string): () => Promise<Server> {
+  const dir = fs.mkdtempSync(path.join(tmp, prefix));
+  return async () => {
+    const port = await freePort();
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), config(dir, port));
+    return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
+  };
 }
 
 /** Starts a server process; `portFrom` finds its port in its stdout (or it is known up front). */
@@ -759,15 +772,8 @@ async function http(): Promise<void> {
   }
   const bun = ensureBun(tmp, which, note);
   if (pin) note(`HTTP: servers pinned to CPU ${SERVER_CPU}, wrk to CPU ${WRK_CPU} (taskset)`);
-  const portFromLine = (pattern: RegExp) => (stdout: string): number | null => {
-    const match = pattern.exec(stdout);
-    return match ? Number(match[1]) : null;
-  };
   const peerServer = (kind: string) => () =>
-    startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', kind], portFromLine(/listening (\d+)/));
-  const tigerio = (backend: string, threads: number) => () =>
-    startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', String(threads), '--port', '0', '--backend', backend, '--quiet'],
-      portFromLine(/listening on http:\/\/127\.0\.0\.1:(\d+)/));
+    startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', kind], portFromLine(LISTENING));
   const contenders: Contender[] = [];
   const add = (name: string, start: () => Promise<Server>, pipelined = false): void => {
     contenders.push({ name, start, pipelined });
@@ -775,29 +781,24 @@ async function http(): Promise<void> {
   add('node:http', peerServer('http'));
   add('node:net raw', peerServer('raw'));
   if (nginx !== null) {
-    const dir = fs.mkdtempSync(path.join(tmp, 'nginx-'));
-    const startNginx = async (): Promise<Server> => {
-      const port = await freePort();
-      fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, port));
-      return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
-    };
+    const startNginx = nginxServer(nginx, 'nginx-', nginxConfig);
     add('nginx', startNginx);
     add('nginx', startNginx, true);
   }
   if (bun !== null) {
-    const startBun = () => startServer(bun, [path.join(SOURCE_DIR, 'bun-hello.mjs')], portFromLine(/listening (\d+)/));
+    const startBun = () => startServer(bun, [path.join(SOURCE_DIR, 'bun-hello.mjs')], portFromLine(LISTENING));
     add('Bun.serve', startBun);
     add('Bun.serve', startBun, true);
   }
   for (const backend of backends) {
-    add(`tigerio ${backend}`, tigerio(backend, 1));
-    add(`tigerio ${backend}`, tigerio(backend, 1), true);
+    add(`tigerio ${backend}`, sampleServer(backend, 1));
+    add(`tigerio ${backend}`, sampleServer(backend, 1), true);
     add(`tigerio raw ${backend}`, () =>
-      startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'tigerio-raw', '--backend', backend], portFromLine(/listening (\d+)/)));
+      startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'tigerio-raw', '--backend', backend], portFromLine(LISTENING)));
   }
   // --threads 2 beside --threads 1 (unpinned only: pinning would put both threads on one CPU).
   const twoThreads = !pin && os.cpus().length >= 2;
-  if (twoThreads) add(`tigerio ${backends[0]} 2 threads`, tigerio(backends[0], 2));
+  if (twoThreads) add(`tigerio ${backends[0]} 2 threads`, sampleServer(backends[0], 2));
   // Rounds interleaved (every server once per round), the median kept: a
   // disturbance from other load on the machine hits one server's figure
   // in one round, not one server's every figure.
@@ -926,37 +927,17 @@ async function sendfile(): Promise<void> {
   fs.chmodSync(tmp, 0o755);
   fs.chmodSync(root, 0o755);
   fs.chmodSync(file, 0o644);
-  const portFromLine = (stdout: string): number | null => {
-    const match = /listening (\d+)/.exec(stdout);
-    return match ? Number(match[1]) : null;
-  };
   const fileLoad: WrkLoad = { pipelined: false, connections: STATIC_CONNECTIONS, urlPath: '/file.bin', rejectErrors: true };
   const contenders: { name: string; start: () => Promise<Server> }[] = [];
   if (nginx !== null) {
-    const dir = fs.mkdtempSync(path.join(tmp, 'nginx-static-'));
-    contenders.push({
-      name: 'nginx',
-      start: async () => {
-        const port = await freePort();
-        fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxStaticConfig(dir, root, port));
-        return startServer(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port);
-      },
-    });
+    contenders.push({ name: 'nginx', start: nginxServer(nginx, 'nginx-static-', (dir, port) => nginxStaticConfig(dir, root, port)) });
   }
   const sendFileServer = (backend: string, cork: boolean) => () =>
-    startServer('node', [path.join(HERE, 'sendfile-server.js'), '--backend', backend, '--file', file, '--cork', String(cork)], portFromLine);
+    startServer('node', [path.join(HERE, 'sendfile-server.js'), '--backend', backend, '--file', file, '--cork', String(cork)], portFromLine(LISTENING));
   for (const backend of backends) {
     contenders.push({ name: `sendFile ${backend}`, start: sendFileServer(backend, true) });
     // The sample server (--root, 1 thread): the same file through its parser, root checks, validators and sendFile.
-    contenders.push({
-      name: `sample ${backend}`,
-      start: () =>
-        startServer('node', [path.join(ROOT, 'dist', 'server', 'main.js'), '--threads', '1', '--port', '0', '--backend', backend, '--quiet', '--root', root],
-          (stdout) => {
-            const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-            return match ? Number(match[1]) : null;
-          }),
-    });
+    contenders.push({ name: `sample ${backend}`, start: sampleServer(backend, 1, ['--root', root]) });
     // What the cork is worth: the same server never corked.
     contenders.push({ name: `sendFile ${backend} uncorked`, start: sendFileServer(backend, false) });
   }
