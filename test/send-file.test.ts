@@ -151,37 +151,61 @@ forEachBackend('sendFile', (scope) => {
     const file = fileWith(io, bytes);
     try {
       // sendFile on `fd` until one is still waiting 20 ms later: the socket
-      // is full (nobody reads the other end), and that one waits for room.
-      // (A sendFile may send less than asked without the socket being
-      // full: IOCP sends at most 64 KiB per TransmitFile.)
-      const waiting = (fd: number): Outcome => {
+      // is most likely full (nobody reads the other end), and that one
+      // waits for room. (A sendFile may send less than asked without the
+      // socket being full: IOCP sends at most 64 KiB per TransmitFile.)
+      // "Most likely": on a loaded machine a transfer the kernel is still
+      // copying can look the same, so a second sendFile is queued behind it.
+      // That one waits in the fd's queue, never in the kernel, and must end
+      // with ECANCELED on every backend.
+      const waiting = (fd: number): { head: Outcome; queued: Outcome } => {
         for (let attempt = 0; attempt < 10_000; attempt++) {
           const outcome = submit((cb) => io.sendFile(fd, file, 0, bytes.length, cb));
           io.runForNs(20_000_000);
-          if (!outcome.done) return outcome;
+          if (!outcome.done) return { head: outcome, queued: submit((cb) => io.sendFile(fd, file, 0, bytes.length, cb)) };
           expect(outcome.error).to.equal(null);
         }
         throw new Error('the socket never filled up');
       };
+      // The head is in the kernel: on io_uring and IOCP a cancel can lose
+      // the race with a kernel that finished it first, and then it keeps its
+      // own result (native/README.md, "A cancel can lose a race"). On epoll,
+      // kqueue and the simulation it never is inside the kernel.
+      const expectCancelled = (outcome: Outcome, what: string): void => {
+        expect(outcome.calls, what).to.equal(1);
+        const raceable = scope.backend === 'io_uring' || scope.backend === 'iocp';
+        if (raceable && outcome.error === null) {
+          expect(outcome.result, `${what}: bytes sent before the cancel`).to.be.greaterThan(0);
+        } else {
+          expectIOError(outcome.error, 'ECANCELED', 'sendFile');
+        }
+      };
+      const expectQueuedCancelled = (outcome: Outcome): void => {
+        expect(outcome.calls).to.equal(1);
+        expectIOError(outcome.error, 'ECANCELED', 'sendFile');
+      };
+
       const a = connectedPair(io);
       const cancelled = waiting(a.server);
-      expect(io.cancel(cancelled.id)).to.equal(true);
-      runUntil(io, () => cancelled.done, 'the cancelled sendFile');
-      expectIOError(cancelled.error, 'ECANCELED', 'sendFile');
+      expect(io.cancel(cancelled.queued.id)).to.equal(true);
+      expect(io.cancel(cancelled.head.id)).to.equal(true);
+      runUntil(io, () => cancelled.head.done && cancelled.queued.done, 'the cancelled sendFiles');
+      expectCancelled(cancelled.head, 'the cancelled sendFile');
+      expectQueuedCancelled(cancelled.queued);
 
       const b = connectedPair(io);
       const closedUnder = waiting(b.server);
       const close = submit((cb) => io.close(b.server, cb));
       runUntil(io, () => close.done, 'the close');
-      expectIOError(closedUnder.error, 'ECANCELED', 'sendFile');
-      expect(closedUnder.calls).to.equal(1);
+      expectCancelled(closedUnder.head, 'the sendFile under the close');
+      expectQueuedCancelled(closedUnder.queued);
 
       const c = connectedPair(io);
       const pending = waiting(c.server);
       io.deinit();
-      expect(pending.calls).to.equal(1);
-      expectIOError(pending.error, 'ECANCELED', 'sendFile');
-      expect(cancelled.calls + closedUnder.calls).to.equal(2);
+      expectCancelled(pending.head, 'the sendFile at deinit');
+      expectQueuedCancelled(pending.queued);
+      expect(cancelled.head.calls + closedUnder.head.calls).to.equal(2);
     } finally {
       closeFile(io, file);
     }
