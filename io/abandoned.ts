@@ -13,3 +13,8 @@ export function keepAbandoned(side: unknown): void {
   if (side !== undefined) kept.push(side);
 }
 
+/** True if `side` is kept for an abandoned operation (for tests). */
+export function isKeptAbandoned(side: unknown): boolean {
+  return kept.includes(side);
+}
+

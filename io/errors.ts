@@ -16,14 +16,31 @@ export class IOError extends Error {
   readonly errno: number;
   /** The operation or system call that failed. */
   readonly syscall: string;
+  /**
+   * True when the operation was abandoned: its `code` is `ECANCELED`
+   * because the kernel never answered the cancel (a cancel, close or
+   * deinit asks again for about 5 s, then gives up so as never to wait
+   * without bound). The kernel may still write into (or read from) the
+   * operation's buffer later, so the IO keeps that buffer reachable for the
+   * life of the process: never reuse it. False for every other error.
+   */
+  readonly abandoned: boolean;
 
-  constructor(code: string, errno: number, syscall: string, message?: string) {
+  constructor(code: string, errno: number, syscall: string, message?: string, abandoned = false) {
     super(message ?? `${syscall} ${code}`);
     this.name = 'IOError';
     this.code = code;
     this.errno = errno;
     this.syscall = syscall;
+    this.abandoned = abandoned;
   }
+}
+
+/** The error of an abandoned operation (see IOError.abandoned): always ECANCELED. */
+export function abandonedError(result: number, syscall: string): IOError {
+  const code = errorCodeName(result);
+  const message = `${syscall} ${code}: abandoned, the kernel never answered the cancel; it may still use the buffer, which is kept: never reuse it`;
+  return new IOError(code, result, syscall, message, true);
 }
 
 /** Builds an IOError from a negative result of the native layer. */

@@ -11,7 +11,7 @@ import { clockOffsetNs, jsNowNs } from './clock';
 import { defaultBackend } from './default-backend';
 import { OperationSlots } from './slots';
 import { worldOf } from './world';
-import { IOError, deinitializedError, fullError, ioErrorFromResult } from './errors';
+import { IOError, abandonedError, deinitializedError, fullError, ioErrorFromResult } from './errors';
 import { IOPromises } from './promises';
 import { checkPath, directoryMode, renameSubmission } from './files';
 import { NO_EXIT, SIMULATE_SIGNAL, checkPid, checkSignal, decodeExit } from './signals';
@@ -157,6 +157,13 @@ const OPEN_FLAGS: Record<OpenFlags, number> = {
  * the world first.
  */
 export const FLUSH_SUBMISSIONS: unique symbol = Symbol('tigerio.flushSubmissions');
+
+/**
+ * Internal: the operations of this IO the core abandoned (their kernel
+ * never answered a cancel) whose kernel has not answered yet; 0 once
+ * deinitialized. Simulation.abandonedOperations sums it.
+ */
+export const ABANDONED_OPERATIONS: unique symbol = Symbol('tigerio.abandonedOperations');
 
 /**
  * One completion-callback I/O loop: submit operations with buffers you own,
@@ -1186,6 +1193,11 @@ export class IO {
     return this.slots.id(slot);
   }
 
+  /** See ABANDONED_OPERATIONS. */
+  [ABANDONED_OPERATIONS](): number {
+    return this.native === null ? 0 : this.native.abandoned();
+  }
+
   /** See FLUSH_SUBMISSIONS. */
   [FLUSH_SUBMISSIONS](): void {
     if (this.native !== null && this.queued > 0) this.flush(this.native);
@@ -1251,7 +1263,8 @@ export class IO {
         const side = sides[slot];
         callbacks[slot] = undefined;
         sides[slot] = undefined;
-        if ((word & COMPLETION_ABANDONED_FLAG) !== 0) {
+        const abandoned = (word & COMPLETION_ABANDONED_FLAG) !== 0;
+        if (abandoned) {
           // A hosted sendTo's bytes, which the kernel may still read, are in addressSides (sides holds the host).
           keepAbandoned(side);
           keepAbandoned(this.addressSides[slot]);
@@ -1260,12 +1273,12 @@ export class IO {
         if (word >>> KIND_SHIFT >= KIND_SEND_TO) {
           this.addressSides[slot] = undefined;
           if (word >>> KIND_SHIFT === KIND_RECV_POOLED) {
-            dispatchPooled(callback as unknown as PooledCallback, side as BufferPool, result, values[at]);
+            dispatchPooled(callback as unknown as PooledCallback, side as BufferPool, result, values[at], abandoned);
             continue;
           }
         }
         if (result >= 0) callback(null, (word & COMPLETION_VALUE_FLAG) === 0 ? result : values[at]);
-        else callback(completionError(result, word >>> KIND_SHIFT), 0);
+        else callback(completionError(result, word >>> KIND_SHIFT, abandoned), 0);
       }
     } finally {
       this.dispatching = false;
@@ -1274,10 +1287,10 @@ export class IO {
 }
 
 /** A recvPooled's completion: the buffer that holds its bytes is lent to the caller now. */
-function dispatchPooled(callback: PooledCallback, pool: BufferPool, result: number, index: number): void {
+function dispatchPooled(callback: PooledCallback, pool: BufferPool, result: number, index: number, abandoned: boolean): void {
   if (result > 0) callback(null, result, pool.lend(index));
   else if (result === 0) callback(null, 0, null);
-  else callback(completionError(result, KIND_RECV_POOLED), 0, null);
+  else callback(completionError(result, KIND_RECV_POOLED, abandoned), 0, null);
 }
 
 function optionalInteger(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -1304,7 +1317,8 @@ function unlinkFile(path: string): boolean {
 }
 
 /** A failed completion's error (a cold path: the kind is looked at only here). */
-function completionError(result: number, kind: number): IOError {
+function completionError(result: number, kind: number, abandoned: boolean): IOError {
+  if (abandoned) return abandonedError(result, OPERATION_NAMES[kind]);
   return kind === KIND_CONNECT_UNIX ? unixError(result, 'connectUnix') : ioErrorFromResult(result, OPERATION_NAMES[kind]);
 }
 

@@ -47,6 +47,8 @@ export interface NativeIO {
   poolCreate(memory: ArrayBuffer, count: number, size: number): number;
   /** Gives lent buffer `index` of pool `id` back: false if it is not lent (nothing changes then). */
   poolRelease(id: number, index: number): boolean;
+  /** Operations abandoned (their kernel never answered a cancel) whose kernel has not answered yet; 0 once destroyed. */
+  abandoned(): number;
 }
 
 export interface NativeIOConstructor {
@@ -176,6 +178,8 @@ export interface NativeWorld {
   nodeCount(): number;
   /** fds open in the world, over all its IOs. */
   openFds(): number;
+  /** Operations waiting on its sockets whose cancels it ignores (the fault), not yet answered. */
+  cancelsIgnored(): number;
   crash(node: number): void;
   /** True if the world's file namespace has `path` (a file or a Unix socket). */
   exists(path: string): boolean;
@@ -185,6 +189,8 @@ export interface NativeWorld {
 
 export interface NativeWorldConstructor {
   new (seedHigh: number, seedLow: number, faults: Float64Array): NativeWorld;
+  /** The length of `faults` (native/backend/sim_faults.h Faults::kFieldCount). */
+  readonly faultFields: number;
 }
 
 export interface NativeBinding {

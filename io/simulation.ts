@@ -4,7 +4,7 @@
 // made by `sim.io()` shares the world: its network (connections between
 // them), its files, and its virtual clock, which moves only when nothing is
 // runnable, so a one-hour timeout completes in microseconds of wall time.
-import { FLUSH_SUBMISSIONS, IO } from './io';
+import { ABANDONED_OPERATIONS, FLUSH_SUBMISSIONS, IO } from './io';
 import { SIMULATE_SIGNAL, checkSignal } from './signals';
 import type { IOOptions } from './types';
 import type { NativeWorld } from './native';
@@ -91,6 +91,30 @@ export interface SimulationFaults {
    * always survives.
    */
   crashLostNameProbability?: number;
+  /**
+   * Per cancel request of an operation waiting on a socket (a `cancel`, or
+   * the cancel a `close` or `deinit` makes, and each time the IO asks again,
+   * every 100 ms of virtual time): the world loses it, as Wine 8 loses a
+   * `CancelIoEx`. The operation waits on; a later request is heard, or the
+   * operation ends on its own first (its data came: it completes with its
+   * own result). An operation waiting for the disk, or on a socket another
+   * IO closed, always hears its cancel.
+   */
+  cancelLostProbability?: number;
+  /**
+   * Per operation waiting on a socket, at its first cancel request: the
+   * world ignores every cancel of it, a kernel that never answers. After
+   * 50 requests (about 5 s of virtual time) the IO gives up: the operation
+   * completes with `ECANCELED`, once, its error's `abandoned` true, and the
+   * `close` or `deinit` goes on. The world still holds it and answers it
+   * later, as a kernel would: when its data or connection comes (a `recv`
+   * writes those bytes into its buffer, which the IO keeps: they are lost
+   * to the program; a `recvPooled` takes no buffer and leaves the bytes for
+   * the next receive), when the connection ends, when its socket is closed,
+   * or when its IO ends. Until then its memory is out of reuse
+   * ({@link Simulation.abandonedOperations}, {@link Simulation.cancelsIgnored}).
+   */
+  cancelIgnoredProbability?: number;
 }
 
 /** Options of {@link Simulation}. */
@@ -108,7 +132,8 @@ const RATES: (keyof SimulationFaults)[] = [
   'partialSendProbability', 'shortRecvProbability', 'resetProbability', 'connectRefusedProbability',
   'acceptEmfileProbability', 'partitionProbability', 'clogProbability', 'readErrorProbability',
   'writeErrorProbability', 'crashLostSectorProbability', 'syncErrorProbability', 'timerLateProbability',
-  'datagramLossProbability', 'datagramDuplicateProbability', 'crashLostNameProbability',
+  'datagramLossProbability', 'datagramDuplicateProbability', 'crashLostNameProbability', 'cancelLostProbability',
+  'cancelIgnoredProbability',
 ];
 const DURATIONS: (keyof SimulationFaults)[] = [
   'networkDelayMinNs', 'networkDelayMeanNs', 'connectDelayMeanNs', 'partitionMinNs', 'partitionMaxNs',
@@ -179,6 +204,28 @@ export class Simulation {
   /** fds open in the world (sockets and files of all its IOs): a leak check for tests. */
   get openFds(): number {
     return this.world.openFds();
+  }
+
+  /**
+   * Operations the world holds while ignoring their cancels
+   * (`cancelIgnoredProbability`) and has not answered yet: abandoned ones,
+   * and those whose IO is still asking. 0 once every one has ended (its data
+   * came, its connection ended, its socket was closed, or its IO ended).
+   */
+  get cancelsIgnored(): number {
+    return this.world.cancelsIgnored();
+  }
+
+  /**
+   * Operations of this world's live IOs that completed abandoned (their
+   * cancel was never answered: `ECANCELED` with `abandoned` true) and whose
+   * late answer has not come yet: their native memory is kept out of reuse
+   * until it does. A leak check for tests: 0 once every late answer came.
+   */
+  get abandonedOperations(): number {
+    let count = 0;
+    for (const io of this.ios) count += io[ABANDONED_OPERATIONS]();
+    return count;
   }
 
   /**

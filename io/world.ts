@@ -10,8 +10,8 @@ export const WORLD = Symbol('tigerio.world');
 
 /** Seeds are integers that a JS number holds exactly. */
 export const SEED_MAX = Number.MAX_SAFE_INTEGER;
-/** Fields of the native fault array (native/backend/sim_faults.h). */
-export const FAULT_FIELDS = 24;
+/** Fields of the native fault array (native/backend/sim_faults.h): the native side's count, never a copy. */
+export const FAULT_FIELDS = binding.NativeWorld.faultFields;
 
 /** A new native world; `faults` in the order native/simulation_addon.cc reads them. */
 export function createWorld(seed: number, faults: Float64Array): NativeWorld {

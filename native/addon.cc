@@ -157,6 +157,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::SimulateSignal>("simulateSignal"),
                            InstanceMethod<&NativeIO::PoolCreate>("poolCreate"),
                            InstanceMethod<&NativeIO::PoolRelease>("poolRelease"),
+                           InstanceMethod<&NativeIO::Abandoned>("abandoned"),
                        });
   }
 
@@ -800,6 +801,12 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     const int32_t result = loop_->pool_release(id, index);
     if (attachment_ != nullptr) attachment_->AfterSubmit();  // a parked receive may have been issued
     return Napi::Boolean::New(env, result == 0);
+  }
+
+  // abandoned(): ops the core gave up on whose kernel has not answered yet
+  // (their storage is out of reuse until it does); 0 once deinitialized.
+  Napi::Value Abandoned(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), loop_ ? loop_->abandoned_count() : 0);
   }
 
   std::unique_ptr<Loop> loop_;

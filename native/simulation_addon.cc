@@ -25,7 +25,7 @@ bool ReadFaults(const Napi::Float64Array& values, sim::Faults* faults) {
                              &faults->clog_ppm, &faults->read_error_ppm, &faults->write_error_ppm,
                              &faults->crash_lost_ppm, &faults->sync_error_ppm, &faults->timer_late_ppm,
                              &faults->datagram_loss_ppm, &faults->datagram_duplicate_ppm,
-                             &faults->crash_lost_name_ppm};
+                             &faults->crash_lost_name_ppm, &faults->cancel_lost_ppm, &faults->cancel_ignored_ppm};
   int64_t* const durations[] = {&faults->network_delay_min_ns, &faults->network_delay_mean_ns,
                                 &faults->connect_delay_mean_ns, &faults->partition_min_ns,
                                 &faults->partition_max_ns, &faults->clog_mean_ns, &faults->disk_latency_min_ns,
@@ -60,9 +60,12 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
                            InstanceMethod<&NativeWorld::TraceEvents>("traceEvents"),
                            InstanceMethod<&NativeWorld::NodeCount>("nodeCount"),
                            InstanceMethod<&NativeWorld::OpenFds>("openFds"),
+                           InstanceMethod<&NativeWorld::CancelsIgnored>("cancelsIgnored"),
                            InstanceMethod<&NativeWorld::Crash>("crash"),
                            InstanceMethod<&NativeWorld::Exists>("exists"),
                            InstanceMethod<&NativeWorld::Unlink>("unlink"),
+                           // The length of the faults array the constructor takes (io/world.ts).
+                           StaticValue("faultFields", Napi::Number::New(env, sim::Faults::kFieldCount)),
                        });
   }
 
@@ -135,6 +138,10 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
   Napi::Value NodeCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), world_->node_count()); }
 
   Napi::Value OpenFds(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), world_->fds_open()); }
+
+  Napi::Value CancelsIgnored(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), world_->network().cancels_ignored());
+  }
 
   Napi::Value Crash(const Napi::CallbackInfo& info) {
     if (!info[0].IsNumber()) {

@@ -11,6 +11,12 @@
 // partition loses what crosses it (nothing retransmits a datagram), a clog
 // holds it, and datagram_loss/duplicate drop or repeat it; with every fault
 // off, datagrams within the receiver's buffer arrive once, whole, in order.
+// The cancel faults make the world a kernel that loses cancels (Wine 8
+// loses a CancelIoEx): they apply to ops waiting on a socket; an op whose
+// time is the disk's, or whose socket another IO closed, is always given
+// back. An op whose cancels are ignored ends only on its own, as a kernel
+// would end it: its data or connection comes, its peer ends the
+// connection, its socket is closed, or its IO ends (see simulation.md).
 #pragma once
 
 #include <cstdint>
@@ -50,8 +56,11 @@ struct Faults {
   // node whose directory was not synced since, in order: it is rolled back,
   // and so is every later one (a file system's journal keeps a prefix).
   uint32_t crash_lost_name_ppm = 0;
+  // Cancels (socket ops only, see above).
+  uint32_t cancel_lost_ppm = 0;     // per cancel request: lost; the core asks again the next round (100 ms)
+  uint32_t cancel_ignored_ppm = 0;  // per op, at its first cancel: all its cancels are ignored (the core gives up)
 
-  static constexpr uint32_t kFieldCount = 24;
+  static constexpr uint32_t kFieldCount = 26;
 };
 
 }  // namespace sim

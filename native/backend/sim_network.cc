@@ -438,6 +438,12 @@ int32_t Network::try_recv(Socket& socket, uint8_t* buffer, uint32_t asked) {
 }
 
 int32_t Network::try_recv_pooled(Op* op, Socket& socket) {
+  if (op->state == OpState::abandoned) {
+    // Its late answer: readable (or ended), taking no buffer and no byte, as
+    // the kernels' pooled receives wait (IOCP's zero-byte receive, a poll):
+    // the bytes stay for the next receive. Its pool may be lent out meanwhile.
+    return recv_would_wait(socket) ? kWait : 0;
+  }
   Loop& loop = owner_of(op)->loop();
   if (recv_would_wait(socket)) return kWait;  // waits holding no buffer
   if (!loop.pool_take(op)) return kPoolEmpty;
@@ -763,10 +769,48 @@ void Network::complete_waiters(Socket& socket, int32_t result) {
   }
 }
 
+// Ends the abandoned ops in `list` (of `owner`'s IO, or of any when nullptr)
+// with ECANCELED: the kernel's late answer, which frees their storage.
+void Network::answer_abandoned(WaitList& list, const SimulationBackend* owner) {
+  for (Op* op = list.front(); op != nullptr;) {
+    Op* const next = waiter_of(op).next;  // completing an abandoned op touches no list
+    if (op->state == OpState::abandoned && (owner == nullptr || owner_of(op) == owner)) {
+      const bool removed = list.remove(op);
+      TIGERIO_ASSERT(removed);
+      owner_of(op)->complete(op, kCanceled);
+    }
+    op = next;
+  }
+}
+
+void Network::end_abandoned(const SimulationBackend* owner) {
+  TIGERIO_ASSERT(owner != nullptr);
+  for (Socket& socket : sockets_) {
+    if (socket.state == Socket::free) continue;
+    for (WaitList& list : socket.waiting) answer_abandoned(list, owner);
+  }
+  // An orphan's cancel is always honoured (sim_faults.h), so none is abandoned.
+  for (Op* op = orphans_.front(); op != nullptr; op = waiter_of(op).next) TIGERIO_ASSERT(op->state != OpState::abandoned);
+}
+
+uint32_t Network::cancels_ignored() const {
+  uint32_t count = 0;
+  for (const Socket& socket : sockets_) {
+    if (socket.state == Socket::free) continue;
+    for (const WaitList& list : socket.waiting) {
+      for (Op* op = list.front(); op != nullptr; op = waiter_of(op).next) {
+        if ((waiter_of(op).cancel & kCancelIgnored) != 0) count++;
+      }
+    }
+  }
+  return count;
+}
+
 int32_t Network::close(uint32_t index) {
   TIGERIO_ASSERT(index < sockets_.size());
   Socket& socket = sockets_[index];
   TIGERIO_ASSERT(socket.state != Socket::free);
+  for (WaitList& list : socket.waiting) answer_abandoned(list, nullptr);
   if (socket.state == Socket::listening) {
     // Connections never accepted are reset, as a kernel does.
     for (const uint32_t queued : socket.backlog) {

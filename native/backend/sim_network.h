@@ -147,7 +147,14 @@ class Network {
   bool cancel_orphan(Op* op) { return orphans_.remove(op); }
   // Waiter::waiting of an op in orphans_.
   static constexpr uint8_t kOrphan = 3;
+  // Closing a socket ends the abandoned ops (Loop::abandon) still waiting
+  // on it (the kernel's late answer, ECANCELED), as a close of its handle
+  // ends a kernel's pending I/O; other IOs' ops wait on as orphans.
   int32_t close(uint32_t socket);
+  // `owner`'s IO ends: every abandoned op of it the network holds ends now (ECANCELED).
+  void end_abandoned(const SimulationBackend* owner);
+  // Ops waiting on sockets whose cancels are ignored (sim_faults.h), not yet answered.
+  uint32_t cancels_ignored() const;
   void deliver(uint32_t socket, uint64_t generation);
   void connect_arrives(uint32_t socket, uint64_t generation);
   void datagram_arrives(uint32_t datagram, uint64_t serial);
@@ -185,6 +192,7 @@ class Network {
   int32_t find_listener(const Address& address);
   uint16_t ephemeral_port(bool datagram = false);
   void complete_waiters(Socket& socket, int32_t result);
+  void answer_abandoned(WaitList& list, const SimulationBackend* owner);
   void orphan_waiters(Socket& socket);
 
   World& world_;

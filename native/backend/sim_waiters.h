@@ -15,10 +15,15 @@ class SimulationBackend;
 
 namespace sim {
 
+// Waiter::cancel bits: the world's answer to the cancels of the op (sim_faults.h).
+constexpr uint8_t kCancelAsked = 1u << 0;    // its first cancel came (the ignore fault was drawn then)
+constexpr uint8_t kCancelIgnored = 1u << 1;  // every cancel of it is ignored: it ends only on its own
+
 struct Waiter {
   Op* next;
   SimulationBackend* backend;
   uint8_t waiting;  // in a WaitList
+  uint8_t cancel;   // kCancel* bits, from its issue on
 };
 static_assert(sizeof(Waiter) <= sizeof(Op::scratch), "a waiter fits in an op's scratch");
 

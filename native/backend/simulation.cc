@@ -44,8 +44,10 @@ uint64_t SimulationBackend::traced_fd(int32_t fd) {
   return fd < 0 ? 0xffffffffULL : static_cast<uint64_t>(static_cast<uint32_t>(fd) >> kFdIndexShift);
 }
 
+// An abandoned op (Loop::abandon) is answered here too, late: the core
+// then frees its storage and drops the result.
 void SimulationBackend::complete(Op* op, int32_t result) {
-  TIGERIO_ASSERT(op->state == OpState::pending);
+  TIGERIO_ASSERT(op->state == OpState::pending || op->state == OpState::abandoned);
   const bool makes_fd = op->kind == OpKind::accept || op->kind == OpKind::open;
   const uint64_t traced = result < 0 ? (uint64_t{1} << 31) | sim::error_ordinal(result)
                                      : (makes_fd ? traced_fd(result) : static_cast<uint64_t>(result));
@@ -57,7 +59,7 @@ void SimulationBackend::issue(Op* op, FdEntry* entry) {
   (void)entry;
   TIGERIO_ASSERT(op->state == OpState::pending);
   sim::Waiter& waiter = sim::waiter_of(op);
-  waiter = sim::Waiter{nullptr, this, 0};
+  waiter = sim::Waiter{nullptr, this, 0, 0};
   world_->trace().mix((traced_fd(op->fd) << 16) | (uint64_t{node_} << 8) | static_cast<uint8_t>(op->kind));
   if (op_is_path_op(op->kind) || op_is_file_op(op->kind)) {
     issue_file_op(op);
@@ -186,12 +188,32 @@ void SimulationBackend::cancel(Op* op, FdEntry* entry) {
   }
   // Every other op the backend holds waits on the socket its fd names.
   TIGERIO_ASSERT(waiter.waiting == kWaitingSocket);
+  if (cancel_unheard(op)) return;  // the op waits on; the core asks again next round
   sim::Object* object = world_->fd_find(op->fd);
   TIGERIO_ASSERT(object != nullptr && object->type == sim::Object::socket);
   const bool removed = world_->network().cancel(op, object->index);
   TIGERIO_ASSERT(removed);
   complete(op, sim::kCanceled);
 }
+
+// The cancel faults (sim_faults.h), for an op waiting on a socket: true if
+// the world does not hear this request. Nothing is drawn while both are 0,
+// so the traces of worlds without them stay as they were.
+bool SimulationBackend::cancel_unheard(Op* op) {
+  sim::Waiter& waiter = sim::waiter_of(op);
+  const sim::Faults& faults = world_->faults();
+  if ((waiter.cancel & sim::kCancelAsked) == 0) {
+    waiter.cancel |= sim::kCancelAsked;
+    if (world_->random().chance(faults.cancel_ignored_ppm)) waiter.cancel |= sim::kCancelIgnored;
+  }
+  const bool unheard = (waiter.cancel & sim::kCancelIgnored) != 0 || world_->random().chance(faults.cancel_lost_ppm);
+  if (unheard) world_->trace().mix((uint64_t{0xca} << 16) | (uint64_t{node_} << 8) | static_cast<uint8_t>(op->kind));
+  return unheard;
+}
+
+// The IO ends while the world still holds ops the core abandoned: they end
+// with it, as a process's exit ends the I/O the kernel still had for it.
+void SimulationBackend::end_abandoned() { world_->network().end_abandoned(this); }
 
 int32_t SimulationBackend::close(int32_t fd, FdEntry* entry) {
   TIGERIO_ASSERT(entry == nullptr || (entry->queues[0].empty() && entry->queues[1].empty()));
@@ -226,8 +248,12 @@ bool SimulationBackend::consume_wake() {
 
 void SimulationBackend::wait(int64_t timeout_ns) {
   TIGERIO_ASSERT(timeout_ns >= -1);
+  // What completes during this wait ends it; what was ready before does not
+  // (Loop::drain_backend waits for the next cancel round with completions
+  // not yet harvested: the clock must move for it).
+  const uint32_t ready_before = loop_->ready_count();
   world_->process_due();
-  if (loop_->has_ready() || timeout_ns == 0) return;
+  if (loop_->ready_count() > ready_before || timeout_ns == 0) return;
   const int64_t deadline_ns = timeout_ns < 0 ? -1 : world_->now_ns() + timeout_ns;
   // Nothing is runnable for this IO: move the clock to the next event, until
   // one makes something ready or the wait's time is up.
@@ -238,7 +264,7 @@ void SimulationBackend::wait(int64_t timeout_ns) {
     if (next_ns < 0 || (deadline_ns >= 0 && next_ns > deadline_ns)) break;
     world_->advance_to(next_ns);
     world_->process_due();
-    if (loop_->has_ready()) return;
+    if (loop_->ready_count() > ready_before) return;
   }
   if (deadline_ns >= 0) {
     world_->advance_to(world_->timer_deadline_late(deadline_ns));  // time passes, though nothing happens

@@ -27,6 +27,7 @@ class SimulationBackend final : public Backend {
   void issue(Op* op, FdEntry* entry) override;
   void cancel(Op* op, FdEntry* entry) override;
   int32_t close(int32_t fd, FdEntry* entry) override;
+  void end_abandoned() override;
   void wait(int64_t timeout_ns) override;
   void wake() override;
   void set_wake_hook(void (*hook)(void*), void* data) override;
@@ -57,6 +58,7 @@ class SimulationBackend final : public Backend {
   uint32_t node() const { return node_; }
 
  private:
+  bool cancel_unheard(Op* op);
   void issue_file_op(Op* op);
   int64_t perform_file_op(Op* op);
   void complete_file_op(Op* op, int64_t result);

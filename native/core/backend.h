@@ -65,6 +65,12 @@ class Backend {
   // the kernel's late answer to Loop::complete() without concluding it
   // (its fd may be closed or reused, its buffer no one's).
   virtual void cancel(Op* op, FdEntry* entry) = 0;
+  // The IO ends (every op completed) while the kernel still holds ops the
+  // core abandoned: a backend that can end them now hands each one to
+  // Loop::complete() (a simulated world: its IO's end ends them, as a
+  // process's exit ends its I/O). The default leaves them: the core then
+  // keeps their storage, and the backend, to the process's end.
+  virtual void end_abandoned() {}
   // A new fd this IO made (accept, open, listen, socket): its entry has just
   // been zeroed, and the backend may note what it knows of the fd (it is
   // non-blocking, a socket or a file).

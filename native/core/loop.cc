@@ -73,6 +73,8 @@ Loop::~Loop() {
   if (backend_->fds_are_process_wide()) {
     for (const int32_t fd : fd_owner_take_all(this)) backend_->close(fd, fds_.find(fd));
   }
+  // A backend that can make its kernel answer them now does (a simulated world).
+  if (!abandoned_.empty()) backend_->end_abandoned();
   if (!abandoned_.empty()) {
     // The kernel may still write into abandoned ops (and, through the
     // backend's port or ring, into what it owns): none of it is freed.

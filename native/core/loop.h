@@ -113,6 +113,10 @@ class Loop {
   Op* find_issued(uint64_t id);
 
   bool has_ready() const { return !ready_.empty(); }
+  // Completed ops not yet harvested (a backend's wait compares it to see what it completed).
+  uint32_t ready_count() const { return ready_.size(); }
+  // Ops abandoned (Loop::abandon) whose kernel has not answered yet: their storage is out of reuse.
+  uint32_t abandoned_count() const { return abandoned_.size(); }
   // Ops submitted and not yet harvested, ready ones included.
   uint32_t inflight() const { return static_cast<uint32_t>(config_.state[kStateInflight]); }
   // The backend's clock (core/backend.h now_ns): timeouts' deadlines are on it.

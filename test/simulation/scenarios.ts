@@ -22,6 +22,17 @@ export const NETWORK_FAULTS: SimulationFaults = {
   timerLateMeanNs: 1_000_000,
 };
 
+/**
+ * NETWORK_FAULTS, and a kernel that loses cancels: some requests lost (the
+ * IO asks again 100 ms later), some operations' cancels never answered (the
+ * IO gives up after about 5 s: ECANCELED, abandoned; the world answers later).
+ */
+export const LOST_CANCEL_FAULTS: SimulationFaults = {
+  ...NETWORK_FAULTS,
+  cancelLostProbability: 0.3,
+  cancelIgnoredProbability: 0.3,
+};
+
 /** What one echo client saw. */
 export interface EchoClient {
   sent: Buffer;

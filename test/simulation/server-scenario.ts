@@ -36,9 +36,9 @@ export interface ServerReport {
   violations: string[];
 }
 
-/** The replay command for a seed. */
-export function replayCommand(seed: number): string {
-  return `node dist/test/simulation/server-main.js --seed ${seed} --seeds 1`;
+/** The replay command for a seed (with LOST_CANCEL_FAULTS when `lostCancels`). */
+export function replayCommand(seed: number, lostCancels = false): string {
+  return `node dist/test/simulation/server-main.js --seed ${seed} --seeds 1${lostCancels ? ' --lost-cancels' : ''}`;
 }
 
 export function serverScenario(seed: number, faults: SimulationFaults = NETWORK_FAULTS, clientCount = 4): ServerReport {
@@ -128,6 +128,10 @@ function run(sim: Simulation, seed: number, clientCount: number): ServerReport {
   if (active.size !== 0) violations.push(`${active.size} connections never released`);
   if (io.pending !== 0 || clients.pending !== 0) violations.push(`operations pending: server ${io.pending}, clients ${clients.pending}`);
   if (sim.openFds !== 0) violations.push(`${sim.openFds} fds left open`);
+  // Abandoned operations (a cancel never answered) were all answered late, when their socket closed.
+  if (sim.cancelsIgnored !== 0 || sim.abandonedOperations !== 0) {
+    violations.push(`the world still holds ${sim.cancelsIgnored} operations whose cancels it ignored; ${sim.abandonedOperations} abandoned ones not freed`);
+  }
   const trace = sim.trace;
   io.deinit();
   clients.deinit();
