@@ -1191,7 +1191,12 @@ class IoUringBackend final : public PosixBackend {
     if (op->state == OpState::abandoned) {
       // The core gave up on its cancel (core/loop.h): the kernel is done
       // with it at last. Nothing is concluded: its buffers are no one's
-      // (the core closes an fd it made, an accept's or an open's).
+      // (the core closes an fd it made, an accept's or an open's, and
+      // gives a pooled receive's ring buffer back to its pool).
+      if (op->kind == OpKind::recv_pooled && (cqe_flags & IORING_CQE_F_BUFFER) != 0) {
+        TIGERIO_ASSERT(op->args.recv_pooled.buffer == kNoBuffer);
+        op->args.recv_pooled.buffer = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
+      }
       finish(op, result);
       return;
     }

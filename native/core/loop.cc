@@ -211,6 +211,13 @@ void Loop::complete(Op* op, int32_t result) {
     // The kernel answered at last: its storage is free to reuse. JS had its
     // ECANCELED through the stand-in; an fd it made has no one to own it.
     if (makes_fd(op->kind) && result >= 0) backend_->close(result, nullptr);
+    // A pooled receive the kernel gave a buffer (io_uring's ring picks one
+    // when data comes): its bytes have no one to go to, the buffer goes back.
+    if (op->kind == OpKind::recv_pooled && op->args.recv_pooled.buffer != kNoBuffer) {
+      const uint32_t index = op->args.recv_pooled.buffer;
+      op->args.recv_pooled.buffer = kNoBuffer;
+      pool_free(op->args.recv_pooled.pool, index);
+    }
     abandoned_.remove(op);
     ops_.give_back(op);
     return;
