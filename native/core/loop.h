@@ -213,7 +213,7 @@ class Loop {
   uint32_t pending_ = 0;  // ops started and not completed
   uint32_t cancels_outstanding_ = 0;  // ops with kOpCancelOutstanding
   int64_t cancel_round_due_ns_ = 0;   // when revisit_cancels() asks again (while any is outstanding)
-  uint64_t sequence_ = 0;
+  uint64_t timeout_sequence_ = 0;  // the next timeout's TimeoutArgs::sequence
   Event events_[kEventsPerIOMax];
   std::atomic<bool> events_signaled_{false};
   // Signals (signals.cc): the pending waits, and bit sets by signal number.

@@ -11,18 +11,22 @@
 // Op last touched a thousand operations ago, and that cache miss was 2-3%
 // of the sample server's CPU (Loop::acquire, perf, under wrk).
 //
-// Storage lives in chunks that are never moved (so Op pointers stay valid)
-// and never freed before the IO. The two grow apart, each only when it
-// must: the slot map when io/ first uses a higher slot, the storage when
-// every Op is in use, so an IO holds about as many Ops as it ever had in
-// flight, not one per slot (io/'s reuse distance alone spans 1,024 slots).
-// Growing is the only allocation.
+// The slot map is one array for every slot the IO may use, allocated once
+// as zeroed virtual memory (as the fd table is): a page of it costs memory
+// once io/ first uses a slot there, and it is never copied or grown. Op
+// storage lives in chunks that are never moved (so Op pointers stay valid)
+// and never freed before the IO, added only when every Op is in use, so an
+// IO holds about as many Ops as it ever had in flight, not one per slot
+// (io/'s reuse distance alone spans 1,024 slots). Free Ops are linked
+// through their own `next`, so storage needs no list beside it. Adding a
+// chunk is the only allocation.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "assert.h"
@@ -36,18 +40,20 @@ class OpTable {
 
   explicit OpTable(uint32_t slots_max) : slots_max_(slots_max) {
     TIGERIO_ASSERT(slots_max >= 1 && slots_max <= (1u << kSlotBits));
+    slots_ = static_cast<Slot*>(std::calloc(slots_max, sizeof(Slot)));
+    TIGERIO_ASSERT(slots_ != nullptr);  // virtual memory: zero pages until touched
   }
+  ~OpTable() { std::free(slots_); }
+  OpTable(const OpTable&) = delete;
+  OpTable& operator=(const OpTable&) = delete;
 
   // A free Op for `slot`, which must have none; nullptr if the memory for
-  // the slot map or for one more chunk of Ops cannot be had.
+  // one more chunk of Ops cannot be had.
   Op* acquire(uint32_t slot) {
     TIGERIO_ASSERT(slot < slots_max_);
-    if (slot >= slots_.size() && !grow_slots(slot)) return nullptr;
     TIGERIO_ASSERT(slots_[slot].op == nullptr);
-    if (free_.empty() && !grow_storage()) return nullptr;
-    Op* op = free_.back();
-    free_.pop_back();
-    TIGERIO_ASSERT(op->state == OpState::free && op->next == nullptr && op->previous == nullptr);
+    Op* op = take_free();
+    if (op == nullptr) return nullptr;
     op->slot = slot;
     op->generation = slots_[slot].generation;  // a copy, so that Op::id() needs no table
     slots_[slot].op = op;
@@ -61,11 +67,9 @@ class OpTable {
   // memory for one more chunk of Ops could be had.
   Op* stand_in_for(Op* op) {
     TIGERIO_ASSERT(op->state == OpState::pending);
-    TIGERIO_ASSERT(op->slot < slots_.size() && slots_[op->slot].op == op);
-    if (free_.empty() && !grow_storage()) return nullptr;
-    Op* stand_in = free_.back();
-    free_.pop_back();
-    TIGERIO_ASSERT(stand_in->state == OpState::free && stand_in->next == nullptr && stand_in->previous == nullptr);
+    TIGERIO_ASSERT(op->slot < slots_max_ && slots_[op->slot].op == op);
+    Op* stand_in = take_free();
+    if (stand_in == nullptr) return nullptr;
     stand_in->slot = op->slot;
     stand_in->generation = op->generation;
     slots_[op->slot].op = stand_in;
@@ -78,14 +82,7 @@ class OpTable {
     TIGERIO_ASSERT(op->state == OpState::abandoned && retired_ > 0);
     TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
     retired_--;
-    op->state = OpState::free;
-    op->args = OpArgs{};
-    op->path_storage.reset();
-    op->fd = -1;
-    op->core_flags = 0;
-    op->backend_flags = 0;
-    TIGERIO_ASSERT(free_.size() < storage_count());
-    free_.push_back(op);
+    put_free(op);
   }
 
   // The end of an IO whose kernel still holds retired ops: their chunks
@@ -102,19 +99,12 @@ class OpTable {
     TIGERIO_ASSERT(op->state != OpState::free);
     TIGERIO_ASSERT(in_use() > 0);
     TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
-    TIGERIO_ASSERT(op->slot < slots_.size() && slots_[op->slot].op == op);
+    TIGERIO_ASSERT(op->slot < slots_max_ && slots_[op->slot].op == op);
     Slot& slot = slots_[op->slot];
     TIGERIO_ASSERT(op->generation == slot.generation);
     slot.op = nullptr;
     slot.generation++;  // ids of the old operation no longer match this slot
-    op->state = OpState::free;
-    op->args = OpArgs{};
-    op->path_storage.reset();
-    op->fd = -1;
-    op->core_flags = 0;
-    op->backend_flags = 0;
-    TIGERIO_ASSERT(free_.size() < storage_count());
-    free_.push_back(op);  // capacity reserved in grow_storage(): never allocates
+    put_free(op);
   }
 
   // The op with this id, if it is still the one in its slot; else nullptr.
@@ -127,61 +117,79 @@ class OpTable {
 
   // The op in `slot`, or nullptr when the slot has none.
   Op* slot(uint32_t slot) {
-    Op* op = slot < slots_.size() ? slots_[slot].op : nullptr;
+    Op* op = slot < slots_max_ ? slots_[slot].op : nullptr;
     TIGERIO_ASSERT(op == nullptr || op->slot == slot);
     return op;
   }
 
   // Ops taken from storage and not yet given back.
-  uint32_t in_use() const { return storage_count() - static_cast<uint32_t>(free_.size()); }
+  uint32_t in_use() const { return storage_count() - free_count_; }
   uint32_t slots_max() const { return slots_max_; }
 
  private:
   struct Slot {
-    Op* op = nullptr;
-    uint32_t generation = 0;
+    Op* op;
+    uint32_t generation;
   };
+  static_assert(std::is_trivial<Slot>::value, "a zeroed Slot is a free one, at generation 0");
 
   uint32_t storage_count() const { return static_cast<uint32_t>(chunks_.size()) * kChunkSize; }
 
-  // The slot map up to `slot`'s chunk of slots (ending at slots_max).
-  bool grow_slots(uint32_t slot) {
-    TIGERIO_ASSERT(slot < slots_max_ && slot >= slots_.size());
-    const uint32_t count = std::min(slots_max_, (slot / kChunkSize + 1) * kChunkSize);
-    // std::vector reports a failed allocation by throwing: nothing may throw across Node-API.
-    try {
-      slots_.resize(count);
-    } catch (const std::bad_alloc&) {
-      return false;
-    }
-    TIGERIO_ASSERT(slot < slots_.size() && slots_.size() <= slots_max_);
-    return true;
+  // The Op last freed (LIFO: still in cache), or nullptr if the memory for
+  // one more chunk cannot be had.
+  Op* take_free() {
+    if (free_ == nullptr && !grow_storage()) return nullptr;
+    Op* op = free_;
+    TIGERIO_ASSERT(op->state == OpState::free && op->previous == nullptr);
+    TIGERIO_ASSERT(free_count_ > 0);
+    free_ = op->next;
+    free_count_--;
+    op->next = nullptr;
+    return op;
+  }
+
+  void put_free(Op* op) {
+    TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
+    TIGERIO_ASSERT(free_count_ < storage_count());
+    op->state = OpState::free;
+    op->args = OpArgs{};
+    op->path_storage.reset();
+    op->fd = -1;
+    op->core_flags = 0;
+    op->backend_flags = 0;
+    op->next = free_;
+    free_ = op;
+    free_count_++;
   }
 
   // One more chunk of Ops, all free; called only when every Op is in use.
   bool grow_storage() {
-    TIGERIO_ASSERT(free_.empty());
+    TIGERIO_ASSERT(free_ == nullptr && free_count_ == 0);
     // A free slot is being filled, so fewer than slots_max Ops hold one.
     TIGERIO_ASSERT(in_use() - retired_ < slots_max_);
     std::unique_ptr<Op[]> chunk(new (std::nothrow) Op[kChunkSize]);
     if (!chunk) return false;
+    // std::vector reports a failed allocation by throwing: nothing may throw across Node-API.
     try {
       chunks_.reserve(chunks_.size() + 1);
-      free_.reserve(storage_count() + kChunkSize);
     } catch (const std::bad_alloc&) {
       return false;
     }
-    // Pushed in reverse, so the chunk's first Op is taken first.
-    for (uint32_t i = kChunkSize; i > 0; i--) free_.push_back(&chunk[i - 1]);
+    // Linked in reverse, so the chunk's first Op is taken first.
+    for (uint32_t i = kChunkSize; i > 0; i--) {
+      chunk[i - 1].next = free_;
+      free_ = &chunk[i - 1];
+    }
+    free_count_ = kChunkSize;
     chunks_.push_back(std::move(chunk));
-    TIGERIO_ASSERT(free_.size() == kChunkSize && free_.capacity() >= storage_count());
     return true;
   }
 
   const uint32_t slots_max_;
   std::vector<std::unique_ptr<Op[]>> chunks_;  // the storage
-  std::vector<Op*> free_;                      // storage not in use, last freed on top
-  std::vector<Slot> slots_;                    // per slot: its op (nullptr when free) and generation
+  Op* free_ = nullptr;                         // storage not in use, through Op::next, last freed first
+  uint32_t free_count_ = 0;
+  Slot* slots_ = nullptr;                      // per slot: its op (nullptr when free) and generation
   uint32_t retired_ = 0;                       // Ops out of storage with no slot (stand_in_for)
 };
 
