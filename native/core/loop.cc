@@ -578,9 +578,13 @@ uint32_t Loop::poll(int64_t timeout_ns) {
       config_.completion_values[count] = kExitCodeWide + static_cast<double>(op->args.process_exit.code_wide);
     }
     if ((op->core_flags & kOpAbandoned) != 0) word |= kCompletionAbandonedFlag;
-    if (op->kind == OpKind::recv_pooled && op->result > 0) {
-      // Which buffer: beside the byte count, in the values array (io/ knows the kind).
-      config_.completion_values[count] = static_cast<double>(op->args.recv_pooled.buffer);
+    if (op->kind == OpKind::recv_pooled) {
+      // Which pool and (with bytes) which buffer: beside the byte count, in
+      // the values array (io/ knows the kind), so that io/ keeps no side for it.
+      const RecvPooledArgs& args = op->args.recv_pooled;
+      TIGERIO_ASSERT(args.pool < kPoolsPerIOMax && (op->result <= 0 || args.buffer < kPoolBuffersMax));
+      const uint32_t buffer = op->result > 0 ? args.buffer : 0;
+      config_.completion_values[count] = static_cast<double>(args.pool) * kPoolBuffersMax + buffer;
     }
     words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;
