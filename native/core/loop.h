@@ -75,6 +75,8 @@ class Loop {
   // keeps at most operations_max in flight), fill its arguments, then
   // start() it, or fail() it when its arguments turned out unusable.
   Op* acquire(uint32_t slot, OpKind kind, int32_t fd);
+  // Storage for an acquired op's path (OpTable::path_storage); nullptr if no memory.
+  char* path_storage(Op* op, size_t bytes) { return ops_.path_storage(op, bytes); }
   void start(Op* op);
   void fail(Op* op, int32_t result);
   // Cancels the op in `slot`: true if it will complete with ECANCELED (or,

@@ -11,9 +11,11 @@
 // Op last touched a thousand operations ago, and that cache miss was 2-3%
 // of the sample server's CPU (Loop::acquire, perf, under wrk).
 //
-// The slot map is one array for every slot the IO may use, allocated once
-// as zeroed virtual memory (as the fd table is): a page of it costs memory
-// once io/ first uses a slot there, and it is never copied or grown. Op
+// The slot map is one word per slot the IO may use, allocated once as
+// zeroed virtual memory (as the fd table is): a page of it costs memory
+// once io/ first uses a slot there, and it is never copied or grown. A
+// word holds the slot's Op, or, while the slot is free, the generation its
+// next Op takes (see SlotWord below), so a slot costs 8 bytes. Op
 // storage lives in chunks that are never moved (so Op pointers stay valid)
 // and never freed before the IO, added only when every Op is in use, so an
 // IO holds about as many Ops as it ever had in flight, not one per slot
@@ -27,6 +29,7 @@
 #include <memory>
 #include <new>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "assert.h"
@@ -40,7 +43,7 @@ class OpTable {
 
   explicit OpTable(uint32_t slots_max) : slots_max_(slots_max) {
     TIGERIO_ASSERT(slots_max >= 1 && slots_max <= (1u << kSlotBits));
-    slots_ = static_cast<Slot*>(std::calloc(slots_max, sizeof(Slot)));
+    slots_ = static_cast<uint64_t*>(std::calloc(slots_max, sizeof(uint64_t)));
     TIGERIO_ASSERT(slots_ != nullptr);  // virtual memory: zero pages until touched
   }
   ~OpTable() { std::free(slots_); }
@@ -51,12 +54,12 @@ class OpTable {
   // one more chunk of Ops cannot be had.
   Op* acquire(uint32_t slot) {
     TIGERIO_ASSERT(slot < slots_max_);
-    TIGERIO_ASSERT(slots_[slot].op == nullptr);
+    TIGERIO_ASSERT(word_is_free(slots_[slot]));
     Op* op = take_free();
     if (op == nullptr) return nullptr;
     op->slot = slot;
-    op->generation = slots_[slot].generation;  // a copy, so that Op::id() needs no table
-    slots_[slot].op = op;
+    op->generation = free_generation(slots_[slot]);  // kept in the Op while it holds the slot
+    slots_[slot] = word_of(op);
     TIGERIO_ASSERT(in_use() - retired_ <= slots_max_);  // each Op in use holds a slot, but the retired
     return op;
   }
@@ -67,12 +70,12 @@ class OpTable {
   // memory for one more chunk of Ops could be had.
   Op* stand_in_for(Op* op) {
     TIGERIO_ASSERT(op->state == OpState::pending);
-    TIGERIO_ASSERT(op->slot < slots_max_ && slots_[op->slot].op == op);
+    TIGERIO_ASSERT(op->slot < slots_max_ && slots_[op->slot] == word_of(op));
     Op* stand_in = take_free();
     if (stand_in == nullptr) return nullptr;
     stand_in->slot = op->slot;
     stand_in->generation = op->generation;
-    slots_[op->slot].op = stand_in;
+    slots_[op->slot] = word_of(stand_in);
     retired_++;
     return stand_in;
   }
@@ -86,10 +89,31 @@ class OpTable {
   }
 
   // The end of an IO whose kernel still holds retired ops: their chunks
-  // are never freed (until the process exits), the rest with them.
+  // are never freed (until the process exits), the rest with them, paths too.
   void leak() {
     TIGERIO_ASSERT(retired_ > 0);
     for (std::unique_ptr<Op[]>& chunk : chunks_) (void)chunk.release();
+    for (auto& path : paths_) (void)path.second.release();
+  }
+
+  // `bytes` for the path of `op` (open, connectUnix, the namespace ops),
+  // owned here until its storage is freed (release, or give_back for a
+  // retired op, whose kernel may still read it). Few ops take a path and
+  // none is hot, so no Op carries a pointer for one. nullptr if the memory
+  // cannot be had.
+  char* path_storage(Op* op, size_t bytes) {
+    TIGERIO_ASSERT(op_takes_path(op->kind) && op->state == OpState::free && bytes >= 1);
+    std::unique_ptr<char[]> storage(new (std::nothrow) char[bytes]);
+    if (!storage) return nullptr;
+    char* path = storage.get();
+    // std::unordered_map reports a failed allocation by throwing: nothing may throw across Node-API.
+    try {
+      const bool inserted = paths_.emplace(op, std::move(storage)).second;
+      TIGERIO_ASSERT(inserted);  // one path per op
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
+    return path;
   }
 
   uint32_t retired() const { return retired_; }
@@ -99,11 +123,8 @@ class OpTable {
     TIGERIO_ASSERT(op->state != OpState::free);
     TIGERIO_ASSERT(in_use() > 0);
     TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr);
-    TIGERIO_ASSERT(op->slot < slots_max_ && slots_[op->slot].op == op);
-    Slot& slot = slots_[op->slot];
-    TIGERIO_ASSERT(op->generation == slot.generation);
-    slot.op = nullptr;
-    slot.generation++;  // ids of the old operation no longer match this slot
+    TIGERIO_ASSERT(op->slot < slots_max_ && slots_[op->slot] == word_of(op));
+    slots_[op->slot] = free_word(op->generation + 1);  // ids of the old operation no longer match this slot
     put_free(op);
   }
 
@@ -117,7 +138,7 @@ class OpTable {
 
   // The op in `slot`, or nullptr when the slot has none.
   Op* slot(uint32_t slot) {
-    Op* op = slot < slots_max_ ? slots_[slot].op : nullptr;
+    Op* op = slot < slots_max_ ? op_of(slots_[slot]) : nullptr;
     TIGERIO_ASSERT(op == nullptr || op->slot == slot);
     return op;
   }
@@ -127,11 +148,25 @@ class OpTable {
   uint32_t slots_max() const { return slots_max_; }
 
  private:
-  struct Slot {
-    Op* op;
-    uint32_t generation;
-  };
-  static_assert(std::is_trivial<Slot>::value, "a zeroed Slot is a free one, at generation 0");
+  // SlotWord: a slot's one word. Held, it is its Op's address (8-aligned,
+  // so its low bit is 0). Free, it is generation << 1 | 1, the generation
+  // the next Op in the slot takes (the held Op keeps its own in
+  // Op::generation); 0, as calloc leaves it, is a free slot at generation 0.
+  static_assert(alignof(Op) >= 2 && sizeof(uintptr_t) <= sizeof(uint64_t), "an Op's address has a 0 low bit and fits a word");
+  static bool word_is_free(uint64_t word) { return word == 0 || (word & 1) != 0; }
+  static uint32_t free_generation(uint64_t word) {
+    TIGERIO_ASSERT(word_is_free(word));
+    return static_cast<uint32_t>(word >> 1);
+  }
+  static uint64_t free_word(uint32_t generation) { return (static_cast<uint64_t>(generation) << 1) | 1; }
+  static uint64_t word_of(const Op* op) {
+    const uint64_t word = reinterpret_cast<uintptr_t>(op);
+    TIGERIO_ASSERT(op != nullptr && !word_is_free(word));
+    return word;
+  }
+  static Op* op_of(uint64_t word) {
+    return word_is_free(word) ? nullptr : reinterpret_cast<Op*>(static_cast<uintptr_t>(word));
+  }
 
   uint32_t storage_count() const { return static_cast<uint32_t>(chunks_.size()) * kChunkSize; }
 
@@ -153,7 +188,7 @@ class OpTable {
     TIGERIO_ASSERT(free_count_ < storage_count());
     op->state = OpState::free;
     op->args = OpArgs{};
-    op->path_storage.reset();
+    if (!paths_.empty()) paths_.erase(op);  // a stand-in has none: its abandoned op keeps the path
     op->fd = -1;
     op->core_flags = 0;
     op->backend_flags = 0;
@@ -189,8 +224,9 @@ class OpTable {
   std::vector<std::unique_ptr<Op[]>> chunks_;  // the storage
   Op* free_ = nullptr;                         // storage not in use, through Op::next, last freed first
   uint32_t free_count_ = 0;
-  Slot* slots_ = nullptr;                      // per slot: its op (nullptr when free) and generation
+  uint64_t* slots_ = nullptr;                  // per slot: a SlotWord (its Op, or the generation of the next)
   uint32_t retired_ = 0;                       // Ops out of storage with no slot (stand_in_for)
+  std::unordered_map<const Op*, std::unique_ptr<char[]>> paths_;  // the paths of the ops that took one
 };
 
 }  // namespace tigerio

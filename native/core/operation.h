@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <type_traits>
 
 #include "assert.h"
@@ -112,6 +111,9 @@ inline bool op_is_path_op(OpKind kind) {
   }
 }
 
+// The operations whose arguments name a path (OpTable::path_storage owns it).
+inline bool op_takes_path(OpKind kind) { return op_is_path_op(kind) || kind == OpKind::connect_unix; }
+
 // The operations with no fd queue of their own (path ops and process
 // exits): the core keeps them on its loose list while the backend has them.
 inline bool op_is_loose(OpKind kind) { return op_is_path_op(kind) || kind == OpKind::process_exit; }
@@ -200,7 +202,7 @@ struct TimeoutArgs {
 };
 struct CloseArgs {};
 struct OpenArgs {
-  const char* path;  // NUL-terminated, owned by Op::path_storage
+  const char* path;  // NUL-terminated, owned by OpTable::path_storage
   uint32_t flags;    // layout.h kOpen* bits
   uint32_t mode;
 };
@@ -234,10 +236,10 @@ struct RecvFromArgs {
   uint8_t* address;
 };
 struct ConnectUnixArgs {
-  const char* path;      // owned by Op::path_storage; may start with NUL (Linux's abstract namespace)
+  const char* path;      // owned by OpTable::path_storage; may start with NUL (Linux's abstract namespace)
   uint32_t path_length;  // bytes, without a terminating NUL
 };
-// rename, unlink, mkdir, open_directory: paths owned by Op::path_storage.
+// rename, unlink, mkdir, open_directory: paths owned by OpTable::path_storage.
 struct PathArgs {
   const char* path;     // NUL-terminated; rename's source
   const char* target;   // rename's destination, else nullptr
@@ -319,7 +321,6 @@ struct Op {
     uint32_t cancel_rounds;   // an issued op: cancel rounds its kernel has not answered (Loop::revisit_cancels)
   };
   OpArgs args{};
-  std::unique_ptr<char[]> path_storage;  // open, connect_unix, the namespace ops: the path (not hot paths)
   // The backend's (or the thread pool's) while it owns the op; sized per OS
   // (platform.h kOpScratchBytes), each user asserts that what it keeps fits.
   alignas(kOpScratchAlignment) uint8_t scratch[kOpScratchBytes];
@@ -337,9 +338,9 @@ struct Op {
   }
 };
 // 64-bit targets (every one we ship): a change of size is a decision, not an
-// accident. 80 bytes of links, identity, state and arguments, the path's
-// owner, then the scratch: 24 bytes on POSIX (112 in all), 128 on Windows.
-static_assert(sizeof(void*) != 8 || sizeof(Op) == 88 + kOpScratchBytes,
+// accident. 80 bytes of links, identity, state and arguments, then the
+// scratch: 24 bytes on POSIX (104 in all), 128 on Windows (208).
+static_assert(sizeof(void*) != 8 || sizeof(Op) == 80 + kOpScratchBytes,
               "Op size changed: check scratch users, the chunk size and the per-connection figures (io/README.md)");
 static_assert(offsetof(Op, scratch) % kOpScratchAlignment == 0, "scratch is aligned for the pointers and int64s kept there");
 
