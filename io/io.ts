@@ -77,6 +77,8 @@ const KIND_OPEN_DIRECTORY = KIND.openDirectory;
 const KIND_SIGNAL = KIND.signal;
 const KIND_PROCESS_EXIT = KIND.processExit;
 const KIND_RECV_POOLED = KIND.recvPooled;
+/** A recvPooled's completion value is pool id * this + buffer index (native/core/layout.h). */
+const POOL_BUFFERS_MAX = layout.poolBuffersMax;
 const DATAGRAM_IPV4_MAX = layout.datagramIpv4Max;
 const DATAGRAM_IPV6_MAX = layout.datagramIpv6Max;
 const UNIX_PATH_MAX = layout.unixPathMax;
@@ -270,10 +272,15 @@ export class IO {
   /**
    * Each operation's buffer (also kept reachable until its callback,
    * contract rule 3), host or path, by slot: the native flush reads it there.
+   * Written only for an operation that has one, so that the array grows to
+   * the highest slot of those, not of every operation (an accept's or a
+   * recvPooled's slot costs nothing here).
    */
   private readonly sides: Side[] = [];
   /** sendTo's and recvFrom's second view by slot (the address object; a sendTo to a host: its bytes), kept reachable until the callback. The native flush never reads this array. */
   private readonly addressSides: (AddressBuffer | undefined)[] = [];
+  /** This IO's buffer pools by id: a recvPooled's completion names its pool. */
+  private readonly pools: BufferPool[] = [];
   /** Paths of the Unix listeners this IO made, by fd: close() and deinit() remove them (as libuv does). */
   private readonly unixPaths = new Map<number, string>();
   /** The submission queue (native/core/layout.h): records as int32 words, and the same memory as float64s. */
@@ -826,7 +833,9 @@ export class IO {
    */
   bufferPool(options: BufferPoolOptions): BufferPool {
     this.live('bufferPool');
-    return new BufferPool(this, this.nativeOrNull, options, this.bufferSizeMax);
+    const pool = new BufferPool(this, this.nativeOrNull, options, this.bufferSizeMax);
+    this.pools[pool.id] = pool;
+    return pool;
   }
 
   /**
@@ -842,7 +851,8 @@ export class IO {
     if (!(pool instanceof BufferPool)) throw new TypeError(`tigerio: pool must be a BufferPool from io.bufferPool(), got ${describe(pool)}`);
     if (pool.owner !== this) throw new TypeError(`tigerio: that BufferPool belongs to another IO; receive into a pool from this IO's bufferPool()`);
     checkCallback(callback);
-    return this.submit(KIND_RECV_POOLED, fd, pool.id, 0, 0, pool, callback as unknown as Callback);
+    // No side: the pool stays reachable through this.pools, and the completion names it.
+    return this.submit(KIND_RECV_POOLED, fd, pool.id, 0, 0, undefined, callback as unknown as Callback);
   }
 
   /**
@@ -1183,7 +1193,7 @@ export class IO {
     this.queueNumbers[numbers + SUBMIT_NUMBER_A] = a;
     this.queueNumbers[numbers + SUBMIT_NUMBER_B] = b;
     this.callbacks[slot] = callback;
-    this.sides[slot] = side;
+    if (side !== undefined) this.sides[slot] = side;
     if (++this.queued === QUEUE_RECORDS) {
       this.flush(this.native!);
     } else if (this.attachedToLoop && !this.dispatching && !this.flushScheduled) {
@@ -1259,26 +1269,31 @@ export class IO {
         const word = completions[at << 1];
         const result = completions[(at << 1) + 1];
         const slot = word & SLOT_MASK;
+        const kind = word >>> KIND_SHIFT;
         const callback = callbacks[slot]!;
         const side = sides[slot];
         callbacks[slot] = undefined;
-        sides[slot] = undefined;
+        if (side !== undefined) sides[slot] = undefined;
         const abandoned = (word & COMPLETION_ABANDONED_FLAG) !== 0;
         if (abandoned) {
           // A hosted sendTo's bytes, which the kernel may still read, are in addressSides (sides holds the host).
           keepAbandoned(side);
           keepAbandoned(this.addressSides[slot]);
+          if (kind === KIND_RECV_POOLED) keepAbandoned(this.pools[(values[at] / POOL_BUFFERS_MAX) | 0]);
         }
         slots.release(slot);
-        if (word >>> KIND_SHIFT >= KIND_SEND_TO) {
-          this.addressSides[slot] = undefined;
-          if (word >>> KIND_SHIFT === KIND_RECV_POOLED) {
-            dispatchPooled(callback as unknown as PooledCallback, side as BufferPool, result, values[at], abandoned);
+        if (kind >= KIND_SEND_TO) {
+          if (kind === KIND_RECV_POOLED) {
+            const value = values[at];
+            const pool = this.pools[(value / POOL_BUFFERS_MAX) | 0];
+            dispatchPooled(callback as unknown as PooledCallback, pool, result, value % POOL_BUFFERS_MAX, abandoned);
             continue;
           }
+          // Only these two write addressSides: clearing it for other kinds would grow it to their slots.
+          if (kind === KIND_SEND_TO || kind === KIND_RECV_FROM) this.addressSides[slot] = undefined;
         }
         if (result >= 0) callback(null, (word & COMPLETION_VALUE_FLAG) === 0 ? result : values[at]);
-        else callback(completionError(result, word >>> KIND_SHIFT, abandoned), 0);
+        else callback(completionError(result, kind, abandoned), 0);
       }
     } finally {
       this.dispatching = false;

@@ -1,7 +1,6 @@
 // The compiled addon, loaded once per process (and once per worker thread:
 // the addon is context-aware). Internal: the public API is io/index.ts.
 import * as path from 'node:path';
-import type { BufferPool } from './buffer-pool';
 import { loadNativeAddon } from './load';
 
 /** The native IO object (native/addon.cc). Every method checks its own arguments too. */
@@ -67,8 +66,8 @@ export interface NativeIOConstructor {
   ): NativeIO;
 }
 
-/** What an operation keeps beside its submission record, by slot: its buffer, host or path, or a recvPooled's pool. */
-export type Side = ArrayBufferView | string | BufferPool | undefined;
+/** What an operation keeps beside its submission record, by slot: its buffer, host or path. */
+export type Side = ArrayBufferView | string | undefined;
 
 /** Numbers the TypeScript and C++ layers share; defined once, in native/core/layout.h. */
 export interface NativeLayout {

@@ -342,13 +342,14 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       case OpKind::open: {
         size_t length = 0;
         if (napi_get_value_string_utf8(env, side, nullptr, 0, &length) != napi_ok) return kErrInvalid;
-        op->path_storage.reset(new char[length + 1]);
+        char* path = loop_->path_storage(op, length + 1);
+        if (path == nullptr) return kErrNoMemory;
         size_t copied = 0;
-        if (napi_get_value_string_utf8(env, side, op->path_storage.get(), length + 1, &copied) != napi_ok ||
-            copied != length || std::memchr(op->path_storage.get(), 0, length) != nullptr) {
+        if (napi_get_value_string_utf8(env, side, path, length + 1, &copied) != napi_ok || copied != length ||
+            std::memchr(path, 0, length) != nullptr) {
           return kErrInvalid;
         }
-        op->args.open = OpenArgs{op->path_storage.get(), static_cast<uint32_t>(record[kSubmitInteger]),
+        op->args.open = OpenArgs{path, static_cast<uint32_t>(record[kSubmitInteger]),
                                  static_cast<uint32_t>(numbers[kSubmitNumberA])};
         return 0;
       }
@@ -411,12 +412,12 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   }
 
   // rename, unlink, mkdir, openDirectory: the path (rename: "from\0to", io/
-  // having refused a NUL in either) into path_storage, and the flags or mode.
+  // having refused a NUL in either) into the op's path storage, and the flags or mode.
   int32_t PathArguments(napi_env env, Op* op, const int32_t* record, const double* numbers, napi_value side) {
     size_t length = 0;
     if (napi_get_value_string_utf8(env, side, nullptr, 0, &length) != napi_ok) return kErrInvalid;
-    op->path_storage.reset(new char[length + 1]);
-    char* path = op->path_storage.get();
+    char* path = loop_->path_storage(op, length + 1);
+    if (path == nullptr) return kErrNoMemory;
     size_t copied = 0;
     if (napi_get_value_string_utf8(env, side, path, length + 1, &copied) != napi_ok || copied != length) {
       return kErrInvalid;
@@ -479,13 +480,13 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
         size_t length = 0;
         if (napi_get_value_string_utf8(env, side, nullptr, 0, &length) != napi_ok) return kErrInvalid;
         if (length == 0 || length > unix_path_max()) return kErrInvalid;
-        op->path_storage.reset(new char[length + 1]);
+        char* path = loop_->path_storage(op, length + 1);
+        if (path == nullptr) return kErrNoMemory;
         size_t copied = 0;
-        if (napi_get_value_string_utf8(env, side, op->path_storage.get(), length + 1, &copied) != napi_ok ||
-            copied != length) {
+        if (napi_get_value_string_utf8(env, side, path, length + 1, &copied) != napi_ok || copied != length) {
           return kErrInvalid;
         }
-        op->args.connect_unix = ConnectUnixArgs{op->path_storage.get(), static_cast<uint32_t>(length)};
+        op->args.connect_unix = ConnectUnixArgs{path, static_cast<uint32_t>(length)};
         return 0;
       }
       case OpKind::send_file: {

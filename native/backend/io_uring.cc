@@ -217,20 +217,23 @@ UringSupport unusable(const char* reason) {
   return support;
 }
 
-// fileSize's statx buffers (256 bytes each, more than Op::scratch holds):
-// chunks allocated when every buffer is in use, kept for the backend's life,
-// so a warm backend allocates nothing per op. At most one fileSize per fd is
-// in the kernel (the core issues an fd's file ops one at a time).
-class StatxPool {
+// What the kernel reads or writes for some ops beyond what fits in
+// Op::scratch (24 bytes on POSIX, platform.h): fileSize's statx buffer (256
+// bytes), a datagram's msghdr (UringMessage). Chunks are allocated when
+// every buffer is in use and kept for the backend's life, so a warm backend
+// allocates nothing per op, and an op that needs none (a receive on an idle
+// connection) carries no room for one.
+template <typename T>
+class SidePool {
  public:
-  struct statx* acquire() {
+  T* acquire() {
     if (free_.empty()) grow();
-    struct statx* buffer = free_.back();
+    T* buffer = free_.back();
     free_.pop_back();
     TIGERIO_ASSERT(buffer != nullptr);
     return buffer;
   }
-  void release(struct statx* buffer) {
+  void release(T* buffer) {
     TIGERIO_ASSERT(buffer != nullptr);
     TIGERIO_ASSERT(free_.size() < free_.capacity());  // reserved by grow(): no allocation here
     free_.push_back(buffer);
@@ -239,12 +242,20 @@ class StatxPool {
  private:
   static constexpr size_t kChunk = 16;
   void grow() {
-    chunks_.emplace_back(new struct statx[kChunk]);
+    chunks_.emplace_back(new T[kChunk]);
     free_.reserve(chunks_.size() * kChunk);
     for (size_t i = 0; i < kChunk; i++) free_.push_back(&chunks_.back()[i]);
   }
-  std::vector<std::unique_ptr<struct statx[]>> chunks_;
-  std::vector<struct statx*> free_;
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::vector<T*> free_;
+};
+
+// A datagram op's msghdr, which the kernel reads (and for recvFrom writes
+// the sender into) until its CQE.
+struct UringMessage {
+  msghdr message;
+  iovec vector;
+  sockaddr_in6 from;  // recvFrom's sender, copied into the caller's address object at the CQE
 };
 
 // What the backend keeps in Op::scratch while it owns an op.
@@ -257,28 +268,25 @@ enum class Stage : uint8_t {
 
 struct UringOp {
   Op* overflow_next;
-  struct statx* statx;  // fileSize: the kernel's output, from the pool, from issue to finish
+  // From a SidePool, from issue to finish: what the kernel reads or writes.
+  union {
+    struct statx* statx;    // fileSize: the kernel's output
+    UringMessage* message;  // sendTo, recvFrom
+  };
   uint32_t sq_index;  // where its SQE went (our SQ tail at the time): still ours until the kernel's head passes it
   Stage stage;
 };
-static_assert(sizeof(UringOp) <= sizeof(Op::scratch), "UringOp fits in Op::scratch");
-static_assert(alignof(UringOp) <= 16, "Op::scratch is 16-byte aligned");
+static_assert(sizeof(UringOp) <= sizeof(Op::scratch), "UringOp fits in Op::scratch (platform.h kOpScratchBytes)");
+static_assert(alignof(UringOp) <= kOpScratchAlignment, "Op::scratch is aligned for UringOp");
 
 UringOp& uring(Op* op) { return *reinterpret_cast<UringOp*>(op->scratch); }
 
-// A datagram op's msghdr, which the kernel reads (and for
-// recvFrom writes the sender into) until its CQE, kept in Op::scratch after
-// the UringOp, so that no datagram allocates.
-struct UringMessage {
-  msghdr message;
-  iovec vector;
-  sockaddr_in6 from;  // recvFrom's sender, copied into the caller's address object at the CQE
-};
-constexpr size_t kUringMessageOffset = (sizeof(UringOp) + alignof(UringMessage) - 1) & ~(alignof(UringMessage) - 1);
-static_assert(sizeof(UringOp) <= kUringMessageOffset, "the UringOp comes first in Op::scratch");
-static_assert(kUringMessageOffset + sizeof(UringMessage) <= sizeof(Op::scratch), "UringMessage fits in Op::scratch");
+bool is_datagram(OpKind kind) { return kind == OpKind::send_to || kind == OpKind::recv_from; }
 
-UringMessage& uring_message(Op* op) { return *reinterpret_cast<UringMessage*>(op->scratch + kUringMessageOffset); }
+UringMessage& uring_message(Op* op) {
+  TIGERIO_ASSERT(is_datagram(op->kind) && uring(op).message != nullptr);
+  return *uring(op).message;
+}
 
 // The mapped rings of one io_uring instance.
 struct Ring {
@@ -554,6 +562,7 @@ class IoUringBackend final : public PosixBackend {
       return;
     }
     if (op->kind == OpKind::file_size) uring(op).statx = statx_pool_.acquire();
+    if (is_datagram(op->kind)) uring(op).message = message_pool_.acquire();
     if (issue_now(op)) return;
     issued_++;
     enqueue(op);
@@ -1245,6 +1254,12 @@ class IoUringBackend final : public PosixBackend {
       loop_->complete_size(op, size_or_error);
       return;
     }
+    if (is_datagram(op->kind)) {
+      // The kernel is done with the msghdr (its CQE came, or it never read the SQE).
+      TIGERIO_ASSERT(u.message != nullptr);
+      message_pool_.release(u.message);
+      u.message = nullptr;
+    }
     if (op->kind == OpKind::process_exit) {
       // The kernel is done with the pidfd: its poll's CQE came, or it never read the SQE.
       const int pidfd = static_cast<int>(op->args.process_exit.handle);
@@ -1270,7 +1285,8 @@ class IoUringBackend final : public PosixBackend {
   uint32_t issued_ = 0;    // ops given to issue() and not yet finished
   Op* overflow_head_ = nullptr;
   Op* overflow_tail_ = nullptr;
-  StatxPool statx_pool_;
+  SidePool<struct statx> statx_pool_;
+  SidePool<UringMessage> message_pool_;
   BufferRings buffer_rings_;  // after ring_: its memory goes before the ring closes
 };
 

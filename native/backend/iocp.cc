@@ -169,8 +169,8 @@ struct Scratch {
   uint8_t accept_addresses[2 * kAcceptAddressBytes];
 };
 static_assert(offsetof(Scratch, overlapped) == 0, "a dequeued OVERLAPPED* is its Scratch*");
-static_assert(sizeof(Scratch) <= sizeof(Op::scratch), "an op's overlapped state fits its scratch");
-static_assert(alignof(Scratch) <= 16, "Op::scratch is 16-byte aligned");
+static_assert(sizeof(Scratch) <= sizeof(Op::scratch), "an op's overlapped state fits its scratch (platform.h kOpScratchBytes)");
+static_assert(alignof(Scratch) <= kOpScratchAlignment, "Op::scratch is aligned for Scratch");
 
 Scratch* scratch_of(Op* op) { return std::launder(reinterpret_cast<Scratch*>(op->scratch)); }
 
@@ -185,6 +185,7 @@ struct ProcessWait {
   uint64_t id;
 };
 static_assert(sizeof(ProcessWait) <= sizeof(Op::scratch), "a process wait fits its scratch");
+static_assert(alignof(ProcessWait) <= kOpScratchAlignment, "Op::scratch is aligned for a process wait");
 
 ProcessWait* process_wait_of(Op* op) { return std::launder(reinterpret_cast<ProcessWait*>(op->scratch)); }
 

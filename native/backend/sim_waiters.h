@@ -25,7 +25,8 @@ struct Waiter {
   uint8_t waiting;  // in a WaitList
   uint8_t cancel;   // kCancel* bits, from its issue on
 };
-static_assert(sizeof(Waiter) <= sizeof(Op::scratch), "a waiter fits in an op's scratch");
+static_assert(sizeof(Waiter) <= sizeof(Op::scratch), "a waiter fits in an op's scratch (platform.h kOpScratchBytes)");
+static_assert(alignof(Waiter) <= kOpScratchAlignment, "Op::scratch is aligned for a waiter");
 
 inline Waiter& waiter_of(Op* op) { return *reinterpret_cast<Waiter*>(op->scratch); }
 

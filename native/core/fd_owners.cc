@@ -1,7 +1,8 @@
 #include "fd_owners.h"
 
-#include <algorithm>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include "assert.h"
 #include "platform.h"
@@ -11,8 +12,10 @@ namespace tigerio {
 namespace {
 
 // fds are small dense numbers (Windows handles are multiples of 4: see
-// platform.h), so a vector indexed by fd, grown by doubling to the highest
-// fd seen, serves without an allocation per accept or close once warm.
+// platform.h), so the table is indexed by fd, in pages made when an fd
+// first falls in one and never moved or freed: it costs a pointer per fd
+// number in use (no doubling's slack, no copies left behind), and an
+// accept or close allocates nothing once its page is there.
 size_t index_of(int32_t fd) { return static_cast<size_t>(fd) >> kFdIndexShift; }
 
 // A number no handle can have (low bits set on Windows) is never recorded:
@@ -21,9 +24,11 @@ bool recordable(int32_t fd) { return fd >= 0 && (static_cast<uint32_t>(fd) & ((1
 
 int32_t fd_of(size_t index) { return static_cast<int32_t>(index << kFdIndexShift); }
 
+constexpr size_t kPageFds = 4096;  // 32 KiB of owners per page
+
 struct Owners {
   std::mutex mutex;  // uncontended but for IOs of several threads opening and closing at once
-  std::vector<const Loop*> by_index;
+  std::vector<std::unique_ptr<const Loop*[]>> pages;  // fd index / kPageFds; nullptr until one is used
 };
 
 // Leaked on purpose: worker threads may close fds while the process exits.
@@ -38,29 +43,35 @@ void fd_owner_set(int32_t fd, const Loop* loop) {
   TIGERIO_ASSERT(loop != nullptr);
   if (!recordable(fd)) return;
   const size_t index = index_of(fd);
+  const size_t page = index / kPageFds;
   Owners& o = owners();
   std::lock_guard<std::mutex> lock(o.mutex);
-  if (index >= o.by_index.size()) o.by_index.resize(std::max<size_t>(index + 1, o.by_index.size() * 2), nullptr);
-  o.by_index[index] = loop;
+  if (page >= o.pages.size()) o.pages.resize(page + 1);
+  if (!o.pages[page]) o.pages[page].reset(new const Loop*[kPageFds]());
+  o.pages[page][index % kPageFds] = loop;
 }
 
 void fd_owner_clear(int32_t fd) {
   if (!recordable(fd)) return;
   const size_t index = index_of(fd);
+  const size_t page = index / kPageFds;
   Owners& o = owners();
   std::lock_guard<std::mutex> lock(o.mutex);
-  if (index < o.by_index.size()) o.by_index[index] = nullptr;
+  if (page < o.pages.size() && o.pages[page]) o.pages[page][index % kPageFds] = nullptr;
 }
 
 std::vector<int32_t> fd_owner_take_all(const Loop* loop) {
   std::vector<int32_t> fds;
   Owners& o = owners();
   std::lock_guard<std::mutex> lock(o.mutex);
-  for (size_t index = 0; index < o.by_index.size(); index++) {
-    if (o.by_index[index] != loop) continue;
-    fds.push_back(fd_of(index));
-    o.by_index[index] = nullptr;
-    TIGERIO_ASSERT(recordable(fds.back()));
+  for (size_t page = 0; page < o.pages.size(); page++) {
+    if (!o.pages[page]) continue;
+    for (size_t offset = 0; offset < kPageFds; offset++) {
+      if (o.pages[page][offset] != loop) continue;
+      fds.push_back(fd_of(page * kPageFds + offset));
+      o.pages[page][offset] = nullptr;
+      TIGERIO_ASSERT(recordable(fds.back()));
+    }
   }
   return fds;
 }

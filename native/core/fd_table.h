@@ -17,26 +17,34 @@
 namespace tigerio {
 
 struct FdEntry {
-  OpQueue queues[2];  // indexed by Direction: only the head is issued to the backend
-  Op* closer;         // a close waiting for the ops on this fd to complete
+  OpList queues[2];  // indexed by Direction: only the head is issued to the backend
+  Op* closer;        // a close waiting for the ops on this fd to complete
+  // The backend's own per-fd state; zero when the number starts a new life.
+  alignas(8) uint8_t backend[kFdBackendBytes];
   uint8_t advancing;  // bit per Direction: Loop::advance() is issuing heads of it
   uint8_t direct;     // opened by this IO with kOpenDirect: reads and writes must be aligned (layout.h)
-  alignas(8) uint8_t backend[24];  // the backend's own per-fd state; zero when the number starts a new life
 
   bool idle() const { return queues[0].empty() && queues[1].empty() && closer == nullptr; }
-  OpQueue& queue(Direction direction) {
+  OpList& queue(Direction direction) {
     TIGERIO_ASSERT(direction != Direction::none);
     return queues[static_cast<uint8_t>(direction)];
   }
   template <typename T>
   T& backend_state() {
-    static_assert(sizeof(T) <= sizeof(backend), "backend state fits in FdEntry::backend");
+    static_assert(sizeof(T) <= sizeof(backend), "backend state fits in FdEntry::backend (platform.h kFdBackendBytes)");
     static_assert(std::is_trivial<T>::value && alignof(T) <= 8, "backend state is plain data");
     return *reinterpret_cast<T*>(backend);
   }
 };
 static_assert(std::is_trivial<FdEntry>::value, "a zeroed FdEntry is an unused one");
-static_assert(sizeof(void*) != 8 || sizeof(FdEntry) == 88, "FdEntry size changed: IOOptions.fdsMax's TSDoc (io/types.ts) says 88 bytes");
+// Every fd an IO uses holds one: 48 bytes on POSIX, 64 on Windows (its
+// backend bytes are more). IOOptions.fdsMax's TSDoc (io/types.ts) and
+// layout.h's kFdsMaxLimit say so.
+static_assert(kFdBackendBytes == 6 || kFdBackendBytes == 16, "a new backend size: decide FdEntry's size below");
+static_assert(sizeof(void*) != 8 || kFdBackendBytes != 6 || sizeof(FdEntry) == 48,
+              "FdEntry size changed: update IOOptions.fdsMax's TSDoc (io/types.ts) and layout.h");
+static_assert(sizeof(void*) != 8 || kFdBackendBytes != 16 || sizeof(FdEntry) == 64,
+              "FdEntry size changed: update IOOptions.fdsMax's TSDoc (io/types.ts) and layout.h");
 
 class FdTable {
  public:

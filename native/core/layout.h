@@ -113,8 +113,8 @@ constexpr uint32_t kOperationsMaxDefault = 65536;
 constexpr uint32_t kBufferSizeMaxLimit = 0x7ffff000;
 constexpr uint32_t kBufferSizeMaxDefault = kBufferSizeMaxLimit;
 // The fd table (core/fd_table.h): fd numbers (handle values / 4 on
-// Windows) below fdsMax can carry operations. Entries are 88 bytes of
-// zeroed virtual memory, touched only when used.
+// Windows) below fdsMax can carry operations. Entries are 48 bytes (64 on
+// Windows) of zeroed virtual memory, touched only when used.
 constexpr uint32_t kFdsMaxLimit = 1u << 24;
 constexpr uint32_t kFdsMaxDefault = 1u << 16;
 constexpr uint32_t kEventsPerIOMax = 64;
@@ -131,6 +131,11 @@ constexpr double kExitCodeWide = 4294967296.0;
 // two up to 32768).
 constexpr uint32_t kPoolsPerIOMax = 64;
 constexpr uint32_t kPoolBuffersMax = 1u << 15;
+// A recvPooled's completion value (completion values, beside its result):
+// pool id * kPoolBuffersMax + the index of the buffer that holds its bytes
+// (0 when it has none: a result <= 0). io/ finds the pool there, so it keeps
+// nothing per pending recvPooled beyond its callback.
+static_assert(kPoolsPerIOMax * kPoolBuffersMax <= (1u << 30), "a pooled completion value is a small integer");
 // Timeouts: exact in a JS number (about 104 days).
 constexpr double kTimeoutNsMax = 9007199254740991.0;
 

@@ -95,14 +95,14 @@ Op* Loop::acquire(uint32_t slot, OpKind kind, int32_t fd) {
     ops_.release(op);
   }
   op = ops_.acquire(slot);
-  TIGERIO_ASSERT(op != nullptr);  // the memory for the slot map or one more chunk of Ops
+  TIGERIO_ASSERT(op != nullptr);  // the memory for one more chunk of Ops
   // io/ keeps at most operations_max in flight (the batch being delivered does not count).
   TIGERIO_ASSERT(ops_.in_use() - ops_.retired() - delivering_.size() <= config_.operations_max);
   TIGERIO_ASSERT(op->core_flags == 0 && op->backend_flags == 0);
   op->kind = kind;
   op->fd = fd;
   op->result = 0;
-  op->sequence = sequence_++;
+  if (kind == OpKind::timeout) op->args.timeout.sequence = timeout_sequence_++;
   return op;
 }
 
@@ -190,7 +190,7 @@ void Loop::advance(FdEntry& entry, Direction direction) {
   const uint8_t bit = direction_bit(direction);
   if ((entry.advancing & bit) != 0) return;  // an outer advance() of this queue goes on after us
   entry.advancing |= bit;
-  OpQueue& queue = entry.queue(direction);
+  OpList& queue = entry.queue(direction);
   for (Op* head = queue.head(); head != nullptr && entry.closer == nullptr; head = queue.head()) {
     if ((head->core_flags & kOpIssued) != 0) break;
     TIGERIO_ASSERT(head->state == OpState::pending);
@@ -311,7 +311,7 @@ void Loop::start_close(Op* op) {
   if (index >= fd_index_end_) fd_index_end_ = index + 1;
   entry->closer = op;
   // What the backend has not seen completes now, in order, receiving side first.
-  for (OpQueue& queue : entry->queues) {
+  for (OpList& queue : entry->queues) {
     for (Op* it = queue.head(); it != nullptr;) {
       Op* next = it->next;
       if ((it->core_flags & kOpIssued) == 0) complete(it, kErrCanceled);
@@ -414,7 +414,6 @@ void Loop::abandon(Op* op) {
   if (stand_in == nullptr) return;  // no memory for one: the op waits for its kernel
   stand_in->kind = op->kind;
   stand_in->fd = op->fd;
-  stand_in->sequence = op->sequence;
   stand_in->args = op->args;
   stand_in->state = OpState::pending;
   stand_in->core_flags = static_cast<uint8_t>(flags | kOpAbandoned);
@@ -465,7 +464,7 @@ void Loop::fd_opened(int32_t fd) {
   FdEntry* entry = fds_.find(fd);
   if (entry == nullptr) return;  // beyond fdsMax: its ops will fail with EBADF
   TIGERIO_ASSERT(entry->advancing == 0);
-  for (OpQueue& queue : entry->queues) {
+  for (OpList& queue : entry->queues) {
     while (Op* op = queue.head()) {
       queue.remove(op);
       op->core_flags &= static_cast<uint8_t>(~kOpQueued);
@@ -497,7 +496,7 @@ void Loop::cancel_all() {
   // What the backend has not seen completes now; the rest is asked back.
   for (uint32_t index = 0; index < fd_index_end_; index++) {
     FdEntry& entry = fds_.entry(index);
-    for (OpQueue& queue : entry.queues) {
+    for (OpList& queue : entry.queues) {
       for (Op* it = queue.head(); it != nullptr;) {
         Op* next = it->next;
         if ((it->core_flags & kOpIssued) == 0) complete(it, kErrCanceled);
@@ -588,9 +587,13 @@ uint32_t Loop::poll(int64_t timeout_ns) {
       config_.completion_values[count] = kExitCodeWide + static_cast<double>(op->args.process_exit.code_wide);
     }
     if ((op->core_flags & kOpAbandoned) != 0) word |= kCompletionAbandonedFlag;
-    if (op->kind == OpKind::recv_pooled && op->result > 0) {
-      // Which buffer: beside the byte count, in the values array (io/ knows the kind).
-      config_.completion_values[count] = static_cast<double>(op->args.recv_pooled.buffer);
+    if (op->kind == OpKind::recv_pooled) {
+      // Which pool and (with bytes) which buffer: beside the byte count, in
+      // the values array (io/ knows the kind), so that io/ keeps no side for it.
+      const RecvPooledArgs& args = op->args.recv_pooled;
+      TIGERIO_ASSERT(args.pool < kPoolsPerIOMax && (op->result <= 0 || args.buffer < kPoolBuffersMax));
+      const uint32_t buffer = op->result > 0 ? args.buffer : 0;
+      config_.completion_values[count] = static_cast<double>(args.pool) * kPoolBuffersMax + buffer;
     }
     words[2 * count] = static_cast<int32_t>(word);
     words[2 * count + 1] = op->result;

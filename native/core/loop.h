@@ -75,6 +75,8 @@ class Loop {
   // keeps at most operations_max in flight), fill its arguments, then
   // start() it, or fail() it when its arguments turned out unusable.
   Op* acquire(uint32_t slot, OpKind kind, int32_t fd);
+  // Storage for an acquired op's path (OpTable::path_storage); nullptr if no memory.
+  char* path_storage(Op* op, size_t bytes) { return ops_.path_storage(op, bytes); }
   void start(Op* op);
   void fail(Op* op, int32_t result);
   // Cancels the op in `slot`: true if it will complete with ECANCELED (or,
@@ -217,7 +219,7 @@ class Loop {
   uint32_t pending_ = 0;  // ops started and not completed
   uint32_t cancels_outstanding_ = 0;  // ops with kOpCancelOutstanding
   int64_t cancel_round_due_ns_ = 0;   // when revisit_cancels() asks again (while any is outstanding)
-  uint64_t sequence_ = 0;
+  uint64_t timeout_sequence_ = 0;  // the next timeout's TimeoutArgs::sequence
   Event events_[kEventsPerIOMax];
   std::atomic<bool> events_signaled_{false};
   // Signals (signals.cc): the pending waits, and bit sets by signal number.

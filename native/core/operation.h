@@ -3,15 +3,17 @@
 // per kind (TigerBeetle's Completion.operation), read only through the
 // member that matches `kind`. Backends keep what they need in `scratch`
 // (io_uring's SQ index, IOCP's OVERLAPPED), so that no operation allocates.
+// Every pending operation holds one (an idle connection's receive too), so
+// its size is counted: see the static_asserts under it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <type_traits>
 
 #include "assert.h"
 #include "layout.h"
+#include "platform.h"
 
 namespace tigerio {
 
@@ -109,6 +111,9 @@ inline bool op_is_path_op(OpKind kind) {
   }
 }
 
+// The operations whose arguments name a path (OpTable::path_storage owns it).
+inline bool op_takes_path(OpKind kind) { return op_is_path_op(kind) || kind == OpKind::connect_unix; }
+
 // The operations with no fd queue of their own (path ops and process
 // exits): the core keeps them on its loose list while the backend has them.
 inline bool op_is_loose(OpKind kind) { return op_is_path_op(kind) || kind == OpKind::process_exit; }
@@ -192,11 +197,12 @@ struct FileTransferArgs {  // read, write
 };
 struct TimeoutArgs {
   int64_t deadline_ns;  // monotonic: the time of the call plus the delay
+  uint64_t sequence;    // submission order among timeouts: ties between equal deadlines go FIFO
   bool delay_zero;      // due at its call: timeout(0)
 };
 struct CloseArgs {};
 struct OpenArgs {
-  const char* path;  // NUL-terminated, owned by Op::path_storage
+  const char* path;  // NUL-terminated, owned by OpTable::path_storage
   uint32_t flags;    // layout.h kOpen* bits
   uint32_t mode;
 };
@@ -230,10 +236,10 @@ struct RecvFromArgs {
   uint8_t* address;
 };
 struct ConnectUnixArgs {
-  const char* path;      // owned by Op::path_storage; may start with NUL (Linux's abstract namespace)
+  const char* path;      // owned by OpTable::path_storage; may start with NUL (Linux's abstract namespace)
   uint32_t path_length;  // bytes, without a terminating NUL
 };
-// rename, unlink, mkdir, open_directory: paths owned by Op::path_storage.
+// rename, unlink, mkdir, open_directory: paths owned by OpTable::path_storage.
 struct PathArgs {
   const char* path;     // NUL-terminated; rename's source
   const char* target;   // rename's destination, else nullptr
@@ -314,10 +320,10 @@ struct Op {
     uint32_t heap_index = 0;  // a timeout: its position in the timer heap
     uint32_t cancel_rounds;   // an issued op: cancel rounds its kernel has not answered (Loop::revisit_cancels)
   };
-  uint64_t sequence = 0;    // submission order: ties between equal deadlines go FIFO
   OpArgs args{};
-  std::unique_ptr<char[]> path_storage;  // open, connect_unix: the path (not hot paths)
-  alignas(16) uint8_t scratch[128];
+  // The backend's (or the thread pool's) while it owns the op; sized per OS
+  // (platform.h kOpScratchBytes), each user asserts that what it keeps fits.
+  alignas(kOpScratchAlignment) uint8_t scratch[kOpScratchBytes];
 
   uint64_t id() const { return (static_cast<uint64_t>(generation) << kSlotBits) | slot; }
 
@@ -331,20 +337,23 @@ struct Op {
     return kind == OpKind::read ? args.read : args.write;
   }
 };
-// 64-bit targets (every one we ship): a change of size is a decision, not an accident.
-static_assert(sizeof(void*) != 8 || sizeof(Op) == 224, "Op size changed: check scratch users and the chunk size");
-static_assert(offsetof(Op, scratch) % 16 == 0, "scratch is 16-byte aligned");
+// 64-bit targets (every one we ship): a change of size is a decision, not an
+// accident. 80 bytes of links, identity, state and arguments, then the
+// scratch: 24 bytes on POSIX (104 in all), 128 on Windows (208).
+static_assert(sizeof(void*) != 8 || sizeof(Op) == 80 + kOpScratchBytes,
+              "Op size changed: check scratch users, the chunk size and the per-connection figures (io/README.md)");
+static_assert(offsetof(Op, scratch) % kOpScratchAlignment == 0, "scratch is aligned for the pointers and int64s kept there");
 
 // An intrusive doubly-linked FIFO of operations through Op::next/previous:
-// O(1) push, pop and remove. Plain data: a zeroed OpQueue is empty.
-struct OpQueue {
+// O(1) push, pop and remove. Plain data: a zeroed OpList is empty. It keeps
+// no count: there are two in every FdEntry (fd_table.h), and the fd queues
+// never need one.
+struct OpList {
   Op* head_;
   Op* tail_;
-  uint32_t size_;
 
   bool empty() const { return head_ == nullptr; }
   Op* head() const { return head_; }
-  uint32_t size() const { return size_; }
 
   void push(Op* op) {
     TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr && op != head_);
@@ -355,7 +364,6 @@ struct OpQueue {
       tail_->next = op;
     }
     tail_ = op;
-    size_++;
   }
 
   Op* pop() {
@@ -365,9 +373,9 @@ struct OpQueue {
     return op;
   }
 
-  // op must be in this queue.
+  // op must be in this list.
   void remove(Op* op) {
-    TIGERIO_ASSERT(size_ > 0);
+    TIGERIO_ASSERT(head_ != nullptr);
     TIGERIO_ASSERT((op->previous == nullptr) == (op == head_));
     if (op->previous == nullptr) {
       head_ = op->next;
@@ -380,12 +388,11 @@ struct OpQueue {
       op->next->previous = op->previous;
     }
     op->next = op->previous = nullptr;
-    size_--;
   }
 
-  // `in` takes the place of `out`, which must be in this queue (Loop::abandon).
+  // `in` takes the place of `out`, which must be in this list (Loop::abandon).
   void replace(Op* out, Op* in) {
-    TIGERIO_ASSERT(size_ > 0 && out != in);
+    TIGERIO_ASSERT(head_ != nullptr && out != in);
     TIGERIO_ASSERT(in->next == nullptr && in->previous == nullptr);
     TIGERIO_ASSERT((out->previous == nullptr) == (out == head_));
     in->previous = out->previous;
@@ -401,6 +408,45 @@ struct OpQueue {
       out->next->previous = in;
     }
     out->next = out->previous = nullptr;
+  }
+};
+static_assert(std::is_trivial<OpList>::value, "a zeroed OpList is an empty one");
+
+// An OpList that counts its ops: the loop's own queues (ready, delivering,
+// loose, abandoned, the timers' FIFO), whose sizes it asserts and bounds.
+struct OpQueue {
+  OpList list_;
+  uint32_t size_;
+
+  bool empty() const { return list_.empty(); }
+  Op* head() const { return list_.head(); }
+  Op* tail() const { return list_.tail_; }
+  uint32_t size() const { return size_; }
+
+  void push(Op* op) {
+    list_.push(op);
+    size_++;
+  }
+
+  Op* pop() {
+    Op* op = list_.pop();
+    if (op == nullptr) return nullptr;
+    TIGERIO_ASSERT(size_ > 0);
+    size_--;
+    return op;
+  }
+
+  // op must be in this queue.
+  void remove(Op* op) {
+    TIGERIO_ASSERT(size_ > 0);
+    list_.remove(op);
+    size_--;
+  }
+
+  // `in` takes the place of `out`, which must be in this queue (Loop::abandon).
+  void replace(Op* out, Op* in) {
+    TIGERIO_ASSERT(size_ > 0);
+    list_.replace(out, in);
   }
 };
 static_assert(std::is_trivial<OpQueue>::value, "a zeroed OpQueue is an empty one");

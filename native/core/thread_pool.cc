@@ -18,7 +18,8 @@ struct PoolRecord {
   int64_t result;
   Stage stage;
 };
-static_assert(sizeof(PoolRecord) <= sizeof(Op::scratch), "a pool record fits an op's scratch");
+static_assert(sizeof(PoolRecord) <= sizeof(Op::scratch), "a pool record fits an op's scratch (platform.h kOpScratchBytes)");
+static_assert(alignof(PoolRecord) <= kOpScratchAlignment, "Op::scratch is aligned for a pool record");
 
 PoolRecord& record_of(Op* op) { return *std::launder(reinterpret_cast<PoolRecord*>(op->scratch)); }
 

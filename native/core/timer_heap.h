@@ -26,10 +26,11 @@ class TimerHeap {
   uint32_t size() const { return static_cast<uint32_t>(heap_.size()); }
   Op* top() const { return heap_.empty() ? nullptr : heap_[0].op; }
   static int64_t deadline(const Op* op) { return op->args.timeout.deadline_ns; }
+  static uint64_t sequence(const Op* op) { return op->args.timeout.sequence; }
 
   void push(Op* op) {
     TIGERIO_ASSERT(op->kind == OpKind::timeout);
-    heap_.push_back(Entry{op->args.timeout.deadline_ns, op->sequence, op});
+    heap_.push_back(Entry{deadline(op), sequence(op), op});
     sift_up(size() - 1, heap_.back());
     TIGERIO_ASSERT(heap_[op->heap_index].op == op);
   }
@@ -38,7 +39,7 @@ class TimerHeap {
     TIGERIO_ASSERT(!heap_.empty());
     Op* op = heap_[0].op;
     remove_at(0);
-    TIGERIO_ASSERT(heap_.empty() || !before(heap_[0], Entry{deadline(op), op->sequence, op}));
+    TIGERIO_ASSERT(heap_.empty() || !before(heap_[0], Entry{deadline(op), sequence(op), op}));
     return op;
   }
 

@@ -22,9 +22,9 @@ class Timers {
   void start(Op* op) {
     TIGERIO_ASSERT(op->kind == OpKind::timeout && op->state == OpState::pending);
     TIGERIO_ASSERT(op->args.timeout.deadline_ns >= 0);
-    const Op* tail = ordered_.tail_;
+    const Op* tail = ordered_.tail();
     if (tail == nullptr || TimerHeap::deadline(tail) <= TimerHeap::deadline(op)) {
-      TIGERIO_ASSERT(tail == nullptr || tail->sequence < op->sequence);
+      TIGERIO_ASSERT(tail == nullptr || TimerHeap::sequence(tail) < TimerHeap::sequence(op));
       op->heap_index = kInOrdered;
       ordered_.push(op);
     } else {
@@ -85,7 +85,7 @@ class Timers {
     if (ordered == nullptr) return heaped;
     if (heaped == nullptr) return ordered;
     const int64_t a = TimerHeap::deadline(ordered), b = TimerHeap::deadline(heaped);
-    return (a < b || (a == b && ordered->sequence < heaped->sequence)) ? ordered : heaped;
+    return (a < b || (a == b && TimerHeap::sequence(ordered) < TimerHeap::sequence(heaped))) ? ordered : heaped;
   }
 
   void take(Op* op) {

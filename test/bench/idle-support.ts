@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { BufferPool, IO } from '../../io';
+import type { BufferPool, IO, IOError } from '../../io';
 
 const SETUP_LIMIT_MS = 120_000;
 const ACCEPTS_IN_FLIGHT = 64;
@@ -48,20 +48,24 @@ export function tigerioIdle(io: IO, count: number, pool: BufferPool | null = nul
   let acceptsStarted = 0;
   let failure: string | null = null;
   const onRecv = (): void => {}; // ECANCELED or 0 when the helper goes away
+  // One accept callback for all: a closure per accept was garbage enough to
+  // grow V8's young generation during the set-up, and that growth showed as
+  // per-connection RSS though no connection holds it.
+  const onAccept = (error: IOError | null, fd: number): void => {
+    if (error) {
+      failure = `accept: ${error.code}`;
+      return;
+    }
+    const offset = accepted * IDLE_BUFFER_BYTES;
+    accepted++;
+    if (pool !== null) io.recvPooled(fd, pool, onPooled);
+    else io.recv(fd, buffers.subarray(offset, offset + IDLE_BUFFER_BYTES), onRecv);
+    acceptOne();
+  };
   const acceptOne = (): void => {
     if (acceptsStarted >= count) return;
     acceptsStarted++;
-    io.accept(listener, (error, fd) => {
-      if (error) {
-        failure = `accept: ${error.code}`;
-        return;
-      }
-      const offset = accepted * IDLE_BUFFER_BYTES;
-      accepted++;
-      if (pool !== null) io.recvPooled(fd, pool, onPooled);
-      else io.recv(fd, buffers.subarray(offset, offset + IDLE_BUFFER_BYTES), onRecv);
-      acceptOne();
-    });
+    io.accept(listener, onAccept);
   };
   for (let i = 0; i < ACCEPTS_IN_FLIGHT; i++) acceptOne();
   // Accepted count is the signal; the helper's messages would need Node's loop, which runForNs blocks.
