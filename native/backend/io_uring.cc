@@ -66,6 +66,7 @@
 #endif
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -152,11 +153,10 @@ constexpr uint32_t kEnterRegisteredRing = 0;  // headers before 5.18: never regi
 // the uapi header): a 17th ring on one thread is named by its fd.
 constexpr uint32_t kRingFdsPerThread = 16;
 
-// Which thread this is, without a system call: the address of a thread-local.
-const void* this_thread_marker() {
-  static thread_local char marker;
-  return &marker;
-}
+// Which thread this is, without a system call: pthread_self() reads the
+// thread pointer. (The address of a thread_local would cost a
+// __tls_get_addr call in a shared object, at every io_uring_enter.)
+pthread_t this_thread() { return ::pthread_self(); }
 
 int sys_io_uring_setup(uint32_t entries, io_uring_params* params) {
   return static_cast<int>(::syscall(SYS_io_uring_setup, entries, params));
@@ -315,7 +315,7 @@ struct Ring {
   // The ring's index in its registering thread's table, or -1 (not
   // registered: io_uring_enter names it by fd).
   int registered_index = -1;
-  const void* registered_thread = nullptr;
+  pthread_t registered_thread{};
 
   ~Ring() {
     unregister_fd();
@@ -397,12 +397,12 @@ struct Ring {
     if (sys_io_uring_register(fd, IORING_REGISTER_RING_FDS, &update, 1) != 1) return;
     TIGERIO_ASSERT(update.offset < kRingFdsPerThread);
     registered_index = static_cast<int>(update.offset);
-    registered_thread = this_thread_marker();
+    registered_thread = this_thread();
 #endif
   }
 
   // True on the thread whose table holds the ring.
-  bool registered_here() const { return registered_index >= 0 && registered_thread == this_thread_marker(); }
+  bool registered_here() const { return registered_index >= 0 && ::pthread_equal(registered_thread, this_thread()) != 0; }
 
   // The index holds a reference on the ring until its thread exits: give it
   // back. Only that thread can (another one's table has other rings).
