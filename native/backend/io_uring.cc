@@ -1316,15 +1316,14 @@ class IoUringBackend final : public PosixBackend {
     if (timeout_ns > 0) timeout_ns = with_slack(timeout_ns);
     uint32_t flags = IORING_ENTER_GETEVENTS;
 #ifdef IORING_FEAT_EXT_ARG
-    if (ext_arg_) {
+    // Without a limit (run()), no argument at all: the kernel then copies nothing in.
+    if (ext_arg_ && timeout_ns > 0) {
       __kernel_timespec timeout{};
       io_uring_getevents_arg arg;
       std::memset(&arg, 0, sizeof(arg));
-      if (timeout_ns > 0) {
-        timeout.tv_sec = timeout_ns / 1000000000;
-        timeout.tv_nsec = timeout_ns % 1000000000;
-        arg.ts = reinterpret_cast<uintptr_t>(&timeout);
-      }
+      timeout.tv_sec = timeout_ns / 1000000000;
+      timeout.tv_nsec = timeout_ns % 1000000000;
+      arg.ts = reinterpret_cast<uintptr_t>(&timeout);
       flags |= IORING_ENTER_EXT_ARG;
       // EINTR: the loop's poll returns and the caller waits again; ETIME: done.
       enter(1, flags, &arg, sizeof(arg));
