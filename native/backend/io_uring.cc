@@ -583,7 +583,7 @@ class IoUringBackend final : public PosixBackend {
         finish(op, kErrCanceled);
         return;
       case Stage::submitted:
-        if (static_cast<int32_t>(u.sq_index - load_acquire(ring_.sq_head)) >= 0) {
+        if (sqe_unread(u.sq_index)) {
           // The kernel has not read the SQE yet (it reads only inside
           // io_uring_enter): make it a NOP whose CQE is ignored, and cancel
           // for sure, at once, with no race against the kernel.
@@ -746,6 +746,14 @@ class IoUringBackend final : public PosixBackend {
   bool task_work_waiting() const { return (load_acquire(ring_.sq_flags) & kSqTaskrun) != 0; }
 
   uint32_t sq_pending() const { return sq_tail_ - load_acquire(ring_.sq_head); }
+  // True if the SQE written at `sq_index` is still in the SQ, unread by the
+  // kernel: between its head and our tail. Not "at or after the head" as a
+  // signed difference, which 2^31 SQEs later reads an SQE the kernel took
+  // long ago as unread (a multishot lives for hours; an idle recv too).
+  bool sqe_unread(uint32_t sq_index) const {
+    const uint32_t head = load_acquire(ring_.sq_head);
+    return sq_index - head < sq_tail_ - head;
+  }
   uint32_t sq_space() const { return ring_.sq_entries - sq_pending(); }
 
   // A zeroed SQE, or nullptr if the SQ is full.
@@ -1100,7 +1108,7 @@ class IoUringBackend final : public PosixBackend {
   void retire_listener(AcceptListener& listener) {
     TIGERIO_ASSERT(listener.state == AcceptListener::State::open && listener.waiting == nullptr);
     AcceptListeners::close_queue(listener);
-    if (listener.armed && static_cast<int32_t>(listener.sq_index - load_acquire(ring_.sq_head)) >= 0) {
+    if (listener.armed && sqe_unread(listener.sq_index)) {
       // The kernel has not read the SQE (the tick that armed it has not
       // entered yet): a NOP instead, and nothing to wait for.
       TIGERIO_ASSERT(!listener.cancel_sent);
