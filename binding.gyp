@@ -42,6 +42,7 @@
           "native/backend/readiness.cc",
           "native/backend/epoll.cc",
           "native/backend/io_uring.cc",
+          "native/backend/io_uring_accept.cc",
           "native/backend/io_uring_buffers.cc"
         ]
       }],

@@ -66,6 +66,7 @@
 #endif
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -85,6 +86,7 @@
 #include "../core/errors.h"
 #include "../core/fd_table.h"
 #include "../core/loop.h"
+#include "io_uring_accept.h"
 #include "io_uring_buffers.h"
 #include "posix.h"
 
@@ -100,6 +102,7 @@ constexpr uint64_t kTagWake = uint64_t{1} << kTagShift;         // the eventfd r
 constexpr uint64_t kTagCancel = uint64_t{2} << kTagShift;       // ASYNC_CANCEL / TIMEOUT_REMOVE of a user op
 constexpr uint64_t kTagWaitTimeout = uint64_t{3} << kTagShift;  // fallback wait timeout; low bits: its sequence
 constexpr uint64_t kTagIgnore = uint64_t{4} << kTagShift;       // removal of a stale wait timeout
+constexpr uint64_t kTagAccept = uint64_t{5} << kTagShift;       // a listener's multishot accept; low bits: its record
 constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
 // An id is generation (32 bits) << kSlotBits | slot: it fits under the tags.
 static_assert(32 + kSlotBits <= kTagShift, "op ids fit below the internal tag bits");
@@ -150,11 +153,10 @@ constexpr uint32_t kEnterRegisteredRing = 0;  // headers before 5.18: never regi
 // the uapi header): a 17th ring on one thread is named by its fd.
 constexpr uint32_t kRingFdsPerThread = 16;
 
-// Which thread this is, without a system call: the address of a thread-local.
-const void* this_thread_marker() {
-  static thread_local char marker;
-  return &marker;
-}
+// Which thread this is, without a system call: pthread_self() reads the
+// thread pointer. (The address of a thread_local would cost a
+// __tls_get_addr call in a shared object, at every io_uring_enter.)
+pthread_t this_thread() { return ::pthread_self(); }
 
 int sys_io_uring_setup(uint32_t entries, io_uring_params* params) {
   return static_cast<int>(::syscall(SYS_io_uring_setup, entries, params));
@@ -199,6 +201,13 @@ constexpr uint8_t kOpFtruncate = 55;
 constexpr uint8_t kOpRenameat = 35;
 constexpr uint8_t kOpUnlinkat = 36;
 constexpr uint8_t kOpMkdirat = 37;
+// Multishot accept came in 5.19 with IORING_OP_SOCKET, which the probe can
+// see (an accept flag it cannot: the kernel before refuses the SQE, with the
+// EINVAL an accept on a socket that is not listening gives too). By the
+// ABI's numbers, for headers older than 5.19; IORING_CQE_F_MORE is 5.13's.
+constexpr uint8_t kOpSocket = 45;
+constexpr uint16_t kAcceptMultishot = 1u << 0;  // IORING_ACCEPT_MULTISHOT, in the SQE's ioprio
+constexpr uint32_t kCqeMore = 1u << 1;          // IORING_CQE_F_MORE: more CQEs will follow for this SQE
 
 // What the probe found: usable at all, and the optional opcodes.
 struct UringSupport {
@@ -207,6 +216,7 @@ struct UringSupport {
   bool renameat = false;
   bool unlinkat = false;
   bool mkdirat = false;
+  bool multishot_accept = false;
   const char* unusable_reason = nullptr;  // nullptr when usable
 };
 
@@ -264,6 +274,7 @@ enum class Stage : uint8_t {
   waiting,         // in overflow_: its SQE waits for a free SQ slot
   submitted,       // its SQE is in the SQ or the kernel: a CQE will come
   cancel_waiting,  // submitted, and its cancel SQE waits in overflow_
+  accept_waiting,  // an accept waiting for its listener's multishot (AcceptListener::waiting)
 };
 
 struct UringOp {
@@ -275,6 +286,7 @@ struct UringOp {
   };
   uint32_t sq_index;  // where its SQE went (our SQ tail at the time): still ours until the kernel's head passes it
   Stage stage;
+  uint16_t listener;  // accept_waiting: its listener's handle (io_uring_accept.h)
 };
 static_assert(sizeof(UringOp) <= sizeof(Op::scratch), "UringOp fits in Op::scratch (platform.h kOpScratchBytes)");
 static_assert(alignof(UringOp) <= kOpScratchAlignment, "Op::scratch is aligned for UringOp");
@@ -311,7 +323,7 @@ struct Ring {
   // The ring's index in its registering thread's table, or -1 (not
   // registered: io_uring_enter names it by fd).
   int registered_index = -1;
-  const void* registered_thread = nullptr;
+  pthread_t registered_thread{};
 
   ~Ring() {
     unregister_fd();
@@ -393,12 +405,12 @@ struct Ring {
     if (sys_io_uring_register(fd, IORING_REGISTER_RING_FDS, &update, 1) != 1) return;
     TIGERIO_ASSERT(update.offset < kRingFdsPerThread);
     registered_index = static_cast<int>(update.offset);
-    registered_thread = this_thread_marker();
+    registered_thread = this_thread();
 #endif
   }
 
   // True on the thread whose table holds the ring.
-  bool registered_here() const { return registered_index >= 0 && registered_thread == this_thread_marker(); }
+  bool registered_here() const { return registered_index >= 0 && ::pthread_equal(registered_thread, this_thread()) != 0; }
 
   // The index holds a reference on the ring until its thread exits: give it
   // back. Only that thread can (another one's table has other rings).
@@ -453,6 +465,7 @@ UringSupport probe_io_uring() {
   support.renameat = has(kOpRenameat);
   support.unlinkat = has(kOpUnlinkat);
   support.mkdirat = has(kOpMkdirat);
+  support.multishot_accept = has(kOpSocket);
   return support;
 }
 
@@ -488,6 +501,7 @@ class IoUringBackend final : public PosixBackend {
     // closes, so the kernel never writes into wake_value_ after we are gone.
     TIGERIO_ASSERT(issued_ == 0 && overflow_head_ == nullptr);
     if (ring_.fd >= 0) buffer_rings_.destroy_all(ring_.fd);
+    if (ring_.fd >= 0) stop_accepts();
     if (ring_.fd >= 0 && wake_armed_) {
       if (sq_space() == 0) enter(0, 0, nullptr, 0);
       io_uring_sqe* sqe = next_sqe();
@@ -563,6 +577,7 @@ class IoUringBackend final : public PosixBackend {
     }
     if (op->kind == OpKind::file_size) uring(op).statx = statx_pool_.acquire();
     if (is_datagram(op->kind)) uring(op).message = message_pool_.acquire();
+    if (op->kind == OpKind::accept && accept_from_listener(op, *entry)) return;
     if (issue_now(op)) return;
     issued_++;
     enqueue(op);
@@ -577,7 +592,7 @@ class IoUringBackend final : public PosixBackend {
         finish(op, kErrCanceled);
         return;
       case Stage::submitted:
-        if (static_cast<int32_t>(u.sq_index - load_acquire(ring_.sq_head)) >= 0) {
+        if (sqe_unread(u.sq_index)) {
           // The kernel has not read the SQE yet (it reads only inside
           // io_uring_enter): make it a NOP whose CQE is ignored, and cancel
           // for sure, at once, with no race against the kernel.
@@ -595,6 +610,14 @@ class IoUringBackend final : public PosixBackend {
         return;
       case Stage::cancel_waiting:
         return;  // asked again (Backend::cancel): its cancel SQE is on its way already
+      case Stage::accept_waiting: {
+        // Nothing of it is in the kernel: the multishot stays, for the next accept.
+        AcceptListener& listener = listeners_.at(u.listener - 1u);
+        TIGERIO_ASSERT(listener.waiting == op);
+        listener.waiting = nullptr;
+        finish(op, kErrCanceled);
+        return;
+      }
       case Stage::idle:
         break;
     }
@@ -604,10 +627,18 @@ class IoUringBackend final : public PosixBackend {
   void fd_opened(int32_t fd, FdEntry& entry) override {
     TIGERIO_ASSERT(fd >= 0);
     entry.backend_state<FdState>().known = 1;
+    // A listener of ours had this number: it was closed behind the IO's
+    // back (the core has just given back its accept, if it had one).
+    AcceptListener* stale = listeners_.find_open_fd(fd);
+    if (stale != nullptr) retire_listener(*stale);
   }
 
   int32_t close(int32_t fd, FdEntry* entry) override {
     TIGERIO_ASSERT(entry == nullptr || (entry->queues[0].empty() && entry->queues[1].empty()));
+    if (entry != nullptr) {
+      AcceptListener* listener = listeners_.find(entry->backend_state<FdState>().listener, fd);
+      if (listener != nullptr) retire_listener(*listener);
+    }
     return posix::close(fd);
   }
 
@@ -640,7 +671,7 @@ class IoUringBackend final : public PosixBackend {
     if (!ext_arg_ && wait_timeout_armed_) remove_wait_timeout();
     // What the completions queued (a socket's next op, the wake-up read, the
     // overflow that now fits) goes out now, not a tick later.
-    if (sq_pending() > 0 || overflow_head_ != nullptr || !wake_armed_) submit_all();
+    if (sq_pending() > 0 || overflow_head_ != nullptr || !wake_armed_ || accept_cancels_wanted_ > 0) submit_all();
   }
 
   void submit() override {
@@ -664,13 +695,15 @@ class IoUringBackend final : public PosixBackend {
   int poll_fd() const override { return ring_.fd; }
 
   bool has_unsubmitted() const override {
-    return sq_pending() > 0 || ((overflow_head_ != nullptr || !wake_armed_) && sq_space() > 0);
+    return sq_pending() > 0 ||
+           ((overflow_head_ != nullptr || !wake_armed_ || accept_cancels_wanted_ > 0) && sq_space() > 0);
   }
 
  private:
   // What the backend keeps in FdEntry::backend.
   struct FdState {
     uint8_t known;  // made by this IO, or checked to be open
+    uint16_t listener;  // a listener's multishot accept record (AcceptListeners handle), or 0
   };
 
   // Bound on io_uring_enter rounds when waiting for the wake-up read to be
@@ -722,6 +755,14 @@ class IoUringBackend final : public PosixBackend {
   bool task_work_waiting() const { return (load_acquire(ring_.sq_flags) & kSqTaskrun) != 0; }
 
   uint32_t sq_pending() const { return sq_tail_ - load_acquire(ring_.sq_head); }
+  // True if the SQE written at `sq_index` is still in the SQ, unread by the
+  // kernel: between its head and our tail. Not "at or after the head" as a
+  // signed difference, which 2^31 SQEs later reads an SQE the kernel took
+  // long ago as unread (a multishot lives for hours; an idle recv too).
+  bool sqe_unread(uint32_t sq_index) const {
+    const uint32_t head = load_acquire(ring_.sq_head);
+    return sq_index - head < sq_tail_ - head;
+  }
   uint32_t sq_space() const { return ring_.sq_entries - sq_pending(); }
 
   // A zeroed SQE, or nullptr if the SQ is full.
@@ -947,6 +988,195 @@ class IoUringBackend final : public PosixBackend {
     return false;
   }
 
+  // ---- Multishot accepts (io_uring_accept.h) ----
+
+  // An accept goes to its listener's multishot: true if it is done (a
+  // connection was waiting) or waits for the next one; false to give it an
+  // SQE of its own, single-shot (a kernel before 5.19, or no free SQE to
+  // arm the multishot with).
+  bool accept_from_listener(Op* op, FdEntry& entry) {
+    TIGERIO_ASSERT(op->kind == OpKind::accept && uring(op).stage == Stage::idle);
+    if (!uring_support().multishot_accept) return false;
+    FdState& state = entry.backend_state<FdState>();
+    AcceptListener* listener = listeners_.find(state.listener, op->fd);
+    if (listener == nullptr) {
+      if (sq_space() == 0) return false;
+      listener = listeners_.open(op->fd, &state.listener);
+      if (listener == nullptr) return false;
+    }
+    TIGERIO_ASSERT(listener->waiting == nullptr);  // the core issues one accept per fd at a time
+    int32_t fd = -1;
+    if (AcceptListeners::pop(*listener, &fd)) {
+      loop_->complete(op, fd);
+      return true;
+    }
+    if (!listener->armed && !arm_accept(*listener)) return false;
+    listener->waiting = op;
+    uring(op).stage = Stage::accept_waiting;
+    uring(op).listener = state.listener;
+    issued_++;
+    return true;
+  }
+
+  // Writes the listener's multishot SQE: false if the SQ is full.
+  bool arm_accept(AcceptListener& listener) {
+    TIGERIO_ASSERT(listener.state == AcceptListener::State::open && !listener.armed);
+    const uint32_t sq_index = sq_tail_;
+    io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) return false;
+    sqe->opcode = IORING_OP_ACCEPT;
+    sqe->fd = listener.fd;
+    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    sqe->ioprio = kAcceptMultishot;
+    sqe->user_data = kInternal | kTagAccept | AcceptListeners::payload(listener);
+    listener.sq_index = sq_index;
+    listener.armed = true;
+    listener.cancel_sent = false;
+    return true;
+  }
+
+  // A CQE of a listener's multishot: a connection (or an error) for the
+  // accept that waits, else for the queue; without IORING_CQE_F_MORE the
+  // kernel is done with the SQE (cancelled, an error, a full CQ ring).
+  void handle_accept_cqe(uint64_t payload, int32_t result, uint32_t cqe_flags) {
+    AcceptListener* listener = listeners_.from_payload(payload);
+    TIGERIO_ASSERT(listener != nullptr && listener->armed);  // a record is freed only after its last CQE
+    if ((cqe_flags & kCqeMore) == 0) accept_done(*listener);
+    if (listener->state == AcceptListener::State::closing) {
+      if (result >= 0) ::close(result);
+      if (!listener->armed) listeners_.release(*listener);
+      return;
+    }
+    if (result >= 0) set_nodelay(result);
+    Op* op = listener->waiting;
+    if (op != nullptr && (result >= 0 || (result != -ECANCELED && result != -ECONNABORTED))) {
+      // The accept's own result, an error included (EMFILE, EINVAL on a socket that does not listen).
+      listener->waiting = nullptr;
+      finish(op, result);
+      // Its completion may have issued the listener's next accept, or closed the listener.
+      listener = listeners_.from_payload(payload);
+    } else if (result >= 0) {
+      if (!AcceptListeners::push(*listener, result)) {
+        ::close(result);  // past the bound, dropped as a full backlog drops it (io_uring_accept.h)
+      } else if (listener->count >= AcceptListener::kQueueHighWater) {
+        want_accept_cancel(*listener);  // the rest waits in the kernel's backlog
+      }
+    }
+    // Cancelled while the queue was full, or a connection aborted in the backlog: an accept waits again.
+    if (listener == nullptr || listener->state != AcceptListener::State::open) return;
+    if (listener->armed || listener->waiting == nullptr) return;
+    op = listener->waiting;
+    if (arm_accept(*listener)) return;
+    listener->waiting = nullptr;  // no free SQE: this accept goes single-shot, through the overflow
+    uring(op).stage = Stage::idle;
+    enqueue(op);
+  }
+
+  // The listener's multishot has had its last CQE.
+  void accept_done(AcceptListener& listener) {
+    TIGERIO_ASSERT(listener.armed);
+    listener.armed = false;
+    listener.cancel_sent = false;
+    if (listener.cancel_wanted) {
+      listener.cancel_wanted = false;
+      TIGERIO_ASSERT(accept_cancels_wanted_ > 0);
+      accept_cancels_wanted_--;
+    }
+  }
+
+  void want_accept_cancel(AcceptListener& listener) {
+    if (!listener.armed || listener.cancel_sent || listener.cancel_wanted) return;
+    listener.cancel_wanted = true;
+    accept_cancels_wanted_++;
+    write_accept_cancels();
+  }
+
+  // The cancels of multishots that wait for an SQE, as far as the SQ has room.
+  void write_accept_cancels() {
+    for (uint32_t index = 0; accept_cancels_wanted_ > 0 && index < listeners_.size(); index++) {
+      AcceptListener& listener = listeners_.at(index);
+      if (!listener.cancel_wanted) continue;
+      io_uring_sqe* sqe = next_sqe();
+      if (sqe == nullptr) return;
+      sqe->opcode = IORING_OP_ASYNC_CANCEL;
+      sqe->fd = -1;
+      sqe->addr = kInternal | kTagAccept | AcceptListeners::payload(listener);
+      sqe->user_data = kInternal | kTagIgnore;  // the multishot's last CQE says it is gone
+      listener.cancel_wanted = false;
+      listener.cancel_sent = true;
+      accept_cancels_wanted_--;
+    }
+  }
+
+  // The listener is closed, or its number names another file now: the
+  // connections it queued are closed, and its multishot is cancelled, at
+  // once, so that the kernel lets go of the socket before close(2) (the
+  // port then listens no more). Connections the multishot accepted whose
+  // CQEs wait in the CQ ring are closed now too. The record is freed at the
+  // multishot's last CQE.
+  void retire_listener(AcceptListener& listener) {
+    TIGERIO_ASSERT(listener.state == AcceptListener::State::open && listener.waiting == nullptr);
+    AcceptListeners::close_queue(listener);
+    if (listener.armed && sqe_unread(listener.sq_index)) {
+      // The kernel has not read the SQE (the tick that armed it has not
+      // entered yet): a NOP instead, and nothing to wait for.
+      TIGERIO_ASSERT(!listener.cancel_sent);
+      io_uring_sqe* sqe = &ring_.sqes[listener.sq_index & ring_.sq_mask];
+      std::memset(sqe, 0, sizeof(*sqe));
+      sqe->opcode = IORING_OP_NOP;
+      sqe->user_data = kInternal | kTagIgnore;
+      accept_done(listener);
+    }
+    if (!listener.armed) {
+      listeners_.release(listener);
+      return;
+    }
+    if (sq_space() == 0) enter(0, 0, nullptr, 0);
+    want_accept_cancel(listener);
+    // The cancel is done inside this call, and the multishot's last CQE
+    // posted as task work before the call returns to user space. Not
+    // submit_all(): we may be inside reap(), which must not run again.
+    enter(0, IORING_ENTER_GETEVENTS, nullptr, 0);
+    drop_accept_cqes(listener);
+  }
+
+  // CQEs of a closing listener's multishot that wait in the CQ ring, not
+  // yet handled: their connections are closed, and the CQEs ignored.
+  void drop_accept_cqes(AcceptListener& listener) {
+    TIGERIO_ASSERT(listener.state == AcceptListener::State::closing);
+    const uint64_t user_data = kInternal | kTagAccept | AcceptListeners::payload(listener);
+    const uint32_t tail = load_acquire(ring_.cq_tail);
+    for (uint32_t index = reaping_ ? reap_head_ : *ring_.cq_head; index != tail && listener.armed; index++) {
+      io_uring_cqe& cqe = ring_.cqes[index & ring_.cq_mask];
+      if (cqe.user_data != user_data) continue;
+      cqe.user_data = kInternal | kTagIgnore;  // ours until we move the head past it
+      if (cqe.res >= 0) ::close(cqe.res);
+      if ((cqe.flags & kCqeMore) == 0) accept_done(listener);
+    }
+    if (!listener.armed) listeners_.release(listener);
+  }
+
+  // At destruction: the listeners still open (the IO did not make them, so
+  // did not close them) are retired, and every multishot's last CQE is
+  // awaited, each one's connection closed.
+  void stop_accepts() {
+    for (uint32_t index = 0; index < listeners_.size(); index++) {
+      AcceptListener& listener = listeners_.at(index);
+      if (listener.state == AcceptListener::State::open) retire_listener(listener);
+    }
+    for (uint32_t round = 0; round < kDrainRoundsMax && listeners_.any(); round++) {
+      write_accept_cancels();  // those that found the SQ full
+      enter(1, IORING_ENTER_GETEVENTS, nullptr, 0);
+      reap();
+    }
+    TIGERIO_ASSERT(!listeners_.any());
+  }
+
+  static void set_nodelay(int32_t fd) {
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // a Unix socket says EOPNOTSUPP: no matter
+  }
+
   // ---- Pooled receives ----
 
   // With a provided-buffer ring, a RECV whose buffer the kernel selects from
@@ -1034,6 +1264,7 @@ class IoUringBackend final : public PosixBackend {
   // Moves the wake-up read and the overflow into the SQ while it has room.
   void fill_sq() {
     arm_wake();
+    write_accept_cancels();
     while (overflow_head_ != nullptr && sq_space() > 0) {
       Op* op = overflow_pop();
       UringOp& u = uring(op);
@@ -1102,15 +1333,14 @@ class IoUringBackend final : public PosixBackend {
     if (timeout_ns > 0) timeout_ns = with_slack(timeout_ns);
     uint32_t flags = IORING_ENTER_GETEVENTS;
 #ifdef IORING_FEAT_EXT_ARG
-    if (ext_arg_) {
+    // Without a limit (run()), no argument at all: the kernel then copies nothing in.
+    if (ext_arg_ && timeout_ns > 0) {
       __kernel_timespec timeout{};
       io_uring_getevents_arg arg;
       std::memset(&arg, 0, sizeof(arg));
-      if (timeout_ns > 0) {
-        timeout.tv_sec = timeout_ns / 1000000000;
-        timeout.tv_nsec = timeout_ns % 1000000000;
-        arg.ts = reinterpret_cast<uintptr_t>(&timeout);
-      }
+      timeout.tv_sec = timeout_ns / 1000000000;
+      timeout.tv_nsec = timeout_ns % 1000000000;
+      arg.ts = reinterpret_cast<uintptr_t>(&timeout);
       flags |= IORING_ENTER_EXT_ARG;
       // EINTR: the loop's poll returns and the caller waits again; ETIME: done.
       enter(1, flags, &arg, sizeof(arg));
@@ -1157,6 +1387,8 @@ class IoUringBackend final : public PosixBackend {
 
   // Handles every CQE in the ring; returns the count.
   uint32_t reap() {
+    TIGERIO_ASSERT(!reaping_);
+    reaping_ = true;
     uint32_t count = 0;
     for (uint32_t round = 0; round < 2; round++) {
       uint32_t head = *ring_.cq_head;  // only this thread writes it
@@ -1168,6 +1400,7 @@ class IoUringBackend final : public PosixBackend {
         const int32_t result = cqe.res;
         const uint32_t flags = cqe.flags;
         head++;
+        reap_head_ = head;
         count++;
         handle(user_data, result, flags);
       }
@@ -1177,6 +1410,7 @@ class IoUringBackend final : public PosixBackend {
       if ((load_acquire(ring_.sq_flags) & IORING_SQ_CQ_OVERFLOW) == 0) break;
       enter(0, IORING_ENTER_GETEVENTS, nullptr, 0);
     }
+    reaping_ = false;
     return count;
   }
 
@@ -1188,6 +1422,8 @@ class IoUringBackend final : public PosixBackend {
         woken_ = true;
       } else if (tag == kTagWaitTimeout) {
         if ((user_data & kPayloadMask) == wait_timeout_sequence_) wait_timeout_armed_ = false;
+      } else if (tag == kTagAccept) {
+        handle_accept_cqe(user_data & kPayloadMask, result, cqe_flags);
       }
       // kTagCancel, kTagIgnore: the target's own CQE carries the outcome.
       return;
@@ -1217,10 +1453,7 @@ class IoUringBackend final : public PosixBackend {
         enqueue(op);
         return;
       }
-      if (result >= 0) {
-        const int one = 1;
-        ::setsockopt(result, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      }
+      if (result >= 0) set_nodelay(result);
     }
     // An op a cancel interrupted in an io-wq worker (a blocking read) says EINTR.
     if (result == -EINTR && cancel_requested) result = kErrCanceled;
@@ -1287,6 +1520,10 @@ class IoUringBackend final : public PosixBackend {
   Op* overflow_tail_ = nullptr;
   SidePool<struct statx> statx_pool_;
   SidePool<UringMessage> message_pool_;
+  AcceptListeners listeners_;         // listeners with a multishot accept, and what they accepted
+  uint32_t accept_cancels_wanted_ = 0;  // listeners whose multishot's cancel waits for a free SQE
+  bool reaping_ = false;              // reap() is handling CQEs...
+  uint32_t reap_head_ = 0;            // ...and the next one it handles is at this CQ index
   BufferRings buffer_rings_;  // after ring_: its memory goes before the ring closes
 };
 

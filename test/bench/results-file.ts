@@ -93,7 +93,7 @@ export function formatFigure(value: number | null, unit: string): string {
   let shown: string;
   if (unit === 's') shown = value.toFixed(2);
   else if (unit === 'ns/op') shown = value.toFixed(1);
-  else if (unit === 'us/req') shown = value.toFixed(2);
+  else if (unit === 'us/req' || unit === 'us/conn') shown = value.toFixed(2);
   else shown = Math.round(value).toLocaleString('en-US');
   return `${shown} ${unit}`;
 }

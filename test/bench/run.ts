@@ -40,7 +40,7 @@ import { benchTool, TOOLS_HELP } from './tools';
 const toolStatus = benchTool(process.argv.slice(2));
 if (toolStatus !== null) process.exit(toolStatus);
 
-const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'server-idle', 'pingpong-idle', 'overhead', 'fsync', 'simulation', 'udp', 'unix-pingpong', 'sendfile'] as const;
+const BENCHMARKS = ['pingpong', 'http', 'timeouts', 'idle', 'server-idle', 'pingpong-idle', 'overhead', 'fsync', 'simulation', 'udp', 'unix-pingpong', 'sendfile', 'accept'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const HELP = `Usage: npm run bench -- [--results DIR] [--only ${BENCHMARKS.join(',')}] [--quick] [--backends epoll,io_uring]\n${TOOLS_HELP}`;
@@ -81,6 +81,9 @@ const D = {
   idleCount: quick ? 1000 : 10_000,
   overheadMs: quick ? 300 : 2000,
   fsyncMs: quick ? 1000 : 5000,
+  acceptMs: quick ? 500 : 3000,
+  /** Accept loop: tigerio and node:net this many times, the rounds interleaved; the median is reported. */
+  acceptRounds: quick ? 1 : 3,
 };
 
 const HERE = __dirname; // dist/test/bench
@@ -892,6 +895,31 @@ async function udp(): Promise<void> {
   }
 }
 
+// Connection churn: each server accepts and closes at once, a C client
+// connects from 4 threads (accept-loop.ts); the figure is the server's CPU
+// per connection, the median of interleaved rounds.
+async function acceptLoop(): Promise<void> {
+  const client = process.platform === 'win32' ? null : compileC('accept_client');
+  if (client === null) return;
+  const common = ['--duration', String(D.acceptMs), '--warmup', String(D.warmupMs), '--client', client, '--clients', '4'];
+  const options = { timeoutMs: D.acceptMs + 30_000 };
+  const rounds: Record<string, BenchResult>[] = [];
+  for (let round = 1; round <= D.acceptRounds; round++) {
+    const results: Record<string, BenchResult> = { net: await nodeChild('accept-loop.js', ['--impl', 'net', ...common], options) };
+    for (const backend of backends) {
+      results[backend] = await nodeChild('accept-loop.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
+    }
+    rounds.push(results);
+  }
+  const figure = (name: string): number | null => median(rounds.map((r) => num(r[name], 'cpuUsPerConnection')));
+  for (const backend of backends) {
+    addRow({
+      benchmark: 'accept + close loop, C client (4 threads): server CPU per connection', backend, tigerio: figure(backend),
+      unit: 'us/conn', higherIsBetter: false, peer: 'node:net', peerFigure: figure('net'),
+    });
+  }
+}
+
 async function unixPingpong(): Promise<void> {
   const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs), '--unix'];
   const options = { timeoutMs: D.pingpongMs + 30_000 };
@@ -1044,6 +1072,7 @@ async function main(): Promise<void> {
     udp,
     'unix-pingpong': unixPingpong,
     sendfile,
+    accept: acceptLoop,
   };
   for (const name of BENCHMARKS) {
     if (!only.includes(name)) continue;
