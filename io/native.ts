@@ -45,8 +45,6 @@ export interface NativeIO {
   simulateSignal(number: number): void;
   /** A buffer pool over `memory` (count * size bytes): its id. */
   poolCreate(memory: ArrayBuffer, count: number, size: number): number;
-  /** Gives lent buffer `index` of pool `id` back: false if it is not lent (nothing changes then). */
-  poolRelease(id: number, index: number): boolean;
 }
 
 export interface NativeIOConstructor {
@@ -115,6 +113,7 @@ export interface NativeLayout {
   submitLength: number;
   /** A bit of a record's kind word: cancelled while still in the queue (ECANCELED at the flush). */
   submitKindCanceled: number;
+  submitPoolRelease: number;
   submitNumberA: number;
   submitNumberB: number;
   /** Records in the submission queue; a full queue is flushed at once. */
