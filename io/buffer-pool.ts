@@ -4,7 +4,9 @@
 // of it made once too, so that a completion hands one over without
 // allocating. Who has a buffer is kept natively (native/core/buffer_pools.h):
 // the pool (free), or the caller (from the completion that filled it until
-// `release`).
+// `release`). This side knows which buffers the caller holds too, so that
+// `release` checks them itself and gives the buffer back through the
+// submission queue (the next flush), with no native call per buffer.
 import { binding, type NativeIO } from './native';
 import { deinitializedError } from './errors';
 import { checkInteger, describe } from './validate';
@@ -39,10 +41,20 @@ export class BufferPool {
   readonly id: number;
   private readonly memory: ArrayBuffer;
   private readonly native: () => NativeIO | null;
+  /** Queues the give-back of buffer `index` for the native side (io.ts). */
+  private readonly submitRelease: (id: number, index: number) => void;
+  /** Per buffer: 1 while the caller holds it. */
+  private readonly held: Uint8Array;
   private lent = 0;
 
   /** @internal Made by {@link IO.bufferPool}. */
-  constructor(owner: object, native: () => NativeIO | null, options: BufferPoolOptions, bufferSizeMax: number) {
+  constructor(
+    owner: object,
+    native: () => NativeIO | null,
+    submitRelease: (id: number, index: number) => void,
+    options: BufferPoolOptions,
+    bufferSizeMax: number,
+  ) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`tigerio: bufferPool takes { count, size }, got ${describe(options)}`);
     }
@@ -52,7 +64,9 @@ export class BufferPool {
     if (io === null) throw deinitializedError('bufferPool');
     this.owner = owner;
     this.native = native;
+    this.submitRelease = submitRelease;
     this.count = count;
+    this.held = new Uint8Array(count);
     this.size = size;
     this.memory = new ArrayBuffer(count * size);
     this.id = io.poolCreate(this.memory, count, size);
@@ -75,16 +89,19 @@ export class BufferPool {
     const native = this.native();
     if (native === null) throw deinitializedError('release');
     const index = typeof buffer === 'number' ? this.checkIndex(buffer) : this.indexOf(buffer);
-    if (!native.poolRelease(this.id, index)) {
+    if (this.held[index] === 0) {
       const error = new RangeError(`tigerio: buffer ${index} of this pool is not lent to the caller: given back twice, or never received into`);
       (error as RangeError & { code: string }).code = 'ERR_BUFFER_NOT_LENT';
       throw error;
     }
+    this.held[index] = 0;
     this.lent--;
+    this.submitRelease(this.id, index);
   }
 
   /** @internal A completion handed buffer `index` over. */
   lend(index: number): Uint8Array {
+    this.held[index] = 1;
     this.lent++;
     return this.buffers[index];
   }
@@ -101,6 +118,9 @@ export class BufferPool {
       throw new TypeError(`tigerio: release takes a buffer of this pool or its index, got ${describe(buffer)}`);
     }
     const offset = buffer.byteOffset;
+    // The usual case, the very view a completion handed over, needs no
+    // look at its ArrayBuffer (a call into C++ for `.buffer`).
+    if (this.buffers[offset / this.size] === buffer) return offset / this.size;
     if (buffer.buffer !== this.memory || offset % this.size !== 0 || buffer.byteLength > this.size) {
       const error = new RangeError('tigerio: that buffer is not one of this pool');
       (error as RangeError & { code: string }).code = 'ERR_BUFFER_NOT_OF_POOL';

@@ -94,6 +94,7 @@ const SUBMIT_NUMBER_A = layout.submitNumberA;
 const SUBMIT_NUMBER_B = layout.submitNumberB;
 const SUBMIT_KIND = layout.submitKind;
 const SUBMIT_KIND_CANCELED = layout.submitKindCanceled;
+const SUBMIT_POOL_RELEASE = layout.submitPoolRelease;
 
 const OPERATION_NAMES = layout.operationNames;
 const STATE_INFLIGHT = layout.stateInflight;
@@ -288,6 +289,8 @@ export class IO {
   private readonly queueNumbers: Float64Array;
   /** Records written and not yet flushed. */
   private queued = 0;
+  /** Of the queued records, the pool releases (no operation: no slot, not pending, no room in operationsMax). */
+  private queuedReleases = 0;
   private flushScheduled = false;
   private readonly flushFromMicrotask = (): void => {
     this.flushScheduled = false;
@@ -345,7 +348,7 @@ export class IO {
 
   /** Operations submitted whose callback has not run yet. */
   get pending(): number {
-    return this.state[STATE_INFLIGHT] + this.queued + (this.batchCount - this.batchIndex);
+    return this.state[STATE_INFLIGHT] + this.queued - this.queuedReleases + (this.batchCount - this.batchIndex);
   }
 
   /** True between `attach()` and `detach()`. */
@@ -833,7 +836,7 @@ export class IO {
    */
   bufferPool(options: BufferPoolOptions): BufferPool {
     this.live('bufferPool');
-    const pool = new BufferPool(this, this.nativeOrNull, options, this.bufferSizeMax);
+    const pool = new BufferPool(this, this.nativeOrNull, this.submitPoolRelease, options, this.bufferSizeMax);
     this.pools[pool.id] = pool;
     return pool;
   }
@@ -1179,7 +1182,7 @@ export class IO {
     side: Side,
     callback: Callback,
   ): OperationId {
-    if (this.state[STATE_INFLIGHT] + this.queued >= this.operationsMax) throw fullError(this.operationsMax);
+    if (this.state[STATE_INFLIGHT] + this.queued - this.queuedReleases >= this.operationsMax) throw fullError(this.operationsMax);
     const slot = this.slots.allocate();
     const record = this.queued * RECORD_WORDS;
     const words = this.queueWords;
@@ -1208,6 +1211,28 @@ export class IO {
     return this.native === null ? 0 : this.native.abandoned();
   }
 
+  /**
+   * BufferPool.release's give-back, queued as a record of its own (layout.h
+   * kSubmitPoolRelease): the native side frees the buffer at the next flush,
+   * in order with the operations queued around it. Made once per IO.
+   */
+  private readonly submitPoolRelease = (poolId: number, index: number): void => {
+    const record = this.queued * RECORD_WORDS;
+    const words = this.queueWords;
+    words[record + SUBMIT_KIND] = SUBMIT_POOL_RELEASE;
+    words[record + SUBMIT_SLOT] = -1;
+    words[record + SUBMIT_FD] = -1;
+    words[record + SUBMIT_INTEGER] = poolId;
+    words[record + SUBMIT_LENGTH] = index;
+    this.queuedReleases++;
+    if (++this.queued === QUEUE_RECORDS) {
+      this.flush(this.native!);
+    } else if (this.attachedToLoop && !this.dispatching && !this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushFromMicrotask);
+    }
+  };
+
   /** See FLUSH_SUBMISSIONS. */
   [FLUSH_SUBMISSIONS](): void {
     if (this.native !== null && this.queued > 0) this.flush(this.native);
@@ -1215,7 +1240,7 @@ export class IO {
 
   private flush(native: NativeIO): void {
     const count = this.queued;
-    this.queued = 0;
+    this.queued = this.queuedReleases = 0;
     native.flush(count);
   }
 
@@ -1229,7 +1254,7 @@ export class IO {
     }
     if (this.native !== native) return; // deinit() ran inside a callback
     const count = this.queued;
-    this.queued = 0;
+    this.queued = this.queuedReleases = 0;
     this.batchCount = native.poll(timeoutNs, count);
     this.batchIndex = 0;
     this.dispatch();

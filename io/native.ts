@@ -44,8 +44,6 @@ export interface NativeIO {
   simulateSignal(number: number): void;
   /** A buffer pool over `memory` (count * size bytes): its id. */
   poolCreate(memory: ArrayBuffer, count: number, size: number): number;
-  /** Gives lent buffer `index` of pool `id` back: false if it is not lent (nothing changes then). */
-  poolRelease(id: number, index: number): boolean;
   /** Operations abandoned (their kernel never answered a cancel) whose kernel has not answered yet; 0 once destroyed. */
   abandoned(): number;
 }
@@ -116,6 +114,7 @@ export interface NativeLayout {
   submitLength: number;
   /** A bit of a record's kind word: cancelled while still in the queue (ECANCELED at the flush). */
   submitKindCanceled: number;
+  submitPoolRelease: number;
   submitNumberA: number;
   submitNumberB: number;
   /** Records in the submission queue; a full queue is flushed at once. */

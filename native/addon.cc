@@ -157,7 +157,6 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
                            InstanceMethod<&NativeIO::EventClose>("eventClose"),
                            InstanceMethod<&NativeIO::SimulateSignal>("simulateSignal"),
                            InstanceMethod<&NativeIO::PoolCreate>("poolCreate"),
-                           InstanceMethod<&NativeIO::PoolRelease>("poolRelease"),
                            InstanceMethod<&NativeIO::Abandoned>("abandoned"),
                        });
   }
@@ -271,7 +270,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
 
   // Starts the `count` operations JS wrote into the submission queue (see
   // layout.h), in order.
-  static_assert(static_cast<uint32_t>(OpKind::count) < kSubmitKindCanceled, "the canceled bit is no kind's");
+  static_assert(static_cast<uint32_t>(OpKind::count) < kSubmitPoolRelease, "the canceled bit and the pool release are no kind's");
   void StartSubmissions(napi_env env, uint32_t count) {
     TIGERIO_ASSERT(loop_ && count <= kSubmitQueueRecords);
     napi_value sides = nullptr;
@@ -279,6 +278,15 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
       const int32_t* record = submissions_ + i * kSubmitRecordWords;
       const double* numbers = reinterpret_cast<const double*>(record);
       const uint32_t kind_word = static_cast<uint32_t>(record[kSubmitKind]);
+      if (kind_word == kSubmitPoolRelease) {
+        const uint32_t pool = static_cast<uint32_t>(record[kSubmitInteger]);
+        TIGERIO_ASSERT(pool < loop_->pool_count());
+        // Free again, or back in the kernel's ring; a receive parked for a buffer is issued now.
+        const int32_t released = loop_->pool_release(pool, static_cast<uint32_t>(record[kSubmitLength]));
+        TIGERIO_ASSERT(released == 0);
+        (void)released;
+        continue;
+      }
       const uint32_t kind_number = kind_word & ~kSubmitKindCanceled;
       const uint32_t slot = static_cast<uint32_t>(record[kSubmitSlot]);
       // io/ writes the queue: a bad record is a bug there, not bad user input.
@@ -830,20 +838,6 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return Napi::Number::New(env, id);
   }
 
-  // poolRelease(id, index): the caller gives a lent buffer back. True, or
-  // false when it is not lent (nothing changes then).
-  Napi::Value PoolRelease(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!Live(env)) return env.Undefined();
-    const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    const uint32_t index = info[1].As<Napi::Number>().Uint32Value();
-    // io/ passes its own pool's id and an index it computed: a bad one is its bug.
-    TIGERIO_ASSERT(id < loop_->pool_count());
-    const int32_t result = loop_->pool_release(id, index);
-    if (attachment_ != nullptr) attachment_->AfterSubmit();  // a parked receive may have been issued
-    return Napi::Boolean::New(env, result == 0);
-  }
-
   // abandoned(): ops the core gave up on whose kernel has not answered yet
   // (their storage is out of reuse until it does); 0 once deinitialized.
   Napi::Value Abandoned(const Napi::CallbackInfo& info) {
@@ -964,6 +958,7 @@ Napi::Object Layout(Napi::Env env) {
   layout.Set("submitBuffer", kSubmitBuffer);
   layout.Set("submitLength", kSubmitLength);
   layout.Set("submitKindCanceled", kSubmitKindCanceled);
+  layout.Set("submitPoolRelease", kSubmitPoolRelease);
   layout.Set("submitNumberA", kSubmitNumberA);
   layout.Set("submitNumberB", kSubmitNumberB);
   layout.Set("submitQueueRecords", kSubmitQueueRecords);

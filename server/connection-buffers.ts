@@ -3,12 +3,13 @@
 // a buffer of the IO's pool, taken by the IO only when bytes arrive, and
 // parses them there; only a request that spans receives copies its own
 // bytes into a buffer of its own (from `recvStock`) until it is complete.
-// Output buffers come from `outStock` while a response is being written or
-// sent, and go back once it is sent; request parsers (with their field
-// tables) likewise while a request is in progress.
+// Output buffers take their memory from `outStock` while a response is
+// being written or sent, and give it back once it is sent. Everything else a
+// request in progress needs is in a work state (connection-work.ts), kept
+// here between uses.
 import type { BufferPool, IO } from '../io';
-import type { ParserLimits, RequestParser } from './http/parser';
-import type { OutBuffer } from './http/response';
+import type { ConnectionWork } from './connection-work';
+import type { ParserLimits } from './http/parser';
 
 /** Reusable Buffers of one size: a connection holds one only while it has bytes in it. */
 export class BufferStock {
@@ -39,12 +40,10 @@ export interface ConnectionBuffers {
   readonly recvViews: readonly Buffer[];
   /** A request's own bytes while it spans receives: room for a whole head plus one receive. */
   readonly recvStock: BufferStock;
-  /** Output buffers while a response is written or sent. */
+  /** Output buffers' memory while a response is written or sent. */
   readonly outStock: BufferStock;
-  /** Spare output buffer objects (their memory comes from outStock while they hold bytes). */
-  readonly outBuffers: OutBuffer[];
-  /** Spare request parsers (with their field tables): a connection holds one only while a request is in progress. */
-  readonly parsers: RequestParser[];
+  /** Spare work states (each with its parser and output buffer objects, made on first use): a connection holds one only while it has something in progress. */
+  readonly works: ConnectionWork[];
 }
 
 /** Bytes per pooled receive: one receive's worth of pipelined requests. */
@@ -83,8 +82,7 @@ export function connectionBuffers(io: IO, limits: ParserLimits, outputBytes: num
       recvViews: recvPool.buffers.map((view) => Buffer.from(view.buffer, view.byteOffset, view.byteLength)),
       recvStock: new BufferStock(ownBytes, STOCK_KEEP_MAX),
       outStock: new BufferStock(outputBytes, STOCK_KEEP_MAX),
-      outBuffers: [],
-      parsers: [],
+      works: [],
     };
     sets.set(key, buffers);
   }

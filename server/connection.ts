@@ -3,9 +3,15 @@
 //   recv -> parse (pipelined requests, in order) -> route -> output buffer
 //        -> one send per batch (partial sends resumed) -> recv again
 //
-// Buffers are allocated once per Connection object and the objects are
-// pooled by the worker, so a keep-alive request allocates only what the
-// parser makes (the request object and its field strings).
+// A connection that waits for its next request is small: its fd, its
+// deadline and place in the timeout queue, and the callback of its pending
+// receive (a pooled receive: no buffer until bytes arrive). Everything a
+// request in progress needs (its bytes, the parser, the output buffers,
+// the static file, the lingering close) is in a work state
+// (connection-work.ts) taken from the IO's spares when bytes arrive and
+// given back when the connection waits again. Both kinds of object are
+// reused, so a keep-alive request allocates only what the parser makes (the
+// request object and its field strings).
 //
 // Output is double-buffered: `front` is owned by the IO while a send is in
 // flight; responses go to `back`; when the send completes the two swap.
@@ -27,7 +33,7 @@
 // Lifetime: closeNow() closes the fd (the IO completes our pending recv and
 // send with ECANCELED first) and leaves the timeout queue; the object goes back to
 // the pool once every callback it is owed has run (`opsPending` is 0).
-import type { IO, IOError } from '../io';
+import type { IO, IOError, PooledCallback } from '../io';
 import { CONTINUE, ERROR, REQUEST, RequestParser, type HttpRequest, type ParserLimits } from './http/parser';
 import {
   type CannedResponse,
@@ -43,6 +49,7 @@ import {
 } from './http/response';
 import * as limits from './limits';
 import { connectionBuffers, type ConnectionBuffers } from './connection-buffers';
+import { ConnectionWork, NO_BYTES, type WorkHandlers } from './connection-work';
 import { route, type Responder, type RouteTable } from './routes';
 import { openStatic, type OpenedFile } from './static';
 import type { TimeoutEntry, TimeoutQueue } from './timeouts';
@@ -75,104 +82,67 @@ export interface ConnectionHost {
 }
 
 const TEXT = 'text/plain; charset=utf-8';
-const NO_BYTES = Buffer.alloc(0);
-/** Parsers kept for reuse by an IO's connections (one in use per connection with a request in progress). */
-const PARSERS_KEPT_MAX = 256;
+/** Work states kept for reuse by an IO's connections (one in use per connection with something in progress). */
+const WORK_KEPT_MAX = 256;
+/** `deadline` when there is none. */
+const NO_DEADLINE = -1;
 
 export class Connection implements Responder, TimeoutEntry {
   fd = -1;
   closed = true;
-
-  private readonly io: IO;
-  /**
-   * The bytes being parsed: a view of the pool's buffer a pooled receive
-   * filled (while its callback runs), or the connection's own buffer from
-   * the stock (only while a request spans receives), or none.
-   */
-  private recvBuffer: Buffer = NO_BYTES;
-  /** The pool's buffer recvBuffer views, until the connection gives it back (before its next receive). */
-  private pooled: Uint8Array | null = null;
-  private readonly buffers: ConnectionBuffers;
-  private recvStart = 0;
-  private recvEnd = 0;
-  /** Taken from the IO's spares when a request's bytes arrive, given back when the connection waits between requests. */
-  private parser: RequestParser | null = null;
-  /** Output buffers (objects and memory) from the IO's spares, held only while a response is written or sent. */
-  private frontOut: OutBuffer | null = null;
-  private backOut: OutBuffer | null = null;
-  private sendOffset = 0;
-  private sendLength = 0;
-  private recvPending = false;
-  private sendPending = false;
-  /** Callbacks (IO operations, static-file lookups) this object is still owed. */
-  private opsPending = 0;
-  private peerEnded = false;
-  private closeAfterFlush = false;
-  private lingerAfterFlush = false;
-  private lingering = false;
-  private lingerBytes = 0;
-  private lingerEnd = 0;
-  /** An asynchronous response (static file) is in progress: later requests wait. */
-  private busy = false;
-  private fileFd = -1;
-  private filePosition = 0;
-  private fileRemaining = 0;
-  /** A sendFile of the file's bytes is in flight. */
-  private fileSendPending = false;
-  /** The request being answered (for HEAD) and its connection mode. */
-  private request: HttpRequest | null = null;
-  private mode: ConnectionMode = MODE_DEFAULT;
-  private requestStart = -1;
-  private lastActivity = 0;
-  private lastProgress = 0;
-  private deadline = Infinity;
+  /** Owned by the host (the worker's place for it in its list of connections). */
+  hostIndex = -1;
   /** Owned by the worker's TimeoutQueue (see timeouts.ts). */
   timeoutIndex = -1;
   timeoutAt = 0;
-
-  // The callbacks of the hot path are made once; the others (a request
-  // spanning receives, static files, the close) when first needed, so that
-  // a connection that never needs them does not carry them.
-  private onRecvBound: ((error: IOError | null, n: number) => void) | null = null;
-  private readonly onRecvPooledBound = (error: IOError | null, n: number, buffer: Uint8Array | null): void =>
-    this.onRecvPooled(error, n, buffer);
-  private readonly onSendBound = (error: IOError | null, n: number): void => this.onSend(error, n);
-  private onFileSentBound: ((error: IOError | null, n: number) => void) | null = null;
-  private onClosedBound: (() => void) | null = null;
-  private onFileClosedBound: (() => void) | null = null;
+  private recvPending = false;
+  /** Callbacks (IO operations, static-file lookups) this object is still owed. */
+  private opsPending = 0;
+  /**
+   * When the connection expires, in whole performance.now() milliseconds
+   * (rounded down: never later than the limit), or NO_DEADLINE. Whole
+   * numbers are V8 small integers, stored in the object itself; a
+   * fraction would be a heap number per connection.
+   */
+  private deadline = NO_DEADLINE;
+  /** What a request or close in progress holds; null while the connection waits for a request. */
+  private work: ConnectionWork | null = null;
+  private readonly buffers: ConnectionBuffers;
+  /** The pooled receive's callback: the only one a waiting connection carries (bound: no closure context). */
+  private readonly onRecvPooledBound: PooledCallback;
 
   constructor(private readonly host: ConnectionHost) {
-    this.io = host.io;
     // Shared by the IO's connections: an idle one holds no buffer.
     this.buffers = connectionBuffers(host.io, host.parserLimits, limits.OUTPUT_BUFFER_BYTES);
+    this.onRecvPooledBound = this.onRecvPooled.bind(this);
   }
+
+  /** The work-state callbacks' targets (connection-work.ts): one set for every connection. */
+  private static readonly handlers: WorkHandlers = {
+    recv: (connection, error, n) => connection.onRecv(error, n),
+    sent: (connection, error, n) => connection.onSend(error, n),
+    fileSent: (connection, error, n) => connection.onFileSent(error, n),
+    fileClosed: (connection) => connection.opDone(),
+    closed: (connection) => connection.onClosed(),
+  };
 
   /** Starts serving a freshly accepted socket. */
   open(fd: number): void {
     this.fd = fd;
     this.closed = false;
-    this.recvStart = this.recvEnd = 0;
-    this.dropParser(true);
-    if (this.frontOut !== null) this.frontOut.length = 0;
-    if (this.backOut !== null) this.backOut.length = 0;
-    this.dropOutput();
-    this.dropRecvBuffer();
-    this.sendOffset = this.sendLength = 0;
-    this.peerEnded = this.closeAfterFlush = this.lingerAfterFlush = this.lingering = this.busy = false;
-    this.lingerBytes = 0;
-    this.fileFd = -1;
-    this.request = null;
-    this.requestStart = -1;
-    this.lastActivity = this.lastProgress = this.host.nowMs();
-    this.deadline = Infinity;
-    this.process();
+    this.deadline = NO_DEADLINE;
+    // Shutdown began: nothing will be answered.
+    if (this.host.draining) return this.closeNow();
+    this.recvWaiting();
+    this.setDeadline(this.host.nowMs() + this.host.options.idleTimeoutMs);
   }
 
   /** Graceful shutdown: close now if idle, else after the request in progress. */
   drain(): void {
     if (this.closed) return;
-    if (this.isIdle()) this.closeNow();
-    else if (this.betweenRequests() && this.recvStart === this.recvEnd && !this.busy) this.closeAfterFlush = true;
+    const work = this.work;
+    if (work === null || this.isIdle(work)) this.closeNow();
+    else if (betweenRequests(work) && work.recvStart === work.recvEnd && !work.busy) work.closeAfterFlush = true;
   }
 
   /** Closes the socket now (responses not yet sent are dropped). */
@@ -180,31 +150,76 @@ export class Connection implements Responder, TimeoutEntry {
     if (this.closed) return;
     this.closed = true;
     this.host.timeouts.remove(this);
+    // The close's callback is a work state's: one is held until the object is released.
+    const work = this.work ?? this.takeWork();
     // A sendFile in flight still reads the file: its callback (ECANCELED, by
     // the socket's close) closes the file after it.
-    if (this.fileFd >= 0 && !this.fileSendPending) this.closeFile();
+    if (work.fileFd >= 0 && !work.fileSendPending) this.closeFile(work);
     this.opsPending++;
-    this.io.close(this.fd, (this.onClosedBound ??= (): void => this.onClosed()));
+    this.host.io.close(this.fd, work.onClosed);
+  }
+
+  // ---- Work state ------------------------------------------------------------
+
+  private takeWork(): ConnectionWork {
+    const work = this.buffers.works.pop() ?? new ConnectionWork(Connection.handlers);
+    work.owner = this;
+    // Activity and progress are counted from now: the deadlines that follow are measured from them.
+    work.lastActivity = work.lastProgress = this.host.nowMs();
+    this.work = work;
+    return work;
+  }
+
+  /** Gives the work state back, and with it whatever it holds of the IO's (a receive buffer, output memory). */
+  private giveWorkBack(work: ConnectionWork): void {
+    this.dropParser(work, true);
+    if (work.frontOut !== null) work.frontOut.length = 0;
+    if (work.backOut !== null) work.backOut.length = 0;
+    this.dropOutput(work);
+    this.dropRecvBuffer(work);
+    work.clear();
+    this.work = null;
+    const spares = this.buffers.works;
+    if (spares.length < WORK_KEPT_MAX) spares.push(work);
+  }
+
+  /**
+   * The connection waits for its next request with nothing kept, nothing
+   * to send and its pooled receive pending: the work state goes back (its
+   * deadline, the idle one, is set already). Not while a callback other than
+   * the receive's is owed (a file's close): those are the work state's.
+   */
+  private maybeRest(work: ConnectionWork): void {
+    if (
+      this.closed || !this.recvPending || this.opsPending !== 1 || work.parser !== null || work.recvBuffer !== NO_BYTES ||
+      work.sendPending || work.busy || work.fileFd >= 0 || work.lingering || work.closeAfterFlush || work.peerEnded ||
+      backLength(work) > 0 || (work.frontOut !== null && work.frontOut.length > 0)
+    ) {
+      return;
+    }
+    this.giveWorkBack(work);
   }
 
   // ---- Input -----------------------------------------------------------------
 
-  private isIdle(): boolean {
+  private isIdle(work: ConnectionWork): boolean {
     return (
-      !this.sendPending && this.backLength() === 0 && !this.busy && !this.lingering &&
-      this.betweenRequests() && this.recvStart === this.recvEnd
+      !work.sendPending && backLength(work) === 0 && !work.busy && !work.lingering &&
+      betweenRequests(work) && work.recvStart === work.recvEnd
     );
   }
 
   private onRecvPooled(error: IOError | null, n: number, buffer: Uint8Array | null): void {
     if (buffer !== null) {
-      if (this.closed || this.lingering) {
+      const held = this.work;
+      if (this.closed || (held !== null && held.lingering)) {
         this.buffers.recvPool.release(buffer); // bytes nobody will parse
       } else {
         // Parsed where the IO put them; process() gives the buffer back.
-        this.pooled = buffer;
-        this.recvBuffer = this.buffers.recvViews[buffer.byteOffset / this.buffers.recvPool.size];
-        this.recvStart = this.recvEnd = 0;
+        const work = held ?? this.takeWork();
+        work.pooled = buffer;
+        work.recvBuffer = this.buffers.recvViews[buffer.byteOffset / this.buffers.recvPool.size];
+        work.recvStart = work.recvEnd = 0;
       }
     }
     this.onRecv(error, n);
@@ -215,59 +230,62 @@ export class Connection implements Responder, TimeoutEntry {
     this.recvPending = false;
     if (this.closed) return this.maybeRelease();
     if (error !== null) return this.closeNow(); // ECONNRESET and friends: nothing left to answer
-    if (this.lingering) {
-      this.lingerBytes += n;
-      if (n === 0 || this.lingerBytes > limits.LINGER_BYTES) return this.closeNow();
-      this.setDeadline(Math.min(this.lingerEnd, this.host.nowMs() + limits.LINGER_QUIET_MS));
+    // A waiting connection's receive came back empty (the peer finished): work to do all the same.
+    const work = this.work ?? this.takeWork();
+    if (work.lingering) {
+      work.lingerBytes += n;
+      if (n === 0 || work.lingerBytes > limits.LINGER_BYTES) return this.closeNow();
+      this.setDeadline(Math.min(work.lingerEnd, this.host.nowMs() + limits.LINGER_QUIET_MS));
       this.recvLinger();
       return;
     }
     if (n === 0) {
       // The peer finished sending (maybe a half-close): answer what is
       // complete, then close.
-      this.peerEnded = true;
+      work.peerEnded = true;
     } else {
-      this.recvEnd += n;
-      this.lastActivity = this.host.nowMs();
+      work.recvEnd += n;
+      work.lastActivity = this.host.nowMs();
     }
-    this.process();
+    this.process(work);
   }
 
   /** Parses and answers what the buffer holds, flushes, and decides the next recv and deadline. */
-  private process(): void {
-    // No parser is taken for nothing to parse (a fresh connection, a flush).
-    const parser = this.parser ?? (this.recvStart < this.recvEnd ? this.takeParser() : null);
-    while (parser !== null && !this.busy && !this.closeAfterFlush && !this.closed && this.backLength() < limits.OUTPUT_HIGH_WATER) {
-      const consumed = parser.execute(this.recvBuffer, this.recvStart, this.recvEnd);
-      this.recvStart += consumed;
+  private process(work: ConnectionWork): void {
+    // No parser is taken for nothing to parse (a flush).
+    const parser = work.parser ?? (work.recvStart < work.recvEnd ? this.takeParser(work) : null);
+    while (parser !== null && !work.busy && !work.closeAfterFlush && !this.closed && backLength(work) < limits.OUTPUT_HIGH_WATER) {
+      const consumed = parser.execute(work.recvBuffer, work.recvStart, work.recvEnd);
+      work.recvStart += consumed;
       const result = parser.result;
       if (result === REQUEST) {
-        this.requestStart = -1;
-        this.handle(parser.request!);
+        work.requestStart = -1;
+        this.handle(work, parser.request!);
       } else if (result === CONTINUE) {
         // RFC 9110 §10.1.1: a server MAY omit 100 Continue once body bytes
         // have arrived. The client is sending already; an interim response
         // then only costs bytes (and confuses clients that did not wait).
-        if (this.recvStart === this.recvEnd) this.back.writeBytes(CONTINUE_BYTES);
+        if (work.recvStart === work.recvEnd) this.back(work).writeBytes(CONTINUE_BYTES);
       } else if (result === ERROR) {
-        this.respondError(parser.errorStatus, true);
+        this.respondError(work, parser.errorStatus, true);
         break;
       } else {
         break; // NEED_MORE
       }
     }
-    if (this.pooled !== null) this.keepOwnBytes();
+    if (work.pooled !== null) this.keepOwnBytes(work);
     if (this.closed) return;
-    if (this.recvStart === this.recvEnd) this.recvStart = this.recvEnd = 0;
-    const waiting = !this.busy && !this.closeAfterFlush && (parser === null || parser.result !== REQUEST);
-    if (waiting && (this.peerEnded || (this.host.draining && this.betweenRequests() && this.recvStart === this.recvEnd))) {
-      this.closeAfterFlush = true; // nothing more will come, or none is wanted
+    if (work.recvStart === work.recvEnd) work.recvStart = work.recvEnd = 0;
+    const waiting = !work.busy && !work.closeAfterFlush && (parser === null || parser.result !== REQUEST);
+    if (waiting && (work.peerEnded || (this.host.draining && betweenRequests(work) && work.recvStart === work.recvEnd))) {
+      work.closeAfterFlush = true; // nothing more will come, or none is wanted
     }
-    if (this.requestStart < 0 && this.recvStart < this.recvEnd) this.requestStart = this.host.nowMs();
-    this.flush();
+    if (work.requestStart < 0 && work.recvStart < work.recvEnd) work.requestStart = this.host.nowMs();
+    this.flush(work);
     if (this.closed) return;
-    if (waiting && !this.closeAfterFlush && !this.recvPending && this.backLength() < limits.OUTPUT_HIGH_WATER) this.recv();
-    this.updateDeadline();
+    if (waiting && !work.closeAfterFlush && !this.recvPending && backLength(work) < limits.OUTPUT_HIGH_WATER) this.recv(work);
+    this.updateDeadline(work);
+    this.maybeRest(work);
   }
 
   /**
@@ -275,215 +293,206 @@ export class Connection implements Responder, TimeoutEntry {
    * that spans receives, or pipelined ones waiting their turn) in a buffer
    * of the connection's own.
    */
-  private keepOwnBytes(): void {
-    const view = this.recvBuffer;
-    if (this.recvStart < this.recvEnd && !this.closed) {
+  private keepOwnBytes(work: ConnectionWork): void {
+    const view = work.recvBuffer;
+    if (work.recvStart < work.recvEnd && !this.closed) {
       const own = this.buffers.recvStock.take();
-      view.copy(own, 0, this.recvStart, this.recvEnd);
-      this.recvEnd -= this.recvStart;
-      this.recvStart = 0;
-      this.recvBuffer = own;
+      view.copy(own, 0, work.recvStart, work.recvEnd);
+      work.recvEnd -= work.recvStart;
+      work.recvStart = 0;
+      work.recvBuffer = own;
     } else {
-      this.recvStart = this.recvEnd = 0;
-      this.recvBuffer = NO_BYTES;
+      work.recvStart = work.recvEnd = 0;
+      work.recvBuffer = NO_BYTES;
     }
-    const pooled = this.pooled!;
-    this.pooled = null;
+    const pooled = work.pooled!;
+    work.pooled = null;
     this.buffers.recvPool.release(pooled);
   }
 
-  private betweenRequests(): boolean {
-    return this.parser === null || this.parser.betweenRequests;
-  }
-
-  private takeParser(): RequestParser {
-    const parser = this.buffers.parsers.pop() ?? new RequestParser(this.host.parserLimits);
+  private takeParser(work: ConnectionWork): RequestParser {
+    const parser = (work.ownParser ??= new RequestParser(this.host.parserLimits));
     parser.reset();
-    this.parser = parser;
+    work.parser = parser;
     return parser;
   }
 
   /**
-   * Gives the parser back between requests (its state then is a fresh
-   * one's), or always (`always`: a connection starting anew). The request
-   * it made goes with it.
+   * Puts the parser aside between requests (its state then is a fresh
+   * one's), or always (`always`: the work state goes back). The request it
+   * made goes with it.
    */
-  private dropParser(always: boolean): void {
-    const parser = this.parser;
+  private dropParser(work: ConnectionWork, always: boolean): void {
+    const parser = work.parser;
     if (parser === null || (!always && !parser.betweenRequests)) return;
-    this.parser = null;
-    this.request = null;
+    work.parser = null;
+    work.request = null;
     parser.reset();
-    if (this.buffers.parsers.length < PARSERS_KEPT_MAX) this.buffers.parsers.push(parser);
   }
 
-  /** The buffer responses are written to (taken from the IO's spares on first use). */
-  private get back(): OutBuffer {
-    return (this.backOut ??= this.buffers.outBuffers.pop() ?? new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock));
+  /** The buffer responses are written to (its memory taken from the IO's stock on first write). */
+  private back(work: ConnectionWork): OutBuffer {
+    return (work.backOut ??= new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock));
   }
 
-  private backLength(): number {
-    return this.backOut === null ? 0 : this.backOut.length;
-  }
-
-  /** Gives back the output buffers that hold nothing (none is being sent). */
-  private dropOutput(): void {
-    const spares = this.buffers.outBuffers;
-    const front = this.frontOut;
-    if (front !== null && front.length === 0) {
-      front.release();
-      if (spares.length < PARSERS_KEPT_MAX) spares.push(front);
-      this.frontOut = null;
-    }
-    const back = this.backOut;
-    if (back !== null && back.length === 0) {
-      back.release();
-      if (spares.length < PARSERS_KEPT_MAX) spares.push(back);
-      this.backOut = null;
-    }
+  /** Gives the memory of the output buffers that hold nothing (none is being sent) back to the stock. */
+  private dropOutput(work: ConnectionWork): void {
+    const front = work.frontOut;
+    if (front !== null && front.length === 0) front.release();
+    const back = work.backOut;
+    if (back !== null && back.length === 0) back.release();
   }
 
   /** Gives the connection's own receive buffer back to the stock (it holds nothing unparsed). */
-  private dropRecvBuffer(): void {
-    if (this.recvBuffer === NO_BYTES) return;
-    this.buffers.recvStock.give(this.recvBuffer);
-    this.recvBuffer = NO_BYTES;
+  private dropRecvBuffer(work: ConnectionWork): void {
+    if (work.recvBuffer === NO_BYTES) return;
+    this.buffers.recvStock.give(work.recvBuffer);
+    work.recvBuffer = NO_BYTES;
   }
 
-  private recv(): void {
-    if (this.recvStart === this.recvEnd) {
-      // Nothing of a request kept: the next bytes go into a buffer the IO
-      // takes from the pool when they arrive, so a waiting connection holds
-      // none, nor a parser between requests.
-      this.dropRecvBuffer();
-      if (!this.busy) this.dropParser(false);
-      this.recvPending = true;
-      this.opsPending++;
-      this.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
+  /** The pooled receive of a connection that keeps no bytes: the next bytes go into a buffer the IO takes from the pool when they arrive. */
+  private recvWaiting(): void {
+    this.recvPending = true;
+    this.opsPending++;
+    this.host.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
+  }
+
+  private recv(work: ConnectionWork): void {
+    if (work.recvStart === work.recvEnd) {
+      // Nothing of a request kept: a waiting connection holds no buffer,
+      // nor a parser between requests.
+      this.dropRecvBuffer(work);
+      if (!work.busy) this.dropParser(work, false);
+      this.recvWaiting();
       return;
     }
-    const buffer = this.recvBuffer;
-    if (this.recvStart > 0 && buffer.length - this.recvEnd < 4096) {
-      buffer.copyWithin(0, this.recvStart, this.recvEnd);
-      this.recvEnd -= this.recvStart;
-      this.recvStart = 0;
+    const buffer = work.recvBuffer;
+    if (work.recvStart > 0 && buffer.length - work.recvEnd < 4096) {
+      buffer.copyWithin(0, work.recvStart, work.recvEnd);
+      work.recvEnd -= work.recvStart;
+      work.recvStart = 0;
     }
     // The parser fails a head longer than maxHeaderBytes, and the buffer is
     // longer than that: there is always room here.
     this.recvPending = true;
     this.opsPending++;
-    // The whole buffer itself when it is empty (the usual case between
-    // keep-alive requests): no view allocated per recv.
-    this.io.recv(this.fd, this.recvEnd === 0 ? buffer : buffer.subarray(this.recvEnd), (this.onRecvBound ??= (error: IOError | null, n: number): void => this.onRecv(error, n)));
+    this.host.io.recv(this.fd, buffer.subarray(work.recvEnd), work.onRecv);
   }
 
   // ---- Requests and responses --------------------------------------------------
 
-  private handle(request: HttpRequest): void {
-    const keepAlive = request.keepAlive && !this.host.draining && !this.peerEnded;
-    this.mode = !keepAlive ? MODE_CLOSE : request.versionMinor === 0 ? MODE_KEEP_ALIVE : MODE_DEFAULT;
-    this.request = request;
+  private handle(work: ConnectionWork, request: HttpRequest): void {
+    const keepAlive = request.keepAlive && !this.host.draining && !work.peerEnded;
+    work.mode = !keepAlive ? MODE_CLOSE : request.versionMinor === 0 ? MODE_KEEP_ALIVE : MODE_DEFAULT;
+    work.request = request;
     route(request, this.host.routes, this);
     if (!keepAlive) {
-      this.closeAfterFlush = true;
+      work.closeAfterFlush = true;
       // Bytes after a last request were not read by anyone: close gently.
-      if (this.recvStart < this.recvEnd) this.lingerAfterFlush = true;
+      if (work.recvStart < work.recvEnd) work.lingerAfterFlush = true;
     }
   }
 
   canned(response: CannedResponse): void {
-    this.back.writeBytes(response.get(this.request!.method === 'HEAD', this.mode));
+    const work = this.work!;
+    this.back(work).writeBytes(response.get(work.request!.method === 'HEAD', work.mode));
   }
 
   respond(status: number, contentType: string | null, body: Uint8Array, extraHeaders = ''): void {
-    writeHead(this.back, status, this.host.clock.value, contentType, body.length, this.mode, extraHeaders);
-    if (this.request!.method !== 'HEAD') this.back.writeBytes(body);
+    const work = this.work!;
+    const back = this.back(work);
+    writeHead(back, status, this.host.clock.value, contentType, body.length, work.mode, extraHeaders);
+    if (work.request!.method !== 'HEAD') back.writeBytes(body);
   }
 
   /** An error that ends the connection: status, `Connection: close`, then close (lingering when input may still arrive). */
-  private respondError(status: number, linger: boolean): void {
+  private respondError(work: ConnectionWork, status: number, linger: boolean): void {
     const body = Buffer.from(`${STATUS_TEXT[status] ?? 'Error'}\n`);
-    writeHead(this.back, status, this.host.clock.value, TEXT, body.length, MODE_CLOSE);
-    this.back.writeBytes(body);
-    this.closeAfterFlush = true;
-    this.lingerAfterFlush = linger;
+    const back = this.back(work);
+    writeHead(back, status, this.host.clock.value, TEXT, body.length, MODE_CLOSE);
+    back.writeBytes(body);
+    work.closeAfterFlush = true;
+    work.lingerAfterFlush = linger;
   }
 
   file(urlPath: string, query: string, fallback: CannedResponse | null): void {
+    const work = this.work!;
     const root = this.host.root!;
     // What the response needs from the request, read now: the request
     // object is the parser's, valid until it parses the next one.
-    const method = this.request!.method;
-    const fields = conditionalFields(this.request!.headers);
-    const mode = this.mode;
-    this.busy = true;
+    const method = work.request!.method;
+    const fields = conditionalFields(work.request!.headers);
+    const mode = work.mode;
+    work.busy = true;
     this.opsPending++;
-    openStatic(this.io, root, urlPath, (result) => {
+    openStatic(this.host.io, root, urlPath, (result) => {
       this.opsPending--;
       if (this.closed) {
         if (result.status === 200) {
           this.opsPending++;
-          this.io.close(result.file.fd, (this.onFileClosedBound ??= (): void => this.opDone()));
+          this.host.io.close(result.file.fd, work.onFileClosed);
         }
         return this.maybeRelease();
       }
-      this.busy = false;
-      if (result.status === 200) this.startFile(method, fields, result.file, mode);
-      else if (result.status === 404 && fallback !== null) this.back.writeBytes(fallback.get(method === 'HEAD', mode));
-      else if (result.status === 301) this.staticStatus(method, 301, mode, `Location: ${urlPath}/${query}\r\n`);
-      else this.staticStatus(method, result.status, mode, '');
-      this.process();
+      work.busy = false;
+      if (result.status === 200) this.startFile(work, method, fields, result.file, mode);
+      else if (result.status === 404 && fallback !== null) this.back(work).writeBytes(fallback.get(method === 'HEAD', mode));
+      else if (result.status === 301) this.staticStatus(work, method, 301, mode, `Location: ${urlPath}/${query}\r\n`);
+      else this.staticStatus(work, method, result.status, mode, '');
+      this.process(work);
     });
   }
 
   /** A static response without the file's bytes: its status text as the body. */
-  private staticStatus(method: string, status: number, mode: ConnectionMode, extra: string): void {
+  private staticStatus(work: ConnectionWork, method: string, status: number, mode: ConnectionMode, extra: string): void {
     const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
-    writeHead(this.back, status, this.host.clock.value, TEXT, body.length, mode, extra);
-    if (method !== 'HEAD') this.back.writeBytes(body);
+    const back = this.back(work);
+    writeHead(back, status, this.host.clock.value, TEXT, body.length, mode, extra);
+    if (method !== 'HEAD') back.writeBytes(body);
   }
 
   /** Validators, conditional GET and ranges (http/conditional.ts), then the head and, unless HEAD/304/416, the bytes. */
-  private startFile(method: string, fields: ConditionalFields, file: OpenedFile, mode: ConnectionMode): void {
+  private startFile(work: ConnectionWork, method: string, fields: ConditionalFields, file: OpenedFile, mode: ConnectionMode): void {
     const v = validatorsOf(file.size, file.mtimeMs);
     const cacheControl = this.host.options.cacheControl;
     const validators =
       `ETag: ${v.etag}\r\nLast-Modified: ${v.lastModified}\r\n` + (cacheControl === null ? '' : `Cache-Control: ${cacheControl}\r\n`);
     const decision = decide(method, fields, file.size, v);
     const date = this.host.clock.value;
+    const back = this.back(work);
     let start = 0;
     let length = 0;
     switch (decision.status) {
       case 304:
         // No Content-Type, no Content-Length: a 304 describes the stored
         // response, it carries none (RFC 9110 §15.4.5).
-        writeHead(this.back, 304, date, null, -1, mode, validators);
+        writeHead(back, 304, date, null, -1, mode, validators);
         break;
       case 416: {
         const body = Buffer.from(`${STATUS_TEXT[416]}\n`);
-        writeHead(this.back, 416, date, TEXT, body.length, mode, `Content-Range: bytes */${file.size}\r\n`);
-        if (method !== 'HEAD') this.back.writeBytes(body);
+        writeHead(back, 416, date, TEXT, body.length, mode, `Content-Range: bytes */${file.size}\r\n`);
+        if (method !== 'HEAD') back.writeBytes(body);
         break;
       }
       case 206:
         start = decision.start;
         length = decision.end - decision.start + 1;
-        writeHead(this.back, 206, date, file.contentType, length, mode,
+        writeHead(back, 206, date, file.contentType, length, mode,
           `Accept-Ranges: bytes\r\nContent-Range: bytes ${decision.start}-${decision.end}/${file.size}\r\n${validators}`);
         break;
       default:
         length = file.size;
-        writeHead(this.back, 200, date, file.contentType, length, mode, `Accept-Ranges: bytes\r\n${validators}`);
+        writeHead(back, 200, date, file.contentType, length, mode, `Accept-Ranges: bytes\r\n${validators}`);
     }
     if (method === 'HEAD' || length === 0) {
       this.opsPending++;
-      this.io.close(file.fd, (this.onFileClosedBound ??= (): void => this.opDone()));
+      this.host.io.close(file.fd, work.onFileClosed);
       return;
     }
-    this.busy = true;
-    this.fileFd = file.fd;
-    this.filePosition = start;
-    this.fileRemaining = length;
+    work.busy = true;
+    work.fileFd = file.fd;
+    work.filePosition = start;
+    work.fileRemaining = length;
     // Corked from the head to the file's last byte, as nginx's tcp_nopush:
     // the head leaves in the file's first segment and every sendFile's tail
     // waits for the next one's bytes instead of going as a short segment.
@@ -493,25 +502,26 @@ export class Connection implements Responder, TimeoutEntry {
   /** Corks or uncorks the socket. Only an optimization: a socket that refuses (the peer reset it) is left as it is. */
   private setCork(on: boolean): void {
     try {
-      this.io.setCork(this.fd, on);
+      this.host.io.setCork(this.fd, on);
     } catch {
       // The send or sendFile that follows reports what went wrong.
     }
   }
 
   /** The file's next bytes, from the kernel straight to the socket (after the head: the send queue keeps them in order). */
-  private sendFileBytes(): void {
-    this.fileSendPending = true;
+  private sendFileBytes(work: ConnectionWork): void {
+    work.fileSendPending = true;
     this.opsPending++;
-    this.lastProgress = this.host.nowMs();
-    this.io.sendFile(this.fd, this.fileFd, this.filePosition, this.fileRemaining, (this.onFileSentBound ??= (error: IOError | null, n: number): void => this.onFileSent(error, n)));
+    work.lastProgress = this.host.nowMs();
+    this.host.io.sendFile(this.fd, work.fileFd, work.filePosition, work.fileRemaining, work.onFileSent);
   }
 
   private onFileSent(error: IOError | null, n: number): void {
+    const work = this.work!;
     this.opsPending--;
-    this.fileSendPending = false;
+    work.fileSendPending = false;
     if (this.closed) {
-      if (this.fileFd >= 0) this.closeFile();
+      if (work.fileFd >= 0) this.closeFile(work);
       return this.maybeRelease();
     }
     if (error !== null) return this.closeNow(); // EPIPE, ECONNRESET: the client is gone
@@ -520,101 +530,102 @@ export class Connection implements Responder, TimeoutEntry {
       // kept, so the connection must end here.
       return this.closeNow();
     }
-    this.filePosition += n;
-    this.fileRemaining -= n;
-    this.lastProgress = this.host.nowMs();
-    if (this.fileRemaining === 0) {
+    work.filePosition += n;
+    work.fileRemaining -= n;
+    work.lastProgress = this.host.nowMs();
+    if (work.fileRemaining === 0) {
       this.setCork(false); // the file's last segment leaves now
-      this.closeFile();
-      this.busy = false;
-      this.process();
+      this.closeFile(work);
+      work.busy = false;
+      this.process(work);
     } else {
-      this.flush();
-      this.updateDeadline();
+      this.flush(work);
+      this.updateDeadline(work);
     }
   }
 
-  private closeFile(): void {
+  private closeFile(work: ConnectionWork): void {
     this.opsPending++;
-    this.io.close(this.fileFd, (this.onFileClosedBound ??= (): void => this.opDone()));
-    this.fileFd = -1;
+    this.host.io.close(work.fileFd, work.onFileClosed);
+    work.fileFd = -1;
   }
 
   // ---- Output -------------------------------------------------------------------
 
-  private flush(): void {
-    if (this.sendPending || this.closed) return;
-    if (this.backLength() > 0) {
-      const sending = this.backOut!;
-      this.backOut = this.frontOut;
-      this.frontOut = sending;
-      this.sendOffset = 0;
-      this.sendLength = sending.length;
-      this.lastProgress = this.host.nowMs();
-      this.send();
+  private flush(work: ConnectionWork): void {
+    if (work.sendPending || this.closed) return;
+    if (backLength(work) > 0) {
+      const sending = work.backOut!;
+      work.backOut = work.frontOut;
+      work.frontOut = sending;
+      work.sendOffset = 0;
+      work.sendLength = sending.length;
+      work.lastProgress = this.host.nowMs();
+      this.send(work);
       return;
     }
-    if (this.fileFd >= 0) {
+    if (work.fileFd >= 0) {
       // The head has gone (a partial send of it is finished first): the bytes now.
-      if (!this.fileSendPending) this.sendFileBytes();
+      if (!work.fileSendPending) this.sendFileBytes(work);
       return;
     }
-    if (this.closeAfterFlush && !this.busy) this.finishClose();
+    if (work.closeAfterFlush && !work.busy) this.finishClose(work);
   }
 
-  private send(): void {
-    this.sendPending = true;
+  private send(work: ConnectionWork): void {
+    work.sendPending = true;
     this.opsPending++;
-    this.io.send(this.fd, this.frontOut!.view(this.sendOffset, this.sendLength), this.onSendBound);
+    this.host.io.send(this.fd, work.frontOut!.view(work.sendOffset, work.sendLength), work.onSent);
   }
 
   private onSend(error: IOError | null, n: number): void {
+    const work = this.work!;
     this.opsPending--;
-    this.sendPending = false;
+    work.sendPending = false;
     if (this.closed) return this.maybeRelease();
     if (error !== null) return this.closeNow(); // EPIPE, ECONNRESET: the client is gone
-    this.sendOffset += n;
-    this.lastProgress = this.host.nowMs();
-    if (this.sendOffset < this.sendLength) {
-      this.send(); // partial send: the rest, from where the kernel stopped
-      this.updateDeadline();
+    work.sendOffset += n;
+    work.lastProgress = this.host.nowMs();
+    if (work.sendOffset < work.sendLength) {
+      this.send(work); // partial send: the rest, from where the kernel stopped
+      this.updateDeadline(work);
       return;
     }
-    this.frontOut!.length = 0;
-    if (this.fileFd < 0) this.dropOutput();
-    this.lastActivity = this.lastProgress;
-    if (this.busy) {
-      this.flush();
-      this.updateDeadline();
+    work.frontOut!.length = 0;
+    if (work.fileFd < 0) this.dropOutput(work);
+    work.lastActivity = work.lastProgress;
+    if (work.busy) {
+      this.flush(work);
+      this.updateDeadline(work);
     } else {
-      this.process();
+      this.process(work);
     }
   }
 
-  private finishClose(): void {
-    if (!this.lingerAfterFlush) return this.closeNow();
+  private finishClose(work: ConnectionWork): void {
+    if (!work.lingerAfterFlush) return this.closeNow();
     // Closing with unread input makes the kernel send RST, which can destroy
     // the response before the client reads it. A lingering close instead:
     // shut down our sending side (the client reads end of stream right
     // after the response, and closes), then read and drop input until the
     // peer closes, for a bounded time and number of bytes, then close.
     try {
-      this.io.shutdown(this.fd, 'send');
+      this.host.io.shutdown(this.fd, 'send');
     } catch {
       return this.closeNow(); // the peer is gone already (ENOTCONN, ECONNRESET)
     }
     const now = this.host.nowMs();
-    this.lingering = true;
-    this.lingerBytes = 0;
-    this.lingerEnd = now + Math.min(limits.LINGER_MS, this.host.options.idleTimeoutMs);
-    this.setDeadline(Math.min(this.lingerEnd, now + limits.LINGER_QUIET_MS));
+    work.lingering = true;
+    work.lingerBytes = 0;
+    work.lingerEnd = now + Math.min(limits.LINGER_MS, this.host.options.idleTimeoutMs);
+    this.setDeadline(Math.min(work.lingerEnd, now + limits.LINGER_QUIET_MS));
     if (!this.recvPending) this.recvLinger();
   }
 
   private recvLinger(): void {
     this.recvPending = true;
     this.opsPending++;
-    this.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
+    this.host.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
   }
 
   private onClosed(): void {
@@ -625,41 +636,46 @@ export class Connection implements Responder, TimeoutEntry {
 
   private opDone(): void {
     this.opsPending--;
-    this.maybeRelease();
+    if (this.closed) this.maybeRelease();
+    else this.maybeRest(this.work!);
   }
 
   private maybeRelease(): void {
     if (this.closed && this.opsPending === 0 && this.fd !== -1) {
       this.fd = -1;
+      this.recvPending = false;
+      this.deadline = NO_DEADLINE;
+      if (this.work !== null) this.giveWorkBack(this.work);
       this.host.released(this);
     }
   }
 
   // ---- Timeouts -------------------------------------------------------------------
 
-  private updateDeadline(): void {
-    if (this.closed || this.lingering) return;
+  private updateDeadline(work: ConnectionWork): void {
+    if (this.closed || work.lingering) return;
     const options = this.host.options;
     let at: number;
-    if (this.sendPending || this.busy) at = this.lastProgress + options.sendTimeoutMs;
-    else if (this.parser !== null && this.parser.inBody) at = this.lastActivity + options.idleTimeoutMs;
-    else if (this.recvStart < this.recvEnd) at = this.requestStart + options.headerTimeoutMs;
-    else at = this.lastActivity + options.idleTimeoutMs;
+    if (work.sendPending || work.busy) at = work.lastProgress + options.sendTimeoutMs;
+    else if (work.parser !== null && work.parser.inBody) at = work.lastActivity + options.idleTimeoutMs;
+    else if (work.recvStart < work.recvEnd) at = work.requestStart + options.headerTimeoutMs;
+    else at = work.lastActivity + options.idleTimeoutMs;
     this.setDeadline(at);
   }
 
   private setDeadline(at: number): void {
-    this.deadline = at;
+    const deadline = Math.floor(at);
+    this.deadline = deadline;
     const timeouts = this.host.timeouts;
-    // Queued to be looked at no later than `at`: it will be, and re-queued
-    // then for what remains (the hot path: nothing to do here).
-    if (at === Infinity || timeouts.covers(this, at)) return;
-    timeouts.schedule(this, at);
+    // Queued to be looked at no later than the deadline: it will be, and
+    // re-queued then for what remains (the hot path: nothing to do here).
+    if (timeouts.covers(this, deadline)) return;
+    timeouts.schedule(this, deadline);
   }
 
   /** The queue's call: expire if the deadline has passed, else queue again for it. */
   onTimeout(now: number): void {
-    if (this.closed || this.deadline === Infinity) return;
+    if (this.closed || this.deadline === NO_DEADLINE) return;
     if (now < this.deadline) {
       this.host.timeouts.schedule(this, this.deadline);
       return;
@@ -668,15 +684,24 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   private expire(): void {
-    if (this.lingering || this.sendPending || this.busy) return this.closeNow();
-    if ((this.parser !== null && this.parser.inBody) || this.recvStart < this.recvEnd) {
+    const work = this.work;
+    if (work === null) return this.closeNow(); // idle keep-alive connection
+    if (work.lingering || work.sendPending || work.busy) return this.closeNow();
+    if ((work.parser !== null && work.parser.inBody) || work.recvStart < work.recvEnd) {
       // Slowloris, or a body that stalled: 408, then close.
-      this.respondError(408, false);
-      this.flush();
-      this.updateDeadline();
+      this.respondError(work, 408, false);
+      this.flush(work);
+      this.updateDeadline(work);
       return;
     }
     this.closeNow(); // idle keep-alive connection
   }
 }
 
+function betweenRequests(work: ConnectionWork): boolean {
+  return work.parser === null || work.parser.betweenRequests;
+}
+
+function backLength(work: ConnectionWork): number {
+  return work.backOut === null ? 0 : work.backOut.length;
+}

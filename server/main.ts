@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { IO } from '../io';
 import { Acceptor } from './acceptor';
 import { FdRing } from './handoff';
+import * as limits from './limits';
 import { helpText, parseArgs, UsageError, type ServerOptions } from './options';
 import { listenFailure, rootFailure } from './startup-errors';
 import type { MainMessage, WorkerInit, WorkerMessage } from './worker';
@@ -126,7 +127,7 @@ class Supervisor {
   private spawn(index: number, port: number, listen: boolean): Promise<{ port: number }> {
     const ring = listen ? null : FdRing.create(RING_CAPACITY);
     const init: WorkerInit = { index, options: this.options, port, listen, ring: ring?.shared ?? null, root: this.root };
-    const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
+    const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: limits.YOUNG_GENERATION_MB } });
     const handle: WorkerHandle = { worker, index, ring, event: 0, exited: false };
     this.workers.push(handle);
     return new Promise((resolve) => {

@@ -54,7 +54,11 @@ class ServerWorker implements ConnectionHost {
   draining = false;
 
   private readonly roundClock = new RoundClock();
-  private readonly active = new Set<Connection>();
+  /**
+   * The connections not yet released, each at its `hostIndex`: an array
+   * (a word per connection) rather than a Set (about four).
+   */
+  private readonly active: Connection[] = [];
   private readonly pool: Connection[] = [];
   private acceptor: Acceptor | null = null;
   private ring: FdRing | null = null;
@@ -112,14 +116,15 @@ class ServerWorker implements ConnectionHost {
   // ---- Connections ---------------------------------------------------------------
 
   private accepted(fd: number): void {
-    if (this.draining || this.active.size >= this.options.maxConnections) {
+    if (this.draining || this.active.length >= this.options.maxConnections) {
       this.io.close(fd, () => {});
       return;
     }
     const connection = this.pool.pop() ?? new Connection(this);
-    this.active.add(connection);
+    connection.hostIndex = this.active.length;
+    this.active.push(connection);
     connection.open(fd);
-    if (this.acceptor !== null && this.active.size >= this.options.maxConnections) this.acceptor.pause();
+    if (this.acceptor !== null && this.active.length >= this.options.maxConnections) this.acceptor.pause();
   }
 
   nowMs(): number {
@@ -131,9 +136,15 @@ class ServerWorker implements ConnectionHost {
   }
 
   released(connection: Connection): void {
-    this.active.delete(connection);
+    // The last one takes its place.
+    const last = this.active.pop()!;
+    if (last !== connection) {
+      this.active[connection.hostIndex] = last;
+      last.hostIndex = connection.hostIndex;
+    }
+    connection.hostIndex = -1;
     if (this.pool.length < POOL_MAX) this.pool.push(connection);
-    if (!this.draining && this.active.size < this.options.maxConnections) this.acceptor?.resume();
+    if (!this.draining && this.active.length < this.options.maxConnections) this.acceptor?.resume();
     this.maybeFinish();
   }
 
@@ -178,17 +189,17 @@ class ServerWorker implements ConnectionHost {
     }
     for (const connection of [...this.active]) connection.drain();
     // Said after draining began: from here every response says Connection: close.
-    this.log(`shutting down: ${this.active.size} connection(s) still open`);
+    this.log(`shutting down: ${this.active.length} connection(s) still open`);
     this.io.timeout(this.options.shutdownTimeoutMs * 1e6, (error) => {
       if (error !== null || this.finished) return;
-      if (this.active.size > 0) this.log(`shutdown: closing ${this.active.size} connection(s) still busy after ${this.options.shutdownTimeoutMs} ms`);
+      if (this.active.length > 0) this.log(`shutdown: closing ${this.active.length} connection(s) still busy after ${this.options.shutdownTimeoutMs} ms`);
       for (const connection of [...this.active]) connection.closeNow();
     });
     this.maybeFinish();
   }
 
   private maybeFinish(): void {
-    if (!this.draining || this.finished || this.listenerOpen || this.active.size > 0) return;
+    if (!this.draining || this.finished || this.listenerOpen || this.active.length > 0) return;
     this.finished = true;
     this.timeouts.stop();
     // Completes the date and shutdown timers with ECANCELED (their callbacks

@@ -51,6 +51,11 @@ constexpr uint32_t kSubmitLength = 5;
 // still in the queue: the flush completes it with ECANCELED, and it never
 // reaches the backend.
 constexpr uint32_t kSubmitKindCanceled = 1u << 8;
+// A record of this kind is no operation: pool.release() gives a buffer back
+// through the queue (no native call per buffer), in order with the
+// operations around it. Integer: the pool's id; length: the buffer's index.
+// It takes no slot; io/ checked that the caller holds the buffer.
+constexpr uint32_t kSubmitPoolRelease = kSubmitKindCanceled - 1;
 constexpr uint32_t kSubmitNumberA = 3;  // float64 index within the record (words 6-7)
 constexpr uint32_t kSubmitNumberB = 4;  // float64 index within the record (words 8-9)
 // Records in the queue: a full queue is flushed at the call that fills it.

@@ -397,7 +397,7 @@ async function serverIdle(): Promise<void> {
       await sleep(500);
       const before = treeRssBytes(server.pid);
       const port = server.port;
-      helper = spawn('node', [path.join(HERE, 'server-idle-clients.js'), '--port', String(port), '--count', String(count)], {
+      helper = spawn('node', [path.join(HERE, 'idle-clients.js'), '--port', String(port), '--count', String(count), '--http'], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       children.add(helper);
