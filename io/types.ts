@@ -150,7 +150,7 @@ export interface IOOptions {
    * Size of the IO's fd table, set once: operations can name fds whose
    * number (a Windows handle's value / 4) is below it. An operation on a
    * larger fd fails with `EBADF`. Default 65536, range 1..16777216; each
-   * entry is 48 bytes (64 on Windows) of memory touched only when used.
+   * entry is 32 bytes (48 on Windows) of memory touched only when used.
    */
   fdsMax?: number;
   /**

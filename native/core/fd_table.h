@@ -37,13 +37,13 @@ struct FdEntry {
   }
 };
 static_assert(std::is_trivial<FdEntry>::value, "a zeroed FdEntry is an unused one");
-// Every fd an IO uses holds one: 48 bytes on POSIX, 64 on Windows (its
+// Every fd an IO uses holds one: 32 bytes on POSIX, 48 on Windows (its
 // backend bytes are more). IOOptions.fdsMax's TSDoc (io/types.ts) and
 // layout.h's kFdsMaxLimit say so.
 static_assert(kFdBackendBytes == 6 || kFdBackendBytes == 16, "a new backend size: decide FdEntry's size below");
-static_assert(sizeof(void*) != 8 || kFdBackendBytes != 6 || sizeof(FdEntry) == 48,
+static_assert(sizeof(void*) != 8 || kFdBackendBytes != 6 || sizeof(FdEntry) == 32,
               "FdEntry size changed: update IOOptions.fdsMax's TSDoc (io/types.ts) and layout.h");
-static_assert(sizeof(void*) != 8 || kFdBackendBytes != 16 || sizeof(FdEntry) == 64,
+static_assert(sizeof(void*) != 8 || kFdBackendBytes != 16 || sizeof(FdEntry) == 48,
               "FdEntry size changed: update IOOptions.fdsMax's TSDoc (io/types.ts) and layout.h");
 
 class FdTable {

@@ -118,7 +118,7 @@ constexpr uint32_t kOperationsMaxDefault = 65536;
 constexpr uint32_t kBufferSizeMaxLimit = 0x7ffff000;
 constexpr uint32_t kBufferSizeMaxDefault = kBufferSizeMaxLimit;
 // The fd table (core/fd_table.h): fd numbers (handle values / 4 on
-// Windows) below fdsMax can carry operations. Entries are 48 bytes (64 on
+// Windows) below fdsMax can carry operations. Entries are 32 bytes (48 on
 // Windows) of zeroed virtual memory, touched only when used.
 constexpr uint32_t kFdsMaxLimit = 1u << 24;
 constexpr uint32_t kFdsMaxDefault = 1u << 16;

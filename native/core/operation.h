@@ -345,25 +345,32 @@ static_assert(sizeof(void*) != 8 || sizeof(Op) == 80 + kOpScratchBytes,
 static_assert(offsetof(Op, scratch) % kOpScratchAlignment == 0, "scratch is aligned for the pointers and int64s kept there");
 
 // An intrusive doubly-linked FIFO of operations through Op::next/previous:
-// O(1) push, pop and remove. Plain data: a zeroed OpList is empty. It keeps
-// no count: there are two in every FdEntry (fd_table.h), and the fd queues
-// never need one.
+// O(1) push, pop and remove. It holds only its head, so that the two in
+// every FdEntry (fd_table.h) cost a pointer each: the head's `previous` is
+// the tail (itself when alone), every other op's `previous` its
+// predecessor, and `next` runs from the head to nullptr after the tail, so
+// a walk by `next` sees the FIFO in order. An op in a list has a
+// `previous`; one in none has neither link. Plain data: a zeroed OpList is
+// empty. It keeps no count: the fd queues never need one.
 struct OpList {
   Op* head_;
-  Op* tail_;
 
   bool empty() const { return head_ == nullptr; }
   Op* head() const { return head_; }
+  Op* tail() const { return head_ == nullptr ? nullptr : head_->previous; }
 
   void push(Op* op) {
     TIGERIO_ASSERT(op->next == nullptr && op->previous == nullptr && op != head_);
-    op->previous = tail_;
-    if (tail_ == nullptr) {
+    if (head_ == nullptr) {
+      op->previous = op;
       head_ = op;
-    } else {
-      tail_->next = op;
+      return;
     }
-    tail_ = op;
+    Op* tail = head_->previous;
+    TIGERIO_ASSERT(tail != nullptr && tail->next == nullptr);
+    tail->next = op;
+    op->previous = tail;
+    head_->previous = op;
   }
 
   Op* pop() {
@@ -375,35 +382,36 @@ struct OpList {
 
   // op must be in this list.
   void remove(Op* op) {
-    TIGERIO_ASSERT(head_ != nullptr);
-    TIGERIO_ASSERT((op->previous == nullptr) == (op == head_));
-    if (op->previous == nullptr) {
+    TIGERIO_ASSERT(head_ != nullptr && op->previous != nullptr);
+    Op* tail = head_->previous;
+    if (op == head_) {
       head_ = op->next;
+      if (head_ != nullptr) head_->previous = tail;  // still the tail: op was not it
     } else {
       op->previous->next = op->next;
-    }
-    if (op->next == nullptr) {
-      tail_ = op->previous;
-    } else {
-      op->next->previous = op->previous;
+      if (op == tail) {
+        head_->previous = op->previous;
+      } else {
+        op->next->previous = op->previous;
+      }
     }
     op->next = op->previous = nullptr;
   }
 
   // `in` takes the place of `out`, which must be in this list (Loop::abandon).
   void replace(Op* out, Op* in) {
-    TIGERIO_ASSERT(head_ != nullptr && out != in);
+    TIGERIO_ASSERT(head_ != nullptr && out != in && out->previous != nullptr);
     TIGERIO_ASSERT(in->next == nullptr && in->previous == nullptr);
-    TIGERIO_ASSERT((out->previous == nullptr) == (out == head_));
-    in->previous = out->previous;
+    Op* tail = head_->previous;
     in->next = out->next;
-    if (out->previous == nullptr) {
+    in->previous = out->previous;
+    if (out == head_) {
       head_ = in;
     } else {
       out->previous->next = in;
     }
-    if (out->next == nullptr) {
-      tail_ = in;
+    if (out == tail) {
+      head_->previous = in;  // `in` itself when it is alone
     } else {
       out->next->previous = in;
     }
@@ -420,7 +428,7 @@ struct OpQueue {
 
   bool empty() const { return list_.empty(); }
   Op* head() const { return list_.head(); }
-  Op* tail() const { return list_.tail_; }
+  Op* tail() const { return list_.tail(); }
   uint32_t size() const { return size_; }
 
   void push(Op* op) {
