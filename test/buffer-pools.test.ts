@@ -104,6 +104,38 @@ forEachBackend('pooled receives', (scope) => {
     pool.release(second.buffer!);
   });
 
+  it('a receive waiting for a buffer stays waiting while more data arrives, and then gets it all', function () {
+    const io = scope.create();
+    const pool = io.bufferPool({ count: 1, size: 32 });
+    const a = connectedPair(io);
+    const b = connectedPair(io);
+    // Issued while the pool has its buffer and the socket no data: it waits
+    // for readability first, then (the buffer lent meanwhile) for a buffer.
+    const second = recvPooled(io, b.server, pool);
+    io.runForNs(1_000_000);
+    succeed(io, 'send', (callback) => io.send(a.client, Buffer.from('first'), callback));
+    const first = recvPooled(io, a.server, pool);
+    runUntil(io, () => first.done, 'the first pooled recv');
+    succeed(io, 'send', (callback) => io.send(b.client, Buffer.from('sec'), callback));
+    io.runForNs(5_000_000);
+    // More data while it waits for a buffer: the socket is readable again
+    // (an edge-triggered poller reports it anew).
+    succeed(io, 'send', (callback) => io.send(b.client, Buffer.from('ond'), callback));
+    io.runForNs(5_000_000);
+    expect(second.done, 'a pooled recv while its pool is empty').to.equal(false);
+    pool.release(first.buffer!);
+    runUntil(io, () => second.done, 'the waiting pooled recv');
+    let got = text(second);
+    pool.release(second.buffer!);
+    if (got.length < 'second'.length) {
+      const rest = recvPooled(io, b.server, pool);
+      runUntil(io, () => rest.done, 'the rest');
+      got += text(rest);
+      pool.release(rest.buffer!);
+    }
+    expect(got).to.equal('second');
+  });
+
   it('completes a receive waiting for a buffer with ECANCELED on cancel and on close', function () {
     const io = scope.create();
     const pool = io.bufferPool({ count: 1, size: 32 });

@@ -185,6 +185,11 @@ void ReadinessBackend::retry(FdEntry& entry, Direction direction, int error) {
   // here nothing else is in flight: a readiness op waits only for its event.
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0 && op->state == OpState::pending);
   if (op_is_file_op(op->kind)) return;  // done at issue
+  // Parked for a buffer (its pool was empty): the pool issues it again when
+  // one comes back. An edge-triggered event still reports the socket
+  // readable meanwhile (its data waits; another event, an EPOLLOUT, brings
+  // the whole mask), and trying now would only park it a second time.
+  if ((op->core_flags & kOpParked) != 0) return;
   // A connect the poller saw fail (kqueue's EV_EOF, with the socket's error
   // in fflags, on macOS and the BSDs as in libkqueue) failed with that error:
   // no syscall needs to ask again. Asking again could not even tell, where
