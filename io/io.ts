@@ -1283,13 +1283,11 @@ export class IO {
         }
         slots.release(slot);
         if (word >>> KIND_SHIFT >= KIND_SEND_TO) {
+          this.addressSides[slot] = undefined;
           if (word >>> KIND_SHIFT === KIND_RECV_POOLED) {
             dispatchPooled(callback as unknown as PooledCallback, side as BufferPool, result, values[at]);
             continue;
           }
-          // Only sendTo and recvFrom keep an address there: writing for every
-          // later kind (recvPooled above all) grew the array to every slot used.
-          if (word >>> KIND_SHIFT <= KIND_RECV_FROM) this.addressSides[slot] = undefined;
         }
         if (result >= 0) callback(null, (word & COMPLETION_VALUE_FLAG) === 0 ? result : values[at]);
         else callback(completionError(result, word >>> KIND_SHIFT), 0);
