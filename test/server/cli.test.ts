@@ -37,41 +37,44 @@ describe('server: CLI', function () {
     expect(result.stdout).to.include('--threads');
   });
 
-  it('rejects bad flags with a clear message and status 2', async () => {
-    const cases: [string[], RegExp][] = [
-      [['--port', 'abc'], /--port must be an integer in 0\.\.65535, got 'abc'/],
-      [['--port', '70000'], /--port must be an integer/],
-      [['--threads', '0'], /--threads must be an integer in 1\.\.256/],
-      [['--frobnicate'], /unknown flag --frobnicate/],
-      [['--port'], /--port needs a value/],
-      [['--host', 'localhost'], /--host must be an IPv4 or IPv6 address literal/],
-      [['--accept-mode', 'maybe'], /--accept-mode must be 'reuseport' or 'single'/],
-      [['--root', '/nonexistent/tigerio'], /--root \/nonexistent\/tigerio: ENOENT/],
-      [['--backend', 'nope'], /--backend nope is not available here; available: /],
-      [['--header-timeout-ms', '-5'], /--header-timeout-ms must be an integer/],
-      [['stray'], /unexpected argument 'stray': every flag starts with --/],
-    ];
-    for (const [args, message] of cases) {
+  // One test per case: each spawns a server process, and under ASan (with
+  // its leak check at every exit) one process takes seconds, so a table of
+  // them in one test outgrew one test's time limit on a loaded machine.
+  const badFlags: [string[], RegExp][] = [
+    [['--port', 'abc'], /--port must be an integer in 0\.\.65535, got 'abc'/],
+    [['--port', '70000'], /--port must be an integer/],
+    [['--threads', '0'], /--threads must be an integer in 1\.\.256/],
+    [['--frobnicate'], /unknown flag --frobnicate/],
+    [['--port'], /--port needs a value/],
+    [['--host', 'localhost'], /--host must be an IPv4 or IPv6 address literal/],
+    [['--accept-mode', 'maybe'], /--accept-mode must be 'reuseport' or 'single'/],
+    [['--root', '/nonexistent/tigerio'], /--root \/nonexistent\/tigerio: ENOENT/],
+    [['--backend', 'nope'], /--backend nope is not available here; available: /],
+    [['--header-timeout-ms', '-5'], /--header-timeout-ms must be an integer/],
+    [['stray'], /unexpected argument 'stray': every flag starts with --/],
+  ];
+  for (const [args, message] of badFlags) {
+    it(`rejects \`${args.join(' ')}\` with a clear message and status 2`, async () => {
       const { code, stderr } = await runCli(args);
       expect(code, args.join(' ')).to.equal(2);
       expect(stderr, args.join(' ')).to.match(message);
       expect(stderr).to.include('--help');
-    }
-  });
+    });
+  }
 
-  it('says how to fix a mistyped, repeated or valued flag, and names the largest --max-connections', async () => {
-    const cases: [string[], RegExp][] = [
-      [['--prot', '80'], /unknown flag --prot; did you mean --port\?/],
-      [['--max-connections', '200000'], new RegExp(`--max-connections must be an integer in 1\\.\\.${MAX_CONNECTIONS_LIMIT}, got '200000'`)],
-      [['--quiet=yes'], /--quiet takes no value; write --quiet alone/],
-      [['--port', '1', '--port', '2'], /--port given twice; give it once/],
-    ];
-    for (const [args, message] of cases) {
+  const mistypedFlags: [string[], RegExp][] = [
+    [['--prot', '80'], /unknown flag --prot; did you mean --port\?/],
+    [['--max-connections', '200000'], new RegExp(`--max-connections must be an integer in 1\\.\\.${MAX_CONNECTIONS_LIMIT}, got '200000'`)],
+    [['--quiet=yes'], /--quiet takes no value; write --quiet alone/],
+    [['--port', '1', '--port', '2'], /--port given twice; give it once/],
+  ];
+  for (const [args, message] of mistypedFlags) {
+    it(`says how to fix \`${args.join(' ')}\` (a mistyped, repeated or valued flag, or past the largest --max-connections)`, async () => {
       const { code, stderr } = await runCli(args);
       expect(code, args.join(' ')).to.equal(2);
       expect(stderr, args.join(' ')).to.match(message);
-    }
-  });
+    });
+  }
 
   it('--port in use: exits 1 saying so', async () => {
     const first = await startServer(['--port', '0', '--threads', '1', '--accept-mode', 'single']);
