@@ -26,6 +26,13 @@ interface Pair {
   clientFd: number;
 }
 
+/** Ends both IOs of a pair and checks that the world holds no fd of theirs. */
+function endAll(sim: Simulation, server: IO, client: IO): void {
+  server.deinit();
+  client.deinit();
+  expect(sim.openFds).to.equal(0);
+}
+
 /** A world with a connection between two IOs. */
 function connected(faults: SimulationFaults = IGNORED): Pair {
   const sim = new Simulation({ seed: 7, faults });
@@ -108,9 +115,7 @@ describe('a cancel the kernel never answers (simulation)', () => {
     sendNow(sim, server, serverFd, 'next');
     expect(after.error).to.equal(null);
     expect(next.toString('latin1', 0, after.result)).to.equal('next');
-    server.deinit();
-    client.deinit();
-    expect(sim.openFds).to.equal(0);
+    endAll(sim, server, client);
   });
 
   it('a pooled recv completes once, abandoned, holding no buffer; its late answer takes none and leaves the bytes for the next receive', () => {
@@ -141,9 +146,7 @@ describe('a cancel the kernel never answers (simulation)', () => {
     expect(sim.abandonedOperations).to.equal(0);
     expect(sim.cancelsIgnored).to.equal(0);
     expect(pool.lentCount).to.equal(0);
-    server.deinit();
-    client.deinit();
-    expect(sim.openFds).to.equal(0);
+    endAll(sim, server, client);
   });
 
   it('close() of the fd gives up on the recv (ECANCELED, abandoned, first), then completes; the close is the late answer', () => {
@@ -174,9 +177,7 @@ describe('a cancel the kernel never answers (simulation)', () => {
     expect(end.error).to.equal(null);
     expect(end.result).to.equal(0);
     expect(recv.calls).to.equal(1);
-    server.deinit();
-    client.deinit();
-    expect(sim.openFds).to.equal(0);
+    endAll(sim, server, client);
   });
 
   it('deinit() gives up on a recv and a pooled recv inside the call, and the end of the IO answers them: nothing leaks', () => {
@@ -274,8 +275,6 @@ describe('a cancel the kernel never answers (simulation)', () => {
     expect(waitsNs.filter((ns) => ns === 0).length, 'some heard at once').to.be.greaterThan(0);
     expect(waitsNs.filter((ns) => ns > 0).length, 'some asked again').to.be.greaterThan(0);
     expect(sim.abandonedOperations).to.equal(0);
-    server.deinit();
-    client.deinit();
-    expect(sim.openFds).to.equal(0);
+    endAll(sim, server, client);
   });
 });
