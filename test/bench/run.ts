@@ -11,8 +11,9 @@
 //   --only A,B        run only these benchmarks (names below)
 //   --quick           short durations: a smoke run, figures not meaningful
 //   --backends A,B    tigerio backends to run (default: IO.backends())
-//   --pin             HTTP: server on the last CPU, wrk on the first (taskset); for a
-//                     quiet machine only: beside other load it makes figures worse
+//   --pin             HTTP: server on the last CPU, wrk on the first (taskset); ping-pong:
+//                     every contender on the last CPU; for a quiet machine only: beside
+//                     other load it makes figures worse
 //   --help
 // and, running no benchmark (tools.ts): --compare A.json B.json, --chart A.json
 // With --results, the chart of the run (chart.ts) is written beside its JSON.
@@ -124,6 +125,8 @@ interface ChildOptions {
   highFd?: boolean;
   nodeFlags?: string[];
   timeoutMs: number;
+  /** Run on this CPU only (taskset), where --pin is on. */
+  cpu?: string;
 }
 
 const children = new Set<ChildProcess>();
@@ -136,7 +139,8 @@ function fdLimitPrefix(): string {
 /** Runs a child (node script in dist/test/bench, or a binary) and returns its BENCH_RESULT. */
 function runChild(command: string[], options: ChildOptions): Promise<Record<string, unknown> | null> {
   const quoted = command.map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
-  const script = (options.highFd ? fdLimitPrefix() : '') + 'exec ' + quoted;
+  const pinTo = options.cpu !== undefined && pin ? `taskset -c ${options.cpu} ` : '';
+  const script = (options.highFd ? fdLimitPrefix() : '') + 'exec ' + pinTo + quoted;
   return new Promise((resolve) => {
     const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
     children.add(child);
@@ -210,30 +214,36 @@ function ratioRange(pairs: [number | null, number | null][]): string | null {
 
 async function pingpong(): Promise<void> {
   const common = ['--duration', String(D.pingpongMs), '--warmup', String(D.warmupMs)];
+  // With --pin every contender runs on the same CPU: on a VM the two vCPUs
+  // can differ by 1.4x at a time (the C io_uring loop: 113,000 rt/s on one,
+  // 80,000 on the other, a minute later the other way round), so an
+  // unpinned ratio says which CPU each contender landed on.
   const timeoutMs = D.pingpongMs + 30_000;
+  const options = { timeoutMs, cpu: SERVER_CPU };
   const epollBinary = compileC('pingpong');
   // liburing is a peer's library only (Debian: liburing-dev); tigerio itself does not use it.
   const uringBinary = process.platform === 'linux' ? compileC('pingpong_uring', ['-luring'], 'liburing not found: install liburing-dev') : null;
   const cLoop = (idleThreads: number): Promise<BenchResult> =>
-    runChild([epollBinary!, String(D.pingpongMs), String(D.warmupMs), String(idleThreads)], { timeoutMs });
+    runChild([epollBinary!, String(D.pingpongMs), String(D.warmupMs), String(idleThreads)], options);
   // Every contender once per round, the rounds interleaved: load from
   // elsewhere on the machine hits one round, and each round's ratios are
   // taken between figures measured minutes apart at most.
+  if (pin) note(`ping-pong: every contender pinned to CPU ${SERVER_CPU} (--pin)`);
   const rounds: Record<string, BenchResult>[] = [];
   for (let round = 1; round <= D.pingpongRounds; round++) {
     if (D.pingpongRounds > 1) process.stdout.write(`bench: ping-pong round ${round} of ${D.pingpongRounds} (load ${os.loadavg()[0].toFixed(1)})\n`);
     const results: Record<string, BenchResult> = {};
-    results.net = await nodeChild('pingpong.js', ['--impl', 'net', ...common], { timeoutMs });
+    results.net = await nodeChild('pingpong.js', ['--impl', 'net', ...common], options);
     if (epollBinary !== null) {
       results.cEpoll = await cLoop(0);
       // The same loop in a process with one more thread, as every Node process has (see pingpong.c).
       results.cThreaded = await cLoop(1);
     }
-    if (uringBinary !== null) results.cUring = await runChild([uringBinary, String(D.pingpongMs), String(D.warmupMs)], { timeoutMs });
+    if (uringBinary !== null) results.cUring = await runChild([uringBinary, String(D.pingpongMs), String(D.warmupMs)], options);
     for (const backend of backends) {
-      results[backend] = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], { timeoutMs });
+      results[backend] = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
       // The server side with recvPooled, right after: beside the caller's-buffer row.
-      results[`${backend}:pooled`] = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], { timeoutMs });
+      results[`${backend}:pooled`] = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, '--pooled', ...common], options);
     }
     rounds.push(results);
   }
