@@ -137,6 +137,14 @@ constexpr uint32_t kSqTaskrun = 0;
 // runs at the thread's next entry to the kernel, which libuv's own epoll_wait
 // is, so the completions are in the CQ ring when the round starts. With
 // run()/runForNs() the two were level within this machine's noise.
+// Measured again with each contender pinned to the same CPU: the C
+// ping-pong loop (test/bench/pingpong_uring.c) made 113,000 round trips/s
+// under DEFER_TASKRUN and 116,000 under COOP_TASKRUN; tigerio under
+// DEFER_TASKRUN made about 1.05x its round trips under runForNs (6 pairs,
+// 1.01-1.10x), but attached, with Node's loop polling an eventfd
+// registered with the ring (IORING_REGISTER_EVENTFD) in place of the ring
+// fd, each keep-alive request waited 15-16 ms for a wake-up (wrk -c1: 127
+// requests in 2 s), so it stays out.
 
 // A registered ring fd (5.18): io_uring_enter then names the ring by its
 // index in this thread's table, and the kernel skips taking a reference on
