@@ -1304,13 +1304,14 @@ export class IO {
           // A hosted sendTo's bytes, which the kernel may still read, are in addressSides (sides holds the host).
           keepAbandoned(side);
           keepAbandoned(this.addressSides[slot]);
-          if (kind === KIND_RECV_POOLED) keepAbandoned(this.pools[(values[at] / POOL_BUFFERS_MAX) | 0]);
         }
         slots.release(slot);
         if (kind >= KIND_SEND_TO) {
           if (kind === KIND_RECV_POOLED) {
             const value = values[at];
             const pool = this.pools[(value / POOL_BUFFERS_MAX) | 0];
+            // An abandoned receive's buffer may still be written by the kernel: its pool stays alive.
+            if (abandoned) keepAbandoned(pool);
             dispatchPooled(callback as unknown as PooledCallback, pool, result, value % POOL_BUFFERS_MAX, abandoned);
             continue;
           }

@@ -184,7 +184,9 @@ void ReadinessBackend::retry(FdEntry& entry, Direction direction, int error) {
   // Every head is issued (the core issues a head as soon as it is one), and
   // here nothing else is in flight: a readiness op waits only for its event.
   TIGERIO_ASSERT((op->core_flags & kOpIssued) != 0 && op->state == OpState::pending);
-  if (op_is_file_op(op->kind)) return;  // done at issue
+  // A file op on this fd (an fsync of a socket, say) runs on the thread pool
+  // and completes from there; the fd's event is not for it.
+  if (op_is_file_op(op->kind)) return;
   // Parked for a buffer (its pool was empty): the pool issues it again when
   // one comes back. An edge-triggered event still reports the socket
   // readable meanwhile (its data waits; another event, an EPOLLOUT, brings
