@@ -99,6 +99,7 @@ const SUBMIT_POOL_RELEASE = layout.submitPoolRelease;
 const OPERATION_NAMES = layout.operationNames;
 const STATE_INFLIGHT = layout.stateInflight;
 const STATE_UNDELIVERED = layout.stateUndelivered;
+const STATE_HARVESTED = layout.stateHarvested;
 /** A completion whose value is in `completionValues` (a size beyond int32), not in its result word. */
 const COMPLETION_VALUE_FLAG = layout.completionValueFlag;
 /** A completion of an abandoned operation (its kernel never answered the cancel): its buffer is kept (abandoned.ts). */
@@ -1058,7 +1059,8 @@ export class IO {
       if (this.queued > 0) this.flush(native);
       native.cancelAll();
       while (this.state[STATE_INFLIGHT] > 0) {
-        this.batchCount = native.poll(0, 0);
+        native.poll(0, 0);
+        this.batchCount = this.state[STATE_HARVESTED];
         this.batchIndex = 0;
         if (this.batchCount === 0) {
           throw new Error(`tigerio: deinit: ${this.state[STATE_INFLIGHT]} operations did not complete after cancelAll (a backend bug)`);
@@ -1255,7 +1257,8 @@ export class IO {
     if (this.native !== native) return; // deinit() ran inside a callback
     const count = this.queued;
     this.queued = this.queuedReleases = 0;
-    this.batchCount = native.poll(timeoutNs, count);
+    native.poll(timeoutNs, count);
+    this.batchCount = this.state[STATE_HARVESTED];
     this.batchIndex = 0;
     this.dispatch();
   }

@@ -19,7 +19,8 @@ export interface NativeIO {
   cancel(slot: number): boolean;
   // Driving: starts `count` queued submissions, then fills the completions
   // array and returns how many pairs it wrote.
-  poll(timeoutNs: number, count: number): number;
+  /** Starts `count` queued records, harvests completions; their count is then in state[stateHarvested]. */
+  poll(timeoutNs: number, count: number): void;
   attach(dispatch: () => void): void;
   detach(): void;
   cancelAll(): void;
@@ -102,6 +103,7 @@ export interface NativeLayout {
   stateInflight: number;
   /** Index in the state array where an attached IO's dispatch leaves the count of harvested completions it did not deliver (a callback threw). */
   stateUndelivered: number;
+  stateHarvested: number;
   /** Length of the state array. */
   stateLength: number;
   /** The submission queue's record: its size in int32 words, the word of each field, the float64 index of each number. */
