@@ -139,7 +139,8 @@ inline bool op_is_socket_op(OpKind kind) {
 }
 
 // The file operations that take an fd (open makes one): issued as the head
-// of the fd's `in` queue, synchronous on the readiness backends.
+// of the fd's `in` queue; on the readiness backends they run on the IO's
+// thread pool (core/thread_pool.h), as no readiness API waits on a file.
 inline bool op_is_file_op(OpKind kind) {
   switch (kind) {
     case OpKind::read:
