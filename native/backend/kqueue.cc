@@ -26,11 +26,13 @@ namespace {
 // identifier space, so it cannot collide with an fd.
 constexpr uintptr_t kWakeIdent = 1;
 
-// EVFILT_PROC: the exit's wait status is in the event's data on FreeBSD
-// (NOTE_EXIT alone) and on macOS with NOTE_EXITSTATUS, which macOS allows
-// for a child only: for another process the watch falls back to NOTE_EXIT,
-// and the status is unknown. udata carries the op id, and this bit when
-// data holds the status.
+// EVFILT_PROC: the exit's wait status is in the event's data on macOS with
+// NOTE_EXITSTATUS, which macOS allows for a child only: for another process
+// the watch falls back to NOTE_EXIT, and the status is unknown. A kqueue
+// without NOTE_EXITSTATUS (FreeBSD, OpenBSD, NetBSD, DragonFly; libkqueue
+// too) puts it in data with NOTE_EXIT alone, for any process: their
+// kqueue(2) says so. udata carries the op id, and this bit when data holds
+// the status.
 constexpr uint64_t kStatusInData = uint64_t{1} << 62;
 
 class KqueuePoller final : public Poller {
@@ -77,10 +79,10 @@ class KqueuePoller final : public Poller {
     if (change(&change_proc, 1) == 0) return 0;
     if (errno == ESRCH) return -errno;
     const uint64_t udata = op_id;  // not our child: the exit without its status
-#elif defined(__FreeBSD__)
-    const uint64_t udata = op_id | kStatusInData;
 #else
-    const uint64_t udata = op_id;
+    // No NOTE_EXITSTATUS: data holds the status with NOTE_EXIT (see above).
+    // Keying this on __FreeBSD__ alone lost it on the other BSDs.
+    const uint64_t udata = op_id | kStatusInData;
 #endif
     EV_SET(&change_proc, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0,
            reinterpret_cast<void*>(static_cast<uintptr_t>(udata)));
