@@ -65,6 +65,37 @@ forEachBackend('process exits', (scope) => {
     await exited;
   });
 
+  it('two processExit of one process both complete with its exit, and cancelling one leaves the other waiting', async function () {
+    // kqueue keys an EVFILT_PROC watch by pid alone: a second watch of the
+    // same pid in one kqueue replaces the first, and deleting either deletes both.
+    this.timeout(SPAWN_TEST_TIMEOUT_MS);
+    if (scope.simulated) this.skip();
+    const io = scope.create();
+    const process = child(4, 100);
+    const exited = once(process, 'exit');
+    const first = new ExitOutcome();
+    const second = new ExitOutcome();
+    io.processExit(process.pid!, first.callback);
+    io.processExit(process.pid!, second.callback);
+    const cancelled = new ExitOutcome();
+    const kept = new ExitOutcome();
+    const cancelledId = io.processExit(process.pid!, cancelled.callback);
+    io.processExit(process.pid!, kept.callback);
+    io.tick();
+    expect(io.cancel(cancelledId)).to.equal(true);
+    runUntil(io, () => first.done && second.done && cancelled.done && kept.done, 'four processExit of one child', {
+      stepsMax: 120_000,
+    });
+    for (const outcome of [first, second, kept]) {
+      expect(outcome.error).to.equal(null);
+      expect(outcome.exit).to.deep.equal({ code: 4, signal: null });
+    }
+    expectIOError(cancelled.error, 'ECANCELED', 'processExit');
+    expect((await exited)[0]).to.equal(4);
+    io.runForNs(1_000_000);
+    expect([first.calls, second.calls, cancelled.calls, kept.calls]).to.deep.equal([1, 1, 1, 1]);
+  });
+
   it('on an attached IO, beside child_process\'s own reaping, processExit completes once', async function () {
     this.timeout(SPAWN_TEST_TIMEOUT_MS);
     if (scope.simulated) this.skip();

@@ -54,7 +54,8 @@ class Poller {
   virtual void remove(int fd) = 0;
   // Watches process `pid` for its exit, once: its event carries `op_id`.
   // 0 or a negative errno (ESRCH: no such process); `*handle` is what
-  // unwatch_process takes (Linux: the pidfd; kqueue: -1).
+  // unwatch_process takes (Linux: the pidfd; kqueue: the op id, as one
+  // kevent serves every op that waits for the same pid).
   virtual int watch_process(int32_t pid, uint64_t op_id, int64_t* handle) = 0;
   // Stops watching (after the event, or to cancel) and frees the handle.
   virtual void unwatch_process(int32_t pid, int64_t handle) = 0;
