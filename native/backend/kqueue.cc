@@ -197,8 +197,10 @@ class KqueuePoller final : public Poller {
     const int32_t pid = static_cast<int32_t>(raw.ident);
     const auto watched = watches_.find(pid);
     // Every watch is on the list until its kevent is deleted, and a deleted
-    // kevent reports nothing more (EV_DELETE takes a fired one off the queue).
-    TIGERIO_ASSERT(watched != watches_.end() && !watched->second.empty());
+    // kevent reports nothing more (EV_DELETE takes a fired one off the
+    // queue): an exit for a pid no op waits for is not ours to report.
+    if (watched == watches_.end()) return;
+    TIGERIO_ASSERT(!watched->second.empty());
     const bool status_in_data = (reinterpret_cast<uintptr_t>(raw.udata) & kStatusInData) != 0;
     // Never negative: the backend would take a negative one as "ask the pidfd", and a kqueue has none.
     const int32_t result = status_in_data ? posix::exit_result(static_cast<int>(raw.data)) : kExitUnknown;
