@@ -12,25 +12,28 @@
 // made once per work state, not once per connection; they reach the
 // connection through `owner`.
 import type { IOError } from '../io';
-import type { Connection } from './connection';
 import type { HttpRequest, RequestParser } from './http/parser';
 import { MODE_DEFAULT, type ConnectionMode, type OutBuffer } from './http/response';
 
-/** The work-state callbacks' targets: the connection's own methods (connection.ts). */
-export interface WorkHandlers {
-  recv(owner: Connection, error: IOError | null, n: number): void;
-  sent(owner: Connection, error: IOError | null, n: number): void;
-  fileSent(owner: Connection, error: IOError | null, n: number): void;
-  fileClosed(owner: Connection): void;
-  closed(owner: Connection): void;
+/**
+ * The work-state callbacks' targets: the connection's own methods
+ * (connection.ts). `Owner` is the connection's type, a parameter so that
+ * this file, and the IO's spares in connection-buffers.ts, need not know it.
+ */
+export interface WorkHandlers<Owner> {
+  recv(owner: Owner, error: IOError | null, n: number): void;
+  sent(owner: Owner, error: IOError | null, n: number): void;
+  fileSent(owner: Owner, error: IOError | null, n: number): void;
+  fileClosed(owner: Owner): void;
+  closed(owner: Owner): void;
 }
 
 /** The receive buffer of a state that holds none. */
 export const NO_BYTES = Buffer.alloc(0);
 
-export class ConnectionWork {
+export class ConnectionWork<Owner = unknown> {
   /** The connection working with this state, or null while it is a spare. */
-  owner: Connection | null = null;
+  owner: Owner | null = null;
   /**
    * The bytes being parsed: a view of the pool's buffer a pooled receive
    * filled (while its callback runs), or a buffer of the connection's own
@@ -78,7 +81,7 @@ export class ConnectionWork {
   readonly onFileClosed: () => void;
   readonly onClosed: () => void;
 
-  constructor(handlers: WorkHandlers) {
+  constructor(handlers: WorkHandlers<Owner>) {
     this.onRecv = (error, n) => handlers.recv(this.owner!, error, n);
     this.onSent = (error, n) => handlers.sent(this.owner!, error, n);
     this.onFileSent = (error, n) => handlers.fileSent(this.owner!, error, n);

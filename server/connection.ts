@@ -82,6 +82,8 @@ export interface ConnectionHost {
 }
 
 const TEXT = 'text/plain; charset=utf-8';
+/** A connection's work state (connection-work.ts). */
+type Work = ConnectionWork<Connection>;
 /** Work states kept for reuse by an IO's connections (one in use per connection with something in progress). */
 const WORK_KEPT_MAX = 256;
 /** `deadline` when there is none. */
@@ -106,7 +108,7 @@ export class Connection implements Responder, TimeoutEntry {
    */
   private deadline = NO_DEADLINE;
   /** What a request or close in progress holds; null while the connection waits for a request. */
-  private work: ConnectionWork | null = null;
+  private work: Work | null = null;
   private readonly buffers: ConnectionBuffers;
   /** The pooled receive's callback: the only one a waiting connection carries (bound: no closure context). */
   private readonly onRecvPooledBound: PooledCallback;
@@ -118,7 +120,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** The work-state callbacks' targets (connection-work.ts): one set for every connection. */
-  private static readonly handlers: WorkHandlers = {
+  private static readonly handlers: WorkHandlers<Connection> = {
     recv: (connection, error, n) => connection.onRecv(error, n),
     sent: (connection, error, n) => connection.onSend(error, n),
     fileSent: (connection, error, n) => connection.onFileSent(error, n),
@@ -161,8 +163,9 @@ export class Connection implements Responder, TimeoutEntry {
 
   // ---- Work state ------------------------------------------------------------
 
-  private takeWork(): ConnectionWork {
-    const work = this.buffers.works.pop() ?? new ConnectionWork(Connection.handlers);
+  private takeWork(): Work {
+    // The spares are the IO's, shared by all its connections (connection-buffers.ts), which knows no Connection.
+    const work = (this.buffers.works.pop() as Work | undefined) ?? new ConnectionWork<Connection>(Connection.handlers);
     work.owner = this;
     // Activity and progress are counted from now: the deadlines that follow are measured from them.
     work.lastActivity = work.lastProgress = this.host.nowMs();
@@ -171,7 +174,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** Gives the work state back, and with it whatever it holds of the IO's (a receive buffer, output memory). */
-  private giveWorkBack(work: ConnectionWork): void {
+  private giveWorkBack(work: Work): void {
     this.dropParser(work, true);
     if (work.frontOut !== null) work.frontOut.length = 0;
     if (work.backOut !== null) work.backOut.length = 0;
@@ -189,7 +192,7 @@ export class Connection implements Responder, TimeoutEntry {
    * deadline, the idle one, is set already). Not while a callback other than
    * the receive's is owed (a file's close): those are the work state's.
    */
-  private maybeRest(work: ConnectionWork): void {
+  private maybeRest(work: Work): void {
     if (
       this.closed || !this.recvPending || this.opsPending !== 1 || work.parser !== null || work.recvBuffer !== NO_BYTES ||
       work.sendPending || work.busy || work.fileFd >= 0 || work.lingering || work.closeAfterFlush || work.peerEnded ||
@@ -202,7 +205,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   // ---- Input -----------------------------------------------------------------
 
-  private isIdle(work: ConnectionWork): boolean {
+  private isIdle(work: Work): boolean {
     return (
       !work.sendPending && backLength(work) === 0 && !work.busy && !work.lingering &&
       betweenRequests(work) && work.recvStart === work.recvEnd
@@ -251,7 +254,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** Parses and answers what the buffer holds, flushes, and decides the next recv and deadline. */
-  private process(work: ConnectionWork): void {
+  private process(work: Work): void {
     // No parser is taken for nothing to parse (a flush).
     const parser = work.parser ?? (work.recvStart < work.recvEnd ? this.takeParser(work) : null);
     while (parser !== null && !work.busy && !work.closeAfterFlush && !this.closed && backLength(work) < limits.OUTPUT_HIGH_WATER) {
@@ -293,7 +296,7 @@ export class Connection implements Responder, TimeoutEntry {
    * that spans receives, or pipelined ones waiting their turn) in a buffer
    * of the connection's own.
    */
-  private keepOwnBytes(work: ConnectionWork): void {
+  private keepOwnBytes(work: Work): void {
     const view = work.recvBuffer;
     if (work.recvStart < work.recvEnd && !this.closed) {
       const own = this.buffers.recvStock.take();
@@ -310,7 +313,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.buffers.recvPool.release(pooled);
   }
 
-  private takeParser(work: ConnectionWork): RequestParser {
+  private takeParser(work: Work): RequestParser {
     const parser = (work.ownParser ??= new RequestParser(this.host.parserLimits));
     parser.reset();
     work.parser = parser;
@@ -322,7 +325,7 @@ export class Connection implements Responder, TimeoutEntry {
    * one's), or always (`always`: the work state goes back). The request it
    * made goes with it.
    */
-  private dropParser(work: ConnectionWork, always: boolean): void {
+  private dropParser(work: Work, always: boolean): void {
     const parser = work.parser;
     if (parser === null || (!always && !parser.betweenRequests)) return;
     work.parser = null;
@@ -331,12 +334,12 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** The buffer responses are written to (its memory taken from the IO's stock on first write). */
-  private back(work: ConnectionWork): OutBuffer {
+  private back(work: Work): OutBuffer {
     return (work.backOut ??= new OutBuffer(limits.OUTPUT_BUFFER_BYTES, this.buffers.outStock));
   }
 
   /** Gives the memory of the output buffers that hold nothing (none is being sent) back to the stock. */
-  private dropOutput(work: ConnectionWork): void {
+  private dropOutput(work: Work): void {
     const front = work.frontOut;
     if (front !== null && front.length === 0) front.release();
     const back = work.backOut;
@@ -344,7 +347,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** Gives the connection's own receive buffer back to the stock (it holds nothing unparsed). */
-  private dropRecvBuffer(work: ConnectionWork): void {
+  private dropRecvBuffer(work: Work): void {
     if (work.recvBuffer === NO_BYTES) return;
     this.buffers.recvStock.give(work.recvBuffer);
     work.recvBuffer = NO_BYTES;
@@ -357,7 +360,7 @@ export class Connection implements Responder, TimeoutEntry {
     this.host.io.recvPooled(this.fd, this.buffers.recvPool, this.onRecvPooledBound);
   }
 
-  private recv(work: ConnectionWork): void {
+  private recv(work: Work): void {
     if (work.recvStart === work.recvEnd) {
       // Nothing of a request kept: a waiting connection holds no buffer,
       // nor a parser between requests.
@@ -381,7 +384,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   // ---- Requests and responses --------------------------------------------------
 
-  private handle(work: ConnectionWork, request: HttpRequest): void {
+  private handle(work: Work, request: HttpRequest): void {
     const keepAlive = request.keepAlive && !this.host.draining && !work.peerEnded;
     work.mode = !keepAlive ? MODE_CLOSE : request.versionMinor === 0 ? MODE_KEEP_ALIVE : MODE_DEFAULT;
     work.request = request;
@@ -406,7 +409,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** An error that ends the connection: status, `Connection: close`, then close (lingering when input may still arrive). */
-  private respondError(work: ConnectionWork, status: number, linger: boolean): void {
+  private respondError(work: Work, status: number, linger: boolean): void {
     const body = Buffer.from(`${STATUS_TEXT[status] ?? 'Error'}\n`);
     const back = this.back(work);
     writeHead(back, status, this.host.clock.value, TEXT, body.length, MODE_CLOSE);
@@ -444,7 +447,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** A static response without the file's bytes: its status text as the body. */
-  private staticStatus(work: ConnectionWork, method: string, status: number, mode: ConnectionMode, extra: string): void {
+  private staticStatus(work: Work, method: string, status: number, mode: ConnectionMode, extra: string): void {
     const body = Buffer.from(`${STATUS_TEXT[status]}\n`);
     const back = this.back(work);
     writeHead(back, status, this.host.clock.value, TEXT, body.length, mode, extra);
@@ -452,7 +455,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** Validators, conditional GET and ranges (http/conditional.ts), then the head and, unless HEAD/304/416, the bytes. */
-  private startFile(work: ConnectionWork, method: string, fields: ConditionalFields, file: OpenedFile, mode: ConnectionMode): void {
+  private startFile(work: Work, method: string, fields: ConditionalFields, file: OpenedFile, mode: ConnectionMode): void {
     const v = validatorsOf(file.size, file.mtimeMs);
     const cacheControl = this.host.options.cacheControl;
     const validators =
@@ -509,7 +512,7 @@ export class Connection implements Responder, TimeoutEntry {
   }
 
   /** The file's next bytes, from the kernel straight to the socket (after the head: the send queue keeps them in order). */
-  private sendFileBytes(work: ConnectionWork): void {
+  private sendFileBytes(work: Work): void {
     work.fileSendPending = true;
     this.opsPending++;
     work.lastProgress = this.host.nowMs();
@@ -544,7 +547,7 @@ export class Connection implements Responder, TimeoutEntry {
     }
   }
 
-  private closeFile(work: ConnectionWork): void {
+  private closeFile(work: Work): void {
     this.opsPending++;
     this.host.io.close(work.fileFd, work.onFileClosed);
     work.fileFd = -1;
@@ -552,7 +555,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   // ---- Output -------------------------------------------------------------------
 
-  private flush(work: ConnectionWork): void {
+  private flush(work: Work): void {
     if (work.sendPending || this.closed) return;
     if (backLength(work) > 0) {
       const sending = work.backOut!;
@@ -572,7 +575,7 @@ export class Connection implements Responder, TimeoutEntry {
     if (work.closeAfterFlush && !work.busy) this.finishClose(work);
   }
 
-  private send(work: ConnectionWork): void {
+  private send(work: Work): void {
     work.sendPending = true;
     this.opsPending++;
     this.host.io.send(this.fd, work.frontOut!.view(work.sendOffset, work.sendLength), work.onSent);
@@ -602,7 +605,7 @@ export class Connection implements Responder, TimeoutEntry {
     }
   }
 
-  private finishClose(work: ConnectionWork): void {
+  private finishClose(work: Work): void {
     if (!work.lingerAfterFlush) return this.closeNow();
     // Closing with unread input makes the kernel send RST, which can destroy
     // the response before the client reads it. A lingering close instead:
@@ -652,7 +655,7 @@ export class Connection implements Responder, TimeoutEntry {
 
   // ---- Timeouts -------------------------------------------------------------------
 
-  private updateDeadline(work: ConnectionWork): void {
+  private updateDeadline(work: Work): void {
     if (this.closed || work.lingering) return;
     const options = this.host.options;
     let at: number;
@@ -698,10 +701,10 @@ export class Connection implements Responder, TimeoutEntry {
   }
 }
 
-function betweenRequests(work: ConnectionWork): boolean {
+function betweenRequests(work: Work): boolean {
   return work.parser === null || work.parser.betweenRequests;
 }
 
-function backLength(work: ConnectionWork): number {
+function backLength(work: Work): number {
   return work.backOut === null ? 0 : work.backOut.length;
 }
