@@ -14,13 +14,8 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
     return nullptr;
   }
   auto* self = new Attachment(env, loop, owner);
-  napi_value name;
-  napi_create_string_utf8(env, "tigerio:dispatch", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_reference(env, dispatch, 1, &self->dispatch_) != napi_ok ||
-      napi_async_init(env, resource, name, &self->context_) != napi_ok) {
-    if (self->dispatch_ != nullptr) napi_delete_reference(env, self->dispatch_);
+  if (!self->OpenCallbackContext(dispatch, resource)) {
     delete self;
-    napi_throw_error(env, nullptr, "tigerio: attach(): could not set up the callback context");
     return nullptr;
   }
   // A backend with no kernel object (the simulation) has no fd to poll: its

@@ -47,6 +47,21 @@ class Attachment {
 
  private:
   Attachment(napi_env env, Loop* loop, Attachment** owner) : env_(env), loop_(loop), owner_(owner) {}
+  // Both Start()s (attach.cc, attach_windows.cc): a reference on JS's
+  // dispatch and the async context each round runs in. On failure it undoes
+  // what it made and throws; the caller then deletes the attachment.
+  bool OpenCallbackContext(napi_value dispatch, napi_value resource) {
+    napi_value name;
+    napi_create_string_utf8(env_, "tigerio:dispatch", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_reference(env_, dispatch, 1, &dispatch_) == napi_ok &&
+        napi_async_init(env_, resource, name, &context_) == napi_ok) {
+      return true;
+    }
+    if (dispatch_ != nullptr) napi_delete_reference(env_, dispatch_);
+    dispatch_ = nullptr;
+    napi_throw_error(env_, nullptr, "tigerio: attach(): could not set up the callback context");
+    return false;
+  }
   static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle handle, void* data);
   // Brings the loop's state to the handles (per OS): held open or not, a
   // round now or not, the next deadline.

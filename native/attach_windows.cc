@@ -29,15 +29,12 @@ Attachment* Attachment::Start(napi_env env, Loop* loop, napi_value dispatch, nap
   }
   auto* self = new Attachment(env, loop, owner);
   self->waiter_ = waiter;
-  napi_value name;
-  napi_create_string_utf8(env, "tigerio:dispatch", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_reference(env, dispatch, 1, &self->dispatch_) != napi_ok ||
-      napi_async_init(env, resource, name, &self->context_) != napi_ok) {
-    if (self->dispatch_ != nullptr) napi_delete_reference(env, self->dispatch_);
+  if (!self->OpenCallbackContext(dispatch, resource)) {
     delete self;
-    napi_throw_error(env, nullptr, "tigerio: attach(): could not set up the callback context");
     return nullptr;
   }
+  napi_value name;
+  napi_create_string_utf8(env, "tigerio:dispatch", NAPI_AUTO_LENGTH, &name);
   // Unlimited queue: the waiter queues at most one call per hand-over and
   // then waits for the loop thread, so the queue stays tiny.
   if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, self, OnFinalize, self, OnRound,
