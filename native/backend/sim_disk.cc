@@ -34,6 +34,14 @@ bool Disk::take_file(uint32_t* file_index) {
   return true;
 }
 
+int32_t Disk::take_handle_fd(uint32_t node, uint32_t* handle_index) {
+  if (!take_index(free_handles_, handles_, kHandlesMax, handle_index)) return kTooManyFiles;
+  const int32_t fd = world_.fd_allocate(Object::file, *handle_index, node);
+  // No fd (EMFILE): the handle goes back, so a failed open takes nothing.
+  if (fd < 0) free_handles_.push_back(*handle_index);
+  return fd;
+}
+
 void Disk::release_if_unreachable(uint32_t file_index) {
   TIGERIO_ASSERT(file_index < files_.size());
   File& file = files_[file_index];
@@ -61,12 +69,8 @@ int32_t Disk::open(const char* path, uint32_t flags, uint32_t node) {
   // The fd first, as the kernel takes it before it looks at the path: an
   // open that fails for want of one (EMFILE) creates and truncates nothing.
   uint32_t handle_index = 0;
-  if (!take_index(free_handles_, handles_, kHandlesMax, &handle_index)) return kTooManyFiles;
-  const int32_t fd = world_.fd_allocate(Object::file, handle_index, node);
-  if (fd < 0) {
-    free_handles_.push_back(handle_index);
-    return fd;
-  }
+  const int32_t fd = take_handle_fd(node, &handle_index);
+  if (fd < 0) return fd;
   uint32_t file_index = 0;
   if (found != paths_.end()) {
     file_index = found->second;

@@ -130,6 +130,9 @@ class Disk {
   Page& page(File& file, uint64_t index);
   // A fresh, named File slot (a freed one first): false when kFilesMax are in use.
   bool take_file(uint32_t* file_index);
+  // An fd of node `node` for a new handle (its index in *handle_index, the
+  // handle itself for the caller to fill), or a negative errno with nothing taken.
+  int32_t take_handle_fd(uint32_t node, uint32_t* handle_index);
   // Frees the file's slot and pages once no name and no open handle reach it.
   void release_if_unreachable(uint32_t file_index);
   // sim_names.cc: points `path` at `value` (kEntryNone: removes it), keeping files' `named` true.

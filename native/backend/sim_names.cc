@@ -237,12 +237,8 @@ int32_t Disk::open_directory(const char* path_text, uint32_t node) {
   const std::string path = trimmed(path_text);
   if (!is_directory(path)) return paths_.count(path) != 0 ? kNotDirectory : kNoEntry;
   uint32_t handle_index = 0;
-  if (!take_index(free_handles_, handles_, kHandlesMax, &handle_index)) return kTooManyFiles;
-  const int32_t fd = world_.fd_allocate(Object::file, handle_index, node);
-  if (fd < 0) {
-    free_handles_.push_back(handle_index);
-    return fd;
-  }
+  const int32_t fd = take_handle_fd(node, &handle_index);
+  if (fd < 0) return fd;
   Handle& handle = handles_[handle_index];
   handle = Handle{};
   handle.node = node;
