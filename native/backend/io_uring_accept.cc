@@ -45,6 +45,8 @@ AcceptListener* AcceptListeners::open(int32_t fd, uint16_t* handle) {
 }
 
 AcceptListener* AcceptListeners::find(uint16_t handle, int32_t fd) {
+  TIGERIO_ASSERT(fd >= 0);
+  TIGERIO_ASSERT(records_.size() <= kHandlesMax);
   if (handle == 0 || handle > records_.size()) return nullptr;
   AcceptListener& listener = *records_[handle - 1u];
   if (listener.state != AcceptListener::State::open || listener.fd != fd) return nullptr;
@@ -52,6 +54,8 @@ AcceptListener* AcceptListeners::find(uint16_t handle, int32_t fd) {
 }
 
 AcceptListener* AcceptListeners::find_open_fd(int32_t fd) {
+  TIGERIO_ASSERT(fd >= 0);
+  TIGERIO_ASSERT(in_use_ <= records_.size());
   if (in_use_ == 0) return nullptr;
   for (const std::unique_ptr<AcceptListener>& record : records_) {
     if (record->state == AcceptListener::State::open && record->fd == fd) return record.get();
@@ -62,6 +66,8 @@ AcceptListener* AcceptListeners::find_open_fd(int32_t fd) {
 AcceptListener* AcceptListeners::from_payload(uint64_t payload) {
   const uint64_t index = payload & ((uint64_t{1} << kIndexBits) - 1);
   const uint64_t generation = payload >> kIndexBits;
+  // payload() made it: 16 bits of index under a 32-bit generation.
+  TIGERIO_ASSERT(generation <= UINT32_MAX);
   if (index >= records_.size()) return nullptr;
   AcceptListener& listener = *records_[index];
   if (listener.state == AcceptListener::State::free || listener.generation != generation) return nullptr;
@@ -69,11 +75,14 @@ AcceptListener* AcceptListeners::from_payload(uint64_t payload) {
 }
 
 uint64_t AcceptListeners::payload(const AcceptListener& listener) {
+  TIGERIO_ASSERT(listener.index < kHandlesMax);
+  TIGERIO_ASSERT(listener.state != AcceptListener::State::free);
   return (uint64_t{listener.generation} << kIndexBits) | listener.index;
 }
 
 bool AcceptListeners::push(AcceptListener& listener, int32_t fd) {
   TIGERIO_ASSERT(fd >= 0 && listener.state == AcceptListener::State::open);
+  TIGERIO_ASSERT(listener.count <= AcceptListener::kQueueMax && listener.head < AcceptListener::kQueueMax);
   if (listener.count == AcceptListener::kQueueMax) return false;
   listener.fds[(listener.head + listener.count) % AcceptListener::kQueueMax] = fd;
   listener.count++;
@@ -82,6 +91,7 @@ bool AcceptListeners::push(AcceptListener& listener, int32_t fd) {
 
 bool AcceptListeners::pop(AcceptListener& listener, int32_t* fd) {
   TIGERIO_ASSERT(fd != nullptr);
+  TIGERIO_ASSERT(listener.count <= AcceptListener::kQueueMax && listener.head < AcceptListener::kQueueMax);
   if (listener.count == 0) return false;
   *fd = listener.fds[listener.head];
   listener.head = (listener.head + 1) % AcceptListener::kQueueMax;
@@ -90,8 +100,11 @@ bool AcceptListeners::pop(AcceptListener& listener, int32_t* fd) {
 }
 
 void AcceptListeners::close_queue(AcceptListener& listener) {
+  // A free record holds nothing: its queue was emptied when it was closed.
+  TIGERIO_ASSERT(listener.state != AcceptListener::State::free || listener.count == 0);
   int32_t fd = -1;
   while (pop(listener, &fd)) ::close(fd);
+  TIGERIO_ASSERT(listener.count == 0);
   if (listener.state == AcceptListener::State::open) listener.state = AcceptListener::State::closing;
 }
 

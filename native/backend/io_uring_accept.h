@@ -19,11 +19,11 @@ namespace tigerio {
 
 struct AcceptListener {
   // Connections kept at most per listener. The multishot is cancelled once
-  // kAcceptQueueHighWater wait (the rest of the backlog then waits in the
-  // kernel, as it would for a single-shot accept), so the queue passes that
-  // only by the connections the kernel accepts before the cancel reaches it:
-  // one pass over the listen backlog (511 by default) at most. A connection
-  // past kAcceptQueueMax is closed, as a full backlog drops one.
+  // kQueueHighWater wait (the rest of the backlog then waits in the kernel,
+  // as it would for a single-shot accept), so the queue passes that only by
+  // the connections the kernel accepts before the cancel reaches it: one
+  // pass over the listen backlog (511 by default) at most. A connection
+  // past kQueueMax is closed, as a full backlog drops one.
   static constexpr uint32_t kQueueMax = 1024;
   static constexpr uint32_t kQueueHighWater = 64;
 
