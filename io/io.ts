@@ -1199,13 +1199,22 @@ export class IO {
     this.queueNumbers[numbers + SUBMIT_NUMBER_B] = b;
     this.callbacks[slot] = callback;
     if (side !== undefined) this.sides[slot] = side;
+    this.recordQueued();
+    return this.slots.id(slot);
+  }
+
+  /**
+   * Counts the record just written at `queued`: a full queue is started at
+   * once; an attached IO's queue at the end of this task (a microtask), or
+   * by the running dispatch.
+   */
+  private recordQueued(): void {
     if (++this.queued === QUEUE_RECORDS) {
       this.flush(this.native!);
     } else if (this.attachedToLoop && !this.dispatching && !this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushFromMicrotask);
     }
-    return this.slots.id(slot);
   }
 
   /** See ABANDONED_OPERATIONS. */
@@ -1227,12 +1236,7 @@ export class IO {
     words[record + SUBMIT_INTEGER] = poolId;
     words[record + SUBMIT_LENGTH] = index;
     this.queuedReleases++;
-    if (++this.queued === QUEUE_RECORDS) {
-      this.flush(this.native!);
-    } else if (this.attachedToLoop && !this.dispatching && !this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushFromMicrotask);
-    }
+    this.recordQueued();
   };
 
   /** See FLUSH_SUBMISSIONS. */
