@@ -80,6 +80,9 @@ void Loop::pool_park(Op* op) {
 
 void Loop::pool_unpark(Op* op) {
   TIGERIO_ASSERT((op->core_flags & kOpParked) != 0);
+  // Only a pending pooled receive parks, and it holds no buffer while it waits for one.
+  TIGERIO_ASSERT(op->kind == OpKind::recv_pooled && op->state == OpState::pending);
+  TIGERIO_ASSERT(op->args.recv_pooled.buffer == kNoBuffer);
   op->core_flags &= static_cast<uint8_t>(~kOpParked);
   pool(op->args.recv_pooled.pool).remove_waiter(op);
 }
