@@ -983,17 +983,41 @@ export class IO {
   runForNs(nanoseconds: number): void {
     this.checkDrivable('runForNs');
     checkInteger('nanoseconds', nanoseconds, 0, TIMEOUT_NS_MAX);
-    // The clock as doubles: no BigInt allocated per round.
-    const deadline = this.clockNs() + nanoseconds;
+    if (this.world !== null) {
+      this.runSimulatedForNs(this.world, nanoseconds);
+      return;
+    }
+    // The deadline on the native clock (clockOffsetNs is an upper bound of
+    // its lead, so the deadline is never early); the native poll reads that
+    // clock itself, once a round, where a performance.now() here cost more
+    // than the rest of the loop.
+    const deadlineNs = jsNowNs() + this.clockOffsetNs + nanoseconds;
     this.pollAndDispatch(0);
     // A callback may deinit() the IO: then there is nothing left to run.
+    // A callback that throws ends the call, so every round here starts with its batch dispatched.
+    for (let native = this.native; native !== null; native = this.native) {
+      const count = this.queued;
+      this.queued = this.queuedReleases = 0;
+      native.pollUntil(deadlineNs, count);
+      const harvested = this.state[STATE_HARVESTED];
+      if (harvested < 0) return; // the deadline has passed
+      this.batchCount = harvested;
+      this.batchIndex = 0;
+      this.dispatch();
+    }
+  }
+
+  /** runForNs on a simulated world: its virtual clock, read here, bounds each round. */
+  private runSimulatedForNs(world: NativeWorld, nanoseconds: number): void {
+    const deadline = world.nowNs() + nanoseconds;
+    this.pollAndDispatch(0);
     while (this.native !== null) {
-      const remaining = Math.ceil(deadline - this.clockNs());
+      const remaining = Math.ceil(deadline - world.nowNs());
       if (remaining <= 0) return;
-      if (this.world !== null && this.state[STATE_INFLIGHT] === 0 && this.queued === 0 && this.batchIndex >= this.batchCount) {
-        // Simulated, nothing pending: no callback can come, and virtual time
-        // passes only if someone moves it (the native poll does not wait then).
-        this.world.runUntil(Number(deadline));
+      if (this.state[STATE_INFLIGHT] === 0 && this.queued === 0 && this.batchIndex >= this.batchCount) {
+        // Nothing pending: no callback can come, and virtual time passes
+        // only if someone moves it (the native poll does not wait then).
+        world.runUntil(deadline);
         return;
       }
       this.pollAndDispatch(remaining);
@@ -1085,11 +1109,6 @@ export class IO {
   private live(method: string): NativeIO {
     if (this.native === null || this.deinitializing) throw deinitializedError(method);
     return this.native;
-  }
-
-  /** The clock runForNs() counts on: the monotonic clock, or a simulated world's virtual one. */
-  private clockNs(): number {
-    return this.world === null ? jsNowNs() : this.world.nowNs();
   }
 
   private checkDrivable(method: string): void {

@@ -18,9 +18,11 @@ export interface NativeIO {
   /** Cancels the operation in `slot` (io/ checked its id's generation). */
   cancel(slot: number): boolean;
   // Driving: starts `count` queued submissions, then fills the completions
-  // array and returns how many pairs it wrote.
-  /** Starts `count` queued records, harvests completions; their count is then in state[stateHarvested]. */
+  // array; how many pairs it wrote is then in state[stateHarvested].
+  /** Starts `count` queued records, harvests completions, waiting up to timeoutNs (-1: no limit). */
   poll(timeoutNs: number, count: number): void;
+  /** poll() waiting until deadlineNs on clock()'s clock; a deadline passed harvests nothing and leaves -1. */
+  pollUntil(deadlineNs: number, count: number): void;
   attach(dispatch: () => void): void;
   detach(): void;
   cancelAll(): void;

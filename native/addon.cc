@@ -235,6 +235,7 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     // 5,400 user-space instructions of a ping-pong tick on io_uring). io/
     // calls them on the object only, so they never outlive it.
     DefineEntry(env, info.This(), "poll", &NativeIO::PollEntry);
+    DefineEntry(env, info.This(), "pollUntil", &NativeIO::PollUntilEntry);
     DefineEntry(env, info.This(), "flush", &NativeIO::FlushEntry);
   }
 
@@ -616,6 +617,12 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
     return self == nullptr ? nullptr : self->Poll(env, argv[0], argv[1]);
   }
 
+  static napi_value PollUntilEntry(napi_env env, napi_callback_info info) {
+    napi_value argv[2];
+    NativeIO* self = EntryArgs(env, info, argv);
+    return self == nullptr ? nullptr : self->PollUntil(env, argv[0], argv[1]);
+  }
+
   // flush(count): starts the queued submissions outside a poll (a cancel, a
   // full queue, an attached IO's microtask, a synchronous call after them).
   napi_value Flush(napi_env env, napi_value count_value) {
@@ -648,18 +655,56 @@ class NativeIO : public Napi::ObjectWrap<NativeIO> {
   // a returned number would be made for it on every tick.
   napi_value Poll(napi_env env, napi_value timeout_value, napi_value count_value) {
     double timeout_ns = 0, count = 0;
-    if (!Live(env)) return nullptr;
-    // Plain reads: io/ computes both (the hot path); the ranges are checked below.
-    if (napi_get_value_double(env, timeout_value, &timeout_ns) != napi_ok ||
-        napi_get_value_double(env, count_value, &count) != napi_ok) {
-      return ThrowType(env, "poll(timeoutNs, count) takes two numbers");
-    }
-    if (!(timeout_ns >= -1) || !(count >= 0 && count <= kSubmitQueueRecords) || std::floor(count) != count) return ThrowRange(env, "poll arguments out of range");
+    if (!PollArguments(env, timeout_value, count_value, "poll(timeoutNs, count)", &timeout_ns, &count)) return nullptr;
+    if (!(timeout_ns >= -1)) return ThrowRange(env, "poll arguments out of range");
     StartSubmissions(env, static_cast<uint32_t>(count));
-    const uint32_t harvested = loop_->poll(timeout_ns > kTimeoutNsMax ? -1 : static_cast<int64_t>(timeout_ns));
+    Harvest(timeout_ns > kTimeoutNsMax ? -1 : static_cast<int64_t>(timeout_ns));
+    return nullptr;
+  }
+
+  // pollUntil(deadlineNs, count): poll() bounded by a deadline on the
+  // backend's clock (the one clock() reads) instead of a timeout: runForNs'
+  // round, which then reads no clock of its own (in JS, performance.now()
+  // cost more than the rest of its loop). The clock is read here, after the
+  // callbacks of the round before, so a slow callback shortens the wait. A
+  // deadline already passed starts the submissions, waits for nothing and
+  // harvests nothing: state[kStateHarvested] says -1.
+  napi_value PollUntil(napi_env env, napi_value deadline_value, napi_value count_value) {
+    double deadline_ns = 0, count = 0;
+    if (!PollArguments(env, deadline_value, count_value, "pollUntil(deadlineNs, count)", &deadline_ns, &count)) return nullptr;
+    if (!(deadline_ns >= 0)) return ThrowRange(env, "pollUntil arguments out of range");
+    StartSubmissions(env, static_cast<uint32_t>(count));
+    const double remaining_ns = std::ceil(deadline_ns - static_cast<double>(loop_->now_ns()));
+    if (remaining_ns <= 0) {
+      loop_->config().state[kStateHarvested] = -1;
+      return nullptr;
+    }
+    Harvest(remaining_ns > kTimeoutNsMax ? -1 : static_cast<int64_t>(remaining_ns));
+    return nullptr;
+  }
+
+  // The two numbers of a poll: plain reads (io/ computes both on the hot
+  // path); the count's range is checked here, the first's by the caller.
+  bool PollArguments(napi_env env, napi_value first_value, napi_value count_value, const char* signature, double* first,
+                     double* count) {
+    if (!Live(env)) return false;
+    if (napi_get_value_double(env, first_value, first) != napi_ok ||
+        napi_get_value_double(env, count_value, count) != napi_ok) {
+      ThrowType(env, std::string(signature) + " takes two numbers");
+      return false;
+    }
+    if (!(*count >= 0 && *count <= kSubmitQueueRecords) || std::floor(*count) != *count) {
+      ThrowRange(env, std::string(signature) + ": count out of range");
+      return false;
+    }
+    return true;
+  }
+
+  // One poll of the loop; how many it harvested goes in the state array.
+  void Harvest(int64_t timeout_ns) {
+    const uint32_t harvested = loop_->poll(timeout_ns);
     TIGERIO_ASSERT(harvested <= static_cast<uint32_t>(INT32_MAX));
     loop_->config().state[kStateHarvested] = static_cast<int32_t>(harvested);
-    return nullptr;
   }
 
   Napi::Value Attach(const Napi::CallbackInfo& info) {

@@ -29,7 +29,10 @@ constexpr uint32_t kCompletionAbandonedFlag = 1u << 22;
 // The state array JS reads without a native call.
 constexpr uint32_t kStateInflight = 0;     // submitted, not yet harvested into completions
 constexpr uint32_t kStateUndelivered = 1;  // written by JS: harvested but not yet dispatched
-constexpr uint32_t kStateHarvested = 2;    // the completions the last poll() wrote (its result, with no JS number made)
+// The completions the last poll() or pollUntil() wrote (its result, with no
+// JS number made); -1 after a pollUntil() that found its deadline passed
+// (nothing started waiting, nothing harvested).
+constexpr uint32_t kStateHarvested = 2;
 constexpr uint32_t kStateLength = 3;
 
 // The submission queue: JS writes each operation as one record into an
