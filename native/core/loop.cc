@@ -567,7 +567,12 @@ uint32_t Loop::poll(int64_t timeout_ns) {
     fire_timers();
     revisit_cancels();
   }
-  if (events_signaled_.exchange(false, std::memory_order_acq_rel)) fire_events();
+  // A plain load first: the exchange is a locked instruction, which every
+  // poll paid for an event that is rarely there (a quarter of this
+  // function's samples in a ping-pong profile).
+  if (events_signaled_.load(std::memory_order_relaxed) && events_signaled_.exchange(false, std::memory_order_acq_rel)) {
+    fire_events();
+  }
   if (signals_arrived_.load(std::memory_order_acquire) != 0) fire_signals();
 
   uint32_t count = 0;
