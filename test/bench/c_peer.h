@@ -1,6 +1,6 @@
 /*
  * What the C peers of the benchmarks (pingpong.c, pingpong_uring.c,
- * recvmmsg.c, send-zc.c) share: a fatal error with errno's text, the
+ * hello_uring.c, recvmmsg.c, send-zc.c) share: a fatal error with errno's text, the
  * monotonic clock in seconds, the CPU time (user + system) the process has
  * used; and the two ping-pongs' connection and measured window.
  */

@@ -834,6 +834,16 @@ async function http(): Promise<void> {
     add(`tigerio raw ${backend}`, () =>
       startServer('node', [path.join(HERE, 'http-peers.js'), '--kind', 'tigerio-raw', '--backend', backend], portFromLine(LISTENING)));
   }
+  // The floor under every io_uring server here: a C loop on liburing that
+  // answers raw (test/bench/hello_uring.c), once with a receive per
+  // request, as tigerio's server makes, once with one multishot receive per
+  // connection over a provided-buffer ring.
+  const helloUring = backends.includes('io_uring') ? compileC('hello_uring', ['-luring'], 'liburing not found: install liburing-dev') : null;
+  if (helloUring !== null) {
+    const helloPort = portFromLine(/hello_uring listening (\d+)/);
+    add('C io_uring', () => startServer(helloUring, ['0', 'single'], helloPort));
+    add('C io_uring multishot', () => startServer(helloUring, ['0', 'multishot'], helloPort));
+  }
   // --threads 2 beside --threads 1 (unpinned only: pinning would put both threads on one CPU).
   const twoThreads = !pin && os.cpus().length >= 2;
   if (twoThreads) add(`tigerio ${backends[0]} 2 threads`, sampleServer(backends[0], 2));
@@ -866,6 +876,16 @@ async function http(): Promise<void> {
     if (nginx !== null) addRow({ ...base, peer: 'nginx, 1 worker', peerFigure: serverCpu('nginx') });
     if (bun !== null) addRow({ ...base, peer: 'Bun.serve', peerFigure: serverCpu('Bun.serve') });
     addRow({ ...base, peer: 'node:http', peerFigure: serverCpu('node:http') });
+    if (backend === 'io_uring' && helloUring !== null) {
+      addRow({ ...base, peer: 'C io_uring loop answering raw (liburing)', peerFigure: serverCpu('C io_uring') });
+    }
+  }
+  const single = serverCpu('C io_uring');
+  const multi = serverCpu('C io_uring multishot');
+  const nginxCpu = serverCpu('nginx');
+  if (single !== null && multi !== null && nginxCpu !== null) {
+    // The floor itself against nginx, and what a multishot receive saves it.
+    note(`HTTP hello: the C io_uring loop answering raw costs ${single.toFixed(2)} us per request (${(single / nginxCpu).toFixed(2)}x nginx's ${nginxCpu.toFixed(2)}), ${multi.toFixed(2)} us (${(multi / nginxCpu).toFixed(2)}x) with a multishot receive`);
   }
   for (const backend of backends) {
     const base = { benchmark: 'HTTP hello, wrk -t1 -c100, 1 thread', backend, tigerio: fig(`tigerio ${backend}`), unit: 'req/s', higherIsBetter: true };
