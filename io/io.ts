@@ -1012,7 +1012,8 @@ export class IO {
     const deadline = world.nowNs() + nanoseconds;
     this.pollAndDispatch(0);
     while (this.native !== null) {
-      const remaining = Math.ceil(deadline - world.nowNs());
+      const now = world.nowNs();
+      const remaining = Math.ceil(deadline - now);
       if (remaining <= 0) return;
       if (this.state[STATE_INFLIGHT] === 0 && this.queued === 0 && this.batchIndex >= this.batchCount) {
         // Nothing pending: no callback can come, and virtual time passes
@@ -1021,6 +1022,11 @@ export class IO {
         return;
       }
       this.pollAndDispatch(remaining);
+      // A round costs at least 1 ns of virtual time, as a round costs some
+      // wall time on a kernel: callbacks that keep submitting work due at
+      // once would otherwise hold the clock still, and this call would
+      // never reach its deadline.
+      if (this.native !== null && world.nowNs() === now) world.runUntil(now + 1);
     }
   }
 

@@ -135,6 +135,34 @@ forEachBackend('timeouts', (scope) => {
     expect(elapsed >= asked, `elapsed ${elapsed} ns >= asked ${asked} ns`).to.equal(true);
   });
 
+  it('runForNs(ns) returns no earlier than ns while its callbacks keep submitting work that is due at once', function () {
+    // Every round has a callback to run, so the wait never blocks: the end
+    // is found by the check each round makes of the clock, not by a wait
+    // that times out. On the simulation each such round costs 1 ns of
+    // virtual time.
+    const io = scope.create();
+    const asked = 5_000_000n;
+    let rounds = 0;
+    let failed = 0;
+    let ending = false;
+    const again = (error: Error | null): void => {
+      if (ending) return; // deinit() ends the chain's last timeout: fired, or cancelled
+      if (error !== null) failed++;
+      rounds++;
+      io.timeout(0, again);
+    };
+    io.timeout(0, again);
+    const start = scope.nowNs();
+    io.runForNs(Number(asked));
+    const elapsed = scope.nowNs() - start;
+    expect(elapsed >= asked, `elapsed ${elapsed} ns >= asked ${asked} ns`).to.equal(true);
+    expect(failed).to.equal(0);
+    expect(rounds > 1, `${rounds} callbacks ran`).to.equal(true);
+    expect(io.pending).to.equal(1); // the chain's next timeout, not yet run
+    ending = true;
+    io.deinit();
+  });
+
   it('run() with nothing pending returns', function () {
     const io = scope.create();
     io.run();
