@@ -269,15 +269,28 @@ export class Simulation {
     }
   }
 
-  /** Runs every IO of the world for `nanoseconds` of virtual time; the clock then stands that much later. */
+  /**
+   * Runs every IO of the world for `nanoseconds` of virtual time; the clock
+   * then stands that much later. Each round of callbacks that leaves the
+   * clock where it was moves it 1 ns, so a chain of work due at once (a
+   * `timeout(0)` that submits the next) cannot hold it still.
+   */
   runForNs(nanoseconds: number): void {
     checkInteger('nanoseconds', nanoseconds, 0, DURATION_NS_MAX);
     const limit = this.world.nowNs() + nanoseconds;
     checkInteger('the end of runForNs', limit, 0, DURATION_NS_MAX);
     for (;;) {
+      const now = this.world.nowNs();
       this.tickAll();
       this.flushAll();
       if (!this.world.step(limit)) return;
+      // A round costs at least 1 ns of virtual time, as IO.runForNs's rounds
+      // do: callbacks that keep submitting work due at once would otherwise
+      // hold the clock still, and the limit would never come.
+      if (this.world.nowNs() === now) {
+        if (now >= limit) return;
+        this.world.runUntil(now + 1);
+      }
     }
   }
 

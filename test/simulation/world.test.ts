@@ -60,6 +60,32 @@ describe('simulation: the world', () => {
     io.deinit();
   });
 
+  it('sim.runForNs(ns) and io.runForNs(ns) end on time while callbacks keep submitting work due at once, each round 1 ns of virtual time', () => {
+    const sim = new Simulation({ seed: 2 });
+    const io = sim.io();
+    let rounds = 0;
+    let ending = false;
+    const again = (error: Error | null): void => {
+      if (ending) return; // deinit() ends the chain's last timeout
+      expect(error).to.equal(null);
+      rounds++;
+      io.timeout(0, again);
+    };
+    io.timeout(0, again);
+    const start = sim.nowNs;
+    sim.runForNs(1_000);
+    expect(sim.nowNs - start).to.equal(1_000);
+    // A round at each instant from start to start + 1,000, both included:
+    // the clock holds still while a round runs and moves 1 ns after it.
+    expect(rounds).to.equal(1_001);
+    io.runForNs(1_000);
+    expect(sim.nowNs - start).to.equal(2_000);
+    expect(rounds > 1_001, `${rounds} callbacks ran`).to.equal(true);
+    expect(io.pending).to.equal(1);
+    ending = true;
+    io.deinit();
+  });
+
   it('fires timeouts in (deadline, submission) order, never early on the virtual clock', () => {
     const sim = new Simulation({ seed: 3, faults: { timerLateProbability: 0.5, timerLateMeanNs: 1_000_000 } });
     const io = sim.io();
