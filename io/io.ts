@@ -1297,8 +1297,15 @@ export class IO {
     try {
       if (this.native !== null && !this.deinitializing) {
         // Simulated: when nothing in the world is runnable, its clock moves to the next event.
+        const before = this.world === null ? 0 : this.world.nowNs();
         if (this.world !== null) this.world.step(-1);
         this.pollAndDispatch(0);
+        // A simulated round with callbacks costs at least 1 ns, as runForNs's
+        // rounds do: a chain of work due at once cannot hold the clock still
+        // and starve the IO's later timers.
+        if (this.world !== null && this.native !== null && this.batchCount > 0 && this.world.nowNs() === before) {
+          this.world.runUntil(before + 1);
+        }
         // What the callbacks submitted starts now, before the loop sleeps.
         if (this.native !== null && this.queued > 0) this.flush(this.native);
       }

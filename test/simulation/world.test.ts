@@ -251,6 +251,28 @@ describe('simulation: the world', () => {
     io.deinit();
   });
 
+  it('an attached IO fires a later timeout while its callbacks keep submitting work due at once', async () => {
+    const sim = new Simulation({ seed: 10 });
+    const io = sim.io();
+    io.attach();
+    let rounds = 0;
+    let chaining = true;
+    const again = (error: Error | null): void => {
+      expect(error).to.equal(null);
+      rounds++;
+      if (chaining) io.timeout(0, again);
+    };
+    io.timeout(0, again);
+    const start = sim.nowNs;
+    const delayNs = 2_000;
+    await io.promises.timeout(delayNs);
+    chaining = false;
+    expect(sim.nowNs - start).to.be.at.least(delayNs);
+    // Each round of the chain moved the clock 1 ns: about delayNs rounds.
+    expect(rounds >= delayNs / 2, `${rounds} rounds`).to.equal(true);
+    io.deinit();
+  });
+
   it("io.run() of a simulated IO waits for another thread's event triggers (the one wait in wall time)", async () => {
     const sim = new Simulation({ seed: 11 });
     const io = sim.io();
