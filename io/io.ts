@@ -978,7 +978,10 @@ export class IO {
 
   /**
    * Runs callbacks as operations complete, for `nanoseconds` on the
-   * monotonic clock; returns once that time has passed.
+   * monotonic clock; returns once that time has passed, also while
+   * callbacks keep submitting work that is due at once. On a simulated IO
+   * the clock is the world's virtual one, and a round that leaves it where
+   * it was moves it 1 ns.
    */
   runForNs(nanoseconds: number): void {
     this.checkDrivable('runForNs');
