@@ -1025,11 +1025,8 @@ export class IO {
         return;
       }
       this.pollAndDispatch(remaining);
-      // A round costs at least 1 ns of virtual time, as a round costs some
-      // wall time on a kernel: callbacks that keep submitting work due at
-      // once would otherwise hold the clock still, and this call would
-      // never reach its deadline.
-      if (this.native !== null && world.nowNs() === now) world.runUntil(now + 1);
+      // A round costs at least 1 ns of virtual time, else a chain of work due at once never reaches the deadline.
+      if (this.native !== null) world.endRound(now, deadline);
     }
   }
 
@@ -1299,15 +1296,16 @@ export class IO {
   private dispatchFromLoop(): void {
     try {
       if (this.native !== null && !this.deinitializing) {
-        // Simulated: when nothing in the world is runnable, its clock moves to the next event.
-        const before = this.world === null ? 0 : this.world.nowNs();
-        if (this.world !== null) this.world.step(-1);
-        this.pollAndDispatch(0);
-        // A simulated round with callbacks costs at least 1 ns, as runForNs's
-        // rounds do: a chain of work due at once cannot hold the clock still
-        // and starve the IO's later timers.
-        if (this.world !== null && this.native !== null && this.batchCount > 0 && this.world.nowNs() === before) {
-          this.world.runUntil(before + 1);
+        const world = this.world;
+        if (world === null) {
+          this.pollAndDispatch(0);
+        } else {
+          // When nothing in the world is runnable, its clock moves to the next event.
+          const roundStartNs = world.nowNs();
+          world.step(-1);
+          this.pollAndDispatch(0);
+          // A round that ran callbacks costs at least 1 ns, else a chain of work due at once starves later timers.
+          if (this.native !== null && this.batchCount > 0) world.endRound(roundStartNs, -1);
         }
         // What the callbacks submitted starts now, before the loop sleeps.
         if (this.native !== null && this.queued > 0) this.flush(this.native);

@@ -174,6 +174,12 @@ export interface NativeWorld {
   step(limitNs: number): boolean;
   /** Runs every event up to atNs, then stands the clock there. */
   runUntil(atNs: number): void;
+  /**
+   * Ends a round of callbacks begun at roundStartNs: one that left the clock
+   * there moves it 1 ns, never past limitNs (-1: none). False when the clock
+   * stands at the limit. See native/backend/sim_world.h World::end_round.
+   */
+  endRound(roundStartNs: number, limitNs: number): boolean;
   /** The trace hash, 16 hex digits. */
   trace(): string;
   traceEvents(): number;

@@ -284,13 +284,8 @@ export class Simulation {
       this.tickAll();
       this.flushAll();
       if (!this.world.step(limit)) return;
-      // A round costs at least 1 ns of virtual time, as IO.runForNs's rounds
-      // do: callbacks that keep submitting work due at once would otherwise
-      // hold the clock still, and the limit would never come.
-      if (this.world.nowNs() === now) {
-        if (now >= limit) return;
-        this.world.runUntil(now + 1);
-      }
+      // A round costs at least 1 ns of virtual time, else a chain of work due at once never reaches the limit.
+      if (!this.world.endRound(now, limit)) return;
     }
   }
 

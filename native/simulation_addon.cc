@@ -56,6 +56,7 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
                            InstanceMethod<&NativeWorld::NowNs>("nowNs"),
                            InstanceMethod<&NativeWorld::Step>("step"),
                            InstanceMethod<&NativeWorld::RunUntil>("runUntil"),
+                           InstanceMethod<&NativeWorld::EndRound>("endRound"),
                            InstanceMethod<&NativeWorld::Trace>("trace"),
                            InstanceMethod<&NativeWorld::TraceEvents>("traceEvents"),
                            InstanceMethod<&NativeWorld::NodeCount>("nodeCount"),
@@ -123,6 +124,22 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
     }
     world_->run_until(static_cast<int64_t>(at));
     return info.Env().Undefined();
+  }
+
+  // endRound(roundStartNs, limitNs): -1 for no limit. See World::end_round.
+  Napi::Value EndRound(const Napi::CallbackInfo& info) {
+    const double start = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    const double limit = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -2;
+    const double now = static_cast<double>(world_->now_ns());
+    if (!(start >= 0 && start <= now && std::floor(start) == start)) {
+      Napi::RangeError::New(info.Env(), "tigerio: roundStartNs out of range").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    if (!(limit == -1 || (limit >= 0 && limit <= kNsMax && std::floor(limit) == limit))) {
+      Napi::RangeError::New(info.Env(), "tigerio: limitNs out of range").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    return Napi::Boolean::New(info.Env(), world_->end_round(static_cast<int64_t>(start), static_cast<int64_t>(limit)));
   }
 
   Napi::Value Trace(const Napi::CallbackInfo& info) {
