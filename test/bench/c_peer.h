@@ -1,8 +1,9 @@
 /*
  * What the C peers of the benchmarks (pingpong.c, pingpong_uring.c,
- * hello_uring.c, recvmmsg.c, send-zc.c) share: a fatal error with errno's text, the
- * monotonic clock in seconds, the CPU time (user + system) the process has
- * used; and the two ping-pongs' connection and measured window.
+ * hello_uring.c, recvmmsg.c, send-zc.c, kernel_entry.c) share: a fatal
+ * error with errno's text, the monotonic clock in seconds, the CPU time
+ * (user + system, and user alone) the process has used; and the two
+ * ping-pongs' connection and measured window.
  */
 #ifndef TIGERIO_BENCH_C_PEER_H
 #define TIGERIO_BENCH_C_PEER_H
@@ -36,6 +37,12 @@ static inline double cpu_seconds(void) {
          (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
+static inline double user_cpu_seconds(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6;
+}
+
 static inline void nodelay(int fd) {
   int one = 1;
   if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) die("setsockopt");
@@ -65,10 +72,11 @@ static inline void loopback_pair(int *client, int *server) {
 /*
  * A ping-pong's measured window: round trips during `warmup` seconds are
  * not counted, then those of `duration` seconds are, with the CPU time they
- * took. window_over is called now and then (it reads the clock).
+ * took (`user_seconds`: its user-space part, set when the window is over).
+ * window_over is called now and then (it reads the clock).
  */
 struct window {
-  double start, end, duration, cpu_start;
+  double start, end, duration, cpu_start, user_start, user_seconds;
   long counted_from;
   int measuring;
 };
@@ -89,6 +97,7 @@ static inline int window_over(struct window *w, long round_trips, long *counted,
     w->measuring = 1;
     w->counted_from = round_trips;
     w->cpu_start = cpu_seconds();
+    w->user_start = user_cpu_seconds();
     w->start = t;
     w->end = t + w->duration;
     return 0;
@@ -97,6 +106,7 @@ static inline int window_over(struct window *w, long round_trips, long *counted,
   *counted = round_trips - w->counted_from;
   *seconds = t - w->start;
   *cpu = cpu_seconds() - w->cpu_start;
+  w->user_seconds = user_cpu_seconds() - w->user_start;
   return 1;
 }
 

@@ -4,8 +4,12 @@
 // plus --batch submissions and dispatches). Peers: a plain JS loop calling
 // a callback (the floor: what a callback call costs at all), and
 // setImmediate in the same batches (Node's own nearest "completion").
+// --impl kernel-entry: what one kernel entry costs when JavaScript makes
+// it through tigerio, `io.setCork(listener, false)` (a Node-API call, one
+// setsockopt, a number back: the shape of every poll), beside
+// kernel_entry.c's same setsockopt from C.
 //
-//   node overhead.js --impl tigerio|jsloop|setimmediate [--backend B --duration 2000 --batch 256]
+//   node overhead.js --impl tigerio|jsloop|setimmediate|kernel-entry [--backend B --duration 2000 --batch 256]
 import { IO } from '../../io';
 import { numberFlag, parseFlags, report } from './common';
 
@@ -45,6 +49,17 @@ if (impl === 'tigerio') {
   });
   io.deinit();
   report({ impl, backend, batch, ops, nsPerOp: ns / ops });
+} else if (impl === 'kernel-entry') {
+  const io = new IO({ backend: args.backend ?? IO.backends()[0] });
+  const listener = io.listen('127.0.0.1', 0);
+  const { ops, ns } = measure(() => {
+    for (let i = 0; i < batch; i++) io.setCork(listener, false);
+    completed += batch;
+  });
+  io.close(listener, onDone);
+  io.run();
+  io.deinit();
+  report({ impl, ops, nsPerOp: ns / ops });
 } else if (impl === 'jsloop') {
   const callbacks: ((error: unknown, result: number) => void)[] = [];
   const { ops, ns } = measure(() => {

@@ -136,6 +136,7 @@ function tigerio(backend: string): void {
     seconds: elapsedNs / 1e9,
     roundTripsPerSecond: counted / (elapsedNs / 1e9),
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    userSeconds: cpu.user / 1e6,
   });
 }
 

@@ -224,6 +224,9 @@ async function pingpong(): Promise<void> {
   const epollBinary = compileC('pingpong');
   // liburing is a peer's library only (Debian: liburing-dev); tigerio itself does not use it.
   const uringBinary = process.platform === 'linux' ? compileC('pingpong_uring', ['-luring'], 'liburing not found: install liburing-dev') : null;
+  // The floor under the round trip's user time (kernel_entry.c): what a
+  // kernel entry costs, and what it costs the user-space lines read after it.
+  const entryBinary = process.platform === 'linux' ? compileC('kernel_entry') : null;
   const cLoop = (idleThreads: number): Promise<BenchResult> =>
     runChild([epollBinary!, String(D.pingpongMs), String(D.warmupMs), String(idleThreads)], options);
   // Every contender once per round, the rounds interleaved: load from
@@ -241,6 +244,10 @@ async function pingpong(): Promise<void> {
       results.cThreaded = await cLoop(1);
     }
     if (uringBinary !== null) results.cUring = await runChild([uringBinary, String(D.pingpongMs), String(D.warmupMs)], options);
+    if (entryBinary !== null) {
+      results.kernelEntry = await runChild([entryBinary, quick ? '20000' : '200000'], options);
+      results.jsKernelEntry = await nodeChild('overhead.js', ['--impl', 'kernel-entry', '--batch', '64', '--duration', String(D.overheadMs)], options);
+    }
     for (const backend of backends) {
       results[backend] = await nodeChild('pingpong.js', ['--impl', 'tigerio', '--backend', backend, ...common], options);
       // The server side with recvPooled, right after: beside the caller's-buffer row.
@@ -253,6 +260,11 @@ async function pingpong(): Promise<void> {
     const cpu = num(result, 'cpuSeconds');
     const count = num(result, 'roundTrips');
     return cpu === null || count === null || count === 0 ? null : (cpu * 1e6) / count;
+  };
+  const userPerRoundTripUs = (result: BenchResult): number | null => {
+    const user = num(result, 'userSeconds');
+    const count = num(result, 'roundTrips');
+    return user === null || count === null || count === 0 ? null : (user * 1e6) / count;
   };
   const mode = rounds.map((r) => r.cUring?.mode).find((m) => typeof m === 'string');
   const peers: [string, string][] = [
@@ -281,7 +293,34 @@ async function pingpong(): Promise<void> {
       return us === null ? [] : [`${key === backend ? `tigerio ${backend}` : key} ${us.toFixed(2)} us`];
     });
     note(`ping-pong ${backend}: CPU per round trip (user + system, median): ${cpu.join(', ')}`);
+    const user = [backend, 'cEpoll', 'cUring'].flatMap((key) => {
+      const us = median(rounds.map((r) => userPerRoundTripUs(r[key])));
+      return us === null ? [] : [`${key === backend ? `tigerio ${backend}` : key} ${us.toFixed(2)} us`];
+    });
+    note(`ping-pong ${backend}: user-space CPU per round trip (median): ${user.join(', ')}`);
   }
+  kernelEntryNote(rounds.map((r) => r.kernelEntry), rounds.map((r) => r.jsKernelEntry));
+}
+
+/**
+ * What kernel_entry.c measured, as a note: a kernel entry's cost, and how
+ * much more each of 256 scattered cache lines costs user space right after
+ * one than with no entry between passes (about 0 where an entry leaves the
+ * caches alone; on this VM it does not); beside it, the same entry made
+ * from JavaScript (overhead.ts --impl kernel-entry).
+ */
+function kernelEntryNote(results: BenchResult[], fromJs: BenchResult[]): void {
+  const entryNs = median(results.map((r) => num(r, 'entryNs')));
+  const warmNs = median(results.map((r) => num(r, 'lines256WarmNs')));
+  const coldNs = median(results.map((r) => num(r, 'lines256AfterEntryNs')));
+  if (entryNs === null || warmNs === null || coldNs === null) return;
+  const jsNs = median(fromJs.map((r) => num(r, 'nsPerOp')));
+  note(
+    `kernel entry (kernel_entry.c, median): a setsockopt costs ${entryNs.toFixed(0)} ns from C` +
+      (jsNs === null ? '' : `, ${jsNs.toFixed(0)} ns from JavaScript through io.setCork`) +
+      `; 256 cache lines scattered over 64 MiB cost ${coldNs.toFixed(0)} ns to read right after a kernel entry, ` +
+      `${warmNs.toFixed(0)} ns with none between passes: ${((coldNs - warmNs) / 256).toFixed(1)} ns more per line that user space touches after each entry`,
+  );
 }
 
 async function pingpongIdle(): Promise<void> {
