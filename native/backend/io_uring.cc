@@ -823,37 +823,27 @@ class IoUringBackend final : public PosixBackend {
         sqe->msg_flags = MSG_NOSIGNAL;
         break;
       case OpKind::open:
-        sqe->opcode = IORING_OP_OPENAT;
-        sqe->fd = AT_FDCWD;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->args.open.path);
+        write_path_sqe(sqe, IORING_OP_OPENAT, op->args.open.path);
         sqe->len = op->args.open.mode;
         sqe->open_flags = static_cast<uint32_t>(posix::open_os_flags(op->args.open.flags));
         break;
       case OpKind::open_directory:
-        sqe->opcode = IORING_OP_OPENAT;
-        sqe->fd = AT_FDCWD;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        write_path_sqe(sqe, IORING_OP_OPENAT, op->args.path.path);
         sqe->open_flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
         break;
       case OpKind::rename:
         // renameat2(AT_FDCWD, path, AT_FDCWD, target, flags): len and addr2 carry the second pair.
-        sqe->opcode = kOpRenameat;
-        sqe->fd = AT_FDCWD;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        write_path_sqe(sqe, kOpRenameat, op->args.path.path);
         sqe->len = static_cast<uint32_t>(AT_FDCWD);
         sqe->off = reinterpret_cast<uintptr_t>(op->args.path.target);
         sqe->rename_flags = (op->args.path.flags & kRenameNoReplace) != 0 ? 1u /* RENAME_NOREPLACE */ : 0u;
         break;
       case OpKind::unlink:
-        sqe->opcode = kOpUnlinkat;
-        sqe->fd = AT_FDCWD;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        write_path_sqe(sqe, kOpUnlinkat, op->args.path.path);
         sqe->unlink_flags = 0;
         break;
       case OpKind::mkdir:
-        sqe->opcode = kOpMkdirat;
-        sqe->fd = AT_FDCWD;
-        sqe->addr = reinterpret_cast<uintptr_t>(op->args.path.path);
+        write_path_sqe(sqe, kOpMkdirat, op->args.path.path);
         sqe->len = op->args.path.mode;
         break;
       case OpKind::read:
@@ -908,6 +898,15 @@ class IoUringBackend final : public PosixBackend {
         TIGERIO_ASSERT(false && "no SQE for this kind");
     }
     uring(op).stage = Stage::submitted;
+  }
+
+  // The part every path operation's SQE shares: the opcode, and its path
+  // taken relative to the working directory, as the *at(2) calls take it.
+  static void write_path_sqe(io_uring_sqe* sqe, uint8_t opcode, const char* path) {
+    TIGERIO_ASSERT(path != nullptr);
+    sqe->opcode = opcode;
+    sqe->fd = AT_FDCWD;
+    sqe->addr = reinterpret_cast<uintptr_t>(path);
   }
 
   // ---- Datagrams, Unix connect, sendfile ----
