@@ -4,10 +4,11 @@
 // plus --batch submissions and dispatches). Peers: a plain JS loop calling
 // a callback (the floor: what a callback call costs at all), and
 // setImmediate in the same batches (Node's own nearest "completion").
-// --impl kernel-entry: what one kernel entry costs when JavaScript makes
-// it through tigerio, `io.setCork(listener, false)` (a Node-API call, one
-// setsockopt, a number back: the shape of every poll), beside
-// kernel_entry.c's same setsockopt from C.
+// --impl kernel-entry: a tick that enters the kernel. On the epoll backend
+// with one receive pending on an idle connection, every `io.tick()` is one
+// Node-API call into the poll, one epoll_wait with a zero timeout and an
+// empty batch back: the least a JavaScript turn that enters the kernel
+// costs, beside kernel_entry.c's same epoll_wait from C.
 //
 //   node overhead.js --impl tigerio|jsloop|setimmediate|kernel-entry [--backend B --duration 2000 --batch 256]
 import { IO } from '../../io';
@@ -50,15 +51,26 @@ if (impl === 'tigerio') {
   io.deinit();
   report({ impl, backend, batch, ops, nsPerOp: ns / ops });
 } else if (impl === 'kernel-entry') {
-  const io = new IO({ backend: args.backend ?? IO.backends()[0] });
+  const io = new IO({ backend: 'epoll' });
   const listener = io.listen('127.0.0.1', 0);
+  const client = io.socket('ipv4');
+  let server = -1;
+  io.accept(listener, (error, fd) => {
+    if (error) throw error;
+    server = fd;
+    io.recv(server, new Uint8Array(64), (recvError) => {
+      if (recvError === null || recvError.code !== 'ECANCELED') throw new Error(`the idle receive completed: ${String(recvError)}`);
+    });
+  });
+  io.connect(client, '127.0.0.1', io.localAddress(listener).port, (error) => {
+    if (error) throw error;
+  });
+  while (server < 0) io.tick();
   const { ops, ns } = measure(() => {
-    for (let i = 0; i < batch; i++) io.setCork(listener, false);
+    for (let i = 0; i < batch; i++) io.tick();
     completed += batch;
   });
-  io.close(listener, onDone);
-  io.run();
-  io.deinit();
+  io.deinit(); // cancels the receive, closes the fds the IO made
   report({ impl, ops, nsPerOp: ns / ops });
 } else if (impl === 'jsloop') {
   const callbacks: ((error: unknown, result: number) => void)[] = [];

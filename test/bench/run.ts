@@ -316,8 +316,8 @@ function kernelEntryNote(results: BenchResult[], fromJs: BenchResult[]): void {
   if (entryNs === null || warmNs === null || coldNs === null) return;
   const jsNs = median(fromJs.map((r) => num(r, 'nsPerOp')));
   note(
-    `kernel entry (kernel_entry.c, median): a setsockopt costs ${entryNs.toFixed(0)} ns from C` +
-      (jsNs === null ? '' : `, ${jsNs.toFixed(0)} ns from JavaScript through io.setCork`) +
+    `kernel entry (kernel_entry.c, median): an epoll_wait with a zero timeout costs ${entryNs.toFixed(0)} ns from C` +
+      (jsNs === null ? '' : `, and a tigerio tick that makes it (epoll, a receive pending) ${jsNs.toFixed(0)} ns`) +
       `; 256 cache lines scattered over 64 MiB cost ${coldNs.toFixed(0)} ns to read right after a kernel entry, ` +
       `${warmNs.toFixed(0)} ns with none between passes: ${((coldNs - warmNs) / 256).toFixed(1)} ns more per line that user space touches after each entry`,
   );
