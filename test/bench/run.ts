@@ -256,15 +256,11 @@ async function pingpong(): Promise<void> {
     rounds.push(results);
   }
   const figure = (name: string): number | null => median(rounds.map((r) => num(r[name], 'roundTripsPerSecond')));
-  const cpuPerRoundTripUs = (result: BenchResult): number | null => {
-    const cpu = num(result, 'cpuSeconds');
+  // CPU per round trip in us, all of it (cpuSeconds) or user space's part (userSeconds).
+  const perRoundTripUs = (result: BenchResult, seconds: 'cpuSeconds' | 'userSeconds'): number | null => {
+    const cpu = num(result, seconds);
     const count = num(result, 'roundTrips');
     return cpu === null || count === null || count === 0 ? null : (cpu * 1e6) / count;
-  };
-  const userPerRoundTripUs = (result: BenchResult): number | null => {
-    const user = num(result, 'userSeconds');
-    const count = num(result, 'roundTrips');
-    return user === null || count === null || count === 0 ? null : (user * 1e6) / count;
   };
   const mode = rounds.map((r) => r.cUring?.mode).find((m) => typeof m === 'string');
   const peers: [string, string][] = [
@@ -288,16 +284,15 @@ async function pingpong(): Promise<void> {
       });
       note(`ping-pong ${backend}: tigerio's round trips/s over each peer's, round by round: ${ranges.join('; ')}`);
     }
-    const cpu = [backend, 'cEpoll', 'cUring'].flatMap((key) => {
-      const us = median(rounds.map((r) => cpuPerRoundTripUs(r[key])));
-      return us === null ? [] : [`${key === backend ? `tigerio ${backend}` : key} ${us.toFixed(2)} us`];
-    });
-    note(`ping-pong ${backend}: CPU per round trip (user + system, median): ${cpu.join(', ')}`);
-    const user = [backend, 'cEpoll', 'cUring'].flatMap((key) => {
-      const us = median(rounds.map((r) => userPerRoundTripUs(r[key])));
-      return us === null ? [] : [`${key === backend ? `tigerio ${backend}` : key} ${us.toFixed(2)} us`];
-    });
-    note(`ping-pong ${backend}: user-space CPU per round trip (median): ${user.join(', ')}`);
+    const medians = (seconds: 'cpuSeconds' | 'userSeconds'): string =>
+      [backend, 'cEpoll', 'cUring']
+        .flatMap((key) => {
+          const us = median(rounds.map((r) => perRoundTripUs(r[key], seconds)));
+          return us === null ? [] : [`${key === backend ? `tigerio ${backend}` : key} ${us.toFixed(2)} us`];
+        })
+        .join(', ');
+    note(`ping-pong ${backend}: CPU per round trip (user + system, median): ${medians('cpuSeconds')}`);
+    note(`ping-pong ${backend}: user-space CPU per round trip (median): ${medians('userSeconds')}`);
   }
   kernelEntryNote(rounds.map((r) => r.kernelEntry), rounds.map((r) => r.jsKernelEntry));
 }
@@ -315,9 +310,16 @@ function kernelEntryNote(results: BenchResult[], fromJs: BenchResult[]): void {
   const coldNs = median(results.map((r) => num(r, 'lines256AfterEntryNs')));
   if (entryNs === null || warmNs === null || coldNs === null) return;
   const jsNs = median(fromJs.map((r) => num(r, 'nsPerOp')));
+  // The tick's cost over C's, round by round (each pair measured minutes apart at most).
+  const overC = results.flatMap((r, i) => {
+    const c = num(r, 'entryNs');
+    const js = num(fromJs[i], 'nsPerOp');
+    return c === null || js === null ? [] : [js - c];
+  });
+  const overCText = overC.length === 0 ? '' : ` (${Math.min(...overC).toFixed(0)}-${Math.max(...overC).toFixed(0)} ns more, round by round)`;
   note(
     `kernel entry (kernel_entry.c, median): an epoll_wait with a zero timeout costs ${entryNs.toFixed(0)} ns from C` +
-      (jsNs === null ? '' : `, and a tigerio tick that makes it (epoll, a receive pending) ${jsNs.toFixed(0)} ns`) +
+      (jsNs === null ? '' : `, and a tigerio tick that makes it (epoll, a receive pending) ${jsNs.toFixed(0)} ns${overCText}`) +
       `; 256 cache lines scattered over 64 MiB cost ${coldNs.toFixed(0)} ns to read right after a kernel entry, ` +
       `${warmNs.toFixed(0)} ns with none between passes: ${((coldNs - warmNs) / 256).toFixed(1)} ns more per line that user space touches after each entry`,
   );
