@@ -24,7 +24,7 @@
 
 #include "c_peer.h"
 
-enum { SPAN_BYTES = 64 << 20, LINE_BYTES = 64, PAGE_BYTES = 4096, LINES_MAX = 1024 };
+enum { SPAN_BYTES = 64 << 20, LINE_BYTES = 64, PAGE_BYTES = 4096, LINES_MAX = 256 };
 
 static int epoll_fd = -1;
 
