@@ -1014,8 +1014,9 @@ export class IO {
   private runSimulatedForNs(world: NativeWorld, nanoseconds: number): void {
     const deadline = world.nowNs() + nanoseconds;
     this.pollAndDispatch(0);
+    // Each round's start, which endRound returns for the next: one crossing a round.
+    let now = world.nowNs();
     while (this.native !== null) {
-      const now = world.nowNs();
       const remaining = Math.ceil(deadline - now);
       if (remaining <= 0) return;
       if (this.state[STATE_INFLIGHT] === 0 && this.queued === 0 && this.batchIndex >= this.batchCount) {
@@ -1025,8 +1026,10 @@ export class IO {
         return;
       }
       this.pollAndDispatch(remaining);
+      if (this.native === null) return; // deinit() ran inside a callback
       // A round costs at least 1 ns of virtual time, else a chain of work due at once never reaches the deadline.
-      if (this.native !== null) world.endRound(now, deadline);
+      now = world.endRound(now, deadline);
+      if (now < 0) return; // the clock stands at the deadline
     }
   }
 

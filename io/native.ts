@@ -176,10 +176,11 @@ export interface NativeWorld {
   runUntil(atNs: number): void;
   /**
    * Ends a round of callbacks begun at roundStartNs: one that left the clock
-   * there moves it 1 ns, never past limitNs (-1: none). False when the clock
-   * stands at the limit. See native/backend/sim_world.h World::end_round.
+   * there moves it 1 ns, never past limitNs (-1: none). Returns the clock
+   * after the round (the next round's start), or -1 when the clock stands
+   * at the limit. See native/backend/sim_world.h World::end_round.
    */
-  endRound(roundStartNs: number, limitNs: number): boolean;
+  endRound(roundStartNs: number, limitNs: number): number;
   /** The trace hash, 16 hex digits. */
   trace(): string;
   traceEvents(): number;

@@ -279,13 +279,15 @@ export class Simulation {
     checkInteger('nanoseconds', nanoseconds, 0, DURATION_NS_MAX);
     const limit = this.world.nowNs() + nanoseconds;
     checkInteger('the end of runForNs', limit, 0, DURATION_NS_MAX);
+    // Each round's start, which endRound returns for the next: one crossing a round.
+    let now = this.world.nowNs();
     for (;;) {
-      const now = this.world.nowNs();
       this.tickAll();
       this.flushAll();
       if (!this.world.step(limit)) return;
       // A round costs at least 1 ns of virtual time, else a chain of work due at once never reaches the limit.
-      if (!this.world.endRound(now, limit)) return;
+      now = this.world.endRound(now, limit);
+      if (now < 0) return; // the clock stands at the limit
     }
   }
 

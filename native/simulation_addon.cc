@@ -139,7 +139,8 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
       Napi::RangeError::New(info.Env(), "tigerio: limitNs out of range").ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
-    return Napi::Boolean::New(info.Env(), world_->end_round(static_cast<int64_t>(start), static_cast<int64_t>(limit)));
+    const int64_t next_start_ns = world_->end_round(static_cast<int64_t>(start), static_cast<int64_t>(limit));
+    return Napi::Number::New(info.Env(), static_cast<double>(next_start_ns));
   }
 
   Napi::Value Trace(const Napi::CallbackInfo& info) {

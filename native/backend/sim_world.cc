@@ -119,14 +119,14 @@ void World::run_until(int64_t at_ns) {
   advance_to(at_ns);
 }
 
-bool World::end_round(int64_t round_start_ns, int64_t limit_ns) {
+int64_t World::end_round(int64_t round_start_ns, int64_t limit_ns) {
   TIGERIO_ASSERT(round_start_ns >= 0 && round_start_ns <= now_ns_);
   TIGERIO_ASSERT(limit_ns >= -1);  // a limit behind the clock (sim.advanceNs in a callback) holds it there
-  if (now_ns_ > round_start_ns) return true;
-  if (limit_ns >= 0 && now_ns_ >= limit_ns) return false;
+  if (now_ns_ > round_start_ns) return now_ns_;
+  if (limit_ns >= 0 && now_ns_ >= limit_ns) return -1;
   run_until(now_ns_ + 1);
   TIGERIO_ASSERT(now_ns_ == round_start_ns + 1);
-  return true;
+  return now_ns_;
 }
 
 int64_t World::timer_deadline_late(int64_t deadline_ns) {

@@ -98,9 +98,11 @@ class World {
   // A round costs at least 1 ns of virtual time, as a round costs wall time
   // on a kernel: a round that left the clock where it was moves it 1 ns,
   // else callbacks that keep submitting work due at once would hold the
-  // clock still. Never past limit_ns (-1: no limit): false when the clock
-  // stands at the limit, where the round could not move it.
-  bool end_round(int64_t round_start_ns, int64_t limit_ns);
+  // clock still. Never past limit_ns (-1: no limit). Returns the clock
+  // after the round, the next round's start (its caller reads no clock of
+  // its own), or -1 when the clock stands at the limit, where the round
+  // could not move it.
+  int64_t end_round(int64_t round_start_ns, int64_t limit_ns);
   // A timer deadline passed late (the clock fault).
   int64_t timer_deadline_late(int64_t deadline_ns);
   // The machine of `node` crashes: its connections reset, its un-synced writes torn.
