@@ -903,6 +903,7 @@ class IoUringBackend final : public PosixBackend {
   // The part every path operation's SQE shares: the opcode, and its path
   // taken relative to the working directory, as the *at(2) calls take it.
   static void write_path_sqe(io_uring_sqe* sqe, uint8_t opcode, const char* path) {
+    TIGERIO_ASSERT(opcode == IORING_OP_OPENAT || opcode == kOpRenameat || opcode == kOpUnlinkat || opcode == kOpMkdirat);
     TIGERIO_ASSERT(path != nullptr);
     sqe->opcode = opcode;
     sqe->fd = AT_FDCWD;

@@ -30,17 +30,12 @@ static inline double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static inline double cpu_seconds(void) {
+/* The CPU time the process has used (user + system), and *user its user-space part, from one getrusage. */
+static inline double cpu_seconds(double *user) {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
-  return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-static inline double user_cpu_seconds(void) {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6;
+  *user = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6;
+  return *user + (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
 }
 
 static inline void nodelay(int fd) {
@@ -96,8 +91,7 @@ static inline int window_over(struct window *w, long round_trips, long *counted,
   if (!w->measuring && t >= w->start) {
     w->measuring = 1;
     w->counted_from = round_trips;
-    w->cpu_start = cpu_seconds();
-    w->user_start = user_cpu_seconds();
+    w->cpu_start = cpu_seconds(&w->user_start);
     w->start = t;
     w->end = t + w->duration;
     return 0;
@@ -105,8 +99,9 @@ static inline int window_over(struct window *w, long round_trips, long *counted,
   if (!w->measuring || t < w->end) return 0;
   *counted = round_trips - w->counted_from;
   *seconds = t - w->start;
-  *cpu = cpu_seconds() - w->cpu_start;
-  w->user_seconds = user_cpu_seconds() - w->user_start;
+  double user = 0;
+  *cpu = cpu_seconds(&user) - w->cpu_start;
+  w->user_seconds = user - w->user_start;
   return 1;
 }
 

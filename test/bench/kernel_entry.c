@@ -5,9 +5,10 @@
 //
 // Three loops, each timed by the wall clock over many iterations:
 //   entry:        epoll_wait with a zero timeout on an epoll set that holds
-//                 one idle listening socket: the kernel entry of a tigerio
-//                 tick on the epoll backend with a receive pending, which
-//                 `overhead.js --impl kernel-entry` times from JavaScript;
+//                 one end of an idle loopback connection: the kernel entry
+//                 of a tigerio tick on the epoll backend with a receive
+//                 pending there, which `overhead.js --impl kernel-entry`
+//                 times from JavaScript;
 //   warm lines:   reading `lines` cache lines scattered over 64 MiB, the
 //                 same lines every pass, with no kernel entry between passes;
 //   cold lines:   the same pass after a kernel entry each time.
@@ -31,7 +32,7 @@ static int epoll_fd = -1;
 static void kernel_entry(void) {
   struct epoll_event events[64];
   const int rc = epoll_wait(epoll_fd, events, 64, 0);
-  assert(rc == 0);  // the socket is idle: nothing is ever ready
+  assert(rc == 0);  // the connection is idle: nothing is ever ready
   (void)rc;
 }
 
@@ -68,18 +69,14 @@ int main(int argc, char** argv) {
     fprintf(stderr, "kernel_entry: iterations must be 1 to 100000000\n");
     return 2;
   }
-  const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (socket_fd < 0) die("socket");
-  struct sockaddr_in address = {0};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(socket_fd, (struct sockaddr*)&address, sizeof address) != 0) die("bind");
-  if (listen(socket_fd, 1) != 0) die("listen");
+  int client_fd = -1;
+  int server_fd = -1;
+  loopback_pair(&client_fd, &server_fd);  // nothing is ever sent: server_fd stays idle
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) die("epoll_create1");
   struct epoll_event interest = {.events = EPOLLIN};
-  interest.data.fd = socket_fd;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, socket_fd, &interest) != 0) die("epoll_ctl");
+  interest.data.fd = server_fd;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, server_fd, &interest) != 0) die("epoll_ctl");
   span = aligned_alloc(PAGE_BYTES, SPAN_BYTES);
   if (span == NULL) die("aligned_alloc");
   for (size_t i = 0; i < SPAN_BYTES; i += PAGE_BYTES) span[i] = 1;  // every page mapped before timing
