@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "backend/sim_faults.h"
 #include "backend/sim_world.h"
@@ -104,41 +105,46 @@ class NativeWorld : public Napi::ObjectWrap<NativeWorld> {
     return Napi::Number::New(info.Env(), static_cast<double>(world_->now_ns()));
   }
 
+  // Argument `index` as a whole number of ns in [min_ns, max_ns] (a missing
+  // or non-number one is -1): false, with a RangeError naming it, if not.
+  static bool NsArg(const Napi::CallbackInfo& info, size_t index, const char* name, double min_ns, double max_ns,
+                    double* ns) {
+    TIGERIO_ASSERT(min_ns >= -1 && min_ns <= max_ns && max_ns <= kNsMax);
+    *ns = info[index].IsNumber() ? info[index].As<Napi::Number>().DoubleValue() : -1;
+    if (*ns >= min_ns && *ns <= max_ns && std::floor(*ns) == *ns) return true;
+    Napi::RangeError::New(info.Env(), std::string("tigerio: ") + name + " out of range").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  // Argument `index` as a limit: -1 (none, also when missing) or a time in ns.
+  static bool LimitArg(const Napi::CallbackInfo& info, size_t index, double* limit_ns) {
+    if (!info[index].IsNumber() || info[index].As<Napi::Number>().DoubleValue() == -1) {
+      *limit_ns = -1;
+      return true;
+    }
+    return NsArg(info, index, "limitNs", 0, kNsMax, limit_ns);
+  }
+
   // step(limitNs): -1 for no limit. See World::step.
   Napi::Value Step(const Napi::CallbackInfo& info) {
     double limit = -1;
-    if (info[0].IsNumber()) limit = info[0].As<Napi::Number>().DoubleValue();
-    if (!(limit == -1 || (limit >= 0 && limit <= kNsMax && std::floor(limit) == limit))) {
-      Napi::RangeError::New(info.Env(), "tigerio: limitNs out of range").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
+    if (!LimitArg(info, 0, &limit)) return info.Env().Undefined();
     return Napi::Boolean::New(info.Env(), world_->step(static_cast<int64_t>(limit)));
   }
 
   // runUntil(atNs): every event up to atNs, then the clock stands there.
   Napi::Value RunUntil(const Napi::CallbackInfo& info) {
-    const double at = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-    if (!(at >= static_cast<double>(world_->now_ns()) && at <= kNsMax && std::floor(at) == at)) {
-      Napi::RangeError::New(info.Env(), "tigerio: atNs out of range").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
+    double at = 0;
+    if (!NsArg(info, 0, "atNs", static_cast<double>(world_->now_ns()), kNsMax, &at)) return info.Env().Undefined();
     world_->run_until(static_cast<int64_t>(at));
     return info.Env().Undefined();
   }
 
   // endRound(roundStartNs, limitNs): -1 for no limit. See World::end_round.
   Napi::Value EndRound(const Napi::CallbackInfo& info) {
-    const double start = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-    const double limit = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -2;
-    const double now = static_cast<double>(world_->now_ns());
-    if (!(start >= 0 && start <= now && std::floor(start) == start)) {
-      Napi::RangeError::New(info.Env(), "tigerio: roundStartNs out of range").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    if (!(limit == -1 || (limit >= 0 && limit <= kNsMax && std::floor(limit) == limit))) {
-      Napi::RangeError::New(info.Env(), "tigerio: limitNs out of range").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
+    double start = 0, limit = -1;
+    if (!NsArg(info, 0, "roundStartNs", 0, static_cast<double>(world_->now_ns()), &start)) return info.Env().Undefined();
+    if (!LimitArg(info, 1, &limit)) return info.Env().Undefined();
     const int64_t next_start_ns = world_->end_round(static_cast<int64_t>(start), static_cast<int64_t>(limit));
     return Napi::Number::New(info.Env(), static_cast<double>(next_start_ns));
   }
